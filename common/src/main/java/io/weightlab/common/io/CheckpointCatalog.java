@@ -1,0 +1,190 @@
+package io.weightlab.common.io;
+
+import io.weightlab.common.model.TensorInfo;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.EOFException;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Builds a {@link Checkpoint} from a Hadoop URI (file://, hdfs://, s3a://) by reading only the 8-byte length
+ * and the JSON header of every shard: two small ranged reads per file.
+ * Accepts a .safetensors file, an index file, a directory (with an index, or with .safetensors files), or a glob.
+ */
+public final class CheckpointCatalog {
+    /** An index larger than this is refused before it is read (a real one is a few MB at most). */
+    static final long MAX_INDEX_BYTES = 64L << 20;
+
+    private CheckpointCatalog() {}
+
+    public static Checkpoint open(Configuration conf, String uri) {
+        Path path = new Path(uri);
+        try {
+            FileSystem fs = path.getFileSystem(conf);
+            if (isGlob(uri)) {
+                FileStatus[] matches = fs.globStatus(path);
+                if (matches == null || matches.length == 0) {
+                    throw new UsageException(uri + ": no file matches this pattern");
+                }
+                List<Path> files = new ArrayList<>();
+                for (FileStatus st : matches) if (st.isFile() && st.getPath().getName().endsWith(".safetensors")) files.add(st.getPath());
+                if (files.isEmpty()) throw new UsageException(uri + ": the pattern matches no .safetensors file");
+                return fromFiles(fs, uri, files);
+            }
+            FileStatus st;
+            try {
+                st = fs.getFileStatus(path);
+            } catch (FileNotFoundException e) {
+                throw new UsageException(uri + ": no such file or directory");
+            }
+            if (st.isFile()) {
+                if (path.getName().endsWith(".index.json")) return fromIndex(fs, uri, st);
+                return fromFiles(fs, uri, List.of(st.getPath()));
+            }
+            FileStatus[] children = fs.listStatus(path);
+            List<FileStatus> indexes = new ArrayList<>();
+            List<Path> files = new ArrayList<>();
+            for (FileStatus c : children) {
+                String n = c.getPath().getName();
+                if (!c.isFile() || n.startsWith(".") || n.startsWith("_")) continue;
+                if (n.endsWith(".safetensors.index.json")) indexes.add(c);
+                else if (n.endsWith(".safetensors")) files.add(c.getPath());
+            }
+            if (indexes.size() > 1) {
+                FileStatus preferred = null;
+                for (FileStatus i : indexes) if (i.getPath().getName().equals(ShardedIndex.DEFAULT_NAME)) preferred = i;
+                if (preferred == null) {
+                    throw new UsageException(uri + ": several index files " + names(indexes) + "; name the one to read");
+                }
+                return fromIndex(fs, uri, preferred);
+            }
+            if (indexes.size() == 1) return fromIndex(fs, uri, indexes.get(0));
+            if (files.isEmpty()) throw new UsageException(uri + ": the directory holds no .safetensors file and no index");
+            return fromFiles(fs, uri, files);
+        } catch (IOException e) {
+            throw new WeightLabException(uri + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static String names(List<FileStatus> st) {
+        List<String> n = new ArrayList<>();
+        for (FileStatus s : st) n.add(s.getPath().getName());
+        return n.toString();
+    }
+
+    static boolean isGlob(String uri) {
+        return uri.indexOf('*') >= 0 || uri.indexOf('?') >= 0 || uri.indexOf('[') >= 0 || uri.indexOf('{') >= 0;
+    }
+
+    private static Checkpoint fromIndex(FileSystem fs, String uri, FileStatus indexStatus) throws IOException {
+        String indexFile = indexStatus.getPath().toString();
+        if (indexStatus.getLen() > MAX_INDEX_BYTES) {
+            throw new CheckpointFormatException(indexFile, null, "IndexTooLarge",
+                    indexStatus.getLen() + " bytes exceeds the " + MAX_INDEX_BYTES + "-byte limit");
+        }
+        byte[] bytes = new byte[(int) indexStatus.getLen()];
+        try (FSDataInputStream in = fs.open(indexStatus.getPath())) {
+            in.readFully(0, bytes);
+        }
+        ShardedIndex index = ShardedIndex.parse(indexFile, bytes);
+        Path dir = indexStatus.getPath().getParent();
+        List<Checkpoint.Shard> shards = new ArrayList<>();
+        Map<String, TensorInfo> found = new HashMap<>();
+        for (String shardName : index.shards()) {
+            Path shardPath = new Path(dir, shardName);
+            FileStatus st;
+            try {
+                st = fs.getFileStatus(shardPath);
+            } catch (FileNotFoundException e) {
+                String someTensor = null;
+                for (Map.Entry<String, String> e2 : index.weightMap().entrySet()) {
+                    if (e2.getValue().equals(shardName)) { someTensor = e2.getKey(); break; }
+                }
+                throw new CheckpointFormatException(indexFile, someTensor, "MissingShard",
+                        "weight_map names shard '" + shardName + "', which does not exist in " + dir);
+            }
+            SafetensorsHeader h = readHeader(fs, st);
+            shards.add(new Checkpoint.Shard(h.file(), st.getLen(), h.headerLength(), h.metadata()));
+            for (TensorInfo t : h.tensors()) {
+                TensorInfo prev = found.put(t.name(), t);
+                if (prev != null) {
+                    throw new CheckpointFormatException(h.file(), t.name(), "DuplicateTensor", "also stored in " + prev.file());
+                }
+                String mapped = index.weightMap().get(t.name());
+                if (mapped == null) {
+                    throw new CheckpointFormatException(h.file(), t.name(), "IndexMismatch",
+                            "tensor is in the shard but not in the weight_map of " + indexFile);
+                }
+                if (!mapped.equals(shardName)) {
+                    throw new CheckpointFormatException(h.file(), t.name(), "IndexMismatch",
+                            "weight_map places it in '" + mapped + "'");
+                }
+            }
+        }
+        for (Map.Entry<String, String> e : index.weightMap().entrySet()) {
+            if (!found.containsKey(e.getKey())) {
+                throw new CheckpointFormatException(indexFile, e.getKey(), "IndexMismatch",
+                        "weight_map places it in '" + e.getValue() + "', whose header does not list it");
+            }
+        }
+        return build(uri, shards, found);
+    }
+
+    private static Checkpoint fromFiles(FileSystem fs, String uri, List<Path> files) throws IOException {
+        List<Checkpoint.Shard> shards = new ArrayList<>();
+        Map<String, TensorInfo> found = new HashMap<>();
+        Set<Path> unique = new LinkedHashSet<>(files);
+        for (Path p : unique) {
+            FileStatus st = fs.getFileStatus(p);
+            SafetensorsHeader h = readHeader(fs, st);
+            shards.add(new Checkpoint.Shard(h.file(), st.getLen(), h.headerLength(), h.metadata()));
+            for (TensorInfo t : h.tensors()) {
+                TensorInfo prev = found.put(t.name(), t);
+                if (prev != null) {
+                    throw new CheckpointFormatException(h.file(), t.name(), "DuplicateTensor", "also stored in " + prev.file());
+                }
+            }
+        }
+        return build(uri, shards, found);
+    }
+
+    private static Checkpoint build(String uri, List<Checkpoint.Shard> shards, Map<String, TensorInfo> found) {
+        List<TensorInfo> tensors = new ArrayList<>(found.values());
+        tensors.sort((a, b) -> NaturalOrder.INSTANCE.compare(a.name(), b.name()));
+        return new Checkpoint(uri, shards, tensors);
+    }
+
+    /** Two ranged reads: the 8-byte length, then the header. */
+    public static SafetensorsHeader readHeader(FileSystem fs, FileStatus st) throws IOException {
+        String file = st.getPath().toString();
+        long len = st.getLen();
+        try (FSDataInputStream in = fs.open(st.getPath())) {
+            byte[] first8 = new byte[8];
+            if (len >= 8) readFully(in, file, 0, first8);
+            long n = SafetensorsHeader.headerLength(file, first8, len);
+            byte[] header = new byte[(int) n];
+            readFully(in, file, 8, header);
+            return SafetensorsHeader.parse(file, header, len);
+        }
+    }
+
+    private static void readFully(FSDataInputStream in, String file, long pos, byte[] buf) throws IOException {
+        try {
+            in.readFully(pos, buf, 0, buf.length);
+        } catch (EOFException e) {
+            throw new CheckpointFormatException(file, null, "ShortRead",
+                    "file ended before byte " + (pos + buf.length) + " (changed while reading?)");
+        }
+    }
+}

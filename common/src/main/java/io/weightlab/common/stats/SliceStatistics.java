@@ -1,0 +1,46 @@
+package io.weightlab.common.stats;
+
+import io.weightlab.common.io.DType;
+import io.weightlab.common.io.ElementDecoder;
+import io.weightlab.common.io.RangeReader;
+
+/**
+ * Computes the partial statistics of one {@link StatsUnit}: reads its byte range in bounded pieces, decodes,
+ * dequantizes when asked, and feeds the moment accumulator and the quantile summary.
+ * Memory per call: one read buffer of {@link #READ_BYTES} plus its decoded doubles.
+ */
+public final class SliceStatistics {
+    /** Bytes read per positional read. */
+    public static final int READ_BYTES = 4 << 20;
+    /** Values reduced around their own mean before a Pébay merge: small enough to stay in L1/L2 cache. */
+    static final int MOMENT_BLOCK = 8192;
+
+    private SliceStatistics() {}
+
+    public static TensorPartial compute(RangeReader reader, StatsUnit unit) {
+        DType dtype = unit.tensor().dtype();
+        if (!dtype.isDecodable()) throw new ElementDecoder.UnsupportedDTypeException(dtype);
+        boolean raw = unit.dequantization() == null;
+        MomentAccumulator moments = new MomentAccumulator();
+        QuantileSummary quantiles = QuantileSummary.forType(dtype, raw);
+        if (!raw) unit.dequantization().load(reader);
+        int size = dtype.byteSize();
+        int piece = Math.max(1, READ_BYTES / size);
+        byte[] buf = new byte[(int) Math.min((long) piece * size, Math.max(size, unit.byteLength()))];
+        double[] values = new double[buf.length / size];
+        long rowElements = Math.max(1, unit.tensor().rowElements());
+        long pos = unit.byteBegin();
+        for (long e = unit.firstElement(); e < unit.endElement(); ) {
+            int count = (int) Math.min(values.length, unit.endElement() - e);
+            reader.read(unit.tensor().file(), pos, buf, 0, count * size);
+            ElementDecoder.decode(dtype, buf, 0, count, values, 0);
+            if (!raw) unit.dequantization().apply(values, count, e, rowElements);
+            for (int off = 0; off < count; off += MOMENT_BLOCK) moments.addBlock(values, off, Math.min(MOMENT_BLOCK, count - off));
+            if (quantiles.isExact()) quantiles.addRaw(buf, 0, count);
+            else quantiles.addValues(values, 0, count);
+            pos += (long) count * size;
+            e += count;
+        }
+        return new TensorPartial(moments, quantiles);
+    }
+}
