@@ -101,11 +101,10 @@ public final class CheckpointCatalog {
         Path dir = indexStatus.getPath().getParent();
         List<Checkpoint.Shard> shards = new ArrayList<>();
         Map<String, TensorInfo> found = new HashMap<>();
+        Map<String, FileStatus> statuses = new HashMap<>();
         for (String shardName : index.shards()) {
-            Path shardPath = new Path(dir, shardName);
-            FileStatus st;
             try {
-                st = fs.getFileStatus(shardPath);
+                statuses.put(shardName, fs.getFileStatus(new Path(dir, shardName)));
             } catch (FileNotFoundException e) {
                 String someTensor = null;
                 for (Map.Entry<String, String> e2 : index.weightMap().entrySet()) {
@@ -114,6 +113,9 @@ public final class CheckpointCatalog {
                 throw new CheckpointFormatException(indexFile, someTensor, "MissingShard",
                         "weight_map names shard '" + shardName + "', which does not exist in " + dir);
             }
+        }
+        for (String shardName : index.shards()) {
+            FileStatus st = statuses.get(shardName);
             SafetensorsHeader h = readHeader(fs, st);
             shards.add(new Checkpoint.Shard(h.file(), st.getLen(), h.headerLength(), h.metadata()));
             for (TensorInfo t : h.tensors()) {

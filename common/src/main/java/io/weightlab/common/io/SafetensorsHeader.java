@@ -150,8 +150,10 @@ public final class SafetensorsHeader {
             }
             long bytes = dtype.byteLength(count);
             if (bytes < 0) {
-                throw new CheckpointFormatException(file, name, count < 0 ? "ValidationOverflow" : "MisalignedSlice",
-                        "shape " + java.util.Arrays.toString(shape) + " of " + dtype + " is not a whole number of bytes or overflows");
+                boolean overflow = count > Long.MAX_VALUE / dtype.bits();
+                throw new CheckpointFormatException(file, name, overflow ? "ValidationOverflow" : "MisalignedSlice",
+                        "shape " + java.util.Arrays.toString(shape) + " of " + dtype
+                                + (overflow ? ": its size in bits overflows 64 bits" : " is not a whole number of bytes"));
             }
             if (offsets[1] < offsets[0]) {
                 throw new CheckpointFormatException(file, name, "InvalidOffset",
