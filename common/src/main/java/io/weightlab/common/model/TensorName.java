@@ -75,8 +75,8 @@ public final class TensorName implements Serializable {
         }
         if (lower.endsWith("_zero_point") || lower.endsWith(".qzeros")) return ModuleKind.QUANT_ZERO_POINT;
         if (lower.endsWith(".g_idx")) return ModuleKind.QUANT_OTHER;
-        if (BUFFERS.contains(leaf) || (param == Param.BIAS && parent.equals("attn") && leaf.equals("attn"))
-                || (param == Param.OTHER && (leaf.equals("bias") || leaf.equals("masked_bias")) && parent.equals("attn"))) {
+        // GPT-2 stores its causal mask as "h.N.attn.bias" (and "attn.masked_bias"): buffers, not parameters.
+        if (BUFFERS.contains(leaf) || (param == Param.BIAS && leaf.equals("attn"))) {
             return ModuleKind.BUFFER;
         }
         if (leafLower.contains("norm") || leafLower.startsWith("ln_") || leafLower.equals("ln") || leafLower.equals("ln_f")) {

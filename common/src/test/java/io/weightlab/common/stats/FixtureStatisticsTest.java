@@ -1,0 +1,101 @@
+package io.weightlab.common.stats;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.io.ElementDecoder;
+import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.testing.Fixtures;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every tensor of the real fixtures, cut into many small slices and merged, against reference.json (numpy,
+ * float64). Tolerances: mean/std/kurtosis/L2 relative 1e-9 (absolute 1e-12 near zero), min/max exact, counts
+ * exact; quantiles within the summary's stated rank error of the exact ranks.
+ */
+class FixtureStatisticsTest {
+    private static final double REL = 1e-9;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"all-minilm-l6-v2", "all-minilm-l6-v2-q", "all-minilm-l6-v2-q-sharded"})
+    void everyTensorMatchesTheNumpyReference(String fixture) {
+        String refName = fixture.replace("-sharded", "");
+        JsonNode ref = Fixtures.reference(refName).get("tensors");
+        Checkpoint ckpt = CheckpointCatalog.open(new Configuration(), Fixtures.dir(fixture).toUri().toString());
+        assertEquals(ref.size(), ckpt.tensors().size());
+        int multiSlice = 0;
+        try (RangeReader reader = new RangeReader(new Configuration())) {
+            for (TensorInfo t : ckpt.tensors()) {
+                JsonNode r = ref.get(t.name());
+                assertEquals(r.get("dtype").asText(), t.dtype().name(), t.name());
+                // 256 KiB slices: the word embeddings (47 MB) become ~180 slices, merged in a shuffled order.
+                List<StatsUnit> units = new java.util.ArrayList<>(StatsUnit.slice(t, 256 << 10, null));
+                if (units.size() > 1) multiSlice++;
+                java.util.Collections.shuffle(units, new java.util.Random(t.name().hashCode()));
+                TensorPartial total = null;
+                for (StatsUnit u : units) {
+                    TensorPartial p = SliceStatistics.compute(reader, u);
+                    total = total == null ? p : total.merge(p);
+                }
+                MomentAccumulator m = total.moments();
+                String n = t.name();
+                assertEquals(r.get("count").asLong(), m.count(), n);
+                close(r.get("mean").asDouble(), m.mean(), n + " mean");
+                close(r.get("std").asDouble(), m.stdPopulation(), n + " std");
+                close(r.get("l2_norm").asDouble(), m.l2(), n + " l2");
+                assertEquals(r.get("min").asDouble(), m.min(), 0.0, n + " min");
+                assertEquals(r.get("max").asDouble(), m.max(), 0.0, n + " max");
+                assertEquals(r.get("zero_fraction").asDouble(), (double) m.zeroCount() / m.count(), 1e-15, n + " zero fraction");
+                if (r.get("kurtosis_excess").isNull()) assertTrue(Double.isNaN(m.excessKurtosis()), n);
+                else close(r.get("kurtosis_excess").asDouble(), m.excessKurtosis(), n + " kurtosis");
+                checkQuantiles(reader, t, total.quantiles());
+            }
+        }
+        assertTrue(multiSlice >= 10, "the merge must be exercised: only " + multiSlice + " tensors had several slices");
+    }
+
+    static void close(double expected, double actual, String what) {
+        double tol = Math.max(REL * Math.abs(expected), 1e-12);
+        assertEquals(expected, actual, tol, what);
+    }
+
+    /** Exact ranks from the tensor itself: count(x < q) <= p*n + eps*n and count(x <= q) >= p*n - eps*n. */
+    static void checkQuantiles(RangeReader reader, TensorInfo t, QuantileSummary qs) {
+        int n = (int) t.elementCount();
+        double[] all = new double[n];
+        ElementDecoder.decode(t.dtype(), reader.read(t.file(), t.dataBegin(), (int) t.byteLength()), 0, n, all, 0);
+        Arrays.sort(all);
+        double[] q = qs.quantiles(StatsRow.QUANTILE_PROBABILITIES);
+        double eps = qs.rankError();
+        for (int i = 0; i < q.length; i++) {
+            double p = StatsRow.QUANTILE_PROBABILITIES[i];
+            long below = lowerBound(all, q[i]);
+            long atOrBelow = upperBound(all, q[i]);
+            String what = t.name() + " q" + p + "=" + q[i];
+            assertTrue(atOrBelow >= p * n - eps * n - 1e-9, what + ": only " + atOrBelow + " of " + n + " values <= it");
+            assertTrue(below <= p * n + eps * n + 1e-9, what + ": " + below + " of " + n + " values < it");
+            if (eps == 0) assertTrue(Arrays.binarySearch(all, q[i]) >= 0, what + " is not a value of the tensor");
+        }
+    }
+
+    private static long lowerBound(double[] a, double v) {
+        int lo = 0, hi = a.length;
+        while (lo < hi) { int mid = (lo + hi) >>> 1; if (a[mid] < v) lo = mid + 1; else hi = mid; }
+        return lo;
+    }
+
+    private static long upperBound(double[] a, double v) {
+        int lo = 0, hi = a.length;
+        while (lo < hi) { int mid = (lo + hi) >>> 1; if (a[mid] <= v) lo = mid + 1; else hi = mid; }
+        return lo;
+    }
+}
