@@ -1,0 +1,67 @@
+package io.weightlab.jobs;
+
+import io.weightlab.common.io.WeightLabException;
+import io.weightlab.jobs.cli.ImportCommand;
+import io.weightlab.jobs.cli.InspectCommand;
+import io.weightlab.jobs.cli.StatsCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/**
+ * The one entry point: {@code weightlab <job> <input...> --out <dir> [options]}. Typed errors become one line
+ * on stderr and exit code 2 (bad input or usage) or 1 (the run failed).
+ */
+@Command(name = "weightlab", mixinStandardHelpOptions = true, version = "weightlab 0.1.0",
+        description = "Spark jobs that read, analyse, transform and aggregate neural-network checkpoints.",
+        subcommands = {InspectCommand.class, StatsCommand.class, ImportCommand.class})
+public final class WeightLab implements Runnable {
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        int code = execute(args);
+        System.exit(code);
+    }
+
+    /** Runs the CLI and returns the exit code (tests call this instead of main). */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new WeightLab());
+        cl.setExecutionExceptionHandler((ex, line, parse) -> report(line, ex));
+        cl.setDefaultValueProvider(YamlConfig.fromArgs(args));
+        return cl.execute(YamlConfig.stripConfigArgs(args));
+    }
+
+    /** Finds the WeightLab error inside Spark's wrapping and prints it as one actionable line. */
+    static int report(CommandLine line, Throwable ex) {
+        PrintWriter err = line.getErr();
+        WeightLabException wl = find(ex);
+        String job = line.getCommandName();
+        if (wl != null) {
+            err.println("weightlab " + job + ": error: " + wl.getMessage());
+            err.flush();
+            return wl.exitCode();
+        }
+        Throwable root = ex;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        err.println("weightlab " + job + ": failed: " + root.getClass().getSimpleName() + ": " + root.getMessage());
+        if (System.getenv("WEIGHTLAB_DEBUG") != null) ex.printStackTrace(err);
+        err.flush();
+        return 1;
+    }
+
+    static WeightLabException find(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof WeightLabException w) return w;
+            for (Throwable s : c.getSuppressed()) {
+                WeightLabException w = find(s);
+                if (w != null) return w;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,52 @@
+package io.weightlab.jobs.cli;
+
+import io.weightlab.common.io.UsageException;
+import io.weightlab.jobs.SparkSupport;
+import io.weightlab.jobs.StatsJob;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "stats", mixinStandardHelpOptions = true,
+        description = {"Per-tensor statistics (moments, norms, zeros, NaN/Inf, quantiles) computed on executors from row slices,",
+                "merged exactly, rolled up per layer, module kind, role and model.",
+                "Writes stats.json, stats.csv, stats.parquet and report.html into --out."})
+public class StatsCommand implements Callable<Integer> {
+    @Parameters(index = "0", description = "checkpoint: .safetensors file, index.json, directory or glob (file://, hdfs://, s3a://)")
+    String input;
+
+    @Mixin
+    OutputOptions output;
+
+    @Mixin
+    SparkOptions spark;
+
+    @Option(names = "--slice-mb", defaultValue = "64", description = "maximum MiB per work unit (default: ${DEFAULT-VALUE})")
+    long sliceMb;
+
+    @Option(names = "--quantized", defaultValue = "dequantize", description = "dequantize (pair weights with _scale/_zero_point/_scale_inv) or raw (stored integers) (default: ${DEFAULT-VALUE})")
+    String quantized;
+
+    @Option(names = "--fp8-block", defaultValue = "128,128", split = ",", description = "block size of FP8 weight_scale_inv scales (default: ${DEFAULT-VALUE})")
+    int[] blockSize;
+
+    @Override
+    public Integer call() {
+        if (sliceMb <= 0) throw new UsageException("--slice-mb must be positive");
+        if (!quantized.equals("dequantize") && !quantized.equals("raw")) throw new UsageException("--quantized must be dequantize or raw");
+        if (blockSize.length != 2 || blockSize[0] <= 0 || blockSize[1] <= 0) throw new UsageException("--fp8-block takes two positive sizes");
+        SparkSession session = SparkSupport.session("weightlab stats", spark.master, spark.conf);
+        try {
+            StatsJob.Result r = StatsJob.run(session, new StatsJob.Options(input, output.out, output.overwrite,
+                    sliceMb << 20, quantized.equals("dequantize"), blockSize), System.out);
+            StatsJob.printSummary(r, output.out, System.out);
+            return 0;
+        } finally {
+            session.stop();
+        }
+    }
+}
