@@ -9,6 +9,19 @@ import java.util.Map;
 public final class SparkSupport {
     private SparkSupport() {}
 
+    /** A session that is stopped on close only if this call created it (an embedding application keeps its own). */
+    public record Handle(SparkSession session, boolean owned) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (owned) session.stop();
+        }
+    }
+
+    public static Handle open(String appName, String master, Map<String, String> conf) {
+        boolean existed = SparkSession.getDefaultSession().isDefined() || SparkSession.getActiveSession().isDefined();
+        return new Handle(session(appName, master, conf), !existed);
+    }
+
     public static SparkSession session(String appName, String master, Map<String, String> conf) {
         SparkConf sc = new SparkConf();
         if (master != null) sc.setMaster(master);
@@ -19,6 +32,13 @@ public final class SparkSupport {
         // One OpenBLAS thread per task: two concurrent multi-threaded tasks oversubscribe the cores (STACK.md).
         sc.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
         if (conf != null) conf.forEach(sc::set);
-        return SparkSession.builder().config(sc).getOrCreate();
+        SparkSession s = SparkSession.builder().config(sc).getOrCreate();
+        // An existing context ignores new spark.hadoop.* settings; the FileSystem must still see them.
+        if (conf != null) {
+            conf.forEach((k, v) -> {
+                if (k.startsWith("spark.hadoop.")) s.sparkContext().hadoopConfiguration().set(k.substring("spark.hadoop.".length()), v);
+            });
+        }
+        return s;
     }
 }

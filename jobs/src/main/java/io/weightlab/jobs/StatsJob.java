@@ -82,9 +82,11 @@ public final class StatsJob {
             Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
             JavaPairRDD<String, TensorPartial> perTensor;
             try {
+                // Slices are merged in slice order, so results are bit-identical however the work was partitioned.
                 perTensor = jsc.parallelize(units, Math.max(1, units.size()))
                         .mapPartitionsToPair(it -> computeUnits(it, conf.value().get()))
-                        .reduceByKey(TensorPartial::merge, Math.max(1, Math.min(units.size(), jsc.defaultParallelism() * 4)))
+                        .groupByKey(Math.max(1, Math.min(units.size(), jsc.defaultParallelism() * 4)))
+                        .mapValues(StatsJob::mergeInSliceOrder)
                         .persist(StorageLevel.MEMORY_AND_DISK());
                 Map<String, TensorPartial> collected = new HashMap<>(perTensor.collectAsMap());
                 spark.sparkContext().removeSparkListener(progress);
@@ -159,15 +161,24 @@ public final class StatsJob {
         };
     }
 
-    static Iterator<Tuple2<String, TensorPartial>> computeUnits(Iterator<StatsUnit> it, Configuration conf) {
-        List<Tuple2<String, TensorPartial>> out = new ArrayList<>();
+    static Iterator<Tuple2<String, Tuple2<Integer, TensorPartial>>> computeUnits(Iterator<StatsUnit> it, Configuration conf) {
+        List<Tuple2<String, Tuple2<Integer, TensorPartial>>> out = new ArrayList<>();
         try (RangeReader reader = new RangeReader(conf)) {
             while (it.hasNext()) {
                 StatsUnit u = it.next();
-                out.add(new Tuple2<>(u.tensor().name(), SliceStatistics.compute(reader, u)));
+                out.add(new Tuple2<>(u.tensor().name(), new Tuple2<>(u.sliceIndex(), SliceStatistics.compute(reader, u))));
             }
         }
         return out.iterator();
+    }
+
+    static TensorPartial mergeInSliceOrder(Iterable<Tuple2<Integer, TensorPartial>> parts) {
+        List<Tuple2<Integer, TensorPartial>> l = new ArrayList<>();
+        parts.forEach(l::add);
+        l.sort(Comparator.comparing(Tuple2::_1));
+        TensorPartial total = l.get(0)._2();
+        for (int i = 1; i < l.size(); i++) total.merge(l.get(i)._2());
+        return total;
     }
 
     static Map<String, String> definitions() {

@@ -19,7 +19,7 @@ class ElementDecoderTest {
     @Test
     void everyCodeOfTheSmallFloatFormatsMatchesNumpy(@TempDir Path dir) throws IOException {
         Python.require("numpy", "ml_dtypes");
-        Python.script(Python.commonScript("decode_tables.py"), dir.toString());
+        Python.script(Python.testScript("decode_tables.py"), dir.toString());
         for (DType t : new DType[] {DType.F16, DType.BF16, DType.F8_E4M3, DType.F8_E5M2}) {
             double[] expected = readF64(dir.resolve(t.name() + ".f64"));
             int codes = 1 << t.bits();

@@ -24,7 +24,7 @@ class RoundTripTest {
     @Test
     void referenceFilesReadExactlyAndOurRewriteIsByteIdentical(@TempDir Path dir) throws IOException {
         Python.require("numpy", "ml_dtypes", "safetensors");
-        int n = Integer.parseInt(Python.script(Python.commonScript("roundtrip.py"), "write", dir.toString()).strip());
+        int n = Integer.parseInt(Python.script(Python.testScript("roundtrip.py"), "write", dir.toString()).strip());
         Path ref = dir.resolve("ref.safetensors");
         Checkpoint ckpt = CheckpointCatalog.open(new Configuration(), ref.toUri().toString());
         assertEquals(n, ckpt.tensors().size());
@@ -59,7 +59,7 @@ class RoundTripTest {
                 }
             }
             assertArrayEquals(Files.readAllBytes(ref), Files.readAllBytes(ours), "our file differs from the reference writer's");
-            assertEquals(String.valueOf(n), Python.script(Python.commonScript("roundtrip.py"), "check", ours.toString(), dir.toString()).strip());
+            assertEquals(String.valueOf(n), Python.script(Python.testScript("roundtrip.py"), "check", ours.toString(), dir.toString()).strip());
         }
     }
 }

@@ -34,7 +34,7 @@ class OnnxImporterTest {
     @Test
     void namingLayoutTypedAndExternalData(@TempDir Path dir) throws IOException {
         Python.require("numpy", "onnx", "safetensors");
-        Python.script(Python.commonScript("make_onnx.py"), dir.toString());
+        Python.script(Python.testScript("make_onnx.py"), dir.toString());
         Checkpoint got = importTo(dir.resolve("model.onnx"), dir.resolve("out"));
         Checkpoint expected = CheckpointCatalog.open(new Configuration(), dir.resolve("expected.safetensors").toUri().toString());
         TensorAssertions.assertSameTensors(expected, got);
@@ -46,7 +46,7 @@ class OnnxImporterTest {
     void externalDataOutsideTheModelDirectoryIsRefused(@TempDir Path dir) throws IOException {
         Python.require("numpy", "onnx", "safetensors");
         Path sub = Files.createDirectories(dir.resolve("m"));
-        Python.script(Python.commonScript("make_onnx.py"), sub.toString(), "--escape");
+        Python.script(Python.testScript("make_onnx.py"), sub.toString(), "--escape");
         Files.copy(sub.resolve("weights.bin"), dir.resolve("weights.bin"));
         Path out = dir.resolve("out");
         CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> {
@@ -65,7 +65,7 @@ class OnnxImporterTest {
     @Test
     void truncatedModelGivesATypedError(@TempDir Path dir) throws IOException {
         Python.require("numpy", "onnx", "safetensors");
-        Python.script(Python.commonScript("make_onnx.py"), dir.toString());
+        Python.script(Python.testScript("make_onnx.py"), dir.toString());
         byte[] b = Files.readAllBytes(dir.resolve("model.onnx"));
         for (int cut : new int[] {b.length / 3, b.length / 2, b.length - 7}) {
             Path t = dir.resolve("cut" + cut + ".onnx");

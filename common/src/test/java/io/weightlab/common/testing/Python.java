@@ -48,8 +48,8 @@ public final class Python {
         return r.stdout;
     }
 
-    /** The common module's test scripts, wherever the test runs from. */
-    public static Path commonScript(String name) {
+    /** A test script: this module's src/test/python first, then the common module's. */
+    public static Path testScript(String name) {
         for (Path base : List.of(Paths.get("src/test/python"), Paths.get("../common/src/test/python"))) {
             Path p = base.resolve(name);
             if (Files.exists(p)) return p.toAbsolutePath();

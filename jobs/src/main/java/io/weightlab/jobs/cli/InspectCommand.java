@@ -10,7 +10,6 @@ import io.weightlab.jobs.ParquetTables;
 import io.weightlab.jobs.SparkSupport;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -74,11 +73,8 @@ public class InspectCommand implements Callable<Integer> {
                 }
             }
             if (formats.contains("parquet")) {
-                SparkSession s = SparkSupport.session("weightlab inspect", spark.master, spark.conf);
-                try {
-                    ParquetTables.write(s, rows, out.staged("inspect.parquet").toString());
-                } finally {
-                    s.stop();
+                try (SparkSupport.Handle h = SparkSupport.open("weightlab inspect", spark.master, spark.conf)) {
+                    ParquetTables.write(h.session(), rows, out.staged("inspect.parquet").toString());
                 }
             }
             out.commit();

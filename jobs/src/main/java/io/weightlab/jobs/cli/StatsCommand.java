@@ -3,7 +3,6 @@ package io.weightlab.jobs.cli;
 import io.weightlab.common.io.UsageException;
 import io.weightlab.jobs.SparkSupport;
 import io.weightlab.jobs.StatsJob;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,14 +38,11 @@ public class StatsCommand implements Callable<Integer> {
         if (sliceMb <= 0) throw new UsageException("--slice-mb must be positive");
         if (!quantized.equals("dequantize") && !quantized.equals("raw")) throw new UsageException("--quantized must be dequantize or raw");
         if (blockSize.length != 2 || blockSize[0] <= 0 || blockSize[1] <= 0) throw new UsageException("--fp8-block takes two positive sizes");
-        SparkSession session = SparkSupport.session("weightlab stats", spark.master, spark.conf);
-        try {
-            StatsJob.Result r = StatsJob.run(session, new StatsJob.Options(input, output.out, output.overwrite,
+        try (SparkSupport.Handle h = SparkSupport.open("weightlab stats", spark.master, spark.conf)) {
+            StatsJob.Result r = StatsJob.run(h.session(), new StatsJob.Options(input, output.out, output.overwrite,
                     sliceMb << 20, quantized.equals("dequantize"), blockSize), System.out);
             StatsJob.printSummary(r, output.out, System.out);
             return 0;
-        } finally {
-            session.stop();
         }
     }
 }
