@@ -29,6 +29,7 @@ public final class SparkSupport {
         sc.setIfMissing("spark.app.name", appName);
         sc.setIfMissing("spark.ui.showConsoleProgress", "false");
         sc.setIfMissing("spark.sql.parquet.compression.codec", "zstd");
+        sc.setIfMissing("spark.sql.debug.maxToStringFields", "200");
         // One OpenBLAS thread per task: two concurrent multi-threaded tasks oversubscribe the cores (STACK.md).
         sc.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
         if (conf != null) conf.forEach(sc::set);
