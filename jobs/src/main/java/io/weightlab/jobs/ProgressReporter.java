@@ -20,6 +20,10 @@ public final class ProgressReporter extends SparkListener {
     private final long start = System.nanoTime();
     private final AtomicLong doneUnits = new AtomicLong();
     private final AtomicLong doneBytes = new AtomicLong();
+    private final AtomicLong runMs = new AtomicLong();
+    private final AtomicLong gcMs = new AtomicLong();
+    private final AtomicLong shuffleWriteNs = new AtomicLong();
+    private final AtomicLong deserializeMs = new AtomicLong();
     private volatile long lastPrint;
     private volatile int stageId = -1;
 
@@ -34,11 +38,23 @@ public final class ProgressReporter extends SparkListener {
         this.out = out;
     }
 
+    /** Task time totals of the watched stage: run, GC, deserialization and shuffle write, in seconds. */
+    public String taskTimes() {
+        return String.format(Locale.ROOT, "task run %.1fs (GC %.1fs, deserialize %.1fs, shuffle write %.1fs)",
+                runMs.get() / 1e3, gcMs.get() / 1e3, deserializeMs.get() / 1e3, shuffleWriteNs.get() / 1e9);
+    }
+
     /** The first stage that runs this many tasks is the one reported. */
     @Override
     public void onTaskEnd(SparkListenerTaskEnd e) {
         if (stageId < 0 && e.stageId() >= 0) stageId = e.stageId();
         if (e.stageId() != stageId || !"Success".equals(e.reason().toString())) return;
+        if (e.taskMetrics() != null) {
+            runMs.addAndGet(e.taskMetrics().executorRunTime());
+            gcMs.addAndGet(e.taskMetrics().jvmGCTime());
+            deserializeMs.addAndGet(e.taskMetrics().executorDeserializeTime());
+            shuffleWriteNs.addAndGet(e.taskMetrics().shuffleWriteMetrics().writeTime());
+        }
         int p = e.taskInfo().index();
         long units = doneUnits.incrementAndGet();
         long bytes = doneBytes.addAndGet(p >= 0 && p < unitBytes.length ? unitBytes[p] : 0);

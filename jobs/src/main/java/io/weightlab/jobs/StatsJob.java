@@ -49,6 +49,9 @@ public final class StatsJob {
     /** What came out: every row (tensors first, then roll-ups) and a few run facts. */
     public record Result(List<StatsRow> tensors, List<StatsRow> rollups, Map<String, Object> run) {}
 
+    /** Units are packed into tasks of about this many bytes: per-task scheduling costs milliseconds. */
+    static final long TASK_BYTES = 512L << 20;
+
     private StatsJob() {}
 
     public static Result run(SparkSession spark, Options o, PrintStream console) {
@@ -56,6 +59,7 @@ public final class StatsJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
+        long tCatalog = System.nanoTime();
         StagedOutput staged = o.out() == null ? null : StagedOutput.begin(hconf, o.out(), o.overwrite());
         try {
             Map<String, Dequantization> dq = o.dequantize() ? Dequantization.pair(ckpt, o.blockSize()) : Map.of();
@@ -71,25 +75,30 @@ public final class StatsJob {
             // Largest units first, so the stage does not end waiting on one big slice.
             units.sort(Comparator.comparingLong(StatsUnit::byteLength).reversed());
             long bytes = units.stream().mapToLong(StatsUnit::byteLength).sum();
-            console.printf("[stats] %s: %d tensors in %d file(s), %s of tensor data, %d work units of <= %s, %d quantized weight(s) dequantized%n",
+            console.printf("[stats] %s: %d tensors in %d file(s), %s of tensor data, %d slices of <= %s, %d quantized weight(s) dequantized%n",
                     ckpt.root(), ckpt.tensors().size(), ckpt.shards().size(), Format.bytes(bytes), units.size(),
                     Format.bytes(o.sliceBytes()), dq.size());
             for (String s : skipped) console.println("[stats] not analysed: " + s);
 
-            long[] unitBytes = units.stream().mapToLong(StatsUnit::byteLength).toArray();
-            ProgressReporter progress = new ProgressReporter("stats", unitBytes, console);
+            List<List<StatsUnit>> tasks = WorkPacker.pack(units, StatsUnit::byteLength, jsc.defaultParallelism(), TASK_BYTES);
+            long[] taskBytes = tasks.stream().mapToLong(l -> l.stream().mapToLong(StatsUnit::byteLength).sum()).toArray();
+            ProgressReporter progress = new ProgressReporter("stats", taskBytes, console);
             spark.sparkContext().addSparkListener(progress);
             Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+            org.apache.spark.util.LongAccumulator computeNanos = spark.sparkContext().longAccumulator("weightlab.compute.nanos");
             JavaPairRDD<String, TensorPartial> perTensor;
             try {
                 // Slices are merged in slice order, so results are bit-identical however the work was partitioned.
-                perTensor = jsc.parallelize(units, Math.max(1, units.size()))
-                        .mapPartitionsToPair(it -> computeUnits(it, conf.value().get()))
+                perTensor = jsc.parallelize(tasks, Math.max(1, tasks.size()))
+                        .mapPartitionsToPair(it -> computeUnits(WorkPacker.flatten(it), conf.value().get(), computeNanos))
                         .groupByKey(Math.max(1, Math.min(units.size(), jsc.defaultParallelism() * 4)))
                         .mapValues(StatsJob::mergeInSliceOrder)
                         .persist(StorageLevel.MEMORY_AND_DISK());
+                long tSubmit = System.nanoTime();
                 Map<String, TensorPartial> collected = new HashMap<>(perTensor.collectAsMap());
+                long tCollected = System.nanoTime();
                 spark.sparkContext().removeSparkListener(progress);
+                console.println("[stats] " + progress.taskTimes() + String.format(java.util.Locale.ROOT, ", reading and computing %.1fs", computeNanos.value() / 1e9));
 
                 List<StatsRow> tensorRows = new ArrayList<>();
                 Map<String, TensorPartial> groups = new LinkedHashMap<>();
@@ -134,6 +143,9 @@ public final class StatsJob {
                 run.put("dequantized", dq.size());
                 run.put("not_analysed", skipped);
                 run.put("seconds", secs);
+                run.put("seconds_catalog", (tCatalog - t0) / 1e9);
+                run.put("seconds_distributed", (tCollected - tSubmit) / 1e9);
+                run.put("seconds_rollup", (System.nanoTime() - tCollected) / 1e9);
                 run.put("read_gb_per_s", bytes / secs / 1e9);
                 run.put("spark_master", spark.sparkContext().master());
                 run.put("finished", Instant.now().toString());
@@ -161,14 +173,17 @@ public final class StatsJob {
         };
     }
 
-    static Iterator<Tuple2<String, Tuple2<Integer, TensorPartial>>> computeUnits(Iterator<StatsUnit> it, Configuration conf) {
+    static Iterator<Tuple2<String, Tuple2<Integer, TensorPartial>>> computeUnits(Iterator<StatsUnit> it, Configuration conf,
+                                                                                 org.apache.spark.util.LongAccumulator nanos) {
         List<Tuple2<String, Tuple2<Integer, TensorPartial>>> out = new ArrayList<>();
+        long t0 = System.nanoTime();
         try (RangeReader reader = new RangeReader(conf)) {
             while (it.hasNext()) {
                 StatsUnit u = it.next();
                 out.add(new Tuple2<>(u.tensor().name(), new Tuple2<>(u.sliceIndex(), SliceStatistics.compute(reader, u))));
             }
         }
+        nanos.add(System.nanoTime() - t0);
         return out.iterator();
     }
 

@@ -73,6 +73,52 @@ public final class MomentAccumulator implements Serializable {
         }
     }
 
+    /**
+     * Adds {@code counts[i]} copies of {@code values[i]} for every i: the moments of a histogram of distinct
+     * values, computed exactly around their mean in two passes over the bins (no per-element arithmetic).
+     */
+    public void addHistogram(double[] values, long[] counts) {
+        long finite = 0;
+        double s = 0;
+        for (int i = 0; i < values.length; i++) {
+            long c = counts[i];
+            if (c == 0) continue;
+            double v = values[i];
+            if (Double.isNaN(v)) nan += c;
+            else if (v == Double.POSITIVE_INFINITY) posInf += c;
+            else if (v == Double.NEGATIVE_INFINITY) negInf += c;
+            else {
+                finite += c;
+                s += c * v;
+            }
+        }
+        if (finite == 0) return;
+        double bm = s / finite;
+        double c2 = 0, c3 = 0, c4 = 0, abs = 0, sq = 0, lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+        long z = 0;
+        for (int i = 0; i < values.length; i++) {
+            long c = counts[i];
+            double v = values[i];
+            if (c == 0 || !Double.isFinite(v)) continue;
+            double d = v - bm;
+            double d2 = d * d;
+            c2 += c * d2;
+            c3 += c * d2 * d;
+            c4 += c * d2 * d2;
+            abs += c * Math.abs(v);
+            sq += c * v * v;
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+            if (v == 0.0) z += c;
+        }
+        merge(finite, bm, c2, c3, c4);
+        absSum += abs;
+        sumSquares += sq;
+        zeros += z;
+        if (lo < min) min = lo;
+        if (hi > max) max = hi;
+    }
+
     public void add(double v) {
         addBlock(new double[] {v}, 0, 1);
     }
@@ -105,6 +151,13 @@ public final class MomentAccumulator implements Serializable {
         m2 = newM2;
         m3 = newM3;
         m4 = newM4;
+    }
+
+    /** An independent copy. */
+    public MomentAccumulator copy() {
+        MomentAccumulator c = new MomentAccumulator();
+        c.merge(this);
+        return c;
     }
 
     /** Merges another accumulator into this one (associative and commutative up to rounding). */

@@ -56,14 +56,77 @@ public final class QuantileSummary implements Serializable {
         return isExact() ? 0.0 : KllDoublesSketch.getNormalizedRankError(KLL_K, false);
     }
 
-    /** Adds raw little-endian elements (exact form only). */
+    private static final java.util.Map<DType, double[]> CODE_VALUES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The value of every bit pattern of an exact-capable dtype (code i is little-endian bytes of i). */
+    static double[] codeValues(DType t) {
+        return CODE_VALUES.computeIfAbsent(t, d -> {
+            int n = 1 << d.bits();
+            byte[] raw = new byte[n * d.byteSize()];
+            for (int c = 0; c < n; c++) {
+                raw[c * d.byteSize()] = (byte) c;
+                if (d.byteSize() == 2) raw[c * 2 + 1] = (byte) (c >>> 8);
+            }
+            double[] v = new double[n];
+            ElementDecoder.decode(d, raw, 0, n, v, 0);
+            return v;
+        });
+    }
+
+    /** The exact moments of everything counted so far (exact form only). */
+    public MomentAccumulator moments() {
+        flush();
+        MomentAccumulator m = new MomentAccumulator();
+        m.addHistogram(codeValues(exactType), counts);
+        return m;
+    }
+
+    private static final java.lang.invoke.VarHandle SHORT_LE =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    /** Elements counted into int bins before they are flushed to the long totals (keeps bins in cache). */
+    private static final int FLUSH_EVERY = 1 << 30;
+    private transient int[] binsEven;
+    private transient int[] binsOdd;
+    private transient int pending;
+
+    /**
+     * Adds raw little-endian elements (exact form only). Two interleaved int histograms break the dependency
+     * between neighbouring equal values (weights cluster in a few hundred bins) and halve the cache footprint.
+     */
     public void addRaw(byte[] src, int offset, int count) {
-        long[] c = counts;
-        if (exactType.bits() == 8) {
-            for (int i = 0; i < count; i++) c[src[offset + i] & 0xff]++;
-        } else {
-            for (int i = 0, p = offset; i < count; i++, p += 2) c[(src[p] & 0xff) | ((src[p + 1] & 0xff) << 8)]++;
+        if (binsEven == null) {
+            binsEven = new int[counts.length];
+            binsOdd = new int[counts.length];
         }
+        if (pending > FLUSH_EVERY - count) flush();
+        int[] a = binsEven, b = binsOdd;
+        int i = 0;
+        if (exactType.bits() == 8) {
+            for (; i + 1 < count; i += 2) {
+                a[src[offset + i] & 0xff]++;
+                b[src[offset + i + 1] & 0xff]++;
+            }
+            if (i < count) a[src[offset + i] & 0xff]++;
+        } else {
+            int p = offset;
+            for (; i + 1 < count; i += 2, p += 4) {
+                a[((short) SHORT_LE.get(src, p)) & 0xffff]++;
+                b[((short) SHORT_LE.get(src, p + 2)) & 0xffff]++;
+            }
+            if (i < count) a[((short) SHORT_LE.get(src, p)) & 0xffff]++;
+        }
+        pending += count;
+    }
+
+    /** Moves the int bins into the long totals. */
+    private void flush() {
+        if (binsEven == null || pending == 0) return;
+        for (int k = 0; k < counts.length; k++) {
+            counts[k] += (long) binsEven[k] + binsOdd[k];
+        }
+        java.util.Arrays.fill(binsEven, 0);
+        java.util.Arrays.fill(binsOdd, 0);
+        pending = 0;
     }
 
     /** Adds decoded values (sketched form only); non-finite values are skipped. */
@@ -79,6 +142,8 @@ public final class QuantileSummary implements Serializable {
     }
 
     public QuantileSummary merge(QuantileSummary o) {
+        flush();
+        o.flush();
         if (isExact() && o.isExact() && exactType == o.exactType) {
             for (int i = 0; i < counts.length; i++) counts[i] += o.counts[i];
             return this;
@@ -98,12 +163,10 @@ public final class QuantileSummary implements Serializable {
     /** Converts an exact histogram into a sketch (weighted updates), for merging with sketched partials. */
     private void toSketch() {
         KllDoublesSketch s = KllDoublesSketch.newHeapInstance(KLL_K);
-        byte[] b = new byte[2];
+        double[] table = codeValues(exactType);
         for (int code = 0; code < counts.length; code++) {
             if (counts[code] == 0) continue;
-            b[0] = (byte) code;
-            b[1] = (byte) (code >>> 8);
-            double v = ElementDecoder.decodeOne(exactType, b, 0);
+            double v = table[code];
             if (Double.isFinite(v)) s.update(v, counts[code]);
         }
         sketch = s;
@@ -122,48 +185,54 @@ public final class QuantileSummary implements Serializable {
             for (int i = 0; i < out.length; i++) out[i] = sketch.getQuantile(probabilities[i], QuantileSearchCriteria.INCLUSIVE);
             return out;
         }
-        int distinct = 0;
-        double[] values = new double[counts.length];
-        long[] weights = new long[counts.length];
-        byte[] b = new byte[2];
+        flush();
+        int[] order = sortedCodes(exactType);
+        double[] table = codeValues(exactType);
         long total = 0;
-        for (int code = 0; code < counts.length; code++) {
-            if (counts[code] == 0) continue;
-            b[0] = (byte) code;
-            b[1] = (byte) (code >>> 8);
-            double v = ElementDecoder.decodeOne(exactType, b, 0);
-            if (!Double.isFinite(v)) continue;
-            values[distinct] = v;
-            weights[distinct] = counts[code];
-            total += counts[code];
-            distinct++;
-        }
+        for (int code : order) total += counts[code];
         if (total == 0) {
             Arrays.fill(out, Double.NaN);
             return out;
         }
-        Integer[] order = new Integer[distinct];
-        for (int i = 0; i < distinct; i++) order[i] = i;
-        final double[] vs = values;
-        Arrays.sort(order, (x, y) -> Double.compare(vs[x], vs[y]));
         for (int q = 0; q < out.length; q++) {
             double target = probabilities[q] * total;
             long cum = 0;
-            double answer = vs[order[distinct - 1]];
-            for (int k = 0; k < distinct; k++) {
-                cum += weights[order[k]];
-                if (cum >= target && cum > 0) {
-                    answer = vs[order[k]];
-                    break;
-                }
+            double answer = Double.NaN;
+            for (int code : order) {
+                long c = counts[code];
+                if (c == 0) continue;
+                cum += c;
+                answer = table[code];
+                if (cum >= target) break;
             }
-            // -0.0 and 0.0 are both zero; report +0.0 like numpy would print.
+            // -0.0 and 0.0 are both zero; report +0.0 as numpy prints it.
             out[q] = answer == 0.0 ? 0.0 : answer;
         }
         return out;
     }
 
+    private static final java.util.Map<DType, int[]> SORTED_CODES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The codes of finite values of a dtype, in ascending order of value. */
+    static int[] sortedCodes(DType t) {
+        return SORTED_CODES.computeIfAbsent(t, d -> {
+            double[] v = codeValues(d);
+            return java.util.stream.IntStream.range(0, v.length).filter(i -> Double.isFinite(v[i])).boxed()
+                    .sorted((x, y) -> Double.compare(v[x], v[y])).mapToInt(Integer::intValue).toArray();
+        });
+    }
+
+    /** An independent copy. */
+    public QuantileSummary copy() {
+        flush();
+        QuantileSummary c = new QuantileSummary(exactType);
+        if (isExact()) System.arraycopy(counts, 0, c.counts, 0, counts.length);
+        else c.sketch = KllDoublesSketch.heapify(Memory.wrap(sketch.toByteArray()));
+        return c;
+    }
+
     private void writeObject(ObjectOutputStream out) throws IOException {
+        flush();
         out.defaultWriteObject();
         if (isExact()) {
             int nonZero = 0;

@@ -27,17 +27,28 @@ public final class SliceStatistics {
         int size = dtype.byteSize();
         int piece = Math.max(1, READ_BYTES / size);
         byte[] buf = new byte[(int) Math.min((long) piece * size, Math.max(size, unit.byteLength()))];
-        double[] values = new double[buf.length / size];
+        int perRead = buf.length / size;
         long rowElements = Math.max(1, unit.tensor().rowElements());
         long pos = unit.byteBegin();
+        if (quantiles.isExact()) {
+            // 8/16-bit stored values: count bit patterns only; the exact moments come from the counts.
+            for (long e = unit.firstElement(); e < unit.endElement(); ) {
+                int count = (int) Math.min(perRead, unit.endElement() - e);
+                reader.read(unit.tensor().file(), pos, buf, 0, count * size);
+                quantiles.addRaw(buf, 0, count);
+                pos += (long) count * size;
+                e += count;
+            }
+            return new TensorPartial(quantiles.moments(), quantiles);
+        }
+        double[] values = new double[perRead];
         for (long e = unit.firstElement(); e < unit.endElement(); ) {
-            int count = (int) Math.min(values.length, unit.endElement() - e);
+            int count = (int) Math.min(perRead, unit.endElement() - e);
             reader.read(unit.tensor().file(), pos, buf, 0, count * size);
             ElementDecoder.decode(dtype, buf, 0, count, values, 0);
             if (!raw) unit.dequantization().apply(values, count, e, rowElements);
             for (int off = 0; off < count; off += MOMENT_BLOCK) moments.addBlock(values, off, Math.min(MOMENT_BLOCK, count - off));
-            if (quantiles.isExact()) quantiles.addRaw(buf, 0, count);
-            else quantiles.addValues(values, 0, count);
+            quantiles.addValues(values, 0, count);
             pos += (long) count * size;
             e += count;
         }
