@@ -115,14 +115,8 @@ public final class CheckpointCatalog {
             }
         }
         for (String shardName : index.shards()) {
-            FileStatus st = statuses.get(shardName);
-            SafetensorsHeader h = readHeader(fs, st);
-            shards.add(new Checkpoint.Shard(h.file(), st.getLen(), h.headerLength(), h.metadata()));
+            SafetensorsHeader h = addShard(fs, statuses.get(shardName), shards, found);
             for (TensorInfo t : h.tensors()) {
-                TensorInfo prev = found.put(t.name(), t);
-                if (prev != null) {
-                    throw new CheckpointFormatException(h.file(), t.name(), "DuplicateTensor", "also stored in " + prev.file());
-                }
                 String mapped = index.weightMap().get(t.name());
                 if (mapped == null) {
                     throw new CheckpointFormatException(h.file(), t.name(), "IndexMismatch",
@@ -147,18 +141,22 @@ public final class CheckpointCatalog {
         List<Checkpoint.Shard> shards = new ArrayList<>();
         Map<String, TensorInfo> found = new HashMap<>();
         Set<Path> unique = new LinkedHashSet<>(files);
-        for (Path p : unique) {
-            FileStatus st = fs.getFileStatus(p);
-            SafetensorsHeader h = readHeader(fs, st);
-            shards.add(new Checkpoint.Shard(h.file(), st.getLen(), h.headerLength(), h.metadata()));
-            for (TensorInfo t : h.tensors()) {
-                TensorInfo prev = found.put(t.name(), t);
-                if (prev != null) {
-                    throw new CheckpointFormatException(h.file(), t.name(), "DuplicateTensor", "also stored in " + prev.file());
-                }
+        for (Path p : unique) addShard(fs, fs.getFileStatus(p), shards, found);
+        return build(uri, shards, found);
+    }
+
+    /** Reads one shard's header and adds its tensors; a name already seen in another shard is an error. */
+    private static SafetensorsHeader addShard(FileSystem fs, FileStatus st, List<Checkpoint.Shard> shards,
+                                              Map<String, TensorInfo> found) throws IOException {
+        SafetensorsHeader h = readHeader(fs, st);
+        shards.add(new Checkpoint.Shard(h.file(), st.getLen(), h.headerLength(), h.metadata()));
+        for (TensorInfo t : h.tensors()) {
+            TensorInfo prev = found.put(t.name(), t);
+            if (prev != null) {
+                throw new CheckpointFormatException(h.file(), t.name(), "DuplicateTensor", "also stored in " + prev.file());
             }
         }
-        return build(uri, shards, found);
+        return h;
     }
 
     private static Checkpoint build(String uri, List<Checkpoint.Shard> shards, Map<String, TensorInfo> found) {

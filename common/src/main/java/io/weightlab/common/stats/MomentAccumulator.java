@@ -56,7 +56,13 @@ public final class MomentAccumulator implements Serializable {
             if (v > hi) hi = v;
             if (v == 0.0) z++;
         }
-        merge(finite, bm, c2, c3, c4);
+        absorb(finite, bm, c2, c3, c4, abs, sq, z, lo, hi);
+    }
+
+    /** Folds one block's exact central sums and extrema into the running totals. */
+    private void absorb(long finite, double blockMean, double c2, double c3, double c4, double abs, double sq,
+                        long z, double lo, double hi) {
+        merge(finite, blockMean, c2, c3, c4);
         absSum += abs;
         sumSquares += sq;
         zeros += z;
@@ -111,12 +117,7 @@ public final class MomentAccumulator implements Serializable {
             if (v > hi) hi = v;
             if (v == 0.0) z += c;
         }
-        merge(finite, bm, c2, c3, c4);
-        absSum += abs;
-        sumSquares += sq;
-        zeros += z;
-        if (lo < min) min = lo;
-        if (hi > max) max = hi;
+        absorb(finite, bm, c2, c3, c4, abs, sq, z, lo, hi);
     }
 
     public void add(double v) {
