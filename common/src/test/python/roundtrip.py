@@ -2,6 +2,7 @@
   write DIR       : writes every dtype with seeded random bits to DIR/ref.safetensors, and each tensor's float64
                     decoding (numpy/ml_dtypes) to DIR/<name>.f64; metadata {"format": "pt"} (with more keys the
                     reference writes them in random HashMap order, so only one key gives comparable bytes)
+  count FILE      : loads FILE with the reference library and prints its number of tensors
   check FILE DIR  : loads FILE with safetensors and asserts it holds the same tensors as DIR/ref.safetensors
                     (names, dtypes, shapes, bytes); prints the number of tensors
 """
@@ -55,6 +56,8 @@ if cmd == "write":
     for k, v in t.items():
         v.astype(np.float64).astype("<f8").tofile(os.path.join(d, k + ".f64"))
     print(len(t))
+elif cmd == "count":
+    print(len(load_raw(sys.argv[2])))
 elif cmd == "check":
     ours = load_raw(sys.argv[2])
     ref = load_raw(os.path.join(sys.argv[3], "ref.safetensors"))
