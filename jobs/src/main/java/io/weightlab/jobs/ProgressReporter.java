@@ -64,7 +64,7 @@ public final class ProgressReporter extends SparkListener {
             double secs = (now - start) / 1e9;
             double rate = bytes / Math.max(secs, 1e-9);
             double eta = rate > 0 ? (totalBytes - bytes) / rate : Double.NaN;
-            out.printf(Locale.ROOT, "[%s] %d/%d units, %s of %s read, %.1f MB/s, ETA %s%n", job, units, totalUnits,
+            out.printf(Locale.ROOT, "[%s] %d/%d tasks, %s of %s read, %.1f MB/s, ETA %s%n", job, units, totalUnits,
                     Format.bytes(bytes), Format.bytes(totalBytes), rate / 1e6, Double.isNaN(eta) ? "?" : String.format(Locale.ROOT, "%.0fs", eta));
         }
     }

@@ -44,7 +44,14 @@ public final class StatsJob {
 
     /** What to do. {@code sliceBytes} bounds each work unit; {@code dequantize} pairs weights with their scales. */
     public record Options(String input, String out, boolean overwrite, long sliceBytes, boolean dequantize,
-                          int[] blockSize) implements Serializable {}
+                          int[] blockSize, GgMode gg) implements Serializable {
+        public Options(String input, String out, boolean overwrite, long sliceBytes, boolean dequantize, int[] blockSize) {
+            this(input, out, overwrite, sliceBytes, dequantize, blockSize, GgMode.MLE);
+        }
+    }
+
+    /** Generalized-Gaussian fitting: maximum likelihood on all values (default), moment estimates only, or none. */
+    public enum GgMode { MLE, MOMENTS, NONE }
 
     /** What came out: every row (tensors first, then roll-ups) and a few run facts. */
     public record Result(List<StatsRow> tensors, List<StatsRow> rollups, Map<String, Object> run) {}
@@ -100,6 +107,9 @@ public final class StatsJob {
                 spark.sparkContext().removeSparkListener(progress);
                 console.println("[stats] " + progress.taskTimes() + String.format(java.util.Locale.ROOT, ", reading and computing %.1fs", computeNanos.value() / 1e9));
 
+                Map<String, io.weightlab.common.stats.GgFit> fits = o.gg() == GgMode.NONE ? Map.of()
+                        : GgFitStage.fit(jsc, conf, units, analysable(ckpt, collected), o.gg() == GgMode.MLE, console);
+                long tFitted = System.nanoTime();
                 List<StatsRow> tensorRows = new ArrayList<>();
                 Map<String, TensorPartial> groups = new LinkedHashMap<>();
                 Map<String, long[]> groupCounts = new HashMap<>();
@@ -109,7 +119,9 @@ public final class StatsJob {
                     TensorName tn = TensorName.parse(t.name());
                     boolean deq = dq.containsKey(t.name());
                     tensorRows.add(StatsRow.of("tensor", t.name(), t.dtype().name(), t.shapeString(), 1, t.elementCount(),
-                            tn.stack(), tn.layer(), tn.kind().label(), tn.role().name().toLowerCase(), deq, p));
+                            tn.stack(), tn.layer(), tn.kind().label(), tn.role().name().toLowerCase(), deq, p)
+                            .withFit(fits.getOrDefault(t.name(), io.weightlab.common.stats.GgFit.notFitted(
+                                    o.gg() == GgMode.NONE ? "not requested" : "not a weight (quantization side tensor or buffer)"))));
                     if (!tn.isAnalysable()) continue;
                     for (String g : List.of("layer\u0000" + tn.layerKey(), "module_kind\u0000" + tn.kind().label(),
                             "role\u0000" + tn.role().name().toLowerCase(), "model\u0000" + "all")) {
@@ -128,7 +140,12 @@ public final class StatsJob {
                     String level = g.substring(0, g.indexOf('\u0000'));
                     String key = g.substring(g.indexOf('\u0000') + 1);
                     long[] c = groupCounts.get(g);
-                    rollups.add(StatsRow.of(level, key, "", "", c[0], c[1], null, null, null, null, false, groups.get(g)));
+                    TensorPartial gp = groups.get(g);
+                    io.weightlab.common.stats.GgFit gf = o.gg() == GgMode.NONE ? io.weightlab.common.stats.GgFit.notFitted("not requested")
+                            : io.weightlab.common.stats.GgFit.precheck(gp.moments()) != null ? io.weightlab.common.stats.GgFit.notFitted(io.weightlab.common.stats.GgFit.precheck(gp.moments()))
+                            : gp.quantiles().isExact() ? gp.quantiles().ggFitExact(gp.moments())
+                            : io.weightlab.common.stats.GgFit.notFitted("group fits need one stored dtype of <= 16 bits");
+                    rollups.add(StatsRow.of(level, key, "", "", c[0], c[1], null, null, null, null, false, gp).withFit(gf));
                 }
                 double secs = (System.nanoTime() - t0) / 1e9;
                 Map<String, Object> run = new LinkedHashMap<>();
@@ -145,7 +162,8 @@ public final class StatsJob {
                 run.put("seconds", secs);
                 run.put("seconds_catalog", (tCatalog - t0) / 1e9);
                 run.put("seconds_distributed", (tCollected - tSubmit) / 1e9);
-                run.put("seconds_rollup", (System.nanoTime() - tCollected) / 1e9);
+                run.put("seconds_gg_fit", (tFitted - tCollected) / 1e9);
+                run.put("seconds_rollup", (System.nanoTime() - tFitted) / 1e9);
                 run.put("read_gb_per_s", bytes / secs / 1e9);
                 run.put("spark_master", spark.sparkContext().master());
                 run.put("finished", Instant.now().toString());
@@ -162,6 +180,13 @@ public final class StatsJob {
             if (staged != null) staged.abort();
             throw e;
         }
+    }
+
+    /** The partials of tensors that are weights (not quantization side tensors or buffers). */
+    private static Map<String, TensorPartial> analysable(Checkpoint ckpt, Map<String, TensorPartial> collected) {
+        Map<String, TensorPartial> m = new HashMap<>();
+        collected.forEach((n, p) -> { if (TensorName.parse(n).isAnalysable()) m.put(n, p); });
+        return m;
     }
 
     private static int levelRank(String level) {
@@ -204,6 +229,7 @@ public final class StatsJob {
         d.put("zero_fraction", "fraction of finite values equal to 0 (-0.0 counts)");
         d.put("outlier_ratio", "max|x| / std");
         d.put("q01..q99", "inverted-CDF quantiles (smallest v with F(v) >= p); exact for stored dtypes of <= 16 bits, else the midpoint of a float32 bucket of relative width 2^-7, within quantile_relative_error (2^-8 + 2^-24) of the exact quantile");
+        d.put("gg_*", "generalized Gaussian f(x) = b/(2aG(1/b)) exp(-(|x-mu|/a)^b) with mu = mean: gg_beta_moment from mean|x-mu|^2/var, gg_beta_kurtosis from the excess kurtosis, gg_beta/gg_alpha by maximum likelihood on all values (Newton/bisection; gg_mle_steps); gg_loglik, gaussian_loglik, laplace_loglik are mean log-likelihoods per value at the MLE; *_ks are KS distances (on 2^-7 float32 buckets when ks_on_buckets); best_fit has the smallest KS");
         d.put("dequantized", "true when the values are (q - zero_point) * scale from the tensor's _scale/_zero_point/_scale_inv companions");
         return d;
     }

@@ -44,6 +44,8 @@ class StatsJobTest {
             Path out = tmp.resolve(fixture);
             StatsJob.Result r = run(Fixtures.dir(fixture).toUri().toString(), out.toUri().toString(), false, 256 << 10);
             assertEquals(ref.size(), r.tensors().size());
+            int fitted = 0, mleClose = 0;
+            StringBuilder mleOff = new StringBuilder();
             for (StatsRow row : r.tensors()) {
                 JsonNode e = ref.get(row.key());
                 assertEquals(e.get("count").asLong(), row.finite(), row.key());
@@ -53,7 +55,22 @@ class StatsJobTest {
                 assertEquals(e.get("min").asDouble(), row.min(), 0.0, row.key() + " min");
                 assertEquals(e.get("max").asDouble(), row.max(), 0.0, row.key() + " max");
                 if (!e.get("kurtosis_excess").isNull()) close(e.get("kurtosis_excess").asDouble(), row.kurtosisExcess(), row.key() + " kurtosis");
+                JsonNode g = e.get("gennorm");
+                if (g != null && !g.get("moment_beta_mad").isNull() && row.moduleKind().equals("buffer")) {
+                    assertEquals("not a weight (quantization side tensor or buffer)", row.gg().status(), row.key());
+                } else if (g != null && !g.get("moment_beta_mad").isNull()) {
+                    // moment shapes to 1e-6 of the reference
+                    assertEquals(g.get("moment_beta_mad").asDouble(), row.gg().betaMoment(), 1e-6 * g.get("moment_beta_mad").asDouble(), row.key());
+                    assertEquals(g.get("moment_scale_mad").asDouble(), row.gg().alphaMoment(), 1e-6 * g.get("moment_scale_mad").asDouble(), row.key());
+                    assertEquals("converged", row.gg().status(), row.key());
+                    if (Math.abs(g.get("beta").asDouble() - row.gg().beta()) <= 0.01 * g.get("beta").asDouble()) mleClose++;
+                    else mleOff.append(' ').append(row.key()).append(" ours ").append(row.gg().beta()).append(" scipy ").append(g.get("beta").asDouble());
+                    fitted++;
+                }
             }
+            assertEquals(39, fitted, "every 2-D weight of " + fixture + " (40 2-D tensors less the position_ids buffer) is fitted");
+            // scipy also fits the location; with the location at the mean, heavy-tailed tensors can land elsewhere
+            assertTrue(mleClose >= 0.9 * fitted, mleClose + " of " + fitted + " MLE shapes within 1 % of scipy; off:" + mleOff);
             // Written and committed: JSON rows carry the same numbers, and the report exists.
             assertTrue(Files.exists(out.resolve("_SUCCESS")));
             assertTrue(Files.exists(out.resolve("report.html")));

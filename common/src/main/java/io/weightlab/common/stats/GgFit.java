@@ -56,6 +56,16 @@ public record GgFit(String status, double mu, double betaMoment, double alphaMom
                 best, beyond, buckets);
     }
 
+    /** Moment estimates only (no MLE): the cheap fit, one pass for the mean absolute deviation. */
+    public static GgFit momentsOnly(MomentAccumulator m, double meanAbsDev, double[] values, long[] counts) {
+        double mu = m.mean(), var = m.variancePopulation();
+        double bMom = GeneralizedGaussian.betaFromAbsDeviation(var, meanAbsDev);
+        double aMom = Double.isNaN(bMom) ? Double.NaN : GeneralizedGaussian.scaleFromVariance(bMom, var);
+        double bKurt = GeneralizedGaussian.betaFromKurtosis(m.excessKurtosis());
+        return new GgFit("moments only", mu, bMom, aMom, bKurt, Double.NaN, Double.NaN, 0, Double.NaN, Double.NaN,
+                Double.NaN, Double.NaN, Double.NaN, Double.NaN, null, 0, false);
+    }
+
     /** KS distance between a histogram's empirical CDF and a continuous CDF, at every distinct value. */
     static double ks(double[] values, long[] counts, java.util.function.DoubleUnaryOperator cdf) {
         boolean sorted = true;

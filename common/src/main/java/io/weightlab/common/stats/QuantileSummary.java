@@ -116,6 +116,26 @@ public final class QuantileSummary implements Serializable {
         return m;
     }
 
+    /**
+     * The generalized-Gaussian fit from the counts: exact for exact summaries (every MLE sum over the bins);
+     * for bucketed ones only the KS part is meaningful, so callers use {@link #bucketValues()} instead.
+     */
+    public GgFit ggFitExact(MomentAccumulator m) {
+        if (!isExact()) throw new IllegalStateException("only exact summaries hold every value");
+        flush();
+        return GgFit.fromHistogram(m, codeValues(key()), counts, false);
+    }
+
+    /** The bucket (or value) of every code and its count, for KS distances against fitted CDFs. */
+    public double[] bucketValues() {
+        return codeValues(key());
+    }
+
+    public long[] countsView() {
+        flush();
+        return counts;
+    }
+
     private void ensureBins() {
         if (binsEven == null) {
             binsEven = new int[counts.length];

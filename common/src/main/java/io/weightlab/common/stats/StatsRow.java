@@ -15,7 +15,7 @@ public record StatsRow(
         double mean, double std, double stdSample, double variance, double varianceSample,
         double skewness, double kurtosisExcess, double min, double max, double maxAbs,
         double l1, double l2, double rms, double zeroFraction, long nanCount, long infCount, double outlierRatio,
-        double[] quantiles, double quantileRelativeError) implements Serializable {
+        double[] quantiles, double quantileRelativeError, GgFit gg) implements Serializable {
 
     public static final double[] QUANTILE_PROBABILITIES = {0.01, 0.05, 0.25, 0.50, 0.75, 0.95, 0.99};
     public static final String[] QUANTILE_NAMES = {"q01", "q05", "q25", "q50", "q75", "q95", "q99"};
@@ -32,7 +32,14 @@ public record StatsRow(
                 m.skewness(), m.excessKurtosis(), m.min(), m.max(), m.maxAbs(),
                 m.l1(), m.l2(), m.rms(), finite == 0 ? Double.NaN : (double) m.zeroCount() / finite,
                 m.nanCount(), m.posInfCount() + m.negInfCount(), std > 0 ? m.maxAbs() / std : Double.NaN,
-                p.quantiles().quantiles(QUANTILE_PROBABILITIES), p.quantiles().relativeError());
+                p.quantiles().quantiles(QUANTILE_PROBABILITIES), p.quantiles().relativeError(), null);
+    }
+
+    /** The same row with a generalized-Gaussian fit attached. */
+    public StatsRow withFit(GgFit fit) {
+        return new StatsRow(level, key, dtype, shape, tensors, elements, finite, stack, layer, moduleKind, role, dequantized,
+                mean, std, stdSample, variance, varianceSample, skewness, kurtosisExcess, min, max, maxAbs, l1, l2, rms,
+                zeroFraction, nanCount, infCount, outlierRatio, quantiles, quantileRelativeError, fit);
     }
 
     /** Column name to value, in table order (for JSON, CSV and Parquet alike). */
@@ -69,6 +76,7 @@ public record StatsRow(
         m.put("outlier_ratio", outlierRatio);
         for (int i = 0; i < QUANTILE_NAMES.length; i++) m.put(QUANTILE_NAMES[i], quantiles[i]);
         m.put("quantile_relative_error", quantileRelativeError);
+        (gg == null ? GgFit.notFitted("not requested") : gg).toMap().forEach(m::put);
         return m;
     }
 }

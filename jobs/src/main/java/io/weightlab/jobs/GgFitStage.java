@@ -1,0 +1,119 @@
+package io.weightlab.jobs;
+
+import io.weightlab.common.io.ElementDecoder;
+import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.stats.GgFit;
+import io.weightlab.common.stats.GgMleSolver;
+import io.weightlab.common.stats.GeneralizedGaussian;
+import io.weightlab.common.stats.StatsUnit;
+import io.weightlab.common.stats.TensorPartial;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Generalized-Gaussian fits for the stats job. Tensors whose quantile summary is exact (stored dtypes of at
+ * most 16 bits) are fitted on the driver from their counts, with no further pass over the data. The others
+ * (32/64-bit, dequantized) are fitted on all their values: their slices are decoded once and cached on the
+ * executors, one pass gives the mean absolute deviation, and each Newton/bisection step of the MLE is one
+ * pass computing S0, S1, S2 for every tensor still iterating.
+ */
+final class GgFitStage {
+    private GgFitStage() {}
+
+    static Map<String, GgFit> fit(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, List<StatsUnit> units,
+                                  Map<String, TensorPartial> partials, boolean mle, PrintStream console) {
+        Map<String, GgFit> out = new HashMap<>();
+        Map<String, double[]> needPasses = new HashMap<>(); // name -> {mu}
+        for (Map.Entry<String, TensorPartial> e : partials.entrySet()) {
+            TensorPartial p = e.getValue();
+            String why = GgFit.precheck(p.moments());
+            if (why != null) out.put(e.getKey(), GgFit.notFitted(why));
+            else if (p.quantiles().isExact()) out.put(e.getKey(), p.quantiles().ggFitExact(p.moments()));
+            else needPasses.put(e.getKey(), new double[] {p.moments().mean()});
+        }
+        if (needPasses.isEmpty()) return out;
+
+        List<StatsUnit> mine = new ArrayList<>();
+        for (StatsUnit u : units) if (needPasses.containsKey(u.tensor().name())) mine.add(u);
+        Broadcast<Map<String, double[]>> mus = jsc.broadcast(needPasses);
+        // Decoded once, cached on the executors (spilling to disk when memory is short), read by every pass.
+        List<List<StatsUnit>> tasks = WorkPacker.pack(mine, StatsUnit::byteLength, jsc.defaultParallelism(), StatsJob.TASK_BYTES);
+        JavaPairRDD<String, double[]> values = jsc.parallelize(tasks, Math.max(1, tasks.size()))
+                .flatMapToPair(group -> {
+                    List<Tuple2<String, double[]>> l = new ArrayList<>();
+                    for (StatsUnit u : group) l.add(new Tuple2<>(u.tensor().name(), decode(conf.value().get(), u)));
+                    return l.iterator();
+                })
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            Map<String, Double> absSums = values.mapToPair(t -> {
+                double mu = mus.value().get(t._1())[0], s = 0;
+                for (double v : t._2()) s += Math.abs(v - mu);
+                return new Tuple2<>(t._1(), s);
+            }).reduceByKey(Double::sum).collectAsMap();
+            Map<String, GgMleSolver> solvers = new HashMap<>();
+            Map<String, Double> m1 = new HashMap<>();
+            for (String name : needPasses.keySet()) {
+                TensorPartial p = partials.get(name);
+                double meanAbs = absSums.get(name) / p.moments().count();
+                m1.put(name, meanAbs);
+                solvers.put(name, new GgMleSolver(p.moments().count(),
+                        GeneralizedGaussian.betaFromAbsDeviation(p.moments().variancePopulation(), meanAbs)));
+            }
+            int passes = 1;
+            while (mle) {
+                Map<String, double[]> pending = new HashMap<>();
+                solvers.forEach((n, s) -> { if (!s.done()) pending.put(n, new double[] {needPasses.get(n)[0], s.beta()}); });
+                if (pending.isEmpty()) break;
+                Broadcast<Map<String, double[]>> at = jsc.broadcast(pending);
+                Map<String, double[]> sums = values.filter(t -> at.value().containsKey(t._1())).mapToPair(t -> {
+                    double[] muBeta = at.value().get(t._1());
+                    return new Tuple2<>(t._1(), GgMleSolver.powerSums(t._2(), 0, t._2().length, muBeta[0], muBeta[1]));
+                }).reduceByKey((a, b) -> new double[] {a[0] + b[0], a[1] + b[1], a[2] + b[2]}).collectAsMap();
+                at.destroy();
+                sums.forEach((n, s) -> solvers.get(n).accept(s[0], s[1], s[2]));
+                passes++;
+            }
+            console.printf("[stats] generalized-Gaussian MLE on all values of %d tensor(s): %d distributed passes%n", needPasses.size(), passes);
+            for (String name : needPasses.keySet()) {
+                TensorPartial p = partials.get(name);
+                GgMleSolver s = solvers.get(name);
+                if (!mle) {
+                    out.put(name, GgFit.momentsOnly(p.moments(), m1.get(name), p.quantiles().bucketValues(), p.quantiles().countsView()));
+                } else {
+                    out.put(name, GgFit.assemble(p.moments(), m1.get(name), s, p.quantiles().bucketValues(), p.quantiles().countsView(), true));
+                }
+            }
+            return out;
+        } finally {
+            values.unpersist(false);
+            mus.destroy();
+        }
+    }
+
+    /** The finite, decoded (and dequantized) values of one slice. */
+    static double[] decode(Configuration conf, StatsUnit u) {
+        try (RangeReader r = new RangeReader(conf)) {
+            int n = (int) (u.endElement() - u.firstElement());
+            double[] v = new double[n];
+            ElementDecoder.decode(u.tensor().dtype(), r.read(u.tensor().file(), u.byteBegin(), (int) u.byteLength()), 0, n, v, 0);
+            if (u.dequantization() != null) {
+                u.dequantization().load(r);
+                u.dequantization().apply(v, n, u.firstElement(), Math.max(1, u.tensor().rowElements()));
+            }
+            int k = 0;
+            for (double x : v) if (Double.isFinite(x)) v[k++] = x;
+            return k == n ? v : java.util.Arrays.copyOf(v, k);
+        }
+    }
+}
