@@ -1,0 +1,58 @@
+package io.weightlab.jobs.cli;
+
+import io.weightlab.common.io.UsageException;
+import io.weightlab.jobs.SparkSupport;
+import io.weightlab.jobs.SpectrumJob;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+@Command(name = "spectrum", mixinStandardHelpOptions = true,
+        description = {"All singular values of every weight matrix (LAPACK dgesdd in double, one matrix per task) and the",
+                "WeightWatcher metrics: sv_max, stable/effective rank, entropy, power-law alpha, D, alpha_weighted, ...",
+                "Writes spectrum.json, spectrum.csv, spectrum.parquet and singular_values.json into --out."})
+public class SpectrumCommand implements Callable<Integer> {
+    @Parameters(index = "0", description = "checkpoint: .safetensors file, index.json, directory or glob")
+    String input;
+
+    @Mixin
+    OutputOptions output;
+
+    @Mixin
+    SparkOptions spark;
+
+    @Option(names = "--include", split = ",", description = "also analyse: embeddings, head (WeightWatcher drops them silently)")
+    List<String> include = List.of();
+
+    @Option(names = "--max-exact-mb", defaultValue = "4096", description = "largest matrix, as float64 MiB, factorized whole on one executor (default: ${DEFAULT-VALUE})")
+    long maxExactMb;
+
+    @Option(names = "--no-powerlaw", description = "skip the power-law fit of the eigenvalue tail")
+    boolean noPowerLaw;
+
+    @Option(names = "--fp8-block", defaultValue = "128,128", split = ",", description = "block size of FP8 weight_scale_inv scales (default: ${DEFAULT-VALUE})")
+    int[] blockSize;
+
+    @Option(names = "--quantized", defaultValue = "dequantize", description = "dequantize or raw (default: ${DEFAULT-VALUE})")
+    String quantized;
+
+    @Override
+    public Integer call() {
+        if (!quantized.equals("dequantize") && !quantized.equals("raw")) throw new UsageException("--quantized must be dequantize or raw");
+        Set<String> inc = new LinkedHashSet<>(include);
+        for (String s : inc) if (!Set.of("embeddings", "head").contains(s)) throw new UsageException("--include takes embeddings, head; not '" + s + "'");
+        if (maxExactMb <= 0) throw new UsageException("--max-exact-mb must be positive");
+        try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
+            List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.session(), new SpectrumJob.Options(input, output.out, output.overwrite,
+                    inc, maxExactMb << 20, !noPowerLaw, blockSize, quantized.equals("dequantize")), System.out);
+            SpectrumJob.printSummary(r, output.out, System.out);
+            return 0;
+        }
+    }
+}
