@@ -8,6 +8,7 @@ import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.WeightLabException;
 import io.weightlab.common.linalg.Lapack;
+import io.weightlab.common.linalg.RandomizedSvd;
 import io.weightlab.common.linalg.SpectralMetrics;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
@@ -39,10 +40,19 @@ public final class SpectrumJob {
 
     /** Which matrices: attention/MLP/router always; embeddings and heads on request. */
     public record Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
-                          boolean powerLaw, int[] blockSize, boolean dequantize) implements Serializable {}
+                          boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
+                          int powerIterations, long seed) implements Serializable {
+        public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
+                       boolean powerLaw, int[] blockSize, boolean dequantize) {
+            this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, false, 0, 4, 0);
+        }
+    }
 
     /** One matrix's outcome: metrics (or the reason there are none) and its singular values. */
     public record MatrixResult(String name, String status, Map<String, Object> row, double[] singularValues) implements Serializable {}
+
+    /** Largest Gram matrix (cols² doubles) the distributed route accumulates: 16k columns. */
+    static final long MAX_GRAM_BYTES = 2L << 30;
 
     private SpectrumJob() {}
 
@@ -68,6 +78,7 @@ public final class SpectrumJob {
             Map<String, Dequantization> dq = o.dequantize() ? Dequantization.pair(ckpt, o.blockSize()) : Map.of();
             List<MatrixResult> results = new ArrayList<>();
             List<Tuple2<TensorInfo, Dequantization>> work = new ArrayList<>();
+            List<Tuple2<TensorInfo, Dequantization>> oversized = new ArrayList<>();
             for (TensorInfo t : ckpt.tensors()) {
                 TensorName n = TensorName.parse(t.name());
                 String why = exclusion(t, n, o.include());
@@ -75,9 +86,13 @@ public final class SpectrumJob {
                 if (!why.isEmpty()) {
                     results.add(new MatrixResult(t.name(), "not analysed: " + why, baseRow(t, n, "not analysed: " + why, "none"), new double[0]));
                 } else if (t.elementCount() * 8 > o.maxExactBytes()) {
-                    String s = "not analysed: " + t.shapeString() + " needs " + Format.bytes(t.elementCount() * 8)
-                            + " in double, over --max-exact-mb; the distributed randomized path is not built yet";
-                    results.add(new MatrixResult(t.name(), s, baseRow(t, n, s, "none"), new double[0]));
+                    if (t.dim(1) > t.dim(0) || t.dim(1) * t.dim(1) * 8 > MAX_GRAM_BYTES) {
+                        String s = "not analysed: " + t.shapeString() + " needs " + Format.bytes(t.elementCount() * 8)
+                                + " in double, over --max-exact-mb, and the distributed Gram route needs a tall matrix with at most 16384 columns";
+                        results.add(new MatrixResult(t.name(), s, baseRow(t, n, s, "none"), new double[0]));
+                    } else {
+                        oversized.add(new Tuple2<>(t, dq.get(t.name())));
+                    }
                 } else {
                     work.add(new Tuple2<>(t, dq.get(t.name())));
                 }
@@ -93,8 +108,9 @@ public final class SpectrumJob {
             boolean pl = o.powerLaw();
             try {
                 if (!work.isEmpty()) {
-                    results.addAll(jsc.parallelize(work, work.size()).map(w -> factorize(conf.value().get(), w._1(), w._2(), pl)).collect());
+                    results.addAll(jsc.parallelize(work, work.size()).map(w -> factorize(conf.value().get(), w._1(), w._2(), pl, o)).collect());
                 }
+                for (Tuple2<TensorInfo, Dequantization> w : oversized) results.add(gramRoute(jsc, conf, w._1(), w._2(), o, console));
             } finally {
                 spark.sparkContext().removeSparkListener(progress);
                 conf.destroy();
@@ -129,7 +145,7 @@ public final class SpectrumJob {
         return row;
     }
 
-    static MatrixResult factorize(Configuration conf, TensorInfo t, Dequantization dq, boolean powerLaw) {
+    static MatrixResult factorize(Configuration conf, TensorInfo t, Dequantization dq, boolean powerLaw, Options o) {
         int rows = (int) t.dim(0), cols = (int) t.dim(1);
         double[] a = new double[Math.multiplyExact(rows, cols)];
         try (RangeReader r = new RangeReader(conf)) {
@@ -154,11 +170,55 @@ public final class SpectrumJob {
             }
         }
         long t0 = System.nanoTime();
-        double[] sv = Lapack.singularValues(a, rows, cols);
+        double[] sv;
+        String method;
+        if (o.randomized()) {
+            int k = o.topK() > 0 ? o.topK() : 64;
+            // oversampling k (a 2k-dimensional range): weight spectra are flat, and small oversampling converges slowly
+            sv = RandomizedSvd.topSingularValues(RandomizedSvd.dense(a, rows, cols), k, k, o.powerIterations(),
+                    RandomizedSvd.seedFor(o.seed(), t.name()));
+            method = "randomized top-" + k + " (oversampling " + k + ", " + o.powerIterations() + " power iterations)";
+        } else {
+            sv = Lapack.singularValues(a, rows, cols);
+            method = "exact (LAPACK dgesdd, float64)";
+        }
         double secs = (System.nanoTime() - t0) / 1e9;
-        Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", "exact (LAPACK dgesdd, float64)");
+        Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
         row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
         row.put("svd_seconds", secs);
+        return new MatrixResult(t.name(), "ok", row, sv);
+    }
+
+    /**
+     * A matrix too large for one executor: AᵀA summed over row slices read by the executors (treeAggregate of
+     * cols x cols partials), then its eigenvalues on the driver. Accurate at the top of the spectrum; values
+     * below σ_max·sqrt(eps) lose their relative precision (the Gram matrix squares the condition number).
+     */
+    static MatrixResult gramRoute(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, TensorInfo t,
+                                  Dequantization dq, Options o, PrintStream console) {
+        int cols = (int) t.dim(1);
+        long sliceBytes = Math.max((long) cols * t.dtype().byteSize(), 64L << 20);
+        List<io.weightlab.common.stats.StatsUnit> slices = io.weightlab.common.stats.StatsUnit.slice(t, sliceBytes, dq);
+        long t0 = System.nanoTime();
+        double[] gram = jsc.parallelize(slices, slices.size()).map(u -> {
+            double[] g = new double[cols * cols];
+            double[] block = GgFitStage.decode(conf.value().get(), u);
+            if (block.length != (int) (u.endElement() - u.firstElement())) {
+                throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': NaN or Inf in the matrix: no spectrum");
+            }
+            Lapack.addGram(block, block.length / cols, cols, g);
+            return g;
+        }).treeAggregate(new double[cols * cols], (acc, g) -> { for (int i = 0; i < g.length; i++) acc[i] += g[i]; return acc; },
+                (x, y) -> { for (int i = 0; i < y.length; i++) x[i] += y[i]; return x; });
+        double[] ev = Lapack.symmetricEigenvalues(gram, cols);
+        int k = o.randomized() && o.topK() > 0 ? Math.min(o.topK(), cols) : cols;
+        double[] sv = new double[k];
+        for (int i = 0; i < k; i++) sv[i] = Math.sqrt(Math.max(0, ev[cols - 1 - i]));
+        Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok",
+                "gram (distributed AᵀA over " + slices.size() + " row slices + dsyevd)");
+        row.putAll(SpectralMetrics.of(sv, (int) Math.max(t.dim(0), cols), o.powerLaw()));
+        row.put("svd_seconds", (System.nanoTime() - t0) / 1e9);
+        console.printf("[spectrum] %s %s through the distributed Gram route%n", t.name(), t.shapeString());
         return new MatrixResult(t.name(), "ok", row, sv);
     }
 

@@ -30,4 +30,37 @@ public final class Lapack {
             return out;
         }
     }
+
+    /** C += AᵀA for a row-major {@code rows x cols} block A; C is row-major {@code cols x cols}, upper triangle. */
+    public static void addGram(double[] block, int rows, int cols, double[] gram) {
+        openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasUpper, openblas.CblasTrans, cols, rows, 1.0,
+                block, cols, 1.0, gram, cols);
+    }
+
+    /** Eigenvalues of a symmetric row-major n x n matrix (upper triangle used), ascending (LAPACK dsyevd). */
+    public static double[] symmetricEigenvalues(double[] upper, int n) {
+        double[] a = upper.clone();
+        double[] w = new double[n];
+        int info = openblas.LAPACKE_dsyevd(openblas.LAPACK_ROW_MAJOR, (byte) 'N', (byte) 'U', n, a, n, w);
+        if (info != 0) throw new WeightLabException("LAPACK dsyevd failed (info " + info + ") on a " + n + "x" + n + " matrix");
+        return w;
+    }
+
+    /** C = op(A) op(B) for row-major matrices: C is m x n, op(A) m x k, op(B) k x n. */
+    public static double[] multiply(double[] a, boolean transA, double[] b, boolean transB, int m, int n, int k) {
+        double[] c = new double[Math.multiplyExact(m, n)];
+        openblas.cblas_dgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
+                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, 1.0, a, transA ? m : k, b, transB ? k : n, 0.0, c, n);
+        return c;
+    }
+
+    /** An orthonormal basis of the columns of a row-major m x l matrix (m ≥ l), by Householder QR (dgeqrf + dorgqr). */
+    public static double[] orthonormalize(double[] y, int m, int l) {
+        double[] q = y.clone();
+        double[] tau = new double[l];
+        int info = openblas.LAPACKE_dgeqrf(openblas.LAPACK_ROW_MAJOR, m, l, q, l, tau);
+        if (info == 0) info = openblas.LAPACKE_dorgqr(openblas.LAPACK_ROW_MAJOR, m, l, l, q, l, tau);
+        if (info != 0) throw new WeightLabException("LAPACK QR failed (info " + info + ") on a " + m + "x" + l + " matrix");
+        return q;
+    }
 }

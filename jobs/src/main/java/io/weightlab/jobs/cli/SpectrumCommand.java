@@ -42,15 +42,30 @@ public class SpectrumCommand implements Callable<Integer> {
     @Option(names = "--quantized", defaultValue = "dequantize", description = "dequantize or raw (default: ${DEFAULT-VALUE})")
     String quantized;
 
+    @Option(names = "--method", defaultValue = "exact", description = "exact (all values, dgesdd) or randomized (top-k, range finder) (default: ${DEFAULT-VALUE})")
+    String method;
+
+    @Option(names = "--top-k", defaultValue = "64", description = "singular values per matrix with --method randomized (default: ${DEFAULT-VALUE})")
+    int topK;
+
+    @Option(names = "--power-iterations", defaultValue = "4", description = "power iterations of the randomized method (default: ${DEFAULT-VALUE})")
+    int powerIterations;
+
+    @Option(names = "--seed", defaultValue = "0", description = "seed of the random test matrices (with the tensor name) (default: ${DEFAULT-VALUE})")
+    long seed;
+
     @Override
     public Integer call() {
+        if (!method.equals("exact") && !method.equals("randomized")) throw new UsageException("--method must be exact or randomized");
+        if (topK <= 0 || powerIterations < 0) throw new UsageException("--top-k must be positive and --power-iterations non-negative");
         if (!quantized.equals("dequantize") && !quantized.equals("raw")) throw new UsageException("--quantized must be dequantize or raw");
         Set<String> inc = new LinkedHashSet<>(include);
         for (String s : inc) if (!Set.of("embeddings", "head").contains(s)) throw new UsageException("--include takes embeddings, head; not '" + s + "'");
         if (maxExactMb <= 0) throw new UsageException("--max-exact-mb must be positive");
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.session(), new SpectrumJob.Options(input, output.out, output.overwrite,
-                    inc, maxExactMb << 20, !noPowerLaw, blockSize, quantized.equals("dequantize")), System.out);
+                    inc, maxExactMb << 20, !noPowerLaw, blockSize, quantized.equals("dequantize"), method.equals("randomized"), topK,
+                    powerIterations, seed), System.out);
             SpectrumJob.printSummary(r, output.out, System.out);
             return 0;
         }

@@ -1,0 +1,71 @@
+package io.weightlab.common.linalg;
+
+import java.util.SplittableRandom;
+
+/**
+ * Top-k singular values by the randomized range finder (Halko, Martinsson & Tropp 2011, Alg. 4.4 with
+ * re-orthonormalized power iterations): Y = AΩ, then q times Q = orth(Y), Q' = orth(AᵀQ), Y = AQ'; finally
+ * B = QᵀA and the singular values of the small B. The matrix is only touched through {@link Operator}, so the
+ * same code runs on an in-memory matrix or as distributed passes over row blocks. Ω is drawn from
+ * (seed, name), so results are reproducible.
+ */
+public final class RandomizedSvd {
+    /** A · X and Aᵀ · X for row-major dense X; A is rows x cols. */
+    public interface Operator {
+        int rows();
+
+        int cols();
+
+        /** Y = A X, X is cols x l, Y rows x l (row-major). */
+        double[] times(double[] x, int l);
+
+        /** Z = Aᵀ X, X is rows x l, Z cols x l (row-major). */
+        double[] transposeTimes(double[] x, int l);
+    }
+
+    /** An in-memory row-major matrix. */
+    public static Operator dense(double[] a, int rows, int cols) {
+        return new Operator() {
+            public int rows() { return rows; }
+
+            public int cols() { return cols; }
+
+            public double[] times(double[] x, int l) { return Lapack.multiply(a, false, x, false, rows, l, cols); }
+
+            public double[] transposeTimes(double[] x, int l) { return Lapack.multiply(a, true, x, false, cols, l, rows); }
+        };
+    }
+
+    private RandomizedSvd() {}
+
+    /** The top {@code k} singular values, with oversampling {@code p} and {@code q} power iterations. */
+    public static double[] topSingularValues(Operator a, int k, int p, int q, long seed) {
+        int m = a.rows(), n = a.cols();
+        int l = Math.min(Math.min(m, n), k + p);
+        SplittableRandom rng = new SplittableRandom(seed);
+        double[] omega = new double[n * l];
+        for (int i = 0; i < omega.length; i++) omega[i] = gaussian(rng);
+        double[] y = a.times(omega, l);
+        for (int it = 0; it < q; it++) {
+            double[] qy = Lapack.orthonormalize(y, m, l);
+            double[] z = Lapack.orthonormalize(a.transposeTimes(qy, l), n, l);
+            y = a.times(z, l);
+        }
+        double[] qm = Lapack.orthonormalize(y, m, l);
+        // B = QᵀA is l x n; its transpose AᵀQ is what the operator gives.
+        double[] bt = a.transposeTimes(qm, l);
+        double[] sv = Lapack.singularValues(bt, n, l);
+        return java.util.Arrays.copyOf(sv, Math.min(k, sv.length));
+    }
+
+    private static double gaussian(SplittableRandom r) {
+        // Box–Muller; one value per call is enough here
+        double u = r.nextDouble(), v = r.nextDouble();
+        return Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v);
+    }
+
+    /** A seed derived from the job seed and the tensor's name. */
+    public static long seedFor(long seed, String name) {
+        return new SplittableRandom(seed ^ name.hashCode() * 0x9E3779B97F4A7C15L).nextLong();
+    }
+}
