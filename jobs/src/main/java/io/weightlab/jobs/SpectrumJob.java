@@ -248,6 +248,18 @@ public final class SpectrumJob {
             try (FSDataOutputStream os = staged.create("singular_values.json")) {
                 Tables.writeJson(os, svs);
             }
+            Map<String, double[]> svArrays = new LinkedHashMap<>();
+            svs.forEach((k, v) -> svArrays.put(k, (double[]) v));
+            Map<String, Object> run = new LinkedHashMap<>();
+            run.put("job", "spectrum");
+            run.put("input", input);
+            run.put("matrices", results.size());
+            run.put("spark_master", spark.sparkContext().master());
+            run.put("finished", java.time.Instant.now().toString());
+            try (FSDataOutputStream os = staged.create("report.html")) {
+                os.write(io.weightlab.common.report.AnalysisReport.render(run, null, null, null, full, svArrays)
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
         } catch (IOException e) {
             throw new WeightLabException("writing results failed: " + e.getMessage(), e);
         }
@@ -265,6 +277,6 @@ public final class SpectrumJob {
         }
         long skipped = results.stream().filter(r -> !r.status().equals("ok")).count();
         if (skipped > 0) console.printf("%d matrices listed as not analysed (reason in spectrum.json)%n", skipped);
-        if (out != null) console.println("output: " + out + "  (spectrum.json, spectrum.csv, spectrum.parquet, singular_values.json)");
+        if (out != null) console.println("output: " + out + "  (report.html, spectrum.json, spectrum.csv, spectrum.parquet, singular_values.json)");
     }
 }

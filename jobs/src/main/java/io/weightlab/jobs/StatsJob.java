@@ -9,7 +9,6 @@ import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.model.TensorName;
-import io.weightlab.common.report.StatsHtmlReport;
 import io.weightlab.common.report.Tables;
 import io.weightlab.common.stats.SliceStatistics;
 import io.weightlab.common.stats.StatsRow;
@@ -44,9 +43,9 @@ public final class StatsJob {
 
     /** What to do. {@code sliceBytes} bounds each work unit; {@code dequantize} pairs weights with their scales. */
     public record Options(String input, String out, boolean overwrite, long sliceBytes, boolean dequantize,
-                          int[] blockSize, GgMode gg) implements Serializable {
+                          int[] blockSize, GgMode gg, String histogramTensor) implements Serializable {
         public Options(String input, String out, boolean overwrite, long sliceBytes, boolean dequantize, int[] blockSize) {
-            this(input, out, overwrite, sliceBytes, dequantize, blockSize, GgMode.MLE);
+            this(input, out, overwrite, sliceBytes, dequantize, blockSize, GgMode.MLE, null);
         }
     }
 
@@ -54,7 +53,8 @@ public final class StatsJob {
     public enum GgMode { MLE, MOMENTS, NONE }
 
     /** What came out: every row (tensors first, then roll-ups) and a few run facts. */
-    public record Result(List<StatsRow> tensors, List<StatsRow> rollups, Map<String, Object> run) {}
+    public record Result(List<StatsRow> tensors, List<StatsRow> rollups, Map<String, Object> run,
+                         io.weightlab.common.stats.TensorHistogram histogram) {}
 
     /** Units are packed into tasks of about this many bytes: per-task scheduling costs milliseconds. */
     static final long TASK_BYTES = 512L << 20;
@@ -168,7 +168,13 @@ public final class StatsJob {
                 run.put("spark_master", spark.sparkContext().master());
                 run.put("finished", Instant.now().toString());
                 run.put("definitions", definitions());
-                Result result = new Result(tensorRows, rollups, run);
+                io.weightlab.common.stats.TensorHistogram hist = null;
+                String chosen = o.histogramTensor() != null ? o.histogramTensor() : defaultHistogramTensor(ckpt, collected);
+                if (chosen != null) {
+                    if (!collected.containsKey(chosen)) throw new io.weightlab.common.io.UsageException("--histogram-tensor: no tensor '" + chosen + "' in " + ckpt.root());
+                    hist = io.weightlab.common.stats.TensorHistogram.of(chosen, collected.get(chosen), fits.get(chosen), 120);
+                }
+                Result result = new Result(tensorRows, rollups, run, hist);
                 if (staged != null) write(spark, staged, result);
                 if (staged != null) staged.commit();
                 return result;
@@ -180,6 +186,18 @@ public final class StatsJob {
             if (staged != null) staged.abort();
             throw e;
         }
+    }
+
+    /** The report's histogram by default: the first MLP down projection, else the largest weight matrix. */
+    static String defaultHistogramTensor(Checkpoint ckpt, Map<String, TensorPartial> collected) {
+        TensorInfo largest = null;
+        for (TensorInfo t : ckpt.tensors()) {
+            TensorName n = TensorName.parse(t.name());
+            if (!collected.containsKey(t.name()) || !n.isAnalysable() || t.rank() != 2) continue;
+            if (n.kind() == io.weightlab.common.model.ModuleKind.MLP_DOWN) return t.name();
+            if (largest == null || t.elementCount() > largest.elementCount()) largest = t;
+        }
+        return largest == null ? null : largest.name();
     }
 
     /** The partials of tensors that are weights (not quantization side tensors or buffers). */
@@ -243,13 +261,15 @@ public final class StatsJob {
                 Map<String, Object> doc = new LinkedHashMap<>();
                 doc.put("run", r.run());
                 doc.put("rows", all);
+                if (r.histogram() != null) doc.put("histogram", Map.of("tensor", r.histogram().tensor(), "edges", r.histogram().edges(), "counts", r.histogram().counts()));
                 Tables.writeJson(os, doc);
             }
             try (FSDataOutputStream os = staged.create("stats.csv")) {
                 Tables.writeCsv(os, all);
             }
             try (FSDataOutputStream os = staged.create("report.html")) {
-                os.write(StatsHtmlReport.render(r.run(), r.tensors(), r.rollups()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                os.write(io.weightlab.common.report.AnalysisReport.render(r.run(), r.tensors(), r.rollups(), r.histogram(), null, null)
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
         } catch (IOException e) {
             throw new io.weightlab.common.io.WeightLabException("writing results failed: " + e.getMessage(), e);

@@ -36,6 +36,9 @@ public class StatsCommand implements Callable<Integer> {
     @Option(names = "--gg-fit", defaultValue = "mle", description = "generalized-Gaussian fit: mle (on all values), moments, none (default: ${DEFAULT-VALUE})")
     String ggFit;
 
+    @Option(names = "--histogram-tensor", description = "tensor whose histogram the report plots (default: the first MLP down projection)")
+    String histogramTensor;
+
     @Override
     public Integer call() {
         StatsJob.GgMode gg;
@@ -49,7 +52,7 @@ public class StatsCommand implements Callable<Integer> {
         if (blockSize.length != 2 || blockSize[0] <= 0 || blockSize[1] <= 0) throw new UsageException("--fp8-block takes two positive sizes");
         try (SparkSupport.Handle h = SparkSupport.open("weightlab stats", spark.master, spark.conf)) {
             StatsJob.Result r = StatsJob.run(h.session(), new StatsJob.Options(input, output.out, output.overwrite,
-                    sliceMb << 20, quantized.equals("dequantize"), blockSize, gg), System.out);
+                    sliceMb << 20, quantized.equals("dequantize"), blockSize, gg, histogramTensor), System.out);
             StatsJob.printSummary(r, output.out, System.out);
             return 0;
         }
