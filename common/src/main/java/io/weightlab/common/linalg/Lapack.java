@@ -7,7 +7,7 @@ import org.bytedeco.openblas.global.openblas;
 /**
  * Dense factorizations from OpenBLAS's LAPACK through the JavaCPP presets (never ND4J's own svd/qr ops, which
  * crash or are wrong in M2.1: STACK.md). Matrices arrive row-major as weights are stored; a row-major m x n
- * matrix is the column-major n x m matrix Wᵀ, which has the same singular values, so no transpose is made.
+ * matrix is the column-major n x m matrix Wᵀ, which has the same singular values.
  */
 public final class Lapack {
     private Lapack() {}
@@ -17,10 +17,22 @@ public final class Lapack {
         if ((long) rows * cols != rowMajor.length) throw new IllegalArgumentException("matrix is " + rows + "x" + cols + " but has " + rowMajor.length + " values");
         int k = Math.min(rows, cols);
         if (k == 0) return new double[0];
-        // As column-major: m = cols, n = rows, lda = cols.
-        try (DoublePointer a = new DoublePointer(rowMajor); DoublePointer s = new DoublePointer(k);
+        // LAPACK is fastest on tall column-major input (QR first; OpenBLAS's LQ path for wide input measured ~3x
+        // slower on a 30522 x 384 embedding). A row-major matrix read as column-major is its transpose: use it as
+        // is when that is tall (cols >= rows), else copy it transposed.
+        double[] data = rowMajor;
+        int m = cols, n = rows;
+        if (rows > cols) {
+            data = new double[rowMajor.length];
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) data[j * rows + i] = rowMajor[i * cols + j];
+            }
+            m = rows;
+            n = cols;
+        }
+        try (DoublePointer a = new DoublePointer(data); DoublePointer s = new DoublePointer(k);
              DoublePointer u = new DoublePointer(1); DoublePointer vt = new DoublePointer(1)) {
-            int info = openblas.LAPACKE_dgesdd(openblas.LAPACK_COL_MAJOR, (byte) 'N', cols, rows, a, cols, s, u, 1, vt, 1);
+            int info = openblas.LAPACKE_dgesdd(openblas.LAPACK_COL_MAJOR, (byte) 'N', m, n, a, m, s, u, 1, vt, 1);
             if (info != 0) {
                 throw new WeightLabException("LAPACK dgesdd failed (info " + info + ") on a " + rows + "x" + cols + " matrix"
                         + (info > 0 ? ": no convergence" : ": bad argument " + (-info)));
