@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${WEIGHTLAB_PYTHON:-python3}"
 [[ -f "$ROOT/spark-dist/target/classpath.txt" ]] || (cd "$ROOT" && mvn -q -B -DskipTests install)
-CP="$ROOT/common/target/classes:$(cat "$ROOT/spark-dist/target/classpath.txt")"
+CP="$ROOT/common/target/classes:$ROOT/jobs/target/weightlab-jobs-0.1.0-SNAPSHOT-spark.jar:$(cat "$ROOT/spark-dist/target/classpath.txt")"
 mkdir -p "$ROOT/bench/out/classes"
 javac -d "$ROOT/bench/out/classes" -cp "$CP" "$ROOT/bench/java/GgMleThroughput.java"
 FIX="$ROOT/../shared/fixtures/all-minilm-l6-v2"
