@@ -41,8 +41,13 @@ class ReportRenderTest {
         String in = Fixtures.dir("all-minilm-l6-v2").toString();
         assertEquals(0, Cli.run("stats", in, "--out", tmp.resolve("stats").toString()).exit());
         assertEquals(0, Cli.run("spectrum", in, "--out", tmp.resolve("spectrum").toString()).exit());
+        // the combined report, from the two outputs only
+        Cli.Run both = Cli.run("report", "--stats", tmp.resolve("stats").toString(), "--spectrum", tmp.resolve("spectrum").toString(),
+                "--out", tmp.resolve("both").toString());
+        assertEquals(0, both.exit(), both.err());
         for (String[] job : new String[][] {{"stats", "std by layer", "values of encoder.layer.0.output.dense.weight"},
-                {"spectrum", "power-law alpha by layer", "ESD of "}}) {
+                {"spectrum", "power-law alpha by layer", "ESD of "},
+                {"both", "std by layer", "power-law alpha by layer", "Spectral anomalies", "encoder.layer.0.output.dense.weight"}}) {
             Path html = tmp.resolve(job[0]).resolve("report.html");
             Python.Result dom = render(html, tmp.resolve("profile-" + job[0]), "--dump-dom");
             assertEquals(0, dom.exit(), dom.stderr());

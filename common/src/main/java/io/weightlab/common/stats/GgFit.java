@@ -129,6 +129,17 @@ public record GgFit(String status, double mu, double betaMoment, double alphaMom
         return assemble(m, m1, mle, values, counts, buckets);
     }
 
+    /** Reads the gg_* columns of a stats row back. */
+    public static GgFit fromMap(Map<String, Object> m) {
+        if (m.get("gg_status") == null) return null;
+        return new GgFit(String.valueOf(m.get("gg_status")), StatsRow.d(m.get("gg_mu")), StatsRow.d(m.get("gg_beta_moment")),
+                StatsRow.d(m.get("gg_alpha_moment")), StatsRow.d(m.get("gg_beta_kurtosis")), StatsRow.d(m.get("gg_beta")),
+                StatsRow.d(m.get("gg_alpha")), (int) StatsRow.l(m.get("gg_mle_steps")), StatsRow.d(m.get("gg_loglik")), StatsRow.d(m.get("gg_ks")),
+                StatsRow.d(m.get("gaussian_loglik")), StatsRow.d(m.get("gaussian_ks")), StatsRow.d(m.get("laplace_loglik")),
+                StatsRow.d(m.get("laplace_ks")), StatsRow.str(m.get("best_fit")), StatsRow.l(m.get("beyond_10_sigma")),
+                Boolean.TRUE.equals(m.get("ks_on_buckets")));
+    }
+
     /** Column name to value for the stats tables. */
     public Map<String, Object> toMap() {
         Map<String, Object> o = new LinkedHashMap<>();

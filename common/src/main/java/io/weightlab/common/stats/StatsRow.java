@@ -42,6 +42,25 @@ public record StatsRow(
                 zeroFraction, nanCount, infCount, outlierRatio, quantiles, quantileRelativeError, fit);
     }
 
+    /** Reads a row back from its {@link #toMap()} form (JSON null for NaN). */
+    public static StatsRow fromMap(Map<String, Object> m) {
+        double[] q = new double[QUANTILE_NAMES.length];
+        for (int i = 0; i < q.length; i++) q[i] = d(m.get(QUANTILE_NAMES[i]));
+        return new StatsRow(str(m.get("level")), str(m.get("key")), str(m.get("dtype")), str(m.get("shape")), l(m.get("tensors")),
+                l(m.get("elements")), l(m.get("finite")), str(m.get("stack")), m.get("layer") == null ? null : ((Number) m.get("layer")).intValue(),
+                str(m.get("module_kind")), str(m.get("role")), Boolean.TRUE.equals(m.get("dequantized")),
+                d(m.get("mean")), d(m.get("std")), d(m.get("std_sample")), d(m.get("variance")), d(m.get("variance_sample")),
+                d(m.get("skewness")), d(m.get("kurtosis_excess")), d(m.get("min")), d(m.get("max")), d(m.get("max_abs")),
+                d(m.get("l1")), d(m.get("l2")), d(m.get("rms")), d(m.get("zero_fraction")), l(m.get("nan_count")), l(m.get("inf_count")),
+                d(m.get("outlier_ratio")), q, d(m.get("quantile_relative_error")), GgFit.fromMap(m));
+    }
+
+    static double d(Object o) { return o instanceof Number n ? n.doubleValue() : Double.NaN; }
+
+    static long l(Object o) { return o instanceof Number n ? n.longValue() : 0; }
+
+    static String str(Object o) { return o == null ? null : o.toString(); }
+
     /** Column name to value, in table order (for JSON, CSV and Parquet alike). */
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
