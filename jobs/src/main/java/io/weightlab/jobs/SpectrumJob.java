@@ -41,10 +41,15 @@ public final class SpectrumJob {
     /** Which matrices: attention/MLP/router always; embeddings and heads on request. */
     public record Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                           boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
-                          int powerIterations, long seed) implements Serializable {
+                          int powerIterations, long seed, int factorRank, String factorsDir) implements Serializable {
         public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                        boolean powerLaw, int[] blockSize, boolean dequantize) {
-            this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, false, 0, 4, 0);
+            this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, false, 0, 4, 0, 0, null);
+        }
+
+        Options withFactorsDir(String dir) {
+            return new Options(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
+                    powerIterations, seed, factorRank, dir);
         }
     }
 
@@ -74,6 +79,11 @@ public final class SpectrumJob {
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
         StagedOutput staged = o.out() == null ? null : StagedOutput.begin(hconf, o.out(), o.overwrite());
+        if (o.factorRank() > 0) {
+            if (staged == null) throw new io.weightlab.common.io.UsageException("--factors needs --out");
+            o = o.withFactorsDir(staged.staged("factors").toString());
+        }
+        final Options opts = o;
         try {
             Map<String, Dequantization> dq = o.dequantize() ? Dequantization.pair(ckpt, o.blockSize()) : Map.of();
             List<MatrixResult> results = new ArrayList<>();
@@ -108,9 +118,9 @@ public final class SpectrumJob {
             boolean pl = o.powerLaw();
             try {
                 if (!work.isEmpty()) {
-                    results.addAll(jsc.parallelize(work, work.size()).map(w -> factorize(conf.value().get(), w._1(), w._2(), pl, o)).collect());
+                    results.addAll(jsc.parallelize(work, work.size()).map(w -> factorize(conf.value().get(), w._1(), w._2(), pl, opts)).collect());
                 }
-                for (Tuple2<TensorInfo, Dequantization> w : oversized) results.add(gramRoute(jsc, conf, w._1(), w._2(), o, console));
+                for (Tuple2<TensorInfo, Dequantization> w : oversized) results.add(gramRoute(jsc, conf, w._1(), w._2(), opts, console));
             } finally {
                 spark.sparkContext().removeSparkListener(progress);
                 conf.destroy();
@@ -178,6 +188,15 @@ public final class SpectrumJob {
             sv = RandomizedSvd.topSingularValues(RandomizedSvd.dense(a, rows, cols), k, k, o.powerIterations(),
                     RandomizedSvd.seedFor(o.seed(), t.name()));
             method = "randomized top-" + k + " (oversampling " + k + ", " + o.powerIterations() + " power iterations)";
+        } else if (o.factorRank() > 0) {
+            Lapack.Factors f = Lapack.svd(a, rows, cols);
+            sv = f.s();
+            try {
+                writeFactors(conf, o.factorsDir(), t.name(), f, Math.min(o.factorRank(), f.k()));
+            } catch (IOException e) {
+                throw new WeightLabException(o.factorsDir() + ": writing the factors of '" + t.name() + "' failed: " + e.getMessage(), e);
+            }
+            method = "exact (LAPACK dgesdd with factors, float64)";
         } else {
             sv = Lapack.singularValues(a, rows, cols);
             method = "exact (LAPACK dgesdd, float64)";
@@ -187,6 +206,32 @@ public final class SpectrumJob {
         row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
         row.put("svd_seconds", secs);
         return new MatrixResult(t.name(), "ok", row, sv);
+    }
+
+    /**
+     * Writes the top-r factors of one matrix as {@code <dir>/<name>.safetensors}: {@code <name>.U} [rows, r],
+     * {@code <name>.S} [r] and {@code <name>.V} [cols, r] in F64, so that W_r = U diag(S) Vᵀ (PiSSA's layout).
+     * Written by the executor that computed them, into the job's staging directory.
+     */
+    static void writeFactors(Configuration conf, String dir, String name, Lapack.Factors f, int r) throws IOException {
+        int rows = f.rows(), cols = f.cols(), k = f.k();
+        java.nio.ByteBuffer u = java.nio.ByteBuffer.allocate(rows * r * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < rows; i++) for (int j = 0; j < r; j++) u.putDouble(f.u()[i * k + j]);
+        java.nio.ByteBuffer sBuf = java.nio.ByteBuffer.allocate(r * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int j = 0; j < r; j++) sBuf.putDouble(f.s()[j]);
+        java.nio.ByteBuffer v = java.nio.ByteBuffer.allocate(cols * r * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < cols; i++) for (int j = 0; j < r; j++) v.putDouble(f.vt()[j * cols + i]);
+        Map<String, byte[]> data = Map.of(name + ".U", u.array(), name + ".S", sBuf.array(), name + ".V", v.array());
+        io.weightlab.common.io.SafetensorsLayout layout = io.weightlab.common.io.SafetensorsLayout.of(List.of(
+                new io.weightlab.common.io.SafetensorsLayout.Spec(name + ".U", io.weightlab.common.io.DType.F64, new long[] {rows, r}),
+                new io.weightlab.common.io.SafetensorsLayout.Spec(name + ".S", io.weightlab.common.io.DType.F64, new long[] {r}),
+                new io.weightlab.common.io.SafetensorsLayout.Spec(name + ".V", io.weightlab.common.io.DType.F64, new long[] {cols, r})),
+                Map.of("format", "pt", "weightlab_factors_of", name));
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir, name + ".safetensors");
+        try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true);
+             io.weightlab.common.io.SafetensorsWriter w = new io.weightlab.common.io.SafetensorsWriter(os, layout, p.toString())) {
+            for (io.weightlab.common.io.SafetensorsLayout.Entry e : layout.entries()) w.write(data.get(e.spec().name()));
+        }
     }
 
     /**

@@ -88,7 +88,7 @@ class SpectrumJobTest {
         String in = Fixtures.dir("all-minilm-l6-v2").toUri().toString();
         JsonNode ref = Fixtures.reference("all-minilm-l6-v2").get("tensors");
         List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.get(), new SpectrumJob.Options(in, null, false, Set.of(),
-                4096L << 20, false, new int[] {128, 128}, true, true, 16, 6, 1), System.out);
+                4096L << 20, false, new int[] {128, 128}, true, true, 16, 6, 1, 0, null), System.out);
         int n = 0;
         for (SpectrumJob.MatrixResult m : r) {
             if (!m.status().equals("ok")) continue;
@@ -102,5 +102,41 @@ class SpectrumJobTest {
             n++;
         }
         assertEquals(36, n);
+    }
+
+    /** --factors 8: U diag(S) Vᵀ of the written factors is the best rank-8 approximation (Eckart–Young residual). */
+    @Test
+    void topFactorsAreWrittenAsSafetensors(@TempDir Path tmp) {
+        String in = Fixtures.dir("all-minilm-l6-v2").toUri().toString();
+        Path out = tmp.resolve("spec");
+        Cli.Run r = Cli.run("spectrum", in, "--out", out.toString(), "--factors", "8", "--no-powerlaw");
+        assertEquals(0, r.exit(), r.err());
+        String name = "encoder.layer.1.attention.self.value.weight";
+        io.weightlab.common.io.Checkpoint f = io.weightlab.common.io.CheckpointCatalog.open(new org.apache.hadoop.conf.Configuration(),
+                out.resolve("factors").resolve(name + ".safetensors").toUri().toString());
+        double[] u = readAll(f, name + ".U"), s = readAll(f, name + ".S"), v = readAll(f, name + ".V");
+        assertEquals(384 * 8, u.length);
+        JsonNode e = Fixtures.reference("all-minilm-l6-v2").get("tensors").get(name).get("svd").get("singular_values");
+        for (int i = 0; i < 8; i++) assertEquals(e.get(i).asDouble(), s[i], 1e-10 * e.get(0).asDouble());
+        double[] w = readAll(io.weightlab.common.io.CheckpointCatalog.open(new org.apache.hadoop.conf.Configuration(), in), name);
+        double err = 0, tail = 0;
+        for (int i = 0; i < 384; i++) {
+            for (int j = 0; j < 384; j++) {
+                double x = 0;
+                for (int t = 0; t < 8; t++) x += u[i * 8 + t] * s[t] * v[j * 8 + t];
+                err += (w[i * 384 + j] - x) * (w[i * 384 + j] - x);
+            }
+        }
+        for (int t = 8; t < e.size(); t++) tail += e.get(t).asDouble() * e.get(t).asDouble();
+        assertEquals(tail, err, 1e-8 * tail);
+    }
+
+    static double[] readAll(io.weightlab.common.io.Checkpoint c, String name) {
+        io.weightlab.common.model.TensorInfo t = c.tensor(name);
+        double[] x = new double[(int) t.elementCount()];
+        try (io.weightlab.common.io.RangeReader r = new io.weightlab.common.io.RangeReader(new org.apache.hadoop.conf.Configuration())) {
+            io.weightlab.common.io.ElementDecoder.decode(t.dtype(), r.read(t.file(), t.dataBegin(), (int) t.byteLength()), 0, x.length, x, 0);
+        }
+        return x;
     }
 }

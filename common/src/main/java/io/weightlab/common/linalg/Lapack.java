@@ -75,4 +75,19 @@ public final class Lapack {
         if (info != 0) throw new WeightLabException("LAPACK QR failed (info " + info + ") on a " + m + "x" + l + " matrix");
         return q;
     }
+
+    /** Thin SVD factors of a row-major matrix: U (rows x k), S (k), Vᵀ (k x cols), all row-major, k = min dim. */
+    public record Factors(double[] u, double[] s, double[] vt, int rows, int cols) {
+        public int k() { return s.length; }
+    }
+
+    /** Thin SVD with factors (LAPACK dgesdd, jobz='S'). */
+    public static Factors svd(double[] rowMajor, int rows, int cols) {
+        int k = Math.min(rows, cols);
+        double[] a = rowMajor.clone();
+        double[] s = new double[k], u = new double[rows * k], vt = new double[k * cols];
+        int info = openblas.LAPACKE_dgesdd(openblas.LAPACK_ROW_MAJOR, (byte) 'S', rows, cols, a, cols, s, u, k, vt, cols);
+        if (info != 0) throw new WeightLabException("LAPACK dgesdd failed (info " + info + ") on a " + rows + "x" + cols + " matrix");
+        return new Factors(u, s, vt, rows, cols);
+    }
 }

@@ -116,4 +116,35 @@ class SpectrumTest {
             assertEquals(bestD, f.d(), 1e-12);
         }
     }
+
+    /** Eckart–Young: the rank-r truncation of the thin SVD leaves exactly Σ_{i>r} σ_i² of ‖W‖_F². */
+    @Test
+    void factorsGiveTheBestRankRApproximation() {
+        java.util.Random r = new java.util.Random(9);
+        int rows = 120, cols = 80, rank = 10;
+        double[] a = new double[rows * cols];
+        for (int i = 0; i < a.length; i++) a[i] = r.nextGaussian();
+        Lapack.Factors f = Lapack.svd(a, rows, cols);
+        double[] values = Lapack.singularValues(a, rows, cols);
+        assertEquals(80, f.k());
+        for (int i = 0; i < f.k(); i++) assertEquals(values[i], f.s()[i], 1e-12 * values[0]);
+        double err = 0, tail = 0;
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                double x = 0;
+                for (int t = 0; t < rank; t++) x += f.u()[i * f.k() + t] * f.s()[t] * f.vt()[t * cols + j];
+                err += (a[i * cols + j] - x) * (a[i * cols + j] - x);
+            }
+        }
+        for (int t = rank; t < f.k(); t++) tail += f.s()[t] * f.s()[t];
+        assertEquals(tail, err, 1e-9 * tail);
+        // U has orthonormal columns
+        for (int p = 0; p < 5; p++) {
+            for (int q = 0; q < 5; q++) {
+                double dot = 0;
+                for (int i = 0; i < rows; i++) dot += f.u()[i * f.k() + p] * f.u()[i * f.k() + q];
+                assertEquals(p == q ? 1.0 : 0.0, dot, 1e-12);
+            }
+        }
+    }
 }

@@ -54,6 +54,9 @@ public class SpectrumCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed of the random test matrices (with the tensor name) (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--factors", defaultValue = "0", description = "also write the top-r factors U, S, V of every exactly factorized matrix to <out>/factors/ (F64 safetensors)")
+    int factors;
+
     @Override
     public Integer call() {
         if (!method.equals("exact") && !method.equals("randomized")) throw new UsageException("--method must be exact or randomized");
@@ -65,7 +68,7 @@ public class SpectrumCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.session(), new SpectrumJob.Options(input, output.out, output.overwrite,
                     inc, maxExactMb << 20, !noPowerLaw, blockSize, quantized.equals("dequantize"), method.equals("randomized"), topK,
-                    powerIterations, seed), System.out);
+                    powerIterations, seed, factors, null), System.out);
             SpectrumJob.printSummary(r, output.out, System.out);
             return 0;
         }
