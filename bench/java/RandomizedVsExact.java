@@ -23,14 +23,15 @@ public class RandomizedVsExact {
             long t0 = System.nanoTime();
             double[] exact = Lapack.singularValues(a, n, n);
             double te = (System.nanoTime() - t0) / 1e9;
-            for (int q : new int[] {1, 2, 4}) {
+            for (String variant : new String[] {"power", "krylov"}) for (int q : variant.equals("power") ? new int[] {2, 4} : new int[] {3, 4}) {
                 t0 = System.nanoTime();
-                double[] top = RandomizedSvd.topSingularValues(RandomizedSvd.dense(a, n, n), k, k, q, 7);
+                double[] top = variant.equals("power") ? RandomizedSvd.topSingularValues(RandomizedSvd.dense(a, n, n), k, k, q, 7)
+                        : RandomizedSvd.topSingularValuesKrylov(RandomizedSvd.dense(a, n, n), k, 8, q, 7);
                 double tr = (System.nanoTime() - t0) / 1e9;
                 double worst = 0;
                 for (int i = 0; i < k; i++) worst = Math.max(worst, Math.abs(exact[i] - top[i]) / exact[i]);
-                System.out.printf(java.util.Locale.ROOT, "| %s | exact %.2f s | randomized q=%d %.3f s | %.1fx | max rel. error top-%d %.1e |%n",
-                        c[0], te, q, tr, te / tr, k, worst);
+                System.out.printf(java.util.Locale.ROOT, "| %s | exact %.2f s | %s q=%d %.3f s | %.1fx | max rel. error top-%d %.1e |%n",
+                        c[0], te, variant, q, tr, te / tr, k, worst);
             }
         }
     }

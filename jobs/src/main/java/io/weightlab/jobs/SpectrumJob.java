@@ -184,10 +184,10 @@ public final class SpectrumJob {
         String method;
         if (o.randomized()) {
             int k = o.topK() > 0 ? o.topK() : 64;
-            // oversampling k (a 2k-dimensional range): weight spectra are flat, and small oversampling converges slowly
-            sv = RandomizedSvd.topSingularValues(RandomizedSvd.dense(a, rows, cols), k, k, o.powerIterations(),
+            // block Krylov: the same products with A as power iterations, far faster convergence (BENCHMARKS.md)
+            sv = RandomizedSvd.topSingularValuesKrylov(RandomizedSvd.dense(a, rows, cols), k, 8, o.powerIterations(),
                     RandomizedSvd.seedFor(o.seed(), t.name()));
-            method = "randomized top-" + k + " (oversampling " + k + ", " + o.powerIterations() + " power iterations)";
+            method = "randomized block Krylov top-" + k + " (block " + (k + 8) + ", " + o.powerIterations() + " iterations)";
         } else if (o.factorRank() > 0) {
             Lapack.Factors f = Lapack.svd(a, rows, cols);
             sv = f.s();

@@ -64,4 +64,22 @@ class RandomizedAndGramTest {
         assertArrayEquals(RandomizedSvd.topSingularValues(RandomizedSvd.dense(a, rows, cols), k, 10, 2, 42),
                 RandomizedSvd.topSingularValues(RandomizedSvd.dense(a, rows, cols), k, 10, 2, 42), 0.0, "same seed, same answer");
     }
+
+    /** Block Krylov: never above exact, and with the same products with A more accurate than power iterations. */
+    @Test
+    void blockKrylovBeatsPowerIterations() {
+        double[] a = matrix("encoder.layer.0.intermediate.dense.weight");
+        int rows = 1536, cols = 384, k = 16;
+        double[] exact = Lapack.singularValues(a, rows, cols);
+        double[] power = RandomizedSvd.topSingularValues(RandomizedSvd.dense(a, rows, cols), k, 8, 3, 5);
+        double[] krylov = RandomizedSvd.topSingularValuesKrylov(RandomizedSvd.dense(a, rows, cols), k, 8, 3, 5);
+        double ep = 0, ek = 0;
+        for (int i = 0; i < k; i++) {
+            assertTrue(krylov[i] <= exact[i] * (1 + 1e-12));
+            ep = Math.max(ep, (exact[i] - power[i]) / exact[i]);
+            ek = Math.max(ek, (exact[i] - krylov[i]) / exact[i]);
+        }
+        assertTrue(ek < ep, "krylov " + ek + " vs power " + ep);
+        assertTrue(ek < 1e-3, "krylov top-16 error " + ek);
+    }
 }
