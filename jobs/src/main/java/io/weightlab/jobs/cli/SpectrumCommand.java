@@ -27,6 +27,9 @@ public class SpectrumCommand implements Callable<Integer> {
     @Mixin
     SparkOptions spark;
 
+    @Mixin
+    QuantizationOptions quantization;
+
     @Option(names = "--include", split = ",", description = "also analyse: embeddings, head (WeightWatcher drops them silently)")
     List<String> include = List.of();
 
@@ -35,12 +38,6 @@ public class SpectrumCommand implements Callable<Integer> {
 
     @Option(names = "--no-powerlaw", description = "skip the power-law fit of the eigenvalue tail")
     boolean noPowerLaw;
-
-    @Option(names = "--fp8-block", defaultValue = "128,128", split = ",", description = "block size of FP8 weight_scale_inv scales (default: ${DEFAULT-VALUE})")
-    int[] blockSize;
-
-    @Option(names = "--quantized", defaultValue = "dequantize", description = "dequantize or raw (default: ${DEFAULT-VALUE})")
-    String quantized;
 
     @Option(names = "--method", defaultValue = "exact", description = "exact (all values, dgesdd) or randomized (top-k, range finder) (default: ${DEFAULT-VALUE})")
     String method;
@@ -61,13 +58,12 @@ public class SpectrumCommand implements Callable<Integer> {
     public Integer call() {
         if (!method.equals("exact") && !method.equals("randomized")) throw new UsageException("--method must be exact or randomized");
         if (topK <= 0 || powerIterations < 0) throw new UsageException("--top-k must be positive and --power-iterations non-negative");
-        if (!quantized.equals("dequantize") && !quantized.equals("raw")) throw new UsageException("--quantized must be dequantize or raw");
         Set<String> inc = new LinkedHashSet<>(include);
         for (String s : inc) if (!Set.of("embeddings", "head").contains(s)) throw new UsageException("--include takes embeddings, head; not '" + s + "'");
         if (maxExactMb <= 0) throw new UsageException("--max-exact-mb must be positive");
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.session(), new SpectrumJob.Options(input, output.out, output.overwrite,
-                    inc, maxExactMb << 20, !noPowerLaw, blockSize, quantized.equals("dequantize"), method.equals("randomized"), topK,
+                    inc, maxExactMb << 20, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
                     powerIterations, seed, factors, null), System.out);
             SpectrumJob.printSummary(r, output.out, System.out);
             return 0;

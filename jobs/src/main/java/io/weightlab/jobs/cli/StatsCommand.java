@@ -24,14 +24,11 @@ public class StatsCommand implements Callable<Integer> {
     @Mixin
     SparkOptions spark;
 
+    @Mixin
+    QuantizationOptions quantization;
+
     @Option(names = "--slice-mb", defaultValue = "64", description = "maximum MiB per work unit (default: ${DEFAULT-VALUE})")
     long sliceMb;
-
-    @Option(names = "--quantized", defaultValue = "dequantize", description = "dequantize (pair weights with _scale/_zero_point/_scale_inv) or raw (stored integers) (default: ${DEFAULT-VALUE})")
-    String quantized;
-
-    @Option(names = "--fp8-block", defaultValue = "128,128", split = ",", description = "block size of FP8 weight_scale_inv scales (default: ${DEFAULT-VALUE})")
-    int[] blockSize;
 
     @Option(names = "--gg-fit", defaultValue = "mle", description = "generalized-Gaussian fit: mle (on all values), moments, none (default: ${DEFAULT-VALUE})")
     String ggFit;
@@ -48,11 +45,9 @@ public class StatsCommand implements Callable<Integer> {
             throw new UsageException("--gg-fit must be mle, moments or none");
         }
         if (sliceMb <= 0) throw new UsageException("--slice-mb must be positive");
-        if (!quantized.equals("dequantize") && !quantized.equals("raw")) throw new UsageException("--quantized must be dequantize or raw");
-        if (blockSize.length != 2 || blockSize[0] <= 0 || blockSize[1] <= 0) throw new UsageException("--fp8-block takes two positive sizes");
         try (SparkSupport.Handle h = SparkSupport.open("weightlab stats", spark.master, spark.conf)) {
             StatsJob.Result r = StatsJob.run(h.session(), new StatsJob.Options(input, output.out, output.overwrite,
-                    sliceMb << 20, quantized.equals("dequantize"), blockSize, gg, histogramTensor), System.out);
+                    sliceMb << 20, quantization.dequantize(), quantization.blockSize(), gg, histogramTensor), System.out);
             StatsJob.printSummary(r, output.out, System.out);
             return 0;
         }
