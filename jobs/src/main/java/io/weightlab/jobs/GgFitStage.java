@@ -48,19 +48,21 @@ final class GgFitStage {
         Broadcast<Map<String, double[]>> mus = jsc.broadcast(needPasses);
         // Decoded once, cached on the executors (spilling to disk when memory is short), read by every pass.
         List<List<StatsUnit>> tasks = WorkPacker.pack(mine, StatsUnit::byteLength, jsc.defaultParallelism(), StatsJob.TASK_BYTES);
-        JavaPairRDD<String, double[]> values = jsc.parallelize(tasks, Math.max(1, tasks.size()))
+        // (tensor, slice index) -> finite values, decoded once and cached on the executors for every pass
+        JavaPairRDD<Tuple2<String, Integer>, double[]> values = jsc.parallelize(tasks, Math.max(1, tasks.size()))
                 .flatMapToPair(group -> {
-                    List<Tuple2<String, double[]>> l = new ArrayList<>();
-                    for (StatsUnit u : group) l.add(new Tuple2<>(u.tensor().name(), decode(conf.value().get(), u)));
+                    List<Tuple2<Tuple2<String, Integer>, double[]>> l = new ArrayList<>();
+                    for (StatsUnit u : group) l.add(new Tuple2<>(new Tuple2<>(u.tensor().name(), u.sliceIndex()), decode(conf.value().get(), u)));
                     return l.iterator();
                 })
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            Map<String, Double> absSums = values.mapToPair(t -> {
-                double mu = mus.value().get(t._1())[0], s = 0;
+            // Per-slice sums are added on the driver in slice order, so results do not depend on the partitioning.
+            Map<String, Double> absSums = sumInSliceOrder(values.mapToPair(t -> {
+                double mu = mus.value().get(t._1()._1())[0], s = 0;
                 for (double v : t._2()) s += Math.abs(v - mu);
-                return new Tuple2<>(t._1(), s);
-            }).reduceByKey(Double::sum).collectAsMap();
+                return new Tuple2<>(t._1(), new double[] {s});
+            }).collect()).entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue()[0]));
             Map<String, GgMleSolver> solvers = new HashMap<>();
             Map<String, Double> m1 = new HashMap<>();
             for (String name : needPasses.keySet()) {
@@ -76,10 +78,10 @@ final class GgFitStage {
                 solvers.forEach((n, s) -> { if (!s.done()) pending.put(n, new double[] {needPasses.get(n)[0], s.beta()}); });
                 if (pending.isEmpty()) break;
                 Broadcast<Map<String, double[]>> at = jsc.broadcast(pending);
-                Map<String, double[]> sums = values.filter(t -> at.value().containsKey(t._1())).mapToPair(t -> {
-                    double[] muBeta = at.value().get(t._1());
+                Map<String, double[]> sums = sumInSliceOrder(values.filter(t -> at.value().containsKey(t._1()._1())).mapToPair(t -> {
+                    double[] muBeta = at.value().get(t._1()._1());
                     return new Tuple2<>(t._1(), GgMleSolver.powerSums(t._2(), 0, t._2().length, muBeta[0], muBeta[1]));
-                }).reduceByKey((a, b) -> new double[] {a[0] + b[0], a[1] + b[1], a[2] + b[2]}).collectAsMap();
+                }).collect());
                 at.destroy();
                 sums.forEach((n, s) -> solvers.get(n).accept(s[0], s[1], s[2]));
                 passes++;
@@ -99,6 +101,19 @@ final class GgFitStage {
             values.unpersist(false);
             mus.destroy();
         }
+    }
+
+    /** Adds per-slice sum vectors of each tensor in slice order (deterministic whatever the partitioning). */
+    static Map<String, double[]> sumInSliceOrder(List<Tuple2<Tuple2<String, Integer>, double[]>> parts) {
+        List<Tuple2<Tuple2<String, Integer>, double[]>> sorted = new ArrayList<>(parts);
+        sorted.sort(java.util.Comparator.comparing((Tuple2<Tuple2<String, Integer>, double[]> t) -> t._1()._1())
+                .thenComparing(t -> t._1()._2()));
+        Map<String, double[]> out = new java.util.LinkedHashMap<>();
+        for (Tuple2<Tuple2<String, Integer>, double[]> t : sorted) {
+            double[] acc = out.computeIfAbsent(t._1()._1(), k -> new double[t._2().length]);
+            for (int i = 0; i < acc.length; i++) acc[i] += t._2()[i];
+        }
+        return out;
     }
 
     /** The finite, decoded (and dequantized) values of one slice. */
