@@ -98,7 +98,25 @@ class RemoteStorageTest {
         }
     }
 
+    /** No output file, and nothing printed, may contain the S3 credentials. */
+    private static void assertNoSecrets(Configuration conf, String out) throws IOException {
+        Path dir = new Path(out);
+        FileSystem fs = dir.getFileSystem(conf);
+        var it = fs.listFiles(dir, true);
+        int files = 0;
+        while (it.hasNext()) {
+            Path f = it.next().getPath();
+            try (FSDataInputStream in = fs.open(f)) {
+                String text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+                assertFalse(text.contains(SECRET) || text.contains(ACCESS), "credentials leaked into " + f);
+            }
+            files++;
+        }
+        assertTrue(files >= 5, "expected the job's output files under " + out);
+    }
+
     private static JsonNode rows(Configuration conf, String out) throws IOException {
+        assertNoSecrets(conf, out);
         Path p = new Path(out, "stats.json");
         FileSystem fs = p.getFileSystem(conf);
         assertTrue(fs.exists(new Path(out, StagedOutput.SUCCESS)), out + " has no _SUCCESS");
@@ -130,7 +148,12 @@ class RemoteStorageTest {
         };
         JsonNode reference = null;
         for (String[] r : runs) {
-            StatsJob.Result res = StatsJob.run(TestSpark.get(), new StatsJob.Options(r[0], r[1], false, 1 << 20, true, new int[] {128, 128}), System.out);
+            java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+            StatsJob.Result res = StatsJob.run(TestSpark.get(), new StatsJob.Options(r[0], r[1], false, 1 << 20, true, new int[] {128, 128}),
+                    new java.io.PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8));
+            String printed = console.toString(java.nio.charset.StandardCharsets.UTF_8);
+            System.out.print(printed);
+            assertFalse(printed.contains(SECRET) || printed.contains(ACCESS), "credentials printed on the console");
             assertEquals(180, res.tensors().size(), r[0]);
             JsonNode rows = rows(conf, r[1]);
             if (reference == null) {
