@@ -111,7 +111,7 @@ public final class SpectrumJob {
             long bytes = work.stream().mapToLong(w -> w._1().byteLength()).sum();
             console.printf("[spectrum] %s: %d matrices to factorize (%s), %d listed as not analysed%n", ckpt.root(), work.size(),
                     Format.bytes(bytes), results.size());
-            long[] taskBytes = work.stream().mapToLong(w -> w._1().elementCount() * w._1().elementCount() / Math.max(1, w._1().dim(0) + w._1().dim(1))).toArray();
+            long[] taskBytes = work.stream().mapToLong(w -> w._1().byteLength()).toArray();
             ProgressReporter progress = new ProgressReporter("spectrum", taskBytes, console);
             spark.sparkContext().addSparkListener(progress);
             Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));

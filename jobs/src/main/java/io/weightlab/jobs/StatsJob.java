@@ -108,7 +108,7 @@ public final class StatsJob {
                 console.println("[stats] " + progress.taskTimes() + String.format(java.util.Locale.ROOT, ", reading and computing %.1fs", computeNanos.value() / 1e9));
 
                 Map<String, io.weightlab.common.stats.GgFit> fits = o.gg() == GgMode.NONE ? Map.of()
-                        : GgFitStage.fit(jsc, conf, units, analysable(ckpt, collected), o.gg() == GgMode.MLE, console);
+                        : GgFitStage.fit(jsc, conf, units, analysable(collected), o.gg() == GgMode.MLE, console);
                 long tFitted = System.nanoTime();
                 List<StatsRow> tensorRows = new ArrayList<>();
                 Map<String, TensorPartial> groups = new LinkedHashMap<>();
@@ -201,7 +201,7 @@ public final class StatsJob {
     }
 
     /** The partials of tensors that are weights (not quantization side tensors or buffers). */
-    private static Map<String, TensorPartial> analysable(Checkpoint ckpt, Map<String, TensorPartial> collected) {
+    private static Map<String, TensorPartial> analysable(Map<String, TensorPartial> collected) {
         Map<String, TensorPartial> m = new HashMap<>();
         collected.forEach((n, p) -> { if (TensorName.parse(n).isAnalysable()) m.put(n, p); });
         return m;
