@@ -1,6 +1,6 @@
 package io.weightlab.jobs;
 
-import io.weightlab.common.io.ElementDecoder;
+import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.stats.GgFit;
 import io.weightlab.common.stats.GgMleSolver;
@@ -52,7 +52,12 @@ final class GgFitStage {
         JavaPairRDD<Tuple2<String, Integer>, double[]> values = jsc.parallelize(tasks, Math.max(1, tasks.size()))
                 .flatMapToPair(group -> {
                     List<Tuple2<Tuple2<String, Integer>, double[]>> l = new ArrayList<>();
-                    for (StatsUnit u : group) l.add(new Tuple2<>(new Tuple2<>(u.tensor().name(), u.sliceIndex()), decode(conf.value().get(), u)));
+                    try (RangeReader r = new RangeReader(conf.value().get())) { // one stream per file for the whole task
+                        for (StatsUnit u : group) {
+                            l.add(new Tuple2<>(new Tuple2<>(u.tensor().name(), u.sliceIndex()), TensorValues.finite(
+                                    TensorValues.read(r, u.tensor(), u.firstElement(), u.endElement(), u.dequantization()))));
+                        }
+                    }
                     return l.iterator();
                 })
                 .persist(StorageLevel.MEMORY_AND_DISK());
@@ -116,19 +121,4 @@ final class GgFitStage {
         return out;
     }
 
-    /** The finite, decoded (and dequantized) values of one slice. */
-    static double[] decode(Configuration conf, StatsUnit u) {
-        try (RangeReader r = new RangeReader(conf)) {
-            int n = (int) (u.endElement() - u.firstElement());
-            double[] v = new double[n];
-            ElementDecoder.decode(u.tensor().dtype(), r.read(u.tensor().file(), u.byteBegin(), (int) u.byteLength()), 0, n, v, 0);
-            if (u.dequantization() != null) {
-                u.dequantization().load(r);
-                u.dequantization().apply(v, n, u.firstElement(), Math.max(1, u.tensor().rowElements()));
-            }
-            int k = 0;
-            for (double x : v) if (Double.isFinite(x)) v[k++] = x;
-            return k == n ? v : java.util.Arrays.copyOf(v, k);
-        }
-    }
 }

@@ -3,7 +3,6 @@ package io.weightlab.jobs;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.Dequantization;
-import io.weightlab.common.io.ElementDecoder;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.WeightLabException;
@@ -157,21 +156,9 @@ public final class SpectrumJob {
 
     static MatrixResult factorize(Configuration conf, TensorInfo t, Dequantization dq, boolean powerLaw, Options o) {
         int rows = (int) t.dim(0), cols = (int) t.dim(1);
-        double[] a = new double[Math.multiplyExact(rows, cols)];
+        double[] a;
         try (RangeReader r = new RangeReader(conf)) {
-            // read in pieces so the raw bytes never double the matrix's footprint
-            int size = t.dtype().byteSize();
-            int per = Math.max(1, (8 << 20) / size);
-            byte[] buf = new byte[(int) Math.min((long) per * size, t.byteLength())];
-            for (int e = 0; e < a.length; e += per) {
-                int n = Math.min(per, a.length - e);
-                r.read(t.file(), t.dataBegin() + (long) e * size, buf, 0, n * size);
-                ElementDecoder.decode(t.dtype(), buf, 0, n, a, e);
-            }
-            if (dq != null) {
-                dq.load(r);
-                dq.apply(a, a.length, 0, cols);
-            }
+            a = io.weightlab.common.io.TensorValues.read(r, t, 0, Math.multiplyExact(rows, cols), dq);
         }
         for (double v : a) {
             if (!Double.isFinite(v)) {
@@ -247,9 +234,12 @@ public final class SpectrumJob {
         long t0 = System.nanoTime();
         double[] gram = jsc.parallelize(slices, slices.size()).map(u -> {
             double[] g = new double[cols * cols];
-            double[] block = GgFitStage.decode(conf.value().get(), u);
-            if (block.length != (int) (u.endElement() - u.firstElement())) {
-                throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': NaN or Inf in the matrix: no spectrum");
+            double[] block;
+            try (RangeReader r = new RangeReader(conf.value().get())) {
+                block = io.weightlab.common.io.TensorValues.read(r, u.tensor(), u.firstElement(), u.endElement(), u.dequantization());
+            }
+            for (double v : block) {
+                if (!Double.isFinite(v)) throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': NaN or Inf in the matrix: no spectrum");
             }
             Lapack.addGram(block, block.length / cols, cols, g);
             return g;

@@ -91,5 +91,11 @@ class DequantizationTest {
         double mean = 7.5 / 6, ss = 0;
         for (double v : new double[] {0, .5, 1, 0, 2, 4}) ss += (v - mean) * (v - mean);
         assertEquals(ss / 6, m.variancePopulation(), 1e-15);
+        // a range that starts mid-row is dequantized with its own rows' scales
+        Checkpoint c = CheckpointCatalog.open(new Configuration(), f.toUri().toString());
+        try (RangeReader r = new RangeReader(new Configuration())) {
+            Dequantization dq = Dequantization.pair(c, new int[] {128, 128}).get("l.weight");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {1, 0, 2}, TensorValues.read(r, c.tensor("l.weight"), 2, 5, dq), 0.0);
+        }
     }
 }

@@ -1,0 +1,44 @@
+package io.weightlab.common.io;
+
+import io.weightlab.common.model.TensorInfo;
+
+import java.util.Arrays;
+
+/**
+ * The values of a range of a tensor's elements as doubles: read through a {@link RangeReader} in bounded pieces
+ * (so the raw bytes never double the footprint), decoded exactly and dequantized when the tensor has scales.
+ * The one place that turns stored bytes into numbers for jobs that need a slice or a whole matrix in memory.
+ */
+public final class TensorValues {
+    static final int PIECE_BYTES = 8 << 20;
+
+    private TensorValues() {}
+
+    /** Elements {@code [first, end)} of {@code t}, dequantized by {@code dq} when it is not null. */
+    public static double[] read(RangeReader r, TensorInfo t, long first, long end, Dequantization dq) {
+        if (!t.dtype().isDecodable()) throw new ElementDecoder.UnsupportedDTypeException(t.dtype());
+        int n = Math.toIntExact(end - first);
+        double[] values = new double[n];
+        int size = t.dtype().byteSize();
+        int per = Math.max(1, PIECE_BYTES / size);
+        byte[] buf = new byte[(int) Math.min((long) per * size, Math.max(size, (long) n * size))];
+        long base = t.dataBegin() + t.dtype().byteLength(first);
+        for (int e = 0; e < n; e += per) {
+            int count = Math.min(per, n - e);
+            r.read(t.file(), base + (long) e * size, buf, 0, count * size);
+            ElementDecoder.decode(t.dtype(), buf, 0, count, values, e);
+        }
+        if (dq != null) {
+            dq.load(r);
+            dq.apply(values, n, first, Math.max(1, t.rowElements()));
+        }
+        return values;
+    }
+
+    /** The finite values only (the same array when all are finite). */
+    public static double[] finite(double[] values) {
+        int k = 0;
+        for (double x : values) if (Double.isFinite(x)) values[k++] = x;
+        return k == values.length ? values : Arrays.copyOf(values, k);
+    }
+}
