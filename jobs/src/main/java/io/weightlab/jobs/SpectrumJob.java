@@ -169,24 +169,29 @@ public final class SpectrumJob {
         long t0 = System.nanoTime();
         double[] sv;
         String method;
-        if (o.randomized()) {
-            int k = o.topK() > 0 ? o.topK() : 64;
-            // block Krylov: the same products with A as power iterations, far faster convergence (BENCHMARKS.md)
-            sv = RandomizedSvd.topSingularValuesKrylov(RandomizedSvd.dense(a, rows, cols), k, 8, o.powerIterations(),
-                    RandomizedSvd.seedFor(o.seed(), t.name()));
-            method = "randomized block Krylov top-" + k + " (block " + (k + 8) + ", " + o.powerIterations() + " iterations)";
-        } else if (o.factorRank() > 0) {
-            Lapack.Factors f = Lapack.svd(a, rows, cols);
-            sv = f.s();
-            try {
-                writeFactors(conf, o.factorsDir(), t.name(), f, Math.min(o.factorRank(), f.k()));
-            } catch (IOException e) {
-                throw new WeightLabException(o.factorsDir() + ": writing the factors of '" + t.name() + "' failed: " + e.getMessage(), e);
+        try {
+            if (o.randomized()) {
+                int k = o.topK() > 0 ? o.topK() : 64;
+                // block Krylov: the same products with A as power iterations, far faster convergence (BENCHMARKS.md)
+                sv = RandomizedSvd.topSingularValuesKrylov(RandomizedSvd.dense(a, rows, cols), k, 8, o.powerIterations(),
+                        RandomizedSvd.seedFor(o.seed(), t.name()));
+                method = "randomized block Krylov top-" + k + " (block " + (k + 8) + ", " + o.powerIterations() + " iterations)";
+            } else if (o.factorRank() > 0) {
+                Lapack.Factors f = Lapack.svd(a, rows, cols);
+                sv = f.s();
+                try {
+                    writeFactors(conf, o.factorsDir(), t.name(), f, Math.min(o.factorRank(), f.k()));
+                } catch (IOException e) {
+                    throw new WeightLabException(o.factorsDir() + ": writing the factors of '" + t.name() + "' failed: " + e.getMessage(), e);
+                }
+                method = "exact (LAPACK dgesdd with factors, float64)";
+            } else {
+                sv = Lapack.singularValues(a, rows, cols);
+                method = "exact (LAPACK dgesdd, float64)";
             }
-            method = "exact (LAPACK dgesdd with factors, float64)";
-        } else {
-            sv = Lapack.singularValues(a, rows, cols);
-            method = "exact (LAPACK dgesdd, float64)";
+        } catch (WeightLabException e) {
+            // LAPACK knows the shape, not the tensor: name the file and the tensor here
+            throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': " + e.getMessage(), e);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
@@ -245,7 +250,12 @@ public final class SpectrumJob {
             return g;
         }).treeAggregate(new double[cols * cols], (acc, g) -> { for (int i = 0; i < g.length; i++) acc[i] += g[i]; return acc; },
                 (x, y) -> { for (int i = 0; i < y.length; i++) x[i] += y[i]; return x; });
-        double[] ev = Lapack.symmetricEigenvalues(gram, cols);
+        double[] ev;
+        try {
+            ev = Lapack.symmetricEigenvalues(gram, cols);
+        } catch (WeightLabException e) {
+            throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': " + e.getMessage(), e);
+        }
         int k = o.randomized() && o.topK() > 0 ? Math.min(o.topK(), cols) : cols;
         double[] sv = new double[k];
         for (int i = 0; i < k; i++) sv[i] = Math.sqrt(Math.max(0, ev[cols - 1 - i]));
