@@ -93,30 +93,60 @@ public final class StagedOutput {
 
     public Path outputDir() { return out; }
 
-    /** Moves the staged files into place and writes {@code _SUCCESS} last. */
+    /**
+     * Moves the staged files into place and writes {@code _SUCCESS} last. A result being replaced is first moved
+     * aside (not deleted) and removed only once the new one is complete; if moving the new files in fails, the
+     * previous result is moved back.
+     */
     public void commit() {
+        Path previous = new Path(staging.getParent(), staging.getName() + "-previous");
+        List<String> aside = new ArrayList<>();
+        List<String> moved = new ArrayList<>();
         try {
             if (overwrite) {
                 fs.delete(new Path(out, SUCCESS), false);
+                fs.mkdirs(previous);
                 for (FileStatus c : fs.listStatus(out)) {
-                    if (!c.getPath().getName().startsWith("_")) fs.delete(c.getPath(), true);
+                    String name = c.getPath().getName();
+                    if (name.startsWith("_")) continue;
+                    move(c.getPath(), new Path(previous, name));
+                    aside.add(name);
                 }
             }
-            List<String> moved = new ArrayList<>();
             for (FileStatus c : fs.listStatus(staging)) {
                 String name = c.getPath().getName();
                 if (name.startsWith(".") && name.endsWith(".crc")) continue;
-                Path dst = new Path(out, name);
-                if (!fs.rename(c.getPath(), dst)) throw new IOException("rename " + c.getPath() + " -> " + dst + " failed");
+                move(c.getPath(), new Path(out, name));
                 moved.add(name);
             }
-            deleteStaging();
-            try (FSDataOutputStream o = fs.create(new Path(out, SUCCESS), true)) {
-                o.write(("{\"writer\":\"weightlab\",\"files\":" + moved.size() + "}\n").getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            try {
+                for (String name : moved) fs.delete(new Path(out, name), true);
+                for (String name : aside) move(new Path(previous, name), new Path(out, name));
+                if (!aside.isEmpty()) writeSuccess(aside.size());
+            } catch (IOException restore) {
+                e.addSuppressed(restore);
             }
+            throw new WeightLabException(out + ": commit failed (" + e.getMessage() + "); "
+                    + (aside.isEmpty() ? "nothing was left behind" : "the previous result was restored"), e);
+        }
+        try {
+            writeSuccess(moved.size());
             done = true;
+            fs.delete(previous, true);
+            deleteStaging();
         } catch (IOException e) {
             throw new WeightLabException(out + ": commit failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void move(Path from, Path to) throws IOException {
+        if (!fs.rename(from, to)) throw new IOException("rename " + from + " -> " + to + " failed");
+    }
+
+    private void writeSuccess(int files) throws IOException {
+        try (FSDataOutputStream o = fs.create(new Path(out, SUCCESS), true)) {
+            o.write(("{\"writer\":\"weightlab\",\"files\":" + files + "}\n").getBytes(StandardCharsets.UTF_8));
         }
     }
 
