@@ -5,14 +5,12 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${WEIGHTLAB_PYTHON:-python3}"
-[[ -f "$ROOT/spark-dist/target/classpath.txt" ]] || (cd "$ROOT" && mvn -q -B -DskipTests install)
-CP="$ROOT/common/target/classes:$ROOT/jobs/target/weightlab-jobs-0.1.0-SNAPSHOT-spark.jar:$(cat "$ROOT/spark-dist/target/classpath.txt")"
-mkdir -p "$ROOT/bench/out/classes"
-javac -d "$ROOT/bench/out/classes" -cp "$CP" "$ROOT/bench/java/GgMleThroughput.java"
+source "$ROOT/bench/java-bench.sh"
+compile_bench GgMleThroughput.java
 FIX="$ROOT/../shared/fixtures/all-minilm-l6-v2"
 PAIRS=("$@")
 [[ ${#PAIRS[@]} -gt 0 ]] || PAIRS=("$FIX" encoder.layer.0.intermediate.dense.weight "$FIX" embeddings.word_embeddings.weight)
 for ((i = 0; i < ${#PAIRS[@]}; i += 2)); do
-  OURS=$(java -Xmx6g -cp "$ROOT/bench/out/classes:$CP" GgMleThroughput "${PAIRS[i]}" "${PAIRS[i+1]}" 2>/dev/null)
+  OURS=$(java -Xmx6g -cp "$CP" GgMleThroughput "${PAIRS[i]}" "${PAIRS[i+1]}" 2>/dev/null)
   "$PY" "$ROOT/bench/gg_vs_scipy.py" "${PAIRS[i]}" "${PAIRS[i+1]}" "$OURS"
 done

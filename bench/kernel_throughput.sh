@@ -3,9 +3,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CKPT="${1:-$ROOT/bench/data/llama-4g}"
-[[ -f "$ROOT/spark-dist/target/classpath.txt" ]] || (cd "$ROOT" && mvn -q -B -DskipTests install)
-CP="$ROOT/common/target/classes:$ROOT/jobs/target/weightlab-jobs-0.1.0-SNAPSHOT-spark.jar:$(cat "$ROOT/spark-dist/target/classpath.txt")"
-mkdir -p "$ROOT/bench/out/classes"
-javac -d "$ROOT/bench/out/classes" -cp "$CP" "$ROOT/bench/java/StatsKernelThroughput.java"
+source "$ROOT/bench/java-bench.sh"
+compile_bench StatsKernelThroughput.java
 cat "$CKPT"/*.safetensors > /dev/null
-for t in 1 2; do java -Xmx4g -cp "$ROOT/bench/out/classes:$CP" StatsKernelThroughput "$CKPT" "$t" 2>/dev/null; done
+for t in 1 2; do java -Xmx4g -cp "$CP" StatsKernelThroughput "$CKPT" "$t" 2>/dev/null; done
