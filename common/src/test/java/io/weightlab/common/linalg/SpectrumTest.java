@@ -64,6 +64,11 @@ class SpectrumTest {
         assertEquals(Math.log10(m * c * c), (double) x.get("log_norm"), 1e-12);
         assertEquals(m, (double) x.get("effective_rank"), 1e-9);
         assertEquals(m, (int) x.get("matrix_rank"));
+        assertEquals(1.0, (double) x.get("condition_number"), 1e-12);
+        assertEquals(1.0 / m, (double) x.get("energy_top_1"), 1e-12);
+        assertEquals(16.0 / m, (double) x.get("energy_top_16"), 1e-12);
+        assertEquals(1.0, (double) x.get("energy_top_64"), 1e-12);
+        assertEquals(Math.log10(c * c), (double) x.get("log_spectral_norm"), 1e-12);
     }
 
     /** Effective rank closed forms and a rectangular matrix's singular values from its Gram eigenvalues. */

@@ -59,6 +59,7 @@ class FixtureStatisticsTest {
                 if (r.get("kurtosis_excess").isNull()) assertTrue(Double.isNaN(m.excessKurtosis()), n);
                 else close(r.get("kurtosis_excess").asDouble(), m.excessKurtosis(), n + " kurtosis");
                 checkQuantiles(reader, t, total.quantiles());
+                checkOtherMoments(reader, t, m);
             }
         }
         assertTrue(multiSlice >= 10, "the merge must be exercised: only " + multiSlice + " tensors had several slices");
@@ -67,6 +68,39 @@ class FixtureStatisticsTest {
     static void close(double expected, double actual, String what) {
         double tol = Math.max(REL * Math.abs(expected), 1e-12);
         assertEquals(expected, actual, tol, what);
+    }
+
+    /**
+     * Statistics reference.json does not hold, against plain two-pass sums over the decoded tensor (independent of
+     * the block/Pébay merging): skewness, sample variance, L1, RMS, max|x|, outlier ratio.
+     */
+    static void checkOtherMoments(RangeReader reader, TensorInfo t, MomentAccumulator m) {
+        int n = (int) t.elementCount();
+        double[] x = new double[n];
+        ElementDecoder.decode(t.dtype(), reader.read(t.file(), t.dataBegin(), (int) t.byteLength()), 0, n, x, 0);
+        double sum = 0, abs = 0, sq = 0, maxAbs = 0;
+        for (double v : x) {
+            sum += v;
+            abs += Math.abs(v);
+            sq += v * v;
+            maxAbs = Math.max(maxAbs, Math.abs(v));
+        }
+        double mean = sum / n, c2 = 0, c3 = 0;
+        for (double v : x) {
+            double d = v - mean;
+            c2 += d * d;
+            c3 += d * d * d;
+        }
+        String w = t.name();
+        close(abs, m.l1(), w + " l1");
+        close(Math.sqrt(sq / n), m.rms(), w + " rms");
+        assertEquals(maxAbs, m.maxAbs(), 0.0, w + " max|x|");
+        if (n > 1) close(c2 / (n - 1), m.varianceSample(), w + " sample variance");
+        if (c2 > 0) {
+            // third moment: tolerance relative to its scale (m2^1.5), since skewness is near 0 for many tensors
+            assertEquals((c3 / n) / Math.pow(c2 / n, 1.5), m.skewness(), 1e-8, w + " skewness");
+            close(maxAbs / Math.sqrt(c2 / n), m.maxAbs() / m.stdPopulation(), w + " outlier ratio");
+        }
     }
 
     /** The exact inverted-CDF quantile from the sorted tensor: sorted[ceil(p*n) - 1]. */
