@@ -49,9 +49,11 @@ public final class CheckpointCatalog {
                 throw new UsageException(uri + ": no such file or directory");
             }
             if (st.isFile()) {
+                refuseIncomplete(fs, st.getPath().getParent(), uri);
                 if (path.getName().endsWith(".index.json")) return fromIndex(fs, uri, st);
                 return fromFiles(fs, uri, List.of(st.getPath()));
             }
+            refuseIncomplete(fs, path, uri);
             FileStatus[] children = fs.listStatus(path);
             List<FileStatus> indexes = new ArrayList<>();
             List<Path> files = new ArrayList<>();
@@ -74,6 +76,16 @@ public final class CheckpointCatalog {
             return fromFiles(fs, uri, files);
         } catch (IOException e) {
             throw new WeightLabException(uri + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** A directory a WeightLab job is still writing (or died writing): _temporary present, _SUCCESS absent. */
+    private static void refuseIncomplete(FileSystem fs, Path dir, String uri) throws IOException {
+        if (dir == null) return;
+        if (fs.exists(new Path(dir, StagedOutput.TEMPORARY)) && !fs.exists(new Path(dir, StagedOutput.SUCCESS))) {
+            throw new CheckpointFormatException(dir.toString(), null, "IncompleteOutput",
+                    "has " + StagedOutput.TEMPORARY + " but no " + StagedOutput.SUCCESS
+                            + ": a job is writing it or died before committing; re-run that job to complete it");
         }
     }
 

@@ -10,68 +10,109 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.UUID;
 
 /**
- * An output directory that only ever shows a complete result. Everything is written under
- * {@code <out>/_temporary/<run>/}; {@link #commit()} moves it into place and writes {@code _SUCCESS} last, so
- * a reader that waits for {@code _SUCCESS} (ours do) never takes a half-written output for a result.
- * An existing committed result is replaced only with {@code overwrite}, and only at commit time, so a failed
- * run loses nothing.
+ * An output directory that only ever shows a complete result, committed with {@code _SUCCESS} written last.
+ * <ul>
+ *   <li><b>rename</b> (file://, hdfs://, where rename is a cheap metadata operation): everything is written under
+ *   {@code <out>/_temporary/<run>/}; {@link #commit()} moves it into place (index files last) and writes
+ *   {@code _SUCCESS}. An existing result is replaced only with {@code overwrite}, and only at commit time.</li>
+ *   <li><b>direct</b> (s3a:// and other object stores, where rename is a copy): files are written in place while
+ *   {@code _temporary/<run>} marks the directory as being written; the job writes its index last, then
+ *   {@code _SUCCESS}. With {@code overwrite} the previous result is removed when the run starts.</li>
+ * </ul>
+ * Readers (ours: {@link CheckpointCatalog}) refuse a directory that has {@code _temporary} and no {@code _SUCCESS}.
+ * Leftovers of a run that died are cleared by the next run into the same directory.
  */
 public final class StagedOutput {
     public static final String SUCCESS = "_SUCCESS";
     public static final String TEMPORARY = "_temporary";
+    /** Hadoop conf key forcing the commit protocol: "rename" or "direct" (default: by scheme). */
+    public static final String COMMIT_KEY = "weightlab.output.commit";
+    private static final Set<String> OBJECT_STORES = Set.of("s3a", "s3", "s3n", "gs", "oss", "cos", "cosn", "obs");
 
     private final FileSystem fs;
     private final Path out;
     private final Path staging;
     private final boolean overwrite;
     private final boolean createdOut;
+    private final boolean direct;
+    private final Set<String> written = new LinkedHashSet<>();
     private boolean done;
 
-    private StagedOutput(FileSystem fs, Path out, Path staging, boolean overwrite, boolean createdOut) {
+    private StagedOutput(FileSystem fs, Path out, Path staging, boolean overwrite, boolean createdOut, boolean direct) {
         this.fs = fs;
         this.out = out;
         this.staging = staging;
         this.overwrite = overwrite;
         this.createdOut = createdOut;
+        this.direct = direct;
     }
 
     public static StagedOutput begin(Configuration conf, String outUri, boolean overwrite) {
         Path out = new Path(outUri);
         try {
             FileSystem fs = out.getFileSystem(conf);
+            fs.setWriteChecksum(false); // no .crc side files beside results on the local file system
+            boolean direct = isDirect(conf, fs);
             boolean exists = fs.exists(out);
             if (exists) {
                 FileStatus st = fs.getFileStatus(out);
                 if (st.isFile()) throw new UsageException(outUri + ": the output must be a directory, this is a file");
                 boolean committed = fs.exists(new Path(out, SUCCESS));
-                boolean foreign = false;
-                for (FileStatus c : fs.listStatus(out)) {
-                    if (!c.getPath().getName().startsWith("_")) foreign |= !committed;
-                }
+                boolean incomplete = !committed && fs.exists(new Path(out, TEMPORARY));
+                boolean visible = false;
+                for (FileStatus c : fs.listStatus(out)) visible |= !c.getPath().getName().startsWith("_");
                 if (committed && !overwrite) {
                     throw new UsageException(outUri + ": already holds a committed result (" + SUCCESS
                             + " present); pass --overwrite to replace it");
                 }
-                if (foreign) {
+                if (visible && !committed && !incomplete) {
                     throw new UsageException(outUri + ": the directory is not empty and holds no WeightLab result; "
                             + "choose an empty or new output directory");
+                }
+                // A run that died here left files without _SUCCESS: they are ours, and never were a result.
+                if (incomplete) clearVisible(fs, out);
+                if (direct && committed) {
+                    fs.delete(new Path(out, SUCCESS), false);
+                    clearVisible(fs, out);
                 }
             }
             Path staging = new Path(new Path(out, TEMPORARY), UUID.randomUUID().toString());
             if (!fs.mkdirs(staging)) throw new WeightLabException(outUri + ": cannot create the staging directory " + staging);
-            return new StagedOutput(fs, fs.makeQualified(out), fs.makeQualified(staging), overwrite, !exists);
+            return new StagedOutput(fs, fs.makeQualified(out), fs.makeQualified(staging), overwrite, !exists, direct);
         } catch (IOException e) {
             throw new WeightLabException(outUri + ": cannot prepare the output: " + e.getMessage(), e);
         }
     }
 
-    /** Where a result file or directory is written before commit. */
+    private static boolean isDirect(Configuration conf, FileSystem fs) {
+        String forced = conf.get(COMMIT_KEY, "auto").toLowerCase(Locale.ROOT);
+        return switch (forced) {
+            case "direct" -> true;
+            case "rename" -> false;
+            default -> OBJECT_STORES.contains(fs.getUri().getScheme());
+        };
+    }
+
+    private static void clearVisible(FileSystem fs, Path out) throws IOException {
+        for (FileStatus c : fs.listStatus(out)) {
+            if (!c.getPath().getName().startsWith("_")) fs.delete(c.getPath(), true);
+        }
+    }
+
+    /** Whether files are written in place (object stores) rather than staged and renamed. */
+    public boolean isDirect() { return direct; }
+
+    /** Where a result file or directory is written before commit (in place, for direct commits). */
     public Path staged(String relative) {
-        return new Path(staging, relative);
+        written.add(relative);
+        return direct ? new Path(out, relative) : new Path(staging, relative);
     }
 
     public FSDataOutputStream create(String relative) throws IOException {
@@ -94,11 +135,21 @@ public final class StagedOutput {
     public Path outputDir() { return out; }
 
     /**
-     * Moves the staged files into place and writes {@code _SUCCESS} last. A result being replaced is first moved
-     * aside (not deleted) and removed only once the new one is complete; if moving the new files in fails, the
-     * previous result is moved back.
+     * Makes the result visible, {@code _SUCCESS} last. Rename mode: a result being replaced is first moved aside
+     * (not deleted) and removed only once the new one is complete; if moving the new files in fails, the previous
+     * result is moved back. Index files are moved after every other file.
      */
     public void commit() {
+        if (direct) {
+            try {
+                writeSuccess(written.size());
+                done = true;
+                fs.delete(new Path(out, TEMPORARY), true);
+            } catch (IOException e) {
+                throw new WeightLabException(out + ": commit failed: " + e.getMessage(), e);
+            }
+            return;
+        }
         Path previous = new Path(staging.getParent(), staging.getName() + "-previous");
         List<String> aside = new ArrayList<>();
         List<String> moved = new ArrayList<>();
@@ -113,7 +164,9 @@ public final class StagedOutput {
                     aside.add(name);
                 }
             }
-            for (FileStatus c : fs.listStatus(staging)) {
+            List<FileStatus> entries = new ArrayList<>(List.of(fs.listStatus(staging)));
+            entries.sort((a, b) -> Boolean.compare(isIndex(a), isIndex(b)));
+            for (FileStatus c : entries) {
                 String name = c.getPath().getName();
                 if (name.startsWith(".") && name.endsWith(".crc")) continue;
                 move(c.getPath(), new Path(out, name));
@@ -133,11 +186,15 @@ public final class StagedOutput {
         try {
             writeSuccess(moved.size());
             done = true;
-            fs.delete(previous, true);
-            deleteStaging();
+            // Staging of this run, the replaced result, and leftovers of runs that died: all gone with _temporary.
+            fs.delete(new Path(out, TEMPORARY), true);
         } catch (IOException e) {
             throw new WeightLabException(out + ": commit failed: " + e.getMessage(), e);
         }
+    }
+
+    private static boolean isIndex(FileStatus s) {
+        return s.getPath().getName().endsWith(".index.json");
     }
 
     private void move(Path from, Path to) throws IOException {
@@ -150,17 +207,20 @@ public final class StagedOutput {
         }
     }
 
-    /** Removes everything this run wrote; leaves a previous committed result untouched. */
+    /** Removes everything this run wrote; leaves a previous committed result (rename mode) untouched. */
     public void abort() {
         if (done) return;
         try {
+            if (direct) {
+                for (String rel : written) fs.delete(new Path(out, rel), true);
+            }
             deleteStaging();
             if (createdOut) {
                 FileStatus[] left = fs.listStatus(out);
                 if (left.length == 0) fs.delete(out, false);
             }
         } catch (IOException ignored) {
-            // best effort: the staging directory is invisible to readers anyway
+            // best effort: without _SUCCESS readers never take what is left for a result
         }
         done = true;
     }

@@ -68,9 +68,17 @@ public final class Lapack {
 
     /** An orthonormal basis of the columns of a row-major m x l matrix (m ≥ l), by Householder QR (dgeqrf + dorgqr). */
     public static double[] orthonormalize(double[] y, int m, int l) {
+        return orthonormalize(y, m, l, null);
+    }
+
+    /** As {@link #orthonormalize(double[], int, int)}, also returning diag(R) in {@code rDiagonal} when not null. */
+    public static double[] orthonormalize(double[] y, int m, int l, double[] rDiagonal) {
         double[] q = y.clone();
         double[] tau = new double[l];
         int info = openblas.LAPACKE_dgeqrf(openblas.LAPACK_ROW_MAJOR, m, l, q, l, tau);
+        if (info == 0 && rDiagonal != null) {
+            for (int i = 0; i < l; i++) rDiagonal[i] = q[i * l + i];
+        }
         if (info == 0) info = openblas.LAPACKE_dorgqr(openblas.LAPACK_ROW_MAJOR, m, l, l, q, l, tau);
         if (info != 0) throw new WeightLabException("LAPACK QR failed (info " + info + ") on a " + m + "x" + l + " matrix");
         return q;

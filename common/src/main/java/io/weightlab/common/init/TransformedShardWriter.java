@@ -1,0 +1,99 @@
+package io.weightlab.common.init;
+
+import io.weightlab.common.io.DType;
+import io.weightlab.common.io.ElementDecoder;
+import io.weightlab.common.io.ElementEncoder;
+import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.io.SafetensorsLayout;
+import io.weightlab.common.io.SafetensorsWriter;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.stats.MomentAccumulator;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32C;
+import java.util.zip.CheckedOutputStream;
+
+/**
+ * Writes one output shard: for each tensor in file order, either copies its stored bytes or runs its action piece
+ * by piece (read, decode, transform in double, encode to the output dtype, append). Memory: one piece of
+ * {@link #PIECE_ELEMENTS} values plus its bytes, whatever the tensor's size (orthogonal init excepted: the planner
+ * bounds that matrix). The moments of every transformed tensor before the cast come back for provenance.
+ */
+public final class TransformedShardWriter {
+    static final int PIECE_ELEMENTS = 1 << 20;
+    private static final int COPY_BYTES = 8 << 20;
+
+    /** What was written: file name, length, CRC-32C of the whole file, and moments of transformed tensors. */
+    public record ShardResult(String fileName, long length, long crc32c, Map<String, MomentAccumulator> written) implements Serializable {}
+
+    private TransformedShardWriter() {}
+
+    public static ShardResult write(RangeReader reader, OutputStream target, String fileName,
+                                    List<TransformPlanner.Planned> tensors, Map<String, String> metadata) throws IOException {
+        Map<String, TransformPlanner.Planned> byName = new LinkedHashMap<>();
+        java.util.ArrayList<SafetensorsLayout.Spec> specs = new java.util.ArrayList<>();
+        for (TransformPlanner.Planned p : tensors) {
+            byName.put(p.tensor().name(), p);
+            specs.add(new SafetensorsLayout.Spec(p.tensor().name(), p.outDType(), p.tensor().shape()));
+        }
+        SafetensorsLayout layout = SafetensorsLayout.of(specs, metadata);
+        CheckedOutputStream checked = new CheckedOutputStream(target, new CRC32C());
+        Map<String, MomentAccumulator> written = new LinkedHashMap<>();
+        try (SafetensorsWriter w = new SafetensorsWriter(checked, layout, fileName)) {
+            for (SafetensorsLayout.Entry e : layout.entries()) {
+                TransformPlanner.Planned p = byName.get(e.spec().name());
+                if (p.copiesBytes()) {
+                    copy(reader, p.tensor(), w);
+                } else {
+                    MomentAccumulator m = transform(reader, p, w);
+                    if (p.action().changesValues()) written.put(p.tensor().name(), m);
+                }
+            }
+            w.finish();
+        }
+        return new ShardResult(fileName, layout.fileLength(), checked.getChecksum().getValue(), written);
+    }
+
+    private static void copy(RangeReader reader, TensorInfo t, SafetensorsWriter w) throws IOException {
+        byte[] buf = new byte[(int) Math.min(COPY_BYTES, Math.max(1, t.byteLength()))];
+        for (long pos = t.dataBegin(); pos < t.dataEnd(); ) {
+            int n = (int) Math.min(buf.length, t.dataEnd() - pos);
+            reader.read(t.file(), pos, buf, 0, n);
+            w.write(buf, 0, n);
+            pos += n;
+        }
+    }
+
+    private static MomentAccumulator transform(RangeReader reader, TransformPlanner.Planned p, SafetensorsWriter w) throws IOException {
+        TensorInfo t = p.tensor();
+        TensorAction action = p.action();
+        DType in = t.dtype(), out = p.outDType();
+        long n = t.elementCount();
+        int piece = (int) Math.min(PIECE_ELEMENTS, Math.max(1, n));
+        double[] values = new double[piece];
+        byte[] inBuf = action.needsInput() ? new byte[piece * in.byteSize()] : null;
+        byte[] outBuf = new byte[piece * out.byteSize()];
+        MomentAccumulator m = new MomentAccumulator();
+        try {
+            for (long first = 0; first < n; first += piece) {
+                int count = (int) Math.min(piece, n - first);
+                if (action.needsInput()) {
+                    reader.read(t.file(), t.dataBegin() + first * in.byteSize(), inBuf, 0, count * in.byteSize());
+                    ElementDecoder.decode(in, inBuf, 0, count, values, 0);
+                }
+                action.apply(first, values, count);
+                for (int off = 0; off < count; off += 8192) m.addBlock(values, off, Math.min(8192, count - off));
+                ElementEncoder.encode(out, values, 0, count, outBuf, 0);
+                w.write(outBuf, 0, count * out.byteSize());
+            }
+        } finally {
+            action.release();
+        }
+        return m;
+    }
+}

@@ -1,0 +1,107 @@
+package io.weightlab.jobs;
+
+import io.weightlab.common.init.TransformPlanner;
+import io.weightlab.common.init.TransformedShardWriter;
+import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.io.SafetensorsLayout;
+import io.weightlab.common.io.ShardPlan;
+import io.weightlab.common.io.StagedOutput;
+import io.weightlab.common.io.WeightLabException;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The output path of every job that writes weights: tensors are split into shards as Hugging Face does (default
+ * 5 GB, a larger tensor alone), one Spark task writes one shard straight into the staged output (in place on
+ * object stores), streaming each tensor piece by piece, and the driver writes the index after every shard is
+ * complete. A retried task rewrites its whole shard from the start, and every byte is a function of the plan, so
+ * retries and re-runs produce the same files.
+ */
+public final class WeightWriter {
+    /** Hadoop conf key, tests only: the shard with this file name fails half way through (a task dying mid-write). */
+    static final String FAIL_SHARD_KEY = "weightlab.test.fail-shard";
+
+    private record ShardTask(String fileName, String path, List<TransformPlanner.Planned> tensors,
+                             Map<String, String> metadata) implements Serializable {}
+
+    private WeightWriter() {}
+
+    /** The shard plan for the planned tensors, in their given order. */
+    public static ShardPlan shardPlan(List<TransformPlanner.Planned> plans, long maxShardBytes) {
+        List<SafetensorsLayout.Spec> specs = new ArrayList<>();
+        for (TransformPlanner.Planned p : plans) specs.add(new SafetensorsLayout.Spec(p.tensor().name(), p.outDType(), p.tensor().shape()));
+        return ShardPlan.of(specs, maxShardBytes, "model");
+    }
+
+    /** Writes every shard on the executors; returns what each wrote, by file name. Does not commit. */
+    public static Map<String, TransformedShardWriter.ShardResult> write(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
+                                                                         StagedOutput out, ShardPlan plan,
+                                                                         List<TransformPlanner.Planned> plans, Map<String, String> metadata) {
+        Map<String, TransformPlanner.Planned> byName = new HashMap<>();
+        for (TransformPlanner.Planned p : plans) byName.put(p.tensor().name(), p);
+        List<ShardTask> tasks = new ArrayList<>();
+        for (ShardPlan.Shard s : plan.shards()) {
+            List<TransformPlanner.Planned> ts = new ArrayList<>();
+            for (SafetensorsLayout.Spec sp : s.specs()) ts.add(byName.get(sp.name()));
+            tasks.add(new ShardTask(s.fileName(), out.staged(s.fileName()).toString(), ts, metadata));
+        }
+        // Bigger shards first; one task per shard so a retry rewrites exactly one file.
+        tasks.sort((a, b) -> Long.compare(bytes(b), bytes(a)));
+        List<TransformedShardWriter.ShardResult> results = jsc.parallelize(tasks, Math.max(1, tasks.size()))
+                .map(t -> writeShard(t, conf.value().get()))
+                .collect();
+        Map<String, TransformedShardWriter.ShardResult> byFile = new HashMap<>();
+        for (TransformedShardWriter.ShardResult r : results) byFile.put(r.fileName(), r);
+        return byFile;
+    }
+
+    private static long bytes(ShardTask t) {
+        long s = 0;
+        for (TransformPlanner.Planned p : t.tensors()) s += p.outDType().byteLength(p.tensor().elementCount());
+        return s;
+    }
+
+    private static TransformedShardWriter.ShardResult writeShard(ShardTask t, Configuration conf) throws IOException {
+        Path path = new Path(t.path());
+        FileSystem fs = path.getFileSystem(conf);
+        fs.setWriteChecksum(false);
+        boolean failHalfWay = t.fileName().equals(conf.get(FAIL_SHARD_KEY));
+        try (RangeReader reader = new RangeReader(conf); FSDataOutputStream os = fs.create(path, true)) {
+            if (failHalfWay) {
+                // Write a real first part of the file, then die the way a killed task would.
+                long half = bytes(t) / 2;
+                TransformedShardWriter.write(reader, new java.io.FilterOutputStream(os) {
+                    long n;
+                    @Override public void write(byte[] b, int off, int len) throws IOException {
+                        if ((n += len) > half) throw new IOException("injected failure half way through " + t.fileName());
+                        out.write(b, off, len);
+                    }
+                }, t.fileName(), t.tensors(), t.metadata());
+            }
+            return TransformedShardWriter.write(reader, os, t.fileName(), t.tensors(), t.metadata());
+        } catch (IOException e) {
+            throw new WeightLabException("writing " + t.path() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes {@code model.safetensors.index.json} when the output has more than one shard; call after {@link #write}. */
+    public static void writeIndex(StagedOutput out, ShardPlan plan) {
+        if (!plan.isSharded()) return;
+        try {
+            out.writeString(io.weightlab.common.io.ShardedIndex.DEFAULT_NAME, plan.indexJson(null));
+        } catch (IOException e) {
+            throw new WeightLabException(out.outputDir() + ": writing the index failed: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package io.weightlab.jobs.cli;
+
+import io.weightlab.common.init.MethodRegistry;
+import io.weightlab.common.init.TensorContext;
+import io.weightlab.common.io.DType;
+import io.weightlab.common.io.UsageException;
+import io.weightlab.jobs.RescaleJob;
+import io.weightlab.jobs.SparkSupport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+@Command(name = "rescale", aliases = "reinit", mixinStandardHelpOptions = true,
+        description = {"Writes a new checkpoint with tensors rescaled or re-initialised by per-module rules, e.g.",
+                "  --apply 'mlp.*=tvr:target_std=0.02' --apply '*=lir'   (first matching rule wins; unmatched tensors are kept).",
+                "Shards are written by executors; the index and _SUCCESS come last. config.json and tokenizer files are copied.",
+                "Methods: run with --list-methods."})
+public class RescaleCommand implements Callable<Integer> {
+    @Parameters(index = "0", arity = "0..1", description = "checkpoint: .safetensors file, index.json, directory or glob (file://, hdfs://, s3a://)")
+    String input;
+
+    @Mixin
+    OutputOptions output;
+
+    @Mixin
+    SparkOptions spark;
+
+    @Option(names = "--apply", description = "PATTERN=METHOD[:key=value,...]; glob on tensor/module names (or re:REGEX); repeatable, in order")
+    List<String> apply = new ArrayList<>();
+
+    @Option(names = "--seed", defaultValue = "0", description = "seed of every random draw, with the tensor name and element block (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--out-dtype", description = "write floating tensors as F32, BF16, F16 or F64 (default: as stored)")
+    String outDType;
+
+    @Option(names = "--max-shard-size", defaultValue = "5GB", description = "largest shard, e.g. 5GB, 500MB, 2GiB (default: ${DEFAULT-VALUE}, as Hugging Face)")
+    String maxShardSize;
+
+    @Option(names = "--layout", defaultValue = "auto", description = "2-D weight layout: linear [out,in], conv1d [in,out] (GPT-2), auto from config.json (default: ${DEFAULT-VALUE})")
+    String layout;
+
+    @Option(names = "--slice-mb", defaultValue = "64", description = "MiB per work unit of the measuring pass (default: ${DEFAULT-VALUE})")
+    long sliceMb;
+
+    @Option(names = "--list-methods", description = "print the methods and exit")
+    boolean listMethods;
+
+    @Override
+    public Integer call() {
+        if (listMethods) {
+            MethodRegistry.summaries().forEach((k, v) -> System.out.printf("  %-16s %s%n", k, v));
+            return 0;
+        }
+        if (input == null) throw new UsageException("the input checkpoint is required");
+        if (sliceMb <= 0) throw new UsageException("--slice-mb must be positive");
+        DType dt = null;
+        if (outDType != null) {
+            dt = DType.parse(outDType.toUpperCase(Locale.ROOT));
+            if (dt == null) throw new UsageException("--out-dtype " + outDType + ": not a dtype (F32, BF16, F16, F64)");
+        }
+        TensorContext.Layout lay = switch (layout.toLowerCase(Locale.ROOT)) {
+            case "auto" -> null;
+            case "linear" -> TensorContext.Layout.LINEAR;
+            case "conv1d" -> TensorContext.Layout.CONV1D;
+            default -> throw new UsageException("--layout must be auto, linear or conv1d");
+        };
+        try (SparkSupport.Handle h = SparkSupport.open("weightlab rescale", spark.master, spark.conf)) {
+            RescaleJob.run(h.session(), new RescaleJob.Options(input, output.out, output.overwrite, apply, seed, dt,
+                    parseSize(maxShardSize), lay, sliceMb << 20), System.out);
+            System.out.println("output: " + output.out + "  (safetensors shards, " + RescaleJob.PROVENANCE + ", copied config/tokenizer files)");
+            return 0;
+        }
+    }
+
+    private static final Pattern SIZE = Pattern.compile("(?i)\\s*(\\d+(?:\\.\\d+)?)\\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\\s*");
+
+    /** "5GB" is 5·10^9 bytes as in huggingface_hub; "5GiB" is 5·2^30. */
+    static long parseSize(String s) {
+        Matcher m = SIZE.matcher(s);
+        if (!m.matches()) throw new UsageException("--max-shard-size " + s + ": expected a size like 5GB or 500MB");
+        double v = Double.parseDouble(m.group(1));
+        String u = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
+        double mult = switch (u) {
+            case "kb" -> 1e3; case "mb" -> 1e6; case "gb" -> 1e9; case "tb" -> 1e12;
+            case "kib" -> 1024.0; case "mib" -> 1048576.0; case "gib" -> 1073741824.0; case "tib" -> 1099511627776.0;
+            default -> 1;
+        };
+        long bytes = (long) (v * mult);
+        if (bytes <= 0) throw new UsageException("--max-shard-size must be positive");
+        return bytes;
+    }
+}
