@@ -49,7 +49,7 @@ final class CheckpointSiblings {
             for (FileStatus c : fs.listStatus(dir)) {
                 String name = c.getPath().getName();
                 if (!c.isFile() || name.startsWith(".") || name.startsWith("_") || name.endsWith(".index.json")) continue;
-                if (isWeightFile(name)) continue;
+                if (isWeightFile(name) || name.equals(RescaleJob.PROVENANCE)) continue; // ours is written anew
                 if (c.getLen() > MAX_SIBLING_BYTES) {
                     done.add("skipped: " + name + " (" + c.getLen() + " bytes, over " + MAX_SIBLING_BYTES + ")");
                     continue;
@@ -76,7 +76,7 @@ final class CheckpointSiblings {
         return false;
     }
 
-    /** config.json with torch_dtype (and transformers 5's dtype) set to the output dtype; other keys untouched. */
+    /** config.json with torch_dtype / dtype set to the output dtype; other keys untouched. */
     static byte[] withDtype(byte[] config, DType d) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = (ObjectNode) json.readTree(config);
@@ -87,8 +87,9 @@ final class CheckpointSiblings {
             case F16 -> "float16";
             default -> throw new IllegalArgumentException(d.name());
         };
-        root.put("torch_dtype", torch);
+        // transformers < 5 reads torch_dtype, 5 reads dtype: update whichever the file has.
         if (root.has("dtype")) root.put("dtype", torch);
+        if (root.has("torch_dtype") || !root.has("dtype")) root.put("torch_dtype", torch);
         return (json.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 }

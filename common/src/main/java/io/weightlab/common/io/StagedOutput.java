@@ -165,7 +165,7 @@ public final class StagedOutput {
                 }
             }
             List<FileStatus> entries = new ArrayList<>(List.of(fs.listStatus(staging)));
-            entries.sort((a, b) -> Boolean.compare(isIndex(a), isIndex(b)));
+            entries.sort((a, b) -> Boolean.compare(isIndex(a.getPath().getName()), isIndex(b.getPath().getName())));
             for (FileStatus c : entries) {
                 String name = c.getPath().getName();
                 if (name.startsWith(".") && name.endsWith(".crc")) continue;
@@ -193,8 +193,16 @@ public final class StagedOutput {
         }
     }
 
-    private static boolean isIndex(FileStatus s) {
-        return s.getPath().getName().endsWith(".index.json");
+    /** Index files are committed after every other file, so an index never names a shard not yet in place. */
+    static boolean isIndex(String name) {
+        return name.endsWith(".index.json");
+    }
+
+    /** The order {@link #commit()} moves staged names in. */
+    static List<String> commitOrder(List<String> names) {
+        List<String> l = new ArrayList<>(names);
+        l.sort((a, b) -> Boolean.compare(isIndex(a), isIndex(b)));
+        return l;
     }
 
     private void move(Path from, Path to) throws IOException {
