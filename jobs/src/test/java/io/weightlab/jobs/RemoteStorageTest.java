@@ -163,4 +163,60 @@ class RemoteStorageTest {
             assertEquals(reference, rows, "results from " + r[0] + " differ from the local read");
         }
     }
+
+    private static java.nio.file.Path download(Configuration conf, String dir) throws IOException {
+        java.nio.file.Path local = Files.createTempDirectory("download");
+        Path d = new Path(dir);
+        FileSystem fs = d.getFileSystem(conf);
+        for (var st : fs.listStatus(d)) {
+            if (!st.isFile()) continue;
+            try (FSDataInputStream in = fs.open(st.getPath())) {
+                Files.copy(in, local.resolve(st.getPath().getName()));
+            }
+        }
+        return local;
+    }
+
+    @Test
+    void rescaleWritesTheSameCheckpointToLocalHdfsAndS3() throws IOException {
+        io.weightlab.common.testing.Python.require("torch", "transformers", "safetensors");
+        java.nio.file.Path in = RescaleJobTest.llama(Files.createTempDirectory("llama"), "bfloat16");
+        Configuration conf = TestSpark.get().sparkContext().hadoopConfiguration();
+        String hdfsIn = hdfsUri + "/models/llama", s3In = "s3a://" + BUCKET + "/models/llama";
+        upload(conf, in, hdfsIn);
+        upload(conf, in, s3In);
+        java.nio.file.Path localOut = Files.createTempDirectory("rescale-local");
+        Files.delete(localOut);
+        java.util.List<String> rules = java.util.List.of("layers.0.*=tvr:target_std=0.03", "q_proj=gg:beta=1.5", "k_proj=orthogonal", "mlp.*=truncnormal:std=xavier");
+        String[][] runs = {
+                {in.toUri().toString(), localOut.toUri().toString()},
+                {hdfsIn, hdfsUri + "/rescaled/llama"},
+                {s3In, "s3a://" + BUCKET + "/rescaled/llama"},
+        };
+        java.nio.file.Path reference = null;
+        for (String[] r : runs) {
+            java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+            RescaleJob.run(TestSpark.get(), new RescaleJob.Options(r[0], r[1], false, rules, 5, null, 2_000_000L, null, 1 << 20),
+                    new java.io.PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8));
+            String printed = console.toString(java.nio.charset.StandardCharsets.UTF_8);
+            System.out.print(printed);
+            assertFalse(printed.contains(SECRET) || printed.contains(ACCESS), "credentials printed on the console");
+            assertNoSecrets(conf, r[1]);
+            FileSystem fs = new Path(r[1]).getFileSystem(conf);
+            assertTrue(fs.exists(new Path(r[1], StagedOutput.SUCCESS)), r[1] + " has no _SUCCESS");
+            assertTrue(fs.exists(new Path(r[1], "model.safetensors.index.json")), r[1] + " has no index");
+            assertFalse(fs.exists(new Path(r[1], StagedOutput.TEMPORARY)), r[1] + " still has its staging directory");
+            java.nio.file.Path got = download(conf, r[1]);
+            if (reference == null) {
+                reference = got;
+                continue;
+            }
+            for (java.nio.file.Path f : Files.list(reference).filter(p -> p.getFileName().toString().startsWith("model")).toList()) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(got.resolve(f.getFileName())),
+                        r[1] + ": " + f.getFileName() + " differs from the local output");
+            }
+            JsonNode loaded = RescaleJobTest.check("load", got.toString(), "LlamaForCausalLM");
+            assertEquals(0, loaded.get("missing").size() + loaded.get("unexpected").size(), r[1] + ": " + loaded);
+        }
+    }
 }
