@@ -4,6 +4,8 @@ package io.weightlab.common.init;
 public record AffineAction(double scale, double shift) implements TensorAction {
     @Override public boolean needsInput() { return true; }
 
+    @Override public boolean elementwise() { return true; }
+
     @Override
     public void apply(long first, double[] values, int count) {
         for (int i = 0; i < count; i++) values[i] = scale * values[i] + shift;

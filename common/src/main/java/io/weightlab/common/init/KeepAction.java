@@ -11,6 +11,8 @@ public final class KeepAction implements TensorAction {
 
     @Override public boolean needsInput() { return true; }
 
+    @Override public boolean elementwise() { return true; }
+
     @Override public void apply(long first, double[] values, int count) { }
 
     @Override public String describe() { return "kept"; }

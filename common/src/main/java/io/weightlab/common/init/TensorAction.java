@@ -20,6 +20,9 @@ public interface TensorAction extends Serializable {
      */
     void apply(long first, double[] values, int count);
 
+    /** True when each output depends only on the stored value at the same position (rescales, casts). */
+    default boolean elementwise() { return false; }
+
     /** Drops anything cached for the tensor once it is fully written. */
     default void release() { }
 
