@@ -232,4 +232,47 @@ class RescaleJobTest {
         assertTrue(u.err().contains("traget_std"), u.err());
         assertFalse(Files.exists(out));
     }
+
+    @Test
+    void anotherModelsStatsAndMeasuredVariancesDriveTheRescale(@TempDir Path tmp) throws IOException {
+        Path ref = llama(tmp, "float32");
+        Path refStats = tmp.resolve("ref-stats");
+        assertEquals(0, Cli.run("stats", ref.toString(), "--out", refStats.toString()).exit());
+        // A second model: the reference re-initialised at std 0.05, then given back the reference's per-tensor profile.
+        Path other = tmp.resolve("other"), profiled = tmp.resolve("profiled"), prior = tmp.resolve("prior"), lsuv = tmp.resolve("lsuv");
+        assertEquals(0, rescale(ref.toString(), "--out", other.toString(), "--apply", "*=normal:std=0.05").exit());
+        assertEquals(0, rescale(other.toString(), "--out", profiled.toString(),
+                "--apply", "*=target-std:from=" + refStats.resolve("stats.json")).exit());
+        JsonNode refRows = JSON.readTree(refStats.resolve("stats.json").toFile()).get("rows");
+        JsonNode t = check("tensors", other.toString(), profiled.toString());
+        int checked = 0;
+        for (JsonNode row : refRows) {
+            if (!row.get("level").asText().equals("tensor") || !row.get("shape").asText().contains(",")) continue;
+            String name = row.get("key").asText();
+            double want = row.get("std_sample").asDouble();
+            assertEquals(want, t.get(name).get("out_std").asDouble(), want * 1e-6, name + " takes the reference's std");
+            checked++;
+        }
+        assertEquals(4 * 7 + 2, checked, "every matrix of the 4-block Llama");
+
+        // GG prior: beta taken from the reference's fitted shapes (Gaussian weights: beta ~ 2)
+        assertEquals(0, rescale(ref.toString(), "--out", prior.toString(), "--apply",
+                "q_proj=gg:beta_from=" + refStats.resolve("stats.json") + ",std=0.02").exit());
+        JsonNode q = check("matrix", prior.toString(), "model.layers.2.self_attn.q_proj.weight");
+        assertEquals(2.0, q.get("beta_moment").asDouble(), 0.1, "GG prior from a Gaussian reference");
+
+        // LSUV: W / sqrt(v) exactly, v from a file keyed by module name
+        Path vars = tmp.resolve("variances.json");
+        Files.writeString(vars, "{\"model.layers.1.mlp.up_proj\": 4.0, \"model.layers.1.mlp.down_proj.weight\": 0.25}");
+        assertEquals(0, rescale(ref.toString(), "--out", lsuv.toString(), "--apply", "layers.1.mlp.up_proj=lsuv:variances=" + vars,
+                "--apply", "layers.1.mlp.down_proj=lsuv:variances=" + vars).exit());
+        JsonNode l = check("tensors", ref.toString(), lsuv.toString());
+        JsonNode up = l.get("model.layers.1.mlp.up_proj.weight"), down = l.get("model.layers.1.mlp.down_proj.weight");
+        assertEquals(up.get("in_std").asDouble() / 2, up.get("out_std").asDouble(), up.get("in_std").asDouble() * 1e-6);
+        assertEquals(down.get("in_std").asDouble() * 2, down.get("out_std").asDouble(), down.get("in_std").asDouble() * 1e-6);
+        assertTrue(l.get("model.layers.1.mlp.gate_proj.weight").get("identical").asBoolean());
+        Cli.Run missing = rescale(ref.toString(), "--out", tmp.resolve("x").toString(), "--apply", "mlp.*=lsuv:variances=" + vars);
+        assertEquals(2, missing.exit());
+        assertTrue(missing.err().contains("no variance for 'model.layers.0.mlp.down_proj'"), missing.err());
+    }
 }
