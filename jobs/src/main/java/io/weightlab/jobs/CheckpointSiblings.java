@@ -41,6 +41,11 @@ final class CheckpointSiblings {
 
     /** Copies the siblings into the staged output; returns the names copied and (prefixed "skipped: ") those not. */
     static List<String> copy(Configuration conf, String input, StagedOutput out, DType outDType) {
+        return copy(conf, input, out, "", outDType);
+    }
+
+    /** As above, into the sub-directory {@code prefix} of the output. */
+    static List<String> copy(Configuration conf, String input, StagedOutput out, String prefix, DType outDType) {
         List<String> done = new ArrayList<>();
         try {
             Path dir = sourceDir(conf, input);
@@ -59,7 +64,7 @@ final class CheckpointSiblings {
                     in.readFully(0, bytes);
                 }
                 if (name.equals("config.json") && outDType != null) bytes = withDtype(bytes, outDType);
-                try (OutputStream os = out.create(name)) {
+                try (OutputStream os = out.create(prefix + name)) {
                     os.write(bytes);
                 }
                 done.add(name);

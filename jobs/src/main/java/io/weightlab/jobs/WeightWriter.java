@@ -48,13 +48,20 @@ public final class WeightWriter {
     public static Map<String, TransformedShardWriter.ShardResult> write(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
                                                                          StagedOutput out, ShardPlan plan,
                                                                          List<TransformPlanner.Planned> plans, Map<String, String> metadata) {
+        return write(jsc, conf, out, "", plan, plans, metadata);
+    }
+
+    /** As above, into the sub-directory {@code prefix} (e.g. "residual/") of the output. */
+    public static Map<String, TransformedShardWriter.ShardResult> write(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
+                                                                         StagedOutput out, String prefix, ShardPlan plan,
+                                                                         List<TransformPlanner.Planned> plans, Map<String, String> metadata) {
         Map<String, TransformPlanner.Planned> byName = new HashMap<>();
         for (TransformPlanner.Planned p : plans) byName.put(p.tensor().name(), p);
         List<ShardTask> tasks = new ArrayList<>();
         for (ShardPlan.Shard s : plan.shards()) {
             List<TransformPlanner.Planned> ts = new ArrayList<>();
             for (SafetensorsLayout.Spec sp : s.specs()) ts.add(byName.get(sp.name()));
-            tasks.add(new ShardTask(s.fileName(), out.staged(s.fileName()).toString(), ts, metadata));
+            tasks.add(new ShardTask(s.fileName(), out.staged(prefix + s.fileName()).toString(), ts, metadata));
         }
         // Bigger shards first; one task per shard so a retry rewrites exactly one file.
         tasks.sort((a, b) -> Long.compare(bytes(b), bytes(a)));
@@ -97,9 +104,13 @@ public final class WeightWriter {
 
     /** Writes {@code model.safetensors.index.json} when the output has more than one shard; call after {@link #write}. */
     public static void writeIndex(StagedOutput out, ShardPlan plan) {
+        writeIndex(out, "", plan);
+    }
+
+    public static void writeIndex(StagedOutput out, String prefix, ShardPlan plan) {
         if (!plan.isSharded()) return;
         try {
-            out.writeString(io.weightlab.common.io.ShardedIndex.DEFAULT_NAME, plan.indexJson(null));
+            out.writeString(prefix + io.weightlab.common.io.ShardedIndex.DEFAULT_NAME, plan.indexJson(null));
         } catch (IOException e) {
             throw new WeightLabException(out.outputDir() + ": writing the index failed: " + e.getMessage(), e);
         }

@@ -23,6 +23,9 @@ public interface TensorAction extends Serializable {
     /** True when each output depends only on the stored value at the same position (rescales, casts). */
     default boolean elementwise() { return false; }
 
+    /** Called on the executor before the first {@link #apply}, with the task's reader (for side data such as factors). */
+    default void open(io.weightlab.common.io.RangeReader reader) { }
+
     /** Drops anything cached for the tensor once it is fully written. */
     default void release() { }
 

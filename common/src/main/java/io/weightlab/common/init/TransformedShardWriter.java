@@ -73,6 +73,7 @@ public final class TransformedShardWriter {
         if (p.action().elementwise() && p.tensor().dtype().byteSize() == 2 && p.tensor().dtype().isDecodable()) return byTable(reader, p, w);
         TensorInfo t = p.tensor();
         TensorAction action = p.action();
+        action.open(reader);
         DType in = t.dtype(), out = p.outDType();
         long n = t.elementCount();
         int piece = (int) Math.min(PIECE_ELEMENTS, Math.max(1, n));

@@ -115,6 +115,11 @@ public final class StagedOutput {
         return direct ? new Path(out, relative) : new Path(staging, relative);
     }
 
+    /** A path for intermediate files of this run: always under the staging directory, never committed. */
+    public Path scratch(String relative) {
+        return new Path(new Path(staging, "_scratch"), relative);
+    }
+
     public FSDataOutputStream create(String relative) throws IOException {
         return fs.create(staged(relative), false);
     }
@@ -168,7 +173,7 @@ public final class StagedOutput {
             entries.sort((a, b) -> Boolean.compare(isIndex(a.getPath().getName()), isIndex(b.getPath().getName())));
             for (FileStatus c : entries) {
                 String name = c.getPath().getName();
-                if (name.startsWith(".") && name.endsWith(".crc")) continue;
+                if ((name.startsWith(".") && name.endsWith(".crc")) || name.startsWith("_")) continue;
                 move(c.getPath(), new Path(out, name));
                 moved.add(name);
             }

@@ -84,6 +84,25 @@ public final class Lapack {
         return q;
     }
 
+    /** Reduced QR of a row-major m x n matrix: Q (m x k, orthonormal columns) and R (k x n, upper trapezoidal), k = min(m, n). */
+    public record Qr(double[] q, double[] r, int k) {}
+
+    /** Householder QR (dgeqrf + dorgqr), as torch.linalg.qr(mode="reduced") computes it. */
+    public static Qr qr(double[] rowMajor, int m, int n) {
+        int k = Math.min(m, n);
+        double[] a = rowMajor.clone();
+        double[] tau = new double[k];
+        int info = openblas.LAPACKE_dgeqrf(openblas.LAPACK_ROW_MAJOR, m, n, a, n, tau);
+        if (info != 0) throw new WeightLabException("LAPACK dgeqrf failed (info " + info + ") on a " + m + "x" + n + " matrix");
+        double[] r = new double[k * n];
+        for (int i = 0; i < k; i++) for (int j = i; j < n; j++) r[i * n + j] = a[i * n + j];
+        info = openblas.LAPACKE_dorgqr(openblas.LAPACK_ROW_MAJOR, m, k, k, a, n, tau);
+        if (info != 0) throw new WeightLabException("LAPACK dorgqr failed (info " + info + ") on a " + m + "x" + n + " matrix");
+        double[] q = new double[m * k];
+        for (int i = 0; i < m; i++) System.arraycopy(a, i * n, q, i * k, k);
+        return new Qr(q, r, k);
+    }
+
     /** Thin SVD factors of a row-major matrix: U (rows x k), S (k), Vᵀ (k x cols), all row-major, k = min dim. */
     public record Factors(double[] u, double[] s, double[] vt, int rows, int cols) {
         public int k() { return s.length; }

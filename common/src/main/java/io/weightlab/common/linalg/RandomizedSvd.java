@@ -59,6 +59,32 @@ public final class RandomizedSvd {
     }
 
     /**
+     * Top-{@code k} factors as torch.svd_lowrank(A, q=k+p, niter=q) computes them (Halko Alg. 4.4 with
+     * re-orthonormalized power iterations): U = Q·U_B, S, Vᵀ from the SVD of the small B = QᵀA.
+     */
+    public static Lapack.Factors topFactors(Operator a, int k, int p, int q, long seed) {
+        int m = a.rows(), n = a.cols();
+        int l = Math.min(Math.min(m, n), k + p);
+        SplittableRandom rng = new SplittableRandom(seed);
+        double[] omega = new double[n * l];
+        for (int i = 0; i < omega.length; i++) omega[i] = gaussian(rng);
+        double[] qm = Lapack.orthonormalize(a.times(omega, l), m, l);
+        for (int it = 0; it < q; it++) {
+            double[] z = Lapack.orthonormalize(a.transposeTimes(qm, l), n, l);
+            qm = Lapack.orthonormalize(a.times(z, l), m, l);
+        }
+        // Bᵀ = AᵀQ (n x l); SVD of Bᵀ = V_B S U_Bᵀ, so B = U_B S V_Bᵀ.
+        Lapack.Factors f = Lapack.svd(a.transposeTimes(qm, l), n, l);
+        int kk = Math.min(k, f.k());
+        double[] ub = new double[l * kk];   // U_B = (U_Bᵀ)ᵀ = f.vt transposed, first kk columns
+        for (int i = 0; i < l; i++) for (int j = 0; j < kk; j++) ub[i * kk + j] = f.vt()[j * l + i];
+        double[] u = Lapack.multiply(qm, false, ub, false, m, kk, l);
+        double[] vt = new double[kk * n];   // V_Bᵀ rows = columns of f.u
+        for (int j = 0; j < kk; j++) for (int i = 0; i < n; i++) vt[j * n + i] = f.u()[i * f.k() + j];
+        return new Lapack.Factors(u, java.util.Arrays.copyOf(f.s(), kk), vt, m, n);
+    }
+
+    /**
      * Block Krylov variant (Musco & Musco 2015): Q = orth([Y_0, Y_1, ..., Y_q]) with Y_0 = orth(AΩ) and
      * Y_{i+1} = orth(A Aᵀ Y_i), then the singular values of QᵀA. Same number of products with A as q
      * power iterations, but the whole Krylov space is kept, which converges far faster on flat spectra.

@@ -1,0 +1,64 @@
+package io.weightlab.common.lora;
+
+import io.weightlab.common.io.UsageException;
+import io.weightlab.common.model.ModuleKind;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.model.TensorName;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Which modules get an adapter and with which rank, in PEFT's vocabulary: {@code target_modules} as a list of names
+ * matched exactly or as a dotted suffix, one regex (full match), or {@code all-linear} (every 2-D weight but
+ * embeddings, norms and the output head); {@code rank_pattern}/{@code alpha_pattern} keys match a module when
+ * {@code (.*\.)?(key)$} does, first key first; s = α/r, or α/√r with rslora.
+ */
+public final class LoraTargets {
+    private LoraTargets() {}
+
+    public static List<LoraModule> resolve(List<TensorInfo> tensors, List<String> targets, int r, double alpha, boolean rslora,
+                                           Map<String, Integer> rankPattern, Map<String, Double> alphaPattern) {
+        if (targets.isEmpty()) throw new UsageException("--target-modules is required (names, a regex, or all-linear)");
+        boolean allLinear = targets.size() == 1 && targets.get(0).equals("all-linear");
+        Pattern regex = targets.size() == 1 && !allLinear && targets.get(0).matches(".*[\\\\\\[\\]()*+?|^$].*") ? Pattern.compile(targets.get(0)) : null;
+        List<LoraModule> out = new ArrayList<>();
+        for (TensorInfo t : tensors) {
+            if (t.rank() != 2 || !t.name().endsWith(".weight")) continue;
+            String module = t.name().substring(0, t.name().length() - ".weight".length());
+            boolean hit;
+            if (allLinear) {
+                TensorName n = TensorName.parse(t.name());
+                ModuleKind.Role role = n.role();
+                hit = n.isAnalysable() && role != ModuleKind.Role.EMBEDDING && role != ModuleKind.Role.HEAD && role != ModuleKind.Role.NORM;
+            } else if (regex != null) {
+                hit = regex.matcher(module).matches();
+            } else {
+                hit = false;
+                for (String k : targets) hit |= module.equals(k) || module.endsWith("." + k);
+            }
+            if (!hit) continue;
+            int rr = patternValue(rankPattern, module, r);
+            double a = patternValue(alphaPattern, module, alpha);
+            if (rr < 1 || rr > Math.min(t.dim(0), t.dim(1))) {
+                throw new UsageException(t.file() + ": '" + t.name() + "' " + t.shapeString() + ": rank " + rr + " must be in [1, " + Math.min(t.dim(0), t.dim(1)) + "]");
+            }
+            if (!t.dtype().isFloatingPoint()) {
+                throw new UsageException(t.file() + ": '" + t.name() + "' is " + t.dtype() + ": LoRA init needs a floating-point base (dequantize first)");
+            }
+            out.add(new LoraModule(t, module, rr, a, rslora ? a / Math.sqrt(rr) : a / rr));
+        }
+        if (out.isEmpty()) throw new UsageException("--target-modules " + targets + " matches no 2-D weight");
+        return out;
+    }
+
+    static <T> T patternValue(Map<String, T> pattern, String module, T dflt) {
+        if (pattern == null) return dflt;
+        for (Map.Entry<String, T> e : pattern.entrySet()) {
+            if (Pattern.compile("(.*\\.)?(" + e.getKey() + ")$").matcher(module).matches()) return e.getValue();
+        }
+        return dflt;
+    }
+}

@@ -1,0 +1,63 @@
+package io.weightlab.common.lora;
+
+import io.weightlab.common.init.Samplers;
+import io.weightlab.common.init.TensorAction;
+import io.weightlab.common.io.RangeReader;
+
+
+/**
+ * The residual base W − s·B·A, computed in double from the stored W and the float32 factors exactly as they went
+ * into the adapter, so that W_res + s·B·A reproduces W. The factors are read on the executor from the module's
+ * factor file (raw little-endian float32: A [r, in] then B [out, r]) when the tensor's writing starts.
+ */
+public final class ResidualAction implements TensorAction {
+    private static final long serialVersionUID = 1L;
+
+    private final String factorFile;
+    private final double scaling;
+    private final int r, in, out;
+    private transient float[] a, b;
+
+    public ResidualAction(String factorFile, double scaling, int r, int in, int out) {
+        this.factorFile = factorFile;
+        this.scaling = scaling;
+        this.r = r;
+        this.in = in;
+        this.out = out;
+    }
+
+    @Override public boolean needsInput() { return true; }
+
+    @Override
+    public void open(RangeReader reader) {
+        if (a != null) return;
+        float[][] f = FactorFiles.read(reader, factorFile, r, in, out);
+        a = f[0];
+        b = f[1];
+    }
+
+    @Override
+    public void apply(long first, double[] values, int count) {
+        if (a == null) throw new IllegalStateException("factors of " + factorFile + " not loaded");
+        int k = 0;
+        while (k < count) {
+            long e = first + k;
+            int row = (int) (e / in), col = (int) (e % in);
+            int len = Math.min(count - k, in - col);
+            double[] acc = new double[len];
+            for (int t = 0; t < r; t++) {
+                double bt = b[row * r + t];
+                int base = t * in + col;
+                for (int j = 0; j < len; j++) acc[j] += bt * a[base + j];
+            }
+            for (int j = 0; j < len; j++) values[k + j] -= scaling * acc[j];
+            k += len;
+        }
+    }
+
+    @Override
+    public void release() { a = b = null; }
+
+    @Override
+    public String describe() { return Samplers.fmt("W - %s * B A (rank %d)", scaling, r); }
+}

@@ -1,0 +1,73 @@
+package io.weightlab.jobs.cli;
+
+import io.weightlab.common.io.UsageException;
+import io.weightlab.jobs.LoraInitJob;
+import io.weightlab.jobs.SparkSupport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "lora-init", mixinStandardHelpOptions = true,
+        description = {"LoRA adapters initialised from the base weights, in PEFT's format (<out>/adapter/), and for methods that",
+                "change the base (pissa, pissa_niter_K, milora, olora) the residual checkpoint W - s*B*A (<out>/residual/).",
+                "Load with PeftModel.from_pretrained(AutoModel.from_pretrained('<out>/residual'), '<out>/adapter')."})
+public class LoraInitCommand implements Callable<Integer> {
+    @Parameters(index = "0", description = "base checkpoint: .safetensors file, index.json, directory or glob (file://, hdfs://, s3a://)")
+    String input;
+
+    @Mixin
+    OutputOptions output;
+
+    @Mixin
+    SparkOptions spark;
+
+    @Option(names = "--method", defaultValue = "pissa", description = "pissa, pissa_niter_K, milora, olora, mica, kaiming (PEFT's True), gaussian, orthogonal (default: ${DEFAULT-VALUE})")
+    String method;
+
+    @Option(names = {"--r", "-r"}, defaultValue = "8", description = "rank (default: ${DEFAULT-VALUE})")
+    int r;
+
+    @Option(names = "--alpha", defaultValue = "8", description = "lora_alpha (default: ${DEFAULT-VALUE}, as PEFT)")
+    double alpha;
+
+    @Option(names = "--use-rslora", description = "scaling alpha/sqrt(r) instead of alpha/r")
+    boolean rslora;
+
+    @Option(names = "--target-modules", split = ",", description = "module names (exact or dotted suffix), one regex, or all-linear")
+    List<String> targets = new ArrayList<>();
+
+    @Option(names = "--rank-pattern", description = "KEY=R, per-module rank (PEFT rank_pattern); repeatable")
+    Map<String, Integer> rankPattern = new LinkedHashMap<>();
+
+    @Option(names = "--alpha-pattern", description = "KEY=ALPHA, per-module alpha (PEFT alpha_pattern); repeatable")
+    Map<String, Double> alphaPattern = new LinkedHashMap<>();
+
+    @Option(names = "--seed", defaultValue = "0", description = "seed for randomized SVD and plain inits (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--max-shard-size", defaultValue = "5GB", description = "largest residual shard (default: ${DEFAULT-VALUE})")
+    String maxShardSize;
+
+    @Option(names = "--task-type", description = "PEFT task_type written to adapter_config.json, e.g. CAUSAL_LM")
+    String taskType;
+
+    @Override
+    public Integer call() {
+        if (r < 1) throw new UsageException("--r must be >= 1");
+        if (!(alpha > 0)) throw new UsageException("--alpha must be > 0");
+        try (SparkSupport.Handle h = SparkSupport.open("weightlab lora-init", spark.master, spark.conf)) {
+            LoraInitJob.run(h.session(), new LoraInitJob.Options(input, output.out, output.overwrite, method, r, alpha, rslora, targets,
+                    rankPattern.isEmpty() ? null : rankPattern, alphaPattern.isEmpty() ? null : alphaPattern, seed,
+                    RescaleCommand.parseSize(maxShardSize), taskType), System.out);
+            System.out.println("output: " + output.out + "  (adapter/ in PEFT format, residual/ when the method changes the base)");
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.weightlab.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.weightlab.common.testing.Fixtures;
+import io.weightlab.common.testing.Python;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code weightlab lora-init} on the real all-MiniLM-L6-v2 fixture, checked with real PEFT (offline wheel): PEFT
+ * loads our adapter onto our residual and merging gives back the base; PEFT's own pissa/olora give the same s·B·A;
+ * the oracles of algorithms.md §3.1–3.3 (‖W_res‖₂ = σ_{r+1}, AAᵀ = diag(σ_r/s), MiLoRA keeps the top spectrum).
+ */
+class LoraInitJobTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @BeforeAll
+    static void python() {
+        Python.require("numpy", "torch", "transformers", "peft", "safetensors");
+    }
+
+    static JsonNode run(Path out, String method) throws IOException {
+        Path base = Fixtures.dir("all-minilm-l6-v2");
+        Cli.Run r = Cli.run("lora-init", base.toString(), "--out", out.toString(), "--method", method, "--r", "8", "--alpha", "16",
+                "--target-modules", "query,value");
+        assertEquals(0, r.exit(), r.err());
+        return JSON.readTree(Python.script(Python.testScript("peft_check.py"), base.toString(), out.toString(), method, "8", "16", "query,value"));
+    }
+
+    @Test
+    void pissaLoadsInPeftReproducesTheBaseAndMatchesPeftsOwnInit(@TempDir Path tmp) throws IOException {
+        JsonNode c = run(tmp.resolve("pissa"), "pissa");
+        assertEquals(0.0, c.get("merged_rel_err").asDouble(), 1e-5, "W_res + s·B·A == W in fp32");
+        assertEquals(0.0, c.get("peft_same_rel_diff").asDouble(), 1e-4, "PEFT's fp32 pissa gives the same s·B·A");
+        assertEquals(0.0, c.get("spectral_rel_err").asDouble(), 1e-6, "‖W_res‖₂ == σ_{r+1}");
+        assertEquals(0.0, c.get("aat_diag_rel_err").asDouble(), 1e-6, "AAᵀ == diag(σ_r/s)");
+        JsonNode cfg = JSON.readTree(tmp.resolve("pissa/adapter/adapter_config.json").toFile());
+        assertTrue(cfg.get("init_lora_weights").asBoolean(), "PEFT must not re-decompose on load");
+        assertEquals(tmp.resolve("pissa/residual").toString(), cfg.get("base_model_name_or_path").asText());
+    }
+
+    @Test
+    void miloraKeepsTheTopSpectrumAndOloraMatchesPeft(@TempDir Path tmp) throws IOException {
+        JsonNode m = run(tmp.resolve("milora"), "milora");
+        assertEquals(0.0, m.get("merged_rel_err").asDouble(), 1e-5);
+        assertEquals(0.0, m.get("minor_kept_rel_err").asDouble(), 1e-6, "W_res keeps the top min(m,n)-r singular values");
+        JsonNode o = run(tmp.resolve("olora"), "olora");
+        assertEquals(0.0, o.get("merged_rel_err").asDouble(), 1e-5);
+        assertEquals(0.0, o.get("peft_same_rel_diff").asDouble(), 1e-4, "PEFT's olora gives the same s·B·A");
+    }
+
+    @Test
+    void plainLoraLeavesTheBaseAndBadRankIsRefused(@TempDir Path tmp) throws IOException {
+        JsonNode k = run(tmp.resolve("kaiming"), "kaiming");
+        assertEquals(0.0, k.get("merged_rel_err").asDouble(), 0.0, "B = 0: merging changes nothing");
+        assertFalse(Files.exists(tmp.resolve("kaiming/residual")), "no residual for a method that keeps the base");
+        Cli.Run bad = Cli.run("lora-init", Fixtures.dir("all-minilm-l6-v2").toString(), "--out", tmp.resolve("bad").toString(),
+                "--r", "500", "--target-modules", "query");
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("encoder.layer.0.attention.self.query.weight") && bad.err().contains("rank 500"), bad.err());
+        assertFalse(Files.exists(tmp.resolve("bad")));
+    }
+}
