@@ -219,4 +219,49 @@ class RemoteStorageTest {
             assertEquals(0, loaded.get("missing").size() + loaded.get("unexpected").size(), r[1] + ": " + loaded);
         }
     }
+
+    @Test
+    void loraInitOnAShardedBaseGivesTheSameAdapterAndResidualOnLocalHdfsAndS3() throws IOException {
+        io.weightlab.common.testing.Python.require("torch", "transformers", "safetensors");
+        java.nio.file.Path tmp = Files.createTempDirectory("lora-remote");
+        java.nio.file.Path llama = RescaleJobTest.llama(tmp, "float32");
+        java.nio.file.Path sharded = tmp.resolve("sharded");
+        RescaleJob.run(TestSpark.get(), new RescaleJob.Options(llama.toString(), sharded.toString(), false, java.util.List.of("*=keep"), 0, null,
+                3_000_000L, null, 1 << 20), System.out);
+        Configuration conf = TestSpark.get().sparkContext().hadoopConfiguration();
+        String hdfsIn = hdfsUri + "/models/llama-sharded", s3In = "s3a://" + BUCKET + "/models/llama-sharded";
+        upload(conf, sharded, hdfsIn);
+        upload(conf, sharded, s3In);
+        java.nio.file.Path localOut = tmp.resolve("lora-local");
+        String[][] runs = {
+                {sharded.toUri().toString(), localOut.toUri().toString()},
+                {hdfsIn, hdfsUri + "/lora/llama"},
+                {s3In, "s3a://" + BUCKET + "/lora/llama"},
+        };
+        java.nio.file.Path reference = null;
+        for (String[] r : runs) {
+            LoraInitJob.Result res = LoraInitJob.run(TestSpark.get(), new LoraInitJob.Options(r[0], r[1], false, "pissa", 8, 16, false,
+                    java.util.List.of("q_proj", "v_proj", "down_proj"), null, null, 0, 3_000_000L, "CAUSAL_LM"), System.out);
+            assertEquals(12, res.modules().size());
+            assertNoSecrets(conf, r[1]);
+            FileSystem fs = new Path(r[1]).getFileSystem(conf);
+            assertTrue(fs.exists(new Path(r[1], StagedOutput.SUCCESS)));
+            assertFalse(fs.exists(new Path(r[1], StagedOutput.TEMPORARY)), "scratch factors and staging are gone");
+            assertTrue(fs.exists(new Path(r[1], "residual/model.safetensors.index.json")), "the residual is sharded like its base");
+            java.nio.file.Path adapter = download(conf, r[1] + "/adapter"), residual = download(conf, r[1] + "/residual");
+            if (reference == null) {
+                reference = tmp.resolve("ref");
+                Files.createDirectories(reference);
+                Files.move(adapter, reference.resolve("adapter"));
+                Files.move(residual, reference.resolve("residual"));
+                continue;
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(Files.readAllBytes(reference.resolve("adapter/adapter_model.safetensors")),
+                    Files.readAllBytes(adapter.resolve("adapter_model.safetensors")), r[1] + ": adapter differs from the local one");
+            for (java.nio.file.Path f : Files.list(reference.resolve("residual")).filter(p -> p.getFileName().toString().endsWith(".safetensors")).toList()) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(residual.resolve(f.getFileName())),
+                        r[1] + ": residual " + f.getFileName() + " differs");
+            }
+        }
+    }
 }
