@@ -26,7 +26,6 @@ import java.util.zip.CheckedOutputStream;
  */
 public final class TransformedShardWriter {
     static final int PIECE_ELEMENTS = 1 << 20;
-    private static final int COPY_BYTES = 8 << 20;
 
     /** What was written: file name, length, CRC-32C of the whole file, and moments of transformed tensors. */
     public record ShardResult(String fileName, long length, long crc32c, Map<String, MomentAccumulator> written) implements Serializable {}
@@ -48,7 +47,7 @@ public final class TransformedShardWriter {
             for (SafetensorsLayout.Entry e : layout.entries()) {
                 TransformPlanner.Planned p = byName.get(e.spec().name());
                 if (p.copiesBytes()) {
-                    copy(reader, p.tensor(), w);
+                    w.transfer(reader, p.tensor().file(), p.tensor().dataBegin(), p.tensor().byteLength());
                 } else {
                     MomentAccumulator m = transform(reader, p, w);
                     if (p.action().changesValues()) written.put(p.tensor().name(), m);
@@ -57,16 +56,6 @@ public final class TransformedShardWriter {
             w.finish();
         }
         return new ShardResult(fileName, layout.fileLength(), checked.getChecksum().getValue(), written);
-    }
-
-    private static void copy(RangeReader reader, TensorInfo t, SafetensorsWriter w) throws IOException {
-        byte[] buf = new byte[(int) Math.min(COPY_BYTES, Math.max(1, t.byteLength()))];
-        for (long pos = t.dataBegin(); pos < t.dataEnd(); ) {
-            int n = (int) Math.min(buf.length, t.dataEnd() - pos);
-            reader.read(t.file(), pos, buf, 0, n);
-            w.write(buf, 0, n);
-            pos += n;
-        }
     }
 
     private static MomentAccumulator transform(RangeReader reader, TransformPlanner.Planned p, SafetensorsWriter w) throws IOException {

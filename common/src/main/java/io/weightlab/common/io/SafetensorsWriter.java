@@ -51,6 +51,19 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     public void write(byte[] b) throws IOException { write(b, 0, b.length); }
 
+    /** Appends {@code len} bytes read from {@code file} at {@code pos}, in bounded pieces (a stored tensor copied through). */
+    public void transfer(RangeReader reader, String file, long pos, long len) throws IOException {
+        byte[] buf = new byte[(int) Math.min(TRANSFER_BYTES, Math.max(1, len))];
+        for (long done = 0; done < len; ) {
+            int n = (int) Math.min(buf.length, len - done);
+            reader.read(file, pos + done, buf, 0, n);
+            write(buf, 0, n);
+            done += n;
+        }
+    }
+
+    private static final int TRANSFER_BYTES = 8 << 20;
+
     /** Flushes and checks completeness; the caller closes or commits the stream. */
     public void finish() throws IOException {
         if (remainingInCurrent != 0) {

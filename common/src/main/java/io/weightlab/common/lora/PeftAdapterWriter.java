@@ -71,14 +71,7 @@ public final class PeftAdapterWriter {
                 LoraModule m = byKey.get(e.spec().name());
                 boolean isA = e.spec().name().equals(m.keyA());
                 long offset = isA ? 0 : 4L * m.r() * m.in();
-                long len = e.end() - e.begin();
-                byte[] buf = new byte[(int) Math.min(8 << 20, Math.max(1, len))];
-                for (long done = 0; done < len; ) {
-                    int n = (int) Math.min(buf.length, len - done);
-                    reader.read(factorFiles.get(m.module()), offset + done, buf, 0, n);
-                    w.write(buf, 0, n);
-                    done += n;
-                }
+                w.transfer(reader, factorFiles.get(m.module()), offset, e.end() - e.begin());
             }
             w.finish();
         }
