@@ -1,13 +1,15 @@
 package io.weightlab.common.init;
 
 import io.weightlab.common.io.UsageException;
+import org.apache.hadoop.fs.GlobPattern;
 
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * {@code --apply PATTERN=METHOD[:k=v,...]}. A glob pattern ({@code *}, {@code ?}) matches the whole tensor name
+ * {@code --apply PATTERN=METHOD[:k=v,...]}. A glob pattern (Hadoop's {@link GlobPattern}: {@code *}, {@code ?},
+ * {@code [abc]}, {@code {a,b}}) matches the whole tensor name
  * or its module name (the name without {@code .weight}/{@code .bias}), or any dotted suffix of those, as PEFT's
  * target_modules do ({@code mlp.*} matches
  * {@code model.layers.3.mlp.down_proj.weight}); {@code re:REGEX} must match the whole name. Rules are tried in
@@ -27,19 +29,11 @@ public record ApplyRule(String text, String pattern, Pattern regex, boolean suff
         } catch (PatternSyntaxException e) {
             throw new UsageException("--apply '" + text + "': bad regular expression: " + e.getDescription());
         }
-        return new ApplyRule(text, pattern, Pattern.compile(globToRegex(pattern)), true, method);
-    }
-
-    static String globToRegex(String glob) {
-        StringBuilder sb = new StringBuilder();
-        for (char ch : glob.toCharArray()) {
-            switch (ch) {
-                case '*' -> sb.append(".*");
-                case '?' -> sb.append('.');
-                default -> sb.append(Pattern.quote(String.valueOf(ch)));
-            }
+        try {
+            return new ApplyRule(text, pattern, Pattern.compile(new GlobPattern(pattern).compiled().pattern()), true, method);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--apply '" + text + "': bad glob pattern: " + e.getMessage());
         }
-        return sb.toString();
     }
 
     /** Whether the rule covers a tensor: by its name, or (globs) by a dotted suffix of its name or module name. */
