@@ -49,12 +49,15 @@ public final class CheckpointCatalog {
                 throw new UsageException(uri + ": no such file or directory");
             }
             if (st.isFile()) {
-                refuseIncomplete(fs, st.getPath().getParent(), uri);
+                Path parent = st.getPath().getParent();
+                if (parent != null) {
+                    refuseIncomplete(parent, fs.exists(new Path(parent, StagedOutput.TEMPORARY)), fs.exists(new Path(parent, StagedOutput.SUCCESS)));
+                }
                 if (path.getName().endsWith(".index.json")) return fromIndex(fs, uri, st);
                 return fromFiles(fs, uri, List.of(st.getPath()));
             }
-            refuseIncomplete(fs, path, uri);
             FileStatus[] children = fs.listStatus(path);
+            refuseIncomplete(path, hasChild(children, StagedOutput.TEMPORARY), hasChild(children, StagedOutput.SUCCESS));
             List<FileStatus> indexes = new ArrayList<>();
             List<Path> files = new ArrayList<>();
             for (FileStatus c : children) {
@@ -80,13 +83,17 @@ public final class CheckpointCatalog {
     }
 
     /** A directory a WeightLab job is still writing (or died writing): _temporary present, _SUCCESS absent. */
-    private static void refuseIncomplete(FileSystem fs, Path dir, String uri) throws IOException {
-        if (dir == null) return;
-        if (fs.exists(new Path(dir, StagedOutput.TEMPORARY)) && !fs.exists(new Path(dir, StagedOutput.SUCCESS))) {
+    private static void refuseIncomplete(Path dir, boolean temporary, boolean success) {
+        if (temporary && !success) {
             throw new CheckpointFormatException(dir.toString(), null, "IncompleteOutput",
                     "has " + StagedOutput.TEMPORARY + " but no " + StagedOutput.SUCCESS
                             + ": a job is writing it or died before committing; re-run that job to complete it");
         }
+    }
+
+    private static boolean hasChild(FileStatus[] children, String name) {
+        for (FileStatus c : children) if (c.getPath().getName().equals(name)) return true;
+        return false;
     }
 
     private static String names(List<FileStatus> st) {
