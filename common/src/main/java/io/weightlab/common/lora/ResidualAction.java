@@ -39,12 +39,13 @@ public final class ResidualAction implements TensorAction {
     @Override
     public void apply(long first, double[] values, int count) {
         if (a == null) throw new IllegalStateException("factors of " + factorFile + " not loaded");
+        double[] acc = new double[Math.min(count, in)];
         int k = 0;
         while (k < count) {
             long e = first + k;
             int row = (int) (e / in), col = (int) (e % in);
             int len = Math.min(count - k, in - col);
-            double[] acc = new double[len];
+            java.util.Arrays.fill(acc, 0, len, 0.0);
             for (int t = 0; t < r; t++) {
                 double bt = b[row * r + t];
                 int base = t * in + col;
