@@ -13,8 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One distributed pass measuring the moments (mean, M2.., NaN/Inf counts) of the given tensors, from row slices
- * merged in slice order exactly as {@code stats} does: the same numbers whatever the partitioning.
+ * One distributed pass measuring the moments (mean, M2.., NaN/Inf counts) of the given tensors: {@code stats}'s own
+ * slice pass ({@link StatsJob#tensorPartials}), so the same numbers whatever the partitioning.
  */
 final class MomentPass {
     private MomentPass() {}
@@ -26,11 +26,7 @@ final class MomentPass {
         for (TensorInfo t : tensors) units.addAll(StatsUnit.slice(t, sliceBytes, null));
         List<List<StatsUnit>> tasks = WorkPacker.pack(units, StatsUnit::byteLength, jsc.defaultParallelism(), StatsJob.TASK_BYTES);
         org.apache.spark.util.LongAccumulator nanos = jsc.sc().longAccumulator("weightlab.moments.nanos");
-        Map<String, TensorPartial> partials = jsc.parallelize(tasks, Math.max(1, tasks.size()))
-                .mapPartitionsToPair(it -> StatsJob.computeUnits(WorkPacker.flatten(it), conf.value().get(), nanos))
-                .groupByKey(Math.max(1, Math.min(units.size(), jsc.defaultParallelism() * 4)))
-                .mapValues(StatsJob::mergeInSliceOrder)
-                .collectAsMap();
+        Map<String, TensorPartial> partials = StatsJob.tensorPartials(jsc, conf, tasks, units.size(), nanos).collectAsMap();
         Map<String, MomentAccumulator> out = new HashMap<>();
         partials.forEach((k, v) -> out.put(k, v.moments()));
         return out;

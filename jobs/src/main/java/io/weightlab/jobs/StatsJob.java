@@ -96,11 +96,7 @@ public final class StatsJob {
             JavaPairRDD<String, TensorPartial> perTensor;
             try {
                 // Slices are merged in slice order, so results are bit-identical however the work was partitioned.
-                perTensor = jsc.parallelize(tasks, Math.max(1, tasks.size()))
-                        .mapPartitionsToPair(it -> computeUnits(WorkPacker.flatten(it), conf.value().get(), computeNanos))
-                        .groupByKey(Math.max(1, Math.min(units.size(), jsc.defaultParallelism() * 4)))
-                        .mapValues(StatsJob::mergeInSliceOrder)
-                        .persist(StorageLevel.MEMORY_AND_DISK());
+                perTensor = tensorPartials(jsc, conf, tasks, units.size(), computeNanos).persist(StorageLevel.MEMORY_AND_DISK());
                 long tSubmit = System.nanoTime();
                 Map<String, TensorPartial> collected = new HashMap<>(perTensor.collectAsMap());
                 long tCollected = System.nanoTime();
@@ -214,6 +210,16 @@ public final class StatsJob {
             case "module_kind" -> 2;
             default -> 3;
         };
+    }
+
+    /** One partial per tensor: slices computed where the tasks run, then merged in slice order. */
+    static JavaPairRDD<String, TensorPartial> tensorPartials(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
+                                                             List<List<StatsUnit>> tasks, int units,
+                                                             org.apache.spark.util.LongAccumulator nanos) {
+        return jsc.parallelize(tasks, Math.max(1, tasks.size()))
+                .mapPartitionsToPair(it -> computeUnits(WorkPacker.flatten(it), conf.value().get(), nanos))
+                .groupByKey(Math.max(1, Math.min(units, jsc.defaultParallelism() * 4)))
+                .mapValues(StatsJob::mergeInSliceOrder);
     }
 
     static Iterator<Tuple2<String, Tuple2<Integer, TensorPartial>>> computeUnits(Iterator<StatsUnit> it, Configuration conf,
