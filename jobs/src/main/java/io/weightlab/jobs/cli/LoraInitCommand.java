@@ -52,8 +52,8 @@ public class LoraInitCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed for randomized SVD and plain inits (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--max-shard-size", defaultValue = "5GB", description = "largest residual shard (default: ${DEFAULT-VALUE})")
-    String maxShardSize;
+    @Option(names = "--max-shard-size", defaultValue = "5GB", converter = ByteSize.class, description = "largest residual shard (default: ${DEFAULT-VALUE})")
+    long maxShardBytes;
 
     @Option(names = "--task-type", description = "PEFT task_type written to adapter_config.json, e.g. CAUSAL_LM")
     String taskType;
@@ -65,7 +65,7 @@ public class LoraInitCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab lora-init", spark.master, spark.conf)) {
             LoraInitJob.run(h.session(), new LoraInitJob.Options(input, output.out, output.overwrite, method, r, alpha, rslora, targets,
                     rankPattern.isEmpty() ? null : rankPattern, alphaPattern.isEmpty() ? null : alphaPattern, seed,
-                    RescaleCommand.parseSize(maxShardSize), taskType), System.out);
+                    maxShardBytes, taskType), System.out);
             System.out.println("output: " + output.out + "  (adapter/ in PEFT format, residual/ when the method changes the base)");
             return 0;
         }

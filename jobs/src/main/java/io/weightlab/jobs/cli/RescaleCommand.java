@@ -15,8 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 @Command(name = "rescale", aliases = "reinit", mixinStandardHelpOptions = true,
         description = {"Writes a new checkpoint with tensors rescaled or re-initialised by per-module rules, e.g.",
@@ -42,8 +40,9 @@ public class RescaleCommand implements Callable<Integer> {
     @Option(names = "--out-dtype", description = "write floating tensors as F32, BF16, F16 or F64 (default: as stored)")
     String outDType;
 
-    @Option(names = "--max-shard-size", defaultValue = "5GB", description = "largest shard, e.g. 5GB, 500MB, 2GiB (default: ${DEFAULT-VALUE}, as Hugging Face)")
-    String maxShardSize;
+    @Option(names = "--max-shard-size", defaultValue = "5GB", converter = ByteSize.class,
+            description = "largest shard, e.g. 5GB, 500MB, 2GiB (default: ${DEFAULT-VALUE}, as Hugging Face)")
+    long maxShardBytes;
 
     @Option(names = "--layout", defaultValue = "auto", description = "2-D weight layout: linear [out,in], conv1d [in,out] (GPT-2), auto from config.json (default: ${DEFAULT-VALUE})")
     String layout;
@@ -75,27 +74,9 @@ public class RescaleCommand implements Callable<Integer> {
         };
         try (SparkSupport.Handle h = SparkSupport.open("weightlab rescale", spark.master, spark.conf)) {
             RescaleJob.run(h.session(), new RescaleJob.Options(input, output.out, output.overwrite, apply, seed, dt,
-                    parseSize(maxShardSize), lay, sliceMb << 20), System.out);
+                    maxShardBytes, lay, sliceMb << 20), System.out);
             System.out.println("output: " + output.out + "  (safetensors shards, " + RescaleJob.PROVENANCE + ", copied config/tokenizer files)");
             return 0;
         }
-    }
-
-    private static final Pattern SIZE = Pattern.compile("(?i)\\s*(\\d+(?:\\.\\d+)?)\\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\\s*");
-
-    /** "5GB" is 5·10^9 bytes as in huggingface_hub; "5GiB" is 5·2^30. */
-    static long parseSize(String s) {
-        Matcher m = SIZE.matcher(s);
-        if (!m.matches()) throw new UsageException("--max-shard-size " + s + ": expected a size like 5GB or 500MB");
-        double v = Double.parseDouble(m.group(1));
-        String u = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
-        double mult = switch (u) {
-            case "kb" -> 1e3; case "mb" -> 1e6; case "gb" -> 1e9; case "tb" -> 1e12;
-            case "kib" -> 1024.0; case "mib" -> 1048576.0; case "gib" -> 1073741824.0; case "tib" -> 1099511627776.0;
-            default -> 1;
-        };
-        long bytes = (long) (v * mult);
-        if (bytes <= 0) throw new UsageException("--max-shard-size must be positive");
-        return bytes;
     }
 }
