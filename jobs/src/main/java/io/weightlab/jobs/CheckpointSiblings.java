@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.io.DType;
 import io.weightlab.common.io.StagedOutput;
+import io.weightlab.common.io.UsageException;
 import io.weightlab.common.io.WeightLabException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
@@ -59,10 +60,7 @@ final class CheckpointSiblings {
                     done.add("skipped: " + name + " (" + c.getLen() + " bytes, over " + MAX_SIBLING_BYTES + ")");
                     continue;
                 }
-                byte[] bytes = new byte[(int) c.getLen()];
-                try (FSDataInputStream in = fs.open(c.getPath())) {
-                    in.readFully(0, bytes);
-                }
+                byte[] bytes = bytes(fs, c);
                 if (name.equals("config.json") && outDType != null) bytes = withDtype(bytes, outDType);
                 try (OutputStream os = out.create(prefix + name)) {
                     os.write(bytes);
@@ -73,6 +71,29 @@ final class CheckpointSiblings {
             throw new WeightLabException(input + ": copying config and tokenizer files failed: " + e.getMessage(), e);
         }
         return done;
+    }
+
+    /** A small file (a sibling, or a parameter file such as stats.json) from any Hadoop file system, up to 64 MiB. */
+    static byte[] readSmall(Configuration conf, String uri) {
+        Path p = new Path(uri);
+        try {
+            FileSystem fs = p.getFileSystem(conf);
+            FileStatus st = fs.getFileStatus(p);
+            if (st.getLen() > MAX_SIBLING_BYTES) throw new UsageException(uri + ": " + st.getLen() + " bytes is too large for a parameter file");
+            return bytes(fs, st);
+        } catch (java.io.FileNotFoundException e) {
+            throw new UsageException(uri + ": no such file");
+        } catch (IOException e) {
+            throw new WeightLabException(uri + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] bytes(FileSystem fs, FileStatus st) throws IOException {
+        byte[] b = new byte[(int) st.getLen()];
+        try (FSDataInputStream in = fs.open(st.getPath())) {
+            in.readFully(0, b);
+        }
+        return b;
     }
 
     static boolean isWeightFile(String name) {

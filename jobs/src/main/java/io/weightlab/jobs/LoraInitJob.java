@@ -44,7 +44,7 @@ import java.util.TreeMap;
 /**
  * {@code weightlab lora-init}: LoRA adapters initialised from the base weights (PiSSA, MiLoRA, OLoRA, MiCA, plain),
  * in PEFT's format, plus the residual base W − s·B·A for methods that change it. One task per targeted matrix
- * decomposes it (LAPACK, double) and writes its factors to a scratch file; the driver streams those into
+ * decomposes it (LAPACK, double) and writes its factors to a scratch file; one more task streams those into
  * {@code adapter/adapter_model.safetensors}; the residual goes through the shard writer into {@code residual/}.
  */
 public final class LoraInitJob {
@@ -87,9 +87,9 @@ public final class LoraInitJob {
                     .collectAsMap());
             long tFactors = System.nanoTime();
 
-            try (FSDataOutputStream os = staged.create(ADAPTER + PeftAdapterWriter.WEIGHTS); RangeReader reader = new RangeReader(hconf)) {
-                PeftAdapterWriter.writeWeights(os, modules, files, reader);
-            }
+            // One executor streams every module's factors into the adapter file; the driver never holds them.
+            String adapterPath = staged.staged(ADAPTER + PeftAdapterWriter.WEIGHTS).toString();
+            jsc.parallelize(List.of(adapterPath), 1).foreach(path -> writeAdapter(path, modules, files, conf.value().get()));
             boolean residual = init.changesBase();
             String base = residual ? staged.finalPath(RESIDUAL.substring(0, RESIDUAL.length() - 1)).toString() : ckpt.root();
             if (base.startsWith("file:")) base = new Path(base).toUri().getPath(); // a plain path, as transformers expects
@@ -159,6 +159,15 @@ public final class LoraInitJob {
         return f.note();
     }
 
+    private static void writeAdapter(String path, List<LoraModule> modules, Map<String, String> files, Configuration conf) throws IOException {
+        Path p = new Path(path);
+        FileSystem fs = p.getFileSystem(conf);
+        fs.setWriteChecksum(false);
+        try (FSDataOutputStream os = fs.create(p, true); RangeReader reader = new RangeReader(conf)) {
+            PeftAdapterWriter.writeWeights(os, modules, files, reader);
+        }
+    }
+
     private static void writeResidual(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, StagedOutput staged, Checkpoint ckpt,
                                       List<LoraModule> modules, Map<String, String> files, Options o, Configuration hconf) {
         Map<String, LoraModule> byTensor = new HashMap<>();
@@ -169,9 +178,6 @@ public final class LoraInitJob {
             if (m == null) {
                 plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not targeted", t.dtype()));
             } else {
-                if (!io.weightlab.common.io.ElementEncoder.canEncode(t.dtype())) {
-                    throw new UsageException(t.file() + ": '" + t.name() + "' is " + t.dtype() + "; the residual can only be written as F32/BF16/F16/F64");
-                }
                 plans.add(new TransformPlanner.Planned(t, "lora-init " + o.method(),
                         new ResidualAction(files.get(m.module()), m.scaling(), m.r(), m.in(), m.out()), "W - s B A", t.dtype()));
             }

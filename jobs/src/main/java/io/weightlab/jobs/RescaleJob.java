@@ -17,9 +17,7 @@ import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.report.Tables;
 import io.weightlab.common.stats.MomentAccumulator;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -59,19 +57,19 @@ public final class RescaleJob {
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
         List<ApplyRule> rules = new ArrayList<>();
-        for (String a : o.apply()) rules.add(ApplyRule.parse(a, path -> readSmallFile(hconf, path)));
+        for (String a : o.apply()) rules.add(ApplyRule.parse(a, path -> CheckpointSiblings.readSmall(hconf, path)));
         TensorContext.Layout layout = o.layout() != null ? o.layout() : detectLayout(hconf, o.input());
-        TransformPlanner planner = new TransformPlanner(rules, layout, o.seed(), o.outDType());
         List<TensorInfo> tensors = ckpt.tensors();
+        TransformPlanner planner = new TransformPlanner(tensors, rules, layout, o.seed(), o.outDType());
 
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
         try {
-            List<TensorInfo> measured = planner.needingMoments(tensors);
+            List<TensorInfo> measured = planner.needingMoments();
             console.printf("[rescale] %s: %d tensors in %d file(s); %d rule(s); measuring %d tensor(s)%n", ckpt.root(),
                     tensors.size(), ckpt.shards().size(), rules.size(), measured.size());
             Map<String, MomentAccumulator> before = MomentPass.measure(jsc, conf, measured, o.sliceBytes());
             long tMeasured = System.nanoTime();
-            List<TransformPlanner.Planned> plans = planner.plan(tensors, before);
+            List<TransformPlanner.Planned> plans = planner.plan(before);
             long changed = plans.stream().filter(p -> p.action().changesValues()).count();
             ShardPlan shardPlan = WeightWriter.shardPlan(plans, o.maxShardBytes());
             console.printf("[rescale] %d tensor(s) change, %d kept; writing %d shard(s) of <= %s%n", changed, plans.size() - changed,
@@ -82,7 +80,7 @@ public final class RescaleJob {
                 Map<String, TransformedShardWriter.ShardResult> shards = WeightWriter.write(jsc, conf, staged, shardPlan, plans, shardMetadata(o, rules));
                 long tWritten = System.nanoTime();
                 List<String> siblings = CheckpointSiblings.copy(hconf, o.input(), staged, o.outDType());
-                Map<String, Object> run = runFacts(o, ckpt, layout, TransformPlanner.numLayers(tensors), shards, siblings);
+                Map<String, Object> run = runFacts(o, ckpt, layout, planner.numLayers(), shards, siblings);
                 run.put("seconds_measure", (tMeasured - t0) / 1e9);
                 run.put("seconds_write", (tWritten - tMeasured) / 1e9);
                 run.put("seconds", (System.nanoTime() - t0) / 1e9);
@@ -182,7 +180,7 @@ public final class RescaleJob {
             Path config = new Path(CheckpointSiblings.sourceDir(conf, input), "config.json");
             FileSystem fs = config.getFileSystem(conf);
             if (!fs.exists(config)) return TensorContext.Layout.LINEAR;
-            JsonNode root = new ObjectMapper().readTree(readSmallFile(conf, config.toString()));
+            JsonNode root = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, config.toString()));
             String type = root.path("model_type").asText("");
             return switch (type) {
                 case "gpt2", "openai-gpt", "imagegpt" -> TensorContext.Layout.CONV1D;
@@ -190,25 +188,6 @@ public final class RescaleJob {
             };
         } catch (IOException e) {
             return TensorContext.Layout.LINEAR;
-        }
-    }
-
-    /** A parameter file (stats.json, variances) from any Hadoop file system, refusing anything over 64 MiB. */
-    static byte[] readSmallFile(Configuration conf, String uri) {
-        Path p = new Path(uri);
-        try {
-            FileSystem fs = p.getFileSystem(conf);
-            FileStatus st = fs.getFileStatus(p);
-            if (st.getLen() > CheckpointSiblings.MAX_SIBLING_BYTES) throw new UsageException(uri + ": " + st.getLen() + " bytes is too large for a parameter file");
-            byte[] b = new byte[(int) st.getLen()];
-            try (FSDataInputStream in = fs.open(p)) {
-                in.readFully(0, b);
-            }
-            return b;
-        } catch (java.io.FileNotFoundException e) {
-            throw new UsageException(uri + ": no such file");
-        } catch (IOException e) {
-            throw new WeightLabException(uri + ": cannot read: " + e.getMessage(), e);
         }
     }
 }

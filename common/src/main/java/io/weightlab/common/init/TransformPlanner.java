@@ -23,25 +23,40 @@ import java.util.Map;
 public final class TransformPlanner {
     /** The decision for one tensor. {@code rule} is null for tensors no rule covers. */
     public record Planned(TensorInfo tensor, String rule, TensorAction action, String why, DType outDType) implements Serializable {
+        /** A tensor whose values change must be written in a dtype the encoder can produce. */
+        public Planned {
+            if (action.changesValues() && !ElementEncoder.canEncode(outDType)) {
+                throw new UsageException(tensor.file() + ": '" + tensor.name() + "' is stored as " + tensor.dtype() + " and rule '" + rule
+                        + "' changes it: pass --out-dtype F32|BF16|F16|F64 to choose how to write it (rule: EncodableOutput)");
+            }
+        }
+
         public boolean copiesBytes() {
             return !action.changesValues() && outDType == tensor.dtype();
         }
     }
 
+    private final List<TensorInfo> tensors;
     private final List<ApplyRule> rules;
     private final TensorContext.Layout layout;
     private final long seed;
     private final DType outDType;
+    private final int numLayers;
 
-    public TransformPlanner(List<ApplyRule> rules, TensorContext.Layout layout, long seed, DType outDType) {
+    public TransformPlanner(List<TensorInfo> tensors, List<ApplyRule> rules, TensorContext.Layout layout, long seed, DType outDType) {
         if (outDType != null && !ElementEncoder.canEncode(outDType)) {
             throw new UsageException("--out-dtype " + outDType + ": writable dtypes are F64, F32, BF16, F16");
         }
+        this.tensors = List.copyOf(tensors);
         this.rules = List.copyOf(rules);
         this.layout = layout;
         this.seed = seed;
         this.outDType = outDType;
+        this.numLayers = numLayers(tensors);
     }
+
+    /** The model's block count, as the depth rules (gpt2) see it. */
+    public int numLayers() { return numLayers; }
 
     public ApplyRule ruleFor(String name) {
         for (ApplyRule r : rules) if (r.matches(name)) return r;
@@ -49,7 +64,7 @@ public final class TransformPlanner {
     }
 
     /** The block count: one more than the highest block index in the most common block stack. */
-    public static int numLayers(List<TensorInfo> tensors) {
+    private static int numLayers(List<TensorInfo> tensors) {
         Map<String, Integer> max = new HashMap<>();
         Map<String, Integer> count = new HashMap<>();
         for (TensorInfo t : tensors) {
@@ -64,18 +79,16 @@ public final class TransformPlanner {
     }
 
     /** The tensors whose moments must be measured before planning. */
-    public List<TensorInfo> needingMoments(List<TensorInfo> tensors) {
-        int layers = numLayers(tensors);
+    public List<TensorInfo> needingMoments() {
         List<TensorInfo> out = new ArrayList<>();
         for (TensorInfo t : tensors) {
             ApplyRule r = ruleFor(t.name());
-            if (r != null && r.method().needsMoments(TensorContext.of(t, layout, layers, seed, null))) out.add(t);
+            if (r != null && r.method().needsMoments(TensorContext.of(t, layout, numLayers, seed, null))) out.add(t);
         }
         return out;
     }
 
-    public List<Planned> plan(List<TensorInfo> tensors, Map<String, MomentAccumulator> moments) {
-        int layers = numLayers(tensors);
+    public List<Planned> plan(Map<String, MomentAccumulator> moments) {
         boolean quantized = tensors.stream().anyMatch(t -> TensorName.parse(t.name()).role() == ModuleKind.Role.QUANTIZATION);
         Map<String, Planned> plans = new LinkedHashMap<>();
         List<String> zeroBiasOf = new ArrayList<>();
@@ -85,7 +98,7 @@ public final class TransformPlanner {
                 plans.put(t.name(), planned(t, null, KeepAction.INSTANCE, "no rule matches", quantized));
                 continue;
             }
-            TransformPlan p = r.method().plan(TensorContext.of(t, layout, layers, seed, moments.get(t.name())));
+            TransformPlan p = r.method().plan(TensorContext.of(t, layout, numLayers, seed, moments.get(t.name())));
             plans.put(t.name(), planned(t, r.text(), p.action(), p.why(), quantized));
             if (p.zeroesBias() && t.name().endsWith(".weight")) zeroBiasOf.add(t.name());
         }
@@ -105,11 +118,6 @@ public final class TransformPlanner {
             throw new UsageException(t.file() + ": '" + t.name() + "': the checkpoint is quantized (it has scale tensors); "
                     + "rescaling or casting it would rewrite raw quantized values. Dequantize it first.");
         }
-        DType out = outDType != null && floating ? outDType : t.dtype();
-        if (action.changesValues() && !ElementEncoder.canEncode(out)) {
-            throw new UsageException(t.file() + ": '" + t.name() + "' is stored as " + t.dtype() + " and rule '" + rule
-                    + "' changes it: pass --out-dtype F32|BF16|F16|F64 to choose how to write it");
-        }
-        return new Planned(t, rule, action, why, out);
+        return new Planned(t, rule, action, why, outDType != null && floating ? outDType : t.dtype());
     }
 }

@@ -42,7 +42,7 @@ class PlannerTest {
 
     static Map<String, TransformPlanner.Planned> plan(List<ApplyRule> rules, Map<String, MomentAccumulator> m) {
         Map<String, TransformPlanner.Planned> out = new HashMap<>();
-        for (TransformPlanner.Planned p : new TransformPlanner(rules, TensorContext.Layout.LINEAR, 0, null).plan(LLAMA, m)) out.put(p.tensor().name(), p);
+        for (TransformPlanner.Planned p : new TransformPlanner(LLAMA, rules, TensorContext.Layout.LINEAR, 0, null).plan(m)) out.put(p.tensor().name(), p);
         return out;
     }
 
@@ -76,7 +76,7 @@ class PlannerTest {
         assertTrue(assertThrows(UsageException.class, () -> rules("*=tvr:target_std=-1")).getMessage().contains("positive"));
         assertTrue(assertThrows(UsageException.class, () -> rules("no-equals-sign")).getMessage().contains("PATTERN=METHOD"));
         assertTrue(assertThrows(UsageException.class, () -> rules("*=gg")).getMessage().contains("beta"));
-        assertThrows(UsageException.class, () -> new TransformPlanner(List.of(), TensorContext.Layout.LINEAR, 0, DType.I8));
+        assertThrows(UsageException.class, () -> new TransformPlanner(LLAMA, List.of(), TensorContext.Layout.LINEAR, 0, DType.I8));
     }
 
     @Test
@@ -87,7 +87,7 @@ class PlannerTest {
         m.put("model.layers.0.mlp.down_proj.weight", gaussianMoments(0, 0.03));
         m.put("model.layers.3.mlp.down_proj.weight", gaussianMoments(0, 0.03));
         List<ApplyRule> r = rules("*=tvr:target_std=0.02,scale_with_depth=true");
-        assertEquals(4, new TransformPlanner(r, TensorContext.Layout.LINEAR, 0, null).needingMoments(LLAMA).size(),
+        assertEquals(4, new TransformPlanner(LLAMA, r, TensorContext.Layout.LINEAR, 0, null).needingMoments().size(),
                 "TVR measures the 2-D weights inside blocks only");
         Map<String, TransformPlanner.Planned> p = plan(r, m);
         assertFalse(p.get("model.layers.0.self_attn.q_proj.weight").action().changesValues());
