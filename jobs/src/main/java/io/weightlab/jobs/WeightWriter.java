@@ -29,9 +29,6 @@ import java.util.Map;
  * retries and re-runs produce the same files.
  */
 public final class WeightWriter {
-    /** Hadoop conf key, tests only: the shard with this file name fails half way through (a task dying mid-write). */
-    static final String FAIL_SHARD_KEY = "weightlab.test.fail-shard";
-
     private record ShardTask(String fileName, String path, List<TransformPlanner.Planned> tensors,
                              Map<String, String> metadata) implements Serializable {}
 
@@ -83,19 +80,7 @@ public final class WeightWriter {
         Path path = new Path(t.path());
         FileSystem fs = path.getFileSystem(conf);
         fs.setWriteChecksum(false);
-        boolean failHalfWay = t.fileName().equals(conf.get(FAIL_SHARD_KEY));
         try (RangeReader reader = new RangeReader(conf); FSDataOutputStream os = fs.create(path, true)) {
-            if (failHalfWay) {
-                // Write a real first part of the file, then die the way a killed task would.
-                long half = bytes(t) / 2;
-                TransformedShardWriter.write(reader, new java.io.FilterOutputStream(os) {
-                    long n;
-                    @Override public void write(byte[] b, int off, int len) throws IOException {
-                        if ((n += len) > half) throw new IOException("injected failure half way through " + t.fileName());
-                        out.write(b, off, len);
-                    }
-                }, t.fileName(), t.tensors(), t.metadata());
-            }
             return TransformedShardWriter.write(reader, os, t.fileName(), t.tensors(), t.metadata());
         } catch (IOException e) {
             throw new WeightLabException("writing " + t.path() + " failed: " + e.getMessage(), e);

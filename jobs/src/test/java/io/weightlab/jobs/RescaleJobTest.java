@@ -89,6 +89,12 @@ class RescaleJobTest {
         assertEquals(36, zeroedBiases);
         assertEquals(30, kept, "embeddings, norms, position ids stay as they were");
 
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(Files.readAllBytes(out.resolve("model.safetensors")));
+        JsonNode shard = prov.get("run").get("shards").get(0);
+        assertEquals(String.format("%08x", crc.getValue()), shard.get("crc32c").asText(), "provenance CRC-32C of the written file");
+        assertEquals(Files.size(out.resolve("model.safetensors")), shard.get("bytes").asLong());
+
         // Idempotence: TVR on its own output changes nothing, down to the bytes of the file.
         assertEquals(0, rescale(out.toString(), "--out", again.toString(), "--apply", "*=tvr:target_std=0.02").exit());
         assertArrayEquals(Files.readAllBytes(out.resolve("model.safetensors")), Files.readAllBytes(again.resolve("model.safetensors")));
@@ -187,8 +193,10 @@ class RescaleJobTest {
 
         // A task that dies half way through its shard fails the job: no index, no _SUCCESS, readers refuse.
         String victim = Files.list(many).map(p -> p.getFileName().toString()).filter(n -> n.startsWith("model-00002-of-")).findFirst().orElseThrow();
-        List<String> f = new ArrayList<>(List.of(in.toString(), "--out", failed.toString(), "--max-shard-size", "700KB",
-                "--conf", "spark.hadoop." + WeightWriter.FAIL_SHARD_KEY + "=" + victim));
+        List<String> f = new ArrayList<>(List.of(in.toString(), "--out", "failing://" + failed, "--max-shard-size", "700KB",
+                "--conf", "spark.hadoop.fs.failing.impl=" + FailingFileSystem.class.getName(),
+                "--conf", "spark.hadoop.fs.failing.impl.disable.cache=true",
+                "--conf", "spark.hadoop." + FailingFileSystem.FAIL_FILE_KEY + "=" + victim));
         f.addAll(List.of(with()));
         Cli.Run dead = rescale(f.toArray(String[]::new));
         assertTrue(dead.exit() != 0, "the injected failure must fail the job");
@@ -198,7 +206,7 @@ class RescaleJobTest {
         if (Files.exists(failed)) {
             assertThrows(CheckpointFormatException.class, () -> CheckpointCatalog.open(new Configuration(), failed.toString()));
         }
-        TestSpark.get().sparkContext().hadoopConfiguration().unset(WeightWriter.FAIL_SHARD_KEY);
+        TestSpark.get().sparkContext().hadoopConfiguration().unset(FailingFileSystem.FAIL_FILE_KEY);
         List<String> again = new ArrayList<>(List.of(in.toString(), "--out", failed.toString(), "--max-shard-size", "700KB"));
         again.addAll(List.of(with()));
         assertEquals(0, rescale(again.toArray(String[]::new)).exit(), "re-running completes the output");
