@@ -1,6 +1,6 @@
 package io.weightlab.jobs.cli;
 
-import io.weightlab.common.io.UsageException;
+import picocli.CommandLine;
 import picocli.CommandLine.ITypeConverter;
 
 import java.util.Locale;
@@ -14,7 +14,7 @@ public final class ByteSize implements ITypeConverter<Long> {
     @Override
     public Long convert(String s) {
         Matcher m = SIZE.matcher(s);
-        if (!m.matches()) throw new UsageException("size " + s + ": expected a size like 5GB, 500MB or 2GiB");
+        if (!m.matches()) throw new CommandLine.TypeConversionException("size " + s + ": expected a size like 5GB, 500MB or 2GiB");
         double v = Double.parseDouble(m.group(1));
         String u = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
         double mult = switch (u) {
@@ -23,7 +23,7 @@ public final class ByteSize implements ITypeConverter<Long> {
             default -> 1;
         };
         long bytes = (long) (v * mult);
-        if (bytes <= 0) throw new UsageException("size " + s + " must be positive");
+        if (bytes <= 0) throw new CommandLine.TypeConversionException("size " + s + " must be positive");
         return bytes;
     }
 }
