@@ -12,7 +12,11 @@ import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.io.UsageException;
 import io.weightlab.common.io.WeightLabException;
 import io.weightlab.common.linalg.RandomizedSvd;
+import io.weightlab.common.lora.ActivationStats;
+import io.weightlab.common.lora.EvaInitializer;
 import io.weightlab.common.lora.FactorFiles;
+import io.weightlab.common.lora.LoraSbInitializer;
+import io.weightlab.common.lora.ModuleData;
 import io.weightlab.common.lora.LoraFactors;
 import io.weightlab.common.lora.LoraInitializer;
 import io.weightlab.common.lora.LoraModule;
@@ -53,18 +57,32 @@ public final class LoraInitJob {
 
     public record Options(String input, String out, boolean overwrite, String method, int r, double alpha, boolean rslora,
                           List<String> targetModules, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern,
-                          long seed, long maxShardBytes, String taskType) implements Serializable {}
+                          long seed, long maxShardBytes, String taskType, Map<String, String> initParams, String gradients,
+                          String activations) implements Serializable {
+        public Options {
+            initParams = initParams == null ? Map.of() : Map.copyOf(initParams);
+        }
+    }
 
     public record Result(List<LoraModule> modules, Map<String, String> notes, boolean residual, Map<String, Object> run) {}
 
-    private record FactorTask(LoraModule module, String method, String file, long seed) implements Serializable {}
+    private record FactorTask(LoraModule module, String method, Map<String, String> params, TensorInfo gradient, String file, long seed)
+            implements Serializable {}
+
+    /** What the factor pass produced: the modules that keep an adapter, their factor files, notes, and config patterns. */
+    private record Factored(List<LoraModule> modules, Map<String, String> files, Map<String, String> notes,
+                            Map<String, Integer> rankPattern, Map<String, Double> alphaPattern, List<String> targets) {}
+
+    private record EvaTask(String source, int n, int k, String file) implements Serializable {}
+
+    private record EvaResult(String source, double[] ratios, double[] variances, long count) implements Serializable {}
 
     private LoraInitJob() {}
 
     public static Result run(SparkSession spark, Options o, PrintStream console) {
         long t0 = System.nanoTime();
         if (o.out() == null) throw new UsageException("--out is required");
-        LoraInitializer init = LoraRegistry.create(o.method());
+        LoraInitializer init = LoraRegistry.create(o.method(), o.initParams());
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
@@ -73,29 +91,23 @@ public final class LoraInitJob {
         StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
         try {
-            List<FactorTask> tasks = new ArrayList<>();
-            Map<String, String> files = new HashMap<>();
-            int i = 0;
-            for (LoraModule m : modules) {
-                String f = staged.scratch("factors/" + (i++) + ".f32").toString();
-                files.put(m.module(), f);
-                tasks.add(new FactorTask(m, o.method(), f, RandomizedSvd.seedFor(o.seed(), m.module())));
-            }
-            tasks.sort((a, b) -> Long.compare(b.module().weight().elementCount(), a.module().weight().elementCount()));
-            Map<String, String> notes = new TreeMap<>(jsc.parallelize(tasks, Math.max(1, tasks.size()))
-                    .mapToPair(t -> new Tuple2<>(t.module().module(), factor(t, conf.value().get())))
-                    .collectAsMap());
+            Factored fx = init instanceof EvaInitializer eva
+                    ? evaFactors(jsc, conf, staged, eva, modules, o)
+                    : weightFactors(jsc, conf, staged, init, modules, o, hconf);
+            List<LoraModule> kept = fx.modules();
+            Map<String, String> files = fx.files();
+            Map<String, String> notes = fx.notes();
             long tFactors = System.nanoTime();
 
             // One executor streams every module's factors into the adapter file; the driver never holds them.
             String adapterPath = staged.staged(ADAPTER + PeftAdapterWriter.WEIGHTS).toString();
-            jsc.parallelize(List.of(adapterPath), 1).foreach(path -> writeAdapter(path, modules, files, conf.value().get()));
+            jsc.parallelize(List.of(adapterPath), 1).foreach(path -> writeAdapter(path, kept, files, conf.value().get()));
             boolean residual = init.changesBase();
             String base = residual ? staged.finalPath(RESIDUAL.substring(0, RESIDUAL.length() - 1)).toString() : ckpt.root();
             if (base.startsWith("file:")) base = new Path(base).toUri().getPath(); // a plain path, as transformers expects
             staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, PeftAdapterWriter.configJson(new PeftAdapterWriter.Settings(
-                    base, o.r(), o.alpha(), o.rslora(), o.rankPattern(), o.alphaPattern(), o.taskType(), o.targetModules())));
-            if (residual) writeResidual(jsc, conf, staged, ckpt, modules, files, o, hconf);
+                    base, o.r(), o.alpha(), o.rslora(), fx.rankPattern(), fx.alphaPattern(), o.taskType(), fx.targets())));
+            if (residual) writeResidual(jsc, conf, staged, ckpt, kept, files, o, hconf);
             Map<String, Object> run = new LinkedHashMap<>();
             run.put("job", "lora-init");
             run.put("input", ckpt.root());
@@ -104,12 +116,16 @@ public final class LoraInitJob {
             run.put("lora_alpha", o.alpha());
             run.put("use_rslora", o.rslora());
             run.put("seed", o.seed());
-            run.put("modules", modules.size());
+            run.put("modules", kept.size());
+            if (!o.initParams().isEmpty()) run.put("init_params", new TreeMap<>(o.initParams()));
+            if (o.gradients() != null) run.put("gradients", o.gradients());
+            if (o.activations() != null) run.put("activations", o.activations());
+            if (init instanceof LoraSbInitializer sb) run.put("eta", sb.eta());
             run.put("residual_written", residual);
             run.put("seconds_factors", (tFactors - t0) / 1e9);
             run.put("seconds", (System.nanoTime() - t0) / 1e9);
             List<Map<String, Object>> rows = new ArrayList<>();
-            for (LoraModule m : modules) {
+            for (LoraModule m : kept) {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("module", m.module());
                 row.put("shape", m.weight().shape());
@@ -123,9 +139,9 @@ public final class LoraInitJob {
                 Tables.writeJson(os, Map.of("run", run, "modules", rows));
             }
             staged.commit();
-            console.printf("[lora-init] adapter (%d modules) %sin %.1f s: %s%n", modules.size(), residual ? "and residual base " : "",
+            console.printf("[lora-init] adapter (%d modules) %sin %.1f s: %s%n", kept.size(), residual ? "and residual base " : "",
                     (double) run.get("seconds"), o.out());
-            return new Result(modules, notes, residual, run);
+            return new Result(kept, notes, residual, run);
         } catch (IOException e) {
             staged.abort();
             throw new WeightLabException(o.out() + ": writing the adapter failed: " + e.getMessage(), e);
@@ -141,22 +157,168 @@ public final class LoraInitJob {
     private static String factor(FactorTask t, Configuration conf) throws IOException {
         LoraModule m = t.module();
         TensorInfo w = m.weight();
-        double[] values;
+        LoraInitializer init = LoraRegistry.create(t.method(), t.params());
+        double[] weight = null, gradient = null;
         try (RangeReader reader = new RangeReader(conf)) {
-            values = TensorValues.read(reader, w, 0, w.elementCount(), null);
+            if (init.needsWeight()) weight = finiteValues(reader, w);
+            if (t.gradient() != null) gradient = finiteValues(reader, t.gradient());
         }
-        for (double v : values) {
-            if (!Double.isFinite(v)) {
-                throw new UsageException(w.file() + ": '" + w.name() + "' holds NaN/Inf; a decomposition of it is meaningless (rule: FiniteValues)");
-            }
-        }
-        LoraFactors f = LoraRegistry.create(t.method()).init(values, m.out(), m.in(), m.r(), m.scaling(), t.seed());
+        LoraFactors f = init.init(new ModuleData(m.out(), m.in(), weight, gradient), m.r(), m.scaling(), t.seed());
         Path p = new Path(t.file());
         FileSystem fs = p.getFileSystem(conf);
         try (FSDataOutputStream os = fs.create(p, true)) {
             FactorFiles.write(os, f);
         }
         return f.note();
+    }
+
+    private static double[] finiteValues(RangeReader reader, TensorInfo t) {
+        double[] values = TensorValues.read(reader, t, 0, t.elementCount(), null);
+        for (double v : values) {
+            if (!Double.isFinite(v)) {
+                throw new UsageException(t.file() + ": '" + t.name() + "' holds NaN/Inf; a decomposition of it is meaningless (rule: FiniteValues)");
+            }
+        }
+        return values;
+    }
+
+    private static Factored weightFactors(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, StagedOutput staged,
+                                          LoraInitializer init, List<LoraModule> modules, Options o, Configuration hconf) {
+        Checkpoint grads = null;
+        if (init.needsGradient()) {
+            if (o.gradients() == null) {
+                throw new UsageException(o.method() + " initialises from gradients: --gradients <safetensors with the base's tensor names> is required"
+                        + " (tools/collect_gradients.py writes it)");
+            }
+            grads = CheckpointCatalog.open(hconf, o.gradients());
+        }
+        List<FactorTask> tasks = new ArrayList<>();
+        Map<String, String> files = new HashMap<>();
+        int i = 0;
+        for (LoraModule m : modules) {
+            String f = staged.scratch("factors/" + (i++) + ".f32").toString();
+            files.put(m.module(), f);
+            TensorInfo g = grads == null ? null : gradientOf(grads, m);
+            tasks.add(new FactorTask(m, o.method(), o.initParams(), g, f, RandomizedSvd.seedFor(o.seed(), m.module())));
+        }
+        tasks.sort((a, b) -> Long.compare(b.module().weight().elementCount(), a.module().weight().elementCount()));
+        Map<String, String> notes = new TreeMap<>(jsc.parallelize(tasks, Math.max(1, tasks.size()))
+                .mapToPair(t -> new Tuple2<>(t.module().module(), factor(t, conf.value().get())))
+                .collectAsMap());
+        return new Factored(modules, files, notes, o.rankPattern(), o.alphaPattern(), o.targetModules());
+    }
+
+    private static TensorInfo gradientOf(Checkpoint grads, LoraModule m) {
+        TensorInfo g = grads.tensor(m.weight().name());
+        if (g == null) {
+            throw new UsageException(grads.root() + ": no gradient for '" + m.weight().name() + "' (the gradient file must use the base's tensor names;"
+                    + " rule: GradientPresent)");
+        }
+        if (!java.util.Arrays.equals(g.shape(), m.weight().shape())) {
+            throw new UsageException(g.file() + ": gradient '" + g.name() + "' has shape " + g.shapeString() + " but the weight is "
+                    + m.weight().shapeString() + " (rule: GradientShape)");
+        }
+        if (!g.dtype().isFloatingPoint()) throw new UsageException(g.file() + ": gradient '" + g.name() + "' is " + g.dtype() + ", not floating point");
+        return g;
+    }
+
+    /**
+     * EVA: one task per distinct input (modules sharing an input share one decomposition) writes its top components
+     * to scratch and returns their explained-variance ratios; the driver redistributes ranks; one task per module
+     * that keeps an adapter cuts its A from the components.
+     */
+    private static Factored evaFactors(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, StagedOutput staged,
+                                       EvaInitializer eva, List<LoraModule> modules, Options o) {
+        if (o.activations() == null) {
+            throw new UsageException("eva initialises from input activations: --activations <statistics safetensors> is required"
+                    + " (tools/collect_activation_stats.py writes it; layout in docs/activation-stats.md)");
+        }
+        if (o.rslora() || o.alphaPattern() != null) {
+            throw new UsageException("eva rewrites rank_pattern and alpha_pattern itself; it cannot be combined with --use-rslora or --alpha-pattern");
+        }
+        Checkpoint stats = CheckpointCatalog.open(conf.value().get(), o.activations());
+        Map<String, String> shared = ActivationStats.sharedInputs(stats);
+        Map<String, EvaTask> bySource = new LinkedHashMap<>();
+        int i = 0;
+        for (LoraModule m : modules) {
+            String src = ActivationStats.source(shared, m.module());
+            int k = eva.offered(m.r(), m.in());
+            EvaTask prev = bySource.get(src);
+            if (prev != null && prev.n() != m.in()) {
+                throw new UsageException(o.activations() + ": modules sharing the input of '" + src + "' have different input sizes (rule: ActivationStatsShape)");
+            }
+            ActivationStats.validate(stats, src, m.in());
+            String file = prev != null ? prev.file() : staged.scratch("eva/" + (i++) + ".f64").toString();
+            bySource.put(src, new EvaTask(src, m.in(), Math.max(k, prev == null ? 0 : prev.k()), file));
+        }
+        Broadcast<Checkpoint> statsB = jsc.broadcast(stats);
+        Map<String, EvaResult> results = new HashMap<>(jsc.parallelize(new ArrayList<>(bySource.values()), Math.max(1, bySource.size()))
+                .mapToPair(t -> new Tuple2<>(t.source(), decompose(t, statsB.value(), conf.value().get())))
+                .collectAsMap());
+        statsB.destroy();
+
+        Map<String, double[]> ratios = new LinkedHashMap<>();
+        Map<String, Integer> ranks = new LinkedHashMap<>();
+        for (LoraModule m : modules) {
+            EvaResult res = results.get(ActivationStats.source(shared, m.module()));
+            ratios.put(m.module(), java.util.Arrays.copyOf(res.ratios(), Math.min(res.ratios().length, eva.offered(m.r(), m.in()))));
+            ranks.put(m.module(), m.r());
+        }
+        Map<String, Integer> newRanks = EvaInitializer.redistribute(ratios, ranks);
+        List<LoraModule> kept = new ArrayList<>();
+        Map<String, Integer> rankPattern = new TreeMap<>();
+        Map<String, Double> alphaPattern = new TreeMap<>();
+        Map<String, String> files = new HashMap<>();
+        List<String> targets = new ArrayList<>();
+        List<Tuple2<LoraModule, String>> cut = new ArrayList<>();
+        for (LoraModule m : modules) {
+            int r = newRanks.get(m.module());
+            double alpha = eva.adjustScaling() ? m.alpha() * r / m.r() : m.alpha();
+            if (r == 0) continue; // dropped from target_modules; PEFT's eva leaves it out of the patterns too
+            rankPattern.put(m.module(), r);
+            alphaPattern.put(m.module(), alpha);
+            LoraModule nm = new LoraModule(m.weight(), m.module(), r, alpha, alpha / r);
+            kept.add(nm);
+            targets.add(m.module());
+            String f = staged.scratch("factors/" + kept.size() + ".f32").toString();
+            files.put(m.module(), f);
+            cut.add(new Tuple2<>(nm, bySource.get(ActivationStats.source(shared, m.module())).file()));
+        }
+        if (kept.isEmpty()) throw new UsageException("eva: no module kept a rank");
+        Map<String, Integer> offered = new HashMap<>();
+        for (EvaTask t : bySource.values()) offered.put(t.source(), t.k());
+        Map<String, String> notes = new TreeMap<>(jsc.parallelize(cut, Math.max(1, cut.size())).mapToPair(t -> {
+            LoraModule m = t._1();
+            String src = ActivationStats.source(shared, m.module());
+            EvaResult res = results.get(src);
+            Configuration c = conf.value().get();
+            double[] comps;
+            try (RangeReader reader = new RangeReader(c)) {
+                comps = FactorFiles.readDoubles(reader, t._2(), (long) m.r() * m.in());
+            }
+            EvaInitializer.Decomposition d = new EvaInitializer.Decomposition(comps, res.variances(), res.ratios(), res.count(), m.r(), m.in());
+            LoraFactors f = eva.factors(d, m.r(), m.out());
+            Path p = new Path(files.get(m.module()));
+            try (FSDataOutputStream os = p.getFileSystem(c).create(p, true)) {
+                FactorFiles.write(os, f);
+            }
+            return new Tuple2<>(m.module(), f.note() + (src.equals(m.module()) ? "" : " (input shared with " + src + ")"));
+        }).collectAsMap());
+        for (LoraModule m : modules) notes.putIfAbsent(m.module(), "eva r=0: adapter dropped");
+        return new Factored(kept, files, notes, rankPattern, alphaPattern, targets);
+    }
+
+    private static EvaResult decompose(EvaTask t, Checkpoint stats, Configuration conf) throws IOException {
+        ActivationStats s;
+        try (RangeReader reader = new RangeReader(conf)) {
+            s = ActivationStats.read(reader, stats, t.source(), t.n());
+        }
+        EvaInitializer.Decomposition d = EvaInitializer.decompose(s, t.k());
+        Path p = new Path(t.file());
+        try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true)) {
+            FactorFiles.writeDoubles(os, d.components());
+        }
+        return new EvaResult(t.source(), d.ratios(), d.variances(), d.count());
     }
 
     private static void writeAdapter(String path, List<LoraModule> modules, Map<String, String> files, Configuration conf) throws IOException {

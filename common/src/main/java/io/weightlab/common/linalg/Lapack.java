@@ -58,6 +58,25 @@ public final class Lapack {
         return w;
     }
 
+    /** Eigen-decomposition of a symmetric matrix: values descending, vectors as the rows of a row-major n x n array. */
+    public record Eigen(double[] values, double[] vectors, int n) {}
+
+    /** All eigenpairs of a symmetric row-major n x n matrix (upper triangle used), largest first (LAPACK dsyevd, jobz='V'). */
+    public static Eigen symmetricEigen(double[] upper, int n) {
+        double[] a = upper.clone();
+        double[] w = new double[n];
+        int info = openblas.LAPACKE_dsyevd(openblas.LAPACK_ROW_MAJOR, (byte) 'V', (byte) 'U', n, a, n, w);
+        if (info != 0) throw new WeightLabException("LAPACK dsyevd failed (info " + info + ") on a " + n + "x" + n + " matrix");
+        // dsyevd returns ascending values and the eigenvectors as columns; reverse both, vectors into rows.
+        double[] values = new double[n], vectors = new double[Math.multiplyExact(n, n)];
+        for (int t = 0; t < n; t++) {
+            int src = n - 1 - t;
+            values[t] = w[src];
+            for (int i = 0; i < n; i++) vectors[t * n + i] = a[i * n + src];
+        }
+        return new Eigen(values, vectors, n);
+    }
+
     /** C = op(A) op(B) for row-major matrices: C is m x n, op(A) m x k, op(B) k x n. */
     public static double[] multiply(double[] a, boolean transA, double[] b, boolean transB, int m, int n, int k) {
         double[] c = new double[Math.multiplyExact(m, n)];

@@ -1,12 +1,18 @@
 package io.weightlab.common.lora;
 
 /**
- * One LoRA initialisation from a weight matrix (algorithms.md §3), registered by PEFT's name in
- * {@link LoraRegistry}. {@code w} is the row-major [out, in] weight in double; {@code scaling} is s = α/r (or α/√r).
+ * One LoRA initialisation of one module (algorithms.md §3), registered by PEFT's name in {@link LoraRegistry}.
+ * {@code scaling} is s = α/r (or α/√r); {@code seed} is already specific to the module.
  */
 public interface LoraInitializer {
-    LoraFactors init(double[] w, int out, int in, int r, double scaling, long seed);
+    LoraFactors init(ModuleData d, int r, double scaling, long seed);
 
     /** Whether the residual base W − s·B·A must be written (the adapter alone reproduces W otherwise). */
     boolean changesBase();
+
+    /** Whether {@link ModuleData#weight()} is read (the executor skips reading W when not). */
+    default boolean needsWeight() { return true; }
+
+    /** Whether {@link ModuleData#gradient()} is read: the job then requires {@code --gradients}. */
+    default boolean needsGradient() { return false; }
 }

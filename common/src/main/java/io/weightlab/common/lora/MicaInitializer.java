@@ -8,7 +8,9 @@ import io.weightlab.common.linalg.Lapack;
  */
 public final class MicaInitializer implements LoraInitializer {
     @Override
-    public LoraFactors init(double[] w, int out, int in, int r, double scaling, long seed) {
+    public LoraFactors init(ModuleData d, int r, double scaling, long seed) {
+        int out = d.out(), in = d.in();
+        double[] w = d.requireWeight();
         Lapack.Factors f = Lapack.svd(w, out, in);
         int k = f.k();
         float[] b = new float[out * r];

@@ -5,7 +5,9 @@ import io.weightlab.common.linalg.Lapack;
 /** {@code olora}: reduced QR W = QR, B = Q[:, :r], A = R[:r, :] (no division by s, as peft olora_init). */
 public final class OloraInitializer implements LoraInitializer {
     @Override
-    public LoraFactors init(double[] w, int out, int in, int r, double scaling, long seed) {
+    public LoraFactors init(ModuleData d, int r, double scaling, long seed) {
+        int out = d.out(), in = d.in();
+        double[] w = d.requireWeight();
         Lapack.Qr qr = Lapack.qr(w, out, in);
         double[] a = new double[r * in], b = new double[out * r];
         System.arraycopy(qr.r(), 0, a, 0, r * in);

@@ -13,7 +13,9 @@ public final class PissaNiterInitializer implements LoraInitializer {
     public PissaNiterInitializer(int niter) { this.niter = niter; }
 
     @Override
-    public LoraFactors init(double[] w, int out, int in, int r, double scaling, long seed) {
+    public LoraFactors init(ModuleData d, int r, double scaling, long seed) {
+        int out = d.out(), in = d.in();
+        double[] w = d.requireWeight();
         Lapack.Factors f = RandomizedSvd.topFactors(RandomizedSvd.dense(w, out, in), r, 0, niter, seed);
         return SvdSplit.split(f.u(), f.s(), f.vt(), f.k(), out, in, 0, r, scaling, "randomized, niter=" + niter);
     }

@@ -17,7 +17,8 @@ public final class PlainLoraInitializer implements LoraInitializer {
     public PlainLoraInitializer(Kind kind) { this.kind = kind; }
 
     @Override
-    public LoraFactors init(double[] w, int out, int in, int r, double scaling, long seed) {
+    public LoraFactors init(ModuleData d, int r, double scaling, long seed) {
+        int out = d.out(), in = d.in();
         RandomGenerator rng = TensorRandom.forBlock(seed, "lora", 0);
         double[] a = new double[r * in], b = new double[out * r];
         switch (kind) {
@@ -47,4 +48,6 @@ public final class PlainLoraInitializer implements LoraInitializer {
     }
 
     @Override public boolean changesBase() { return false; }
+
+    @Override public boolean needsWeight() { return false; }
 }

@@ -49,7 +49,7 @@ class LoraInitializersTest {
     void pissaTakesTheTopTripletsAndRandomizedConvergesAsNiterGrows() {
         double[] w = matrix();
         double s = 2.0;
-        LoraFactors exact = new PissaInitializer().init(w, M, N, R, s, 0);
+        LoraFactors exact = new PissaInitializer().init(ModuleData.ofWeight(w, M, N), R, s, 0);
         double[] res = w.clone();
         double[] sba = product(exact, s);
         for (int i = 0; i < res.length; i++) res[i] -= sba[i];
@@ -57,7 +57,7 @@ class LoraInitializersTest {
         assertEquals(Math.pow(0.9, R), sv[0], 1e-6, "‖W_res‖₂ = σ_{r+1} (float32 factors)");
         double prev = Double.POSITIVE_INFINITY;
         for (int k : new int[] {0, 2, 8}) {
-            double d = projectorDistance(bOf(new PissaNiterInitializer(k).init(w, M, N, R, s, 11)), bOf(exact));
+            double d = projectorDistance(bOf(new PissaNiterInitializer(k).init(ModuleData.ofWeight(w, M, N), R, s, 11)), bOf(exact));
             assertTrue(d < prev, "niter " + k + ": subspace distance " + d + " should shrink (previous " + prev + ")");
             prev = d;
         }
@@ -66,7 +66,7 @@ class LoraInitializersTest {
 
     @Test
     void oloraHasOrthonormalBAndTrapezoidalA() {
-        LoraFactors f = new OloraInitializer().init(matrix(), M, N, R, 2.0, 0);
+        LoraFactors f = new OloraInitializer().init(ModuleData.ofWeight(matrix(), M, N), R, 2.0, 0);
         double[] b = bOf(f);
         double[] btb = Lapack.multiply(b, true, b, false, R, R, M);
         for (int i = 0; i < R; i++) for (int j = 0; j < R; j++) assertEquals(i == j ? 1 : 0, btb[i * R + j], 1e-6);
@@ -75,7 +75,7 @@ class LoraInitializersTest {
 
     @Test
     void orthogonalPlainLoraHasZeroProductButNonZeroFactors() {
-        LoraFactors f = new PlainLoraInitializer(PlainLoraInitializer.Kind.ORTHOGONAL).init(matrix(), M, N, R, 1.0, 3);
+        LoraFactors f = new PlainLoraInitializer(PlainLoraInitializer.Kind.ORTHOGONAL).init(ModuleData.ofWeight(matrix(), M, N), R, 1.0, 3);
         double[] ba = product(f, 1.0);
         double maxBa = 0, maxA = 0;
         for (double v : ba) maxBa = Math.max(maxBa, Math.abs(v));

@@ -57,6 +57,15 @@ public final class Python {
         throw new IllegalStateException("test script " + name + " not found");
     }
 
+    /** A script shipped to users in the repository's tools/ folder. */
+    public static Path tool(String name) {
+        for (Path base : List.of(Paths.get("../tools"), Paths.get("tools"))) {
+            Path p = base.resolve(name);
+            if (Files.exists(p)) return p.toAbsolutePath();
+        }
+        throw new IllegalStateException("tool " + name + " not found");
+    }
+
     public record Result(int exit, String stdout, String stderr) {}
 
     public static Result exec(List<String> cmd, int timeoutSeconds) {

@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "lora-init", mixinStandardHelpOptions = true,
         description = {"LoRA adapters initialised from the base weights, in PEFT's format (<out>/adapter/), and for methods that",
-                "change the base (pissa, pissa_niter_K, milora, olora) the residual checkpoint W - s*B*A (<out>/residual/).",
+                "change the base (pissa, pissa_niter_K, milora, olora, lora_ga) the residual checkpoint W - s*B*A (<out>/residual/).",
                 "Load with PeftModel.from_pretrained(AutoModel.from_pretrained('<out>/residual'), '<out>/adapter')."})
 public class LoraInitCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "base checkpoint: .safetensors file, index.json, directory or glob (file://, hdfs://, s3a://)")
@@ -28,8 +28,21 @@ public class LoraInitCommand implements Callable<Integer> {
     @Mixin
     SparkOptions spark;
 
-    @Option(names = "--method", defaultValue = "pissa", description = "pissa, pissa_niter_K, milora, olora, mica, kaiming (PEFT's True), gaussian, orthogonal (default: ${DEFAULT-VALUE})")
+    @Option(names = "--method", defaultValue = "pissa", description = {"from weights: pissa, pissa_niter_K, milora, olora, mica;",
+            "plain: kaiming (PEFT's True), gaussian, orthogonal; from gradients (--gradients): lora_ga, lora_sb;",
+            "from activations (--activations): eva (default: ${DEFAULT-VALUE})"})
     String method;
+
+    @Option(names = "--init-param", description = {"KEY=VALUE for the method; repeatable. lora_ga: variant=peft|original, direction=ArB2r|A2rBr|ArBr|random,",
+            "scale=stable|weight_svd|gd_scale|unit (peft) or stable|gd|unit|weightS (original), stable_gamma=16;",
+            "lora_sb: eta=E or lr=, warmup_ratio=, total_steps=; eva: rho=2, whiten=false, adjust_scaling_factors=true"})
+    Map<String, String> initParams = new LinkedHashMap<>();
+
+    @Option(names = "--gradients", description = "accumulated gradients, a safetensors checkpoint with the base's tensor names (tools/collect_gradients.py)")
+    String gradients;
+
+    @Option(names = "--activations", description = "input-activation statistics for eva (tools/collect_activation_stats.py; docs/activation-stats.md)")
+    String activations;
 
     @Option(names = {"--r", "-r"}, defaultValue = "8", description = "rank (default: ${DEFAULT-VALUE})")
     int r;
@@ -65,7 +78,7 @@ public class LoraInitCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab lora-init", spark.master, spark.conf)) {
             LoraInitJob.run(h.session(), new LoraInitJob.Options(input, output.out, output.overwrite, method, r, alpha, rslora, targets,
                     rankPattern.isEmpty() ? null : rankPattern, alphaPattern.isEmpty() ? null : alphaPattern, seed,
-                    maxShardBytes, taskType), System.out);
+                    maxShardBytes, taskType, initParams, gradients, activations), System.out);
             System.out.println("output: " + output.out + "  (adapter/ in PEFT format, residual/ when the method changes the base)");
             return 0;
         }
