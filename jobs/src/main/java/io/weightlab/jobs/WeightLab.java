@@ -3,6 +3,7 @@ package io.weightlab.jobs;
 import io.weightlab.common.io.WeightLabException;
 import io.weightlab.jobs.cli.ImportCommand;
 import io.weightlab.jobs.cli.InspectCommand;
+import io.weightlab.jobs.cli.LoraConvertCommand;
 import io.weightlab.jobs.cli.LoraInitCommand;
 import io.weightlab.jobs.cli.RescaleCommand;
 import io.weightlab.jobs.cli.ReportCommand;
@@ -19,7 +20,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "weightlab", mixinStandardHelpOptions = true, version = "weightlab 0.1.0",
         description = "Spark jobs that read, analyse, transform and aggregate neural-network checkpoints.",
-        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class})
+        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class})
 public final class WeightLab implements Runnable {
 
     @Override
