@@ -3,6 +3,7 @@
 usage: lora_data_check.py eva     BASE OUT IDS_JSONL R ALPHA RHO N_MODULES
        lora_data_check.py lora_ga BASE OUT GRADS R ALPHA VARIANT   (VARIANT peft also runs PEFT's own lora_ga)
        lora_data_check.py lora_sb BASE OUT GRADS R ALPHA ETA
+       lora_data_check.py energy  BASE_SAFETENSORS OUT ENERGY   (numpy's energy ranks vs the written rank_pattern)
 Prints one JSON object of measured errors; the Java test holds the tolerances.
 """
 import sys, json, os
@@ -14,6 +15,17 @@ from safetensors.numpy import load_file
 
 mode, base_dir, out = sys.argv[1], sys.argv[2], sys.argv[3]
 cfg = json.load(open(out + "/adapter/adapter_config.json"))
+if mode == "energy":
+    e, w = float(sys.argv[4]), load_file(base_dir)
+    expected = {}
+    for m in cfg["rank_pattern"]:
+        sv = np.linalg.svd(w[m + ".weight"].astype(np.float64), compute_uv=False)
+        frac = np.cumsum(sv ** 2) / np.sum(sv ** 2)
+        expected[m] = int(np.searchsorted(frac, e * (1 - 1e-12)) + 1)
+    ad = load_file(out + "/adapter/adapter_model.safetensors")
+    shapes_ok = all(ad[f"base_model.model.{m}.lora_A.weight"].shape[0] == r for m, r in cfg["rank_pattern"].items())
+    print(json.dumps({"expected": expected, "written": cfg["rank_pattern"], "shapes_ok": shapes_ok}))
+    sys.exit(0)
 ad = {k: v.astype(np.float64) for k, v in load_file(out + "/adapter/adapter_model.safetensors").items()}
 mods = sorted(k[len("base_model.model."):-len(".lora_A.weight")] for k in ad if k.endswith("lora_A.weight"))
 A = {m: ad[f"base_model.model.{m}.lora_A.weight"] for m in mods}

@@ -58,11 +58,14 @@ public final class LoraInitJob {
     public record Options(String input, String out, boolean overwrite, String method, int r, double alpha, boolean rslora,
                           List<String> targetModules, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern,
                           long seed, long maxShardBytes, String taskType, Map<String, String> initParams, String gradients,
-                          String activations) implements Serializable {
+                          String activations, EnergyRank energyRank) implements Serializable {
         public Options {
             initParams = initParams == null ? Map.of() : Map.copyOf(initParams);
         }
     }
+
+    /** {@code --rank-by-energy}: ranks from a spectrum job's singular values, under a total-rank budget (null: r × modules). */
+    public record EnergyRank(double energy, String spectrum, Integer budget) implements Serializable {}
 
     public record Result(List<LoraModule> modules, Map<String, String> notes, boolean residual, Map<String, Object> run) {}
 
@@ -87,6 +90,16 @@ public final class LoraInitJob {
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
         List<LoraModule> modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), o.rankPattern(), o.alphaPattern());
+        if (o.energyRank() != null) {
+            if (o.rankPattern() != null) throw new UsageException("--rank-by-energy chooses every module's rank; it cannot be combined with --rank-pattern");
+            Map<String, Integer> ranks = energyRanks(hconf, o.energyRank(), modules, o.r());
+            o = new Options(o.input(), o.out(), o.overwrite(), o.method(), o.r(), o.alpha(), o.rslora(), o.targetModules(), ranks,
+                    o.alphaPattern(), o.seed(), o.maxShardBytes(), o.taskType(), o.initParams(), o.gradients(), o.activations(), o.energyRank());
+            modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), ranks, o.alphaPattern());
+            int total = 0;
+            for (LoraModule m : modules) total += m.r();
+            console.printf("[lora-init] ranks by energy %.4g of %s: %d in total over %d modules%n", o.energyRank().energy(), o.energyRank().spectrum(), total, modules.size());
+        }
         console.printf("[lora-init] %s: %s on %d module(s) of %d tensors%n", ckpt.root(), o.method(), modules.size(), ckpt.tensors().size());
         StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
@@ -151,6 +164,49 @@ public final class LoraInitJob {
         } finally {
             conf.destroy();
         }
+    }
+
+    /** Each module's rank from its full spectrum in a spectrum job's singular_values.json (streamed; only targeted names kept). */
+    private static Map<String, Integer> energyRanks(Configuration conf, EnergyRank e, List<LoraModule> modules, int r) {
+        Path p = new Path(e.spectrum());
+        Map<String, LoraModule> byWeight = new HashMap<>();
+        for (LoraModule m : modules) byWeight.put(m.weight().name(), m);
+        Map<String, double[]> found = new HashMap<>();
+        try {
+            FileSystem fs = p.getFileSystem(conf);
+            if (fs.getFileStatus(p).isDirectory()) p = new Path(p, "singular_values.json");
+            try (java.io.InputStream in = fs.open(p); com.fasterxml.jackson.core.JsonParser jp = new com.fasterxml.jackson.core.JsonFactory().createParser(in)) {
+                if (jp.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) throw new UsageException(p + ": not a JSON object of singular values");
+                while (jp.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                    String name = jp.currentName();
+                    jp.nextToken();
+                    if (!byWeight.containsKey(name)) {
+                        jp.skipChildren();
+                        continue;
+                    }
+                    List<Double> v = new ArrayList<>();
+                    while (jp.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) v.add(jp.getDoubleValue());
+                    found.put(name, v.stream().mapToDouble(Double::doubleValue).toArray());
+                }
+            }
+        } catch (java.io.FileNotFoundException ex) {
+            throw new UsageException(e.spectrum() + ": no such spectrum output (run `weightlab spectrum` on the base first)");
+        } catch (IOException ex) {
+            throw new UsageException(p + ": cannot read singular values: " + ex.getMessage());
+        }
+        Map<String, double[]> spectra = new LinkedHashMap<>();
+        for (LoraModule m : modules) {
+            double[] sv = found.get(m.weight().name());
+            int full = Math.min(m.out(), m.in());
+            if (sv == null || sv.length != full) {
+                throw new UsageException(p + ": " + (sv == null ? "no singular values for '" + m.weight().name() + "'"
+                        : "'" + m.weight().name() + "' has " + sv.length + " of its " + full + " singular values (a partial spectrum has no total energy;"
+                        + " run spectrum with the exact method)") + " (rule: FullSpectrum)");
+            }
+            spectra.put(m.module(), sv);
+        }
+        Map<String, Integer> ranks = io.weightlab.common.lora.EnergyRanks.choose(spectra, e.energy(), e.budget() != null ? e.budget() : r * modules.size());
+        return ranks;
     }
 
     /** On an executor: one whole matrix in double, its factors, written to the scratch file. Returns the note. */

@@ -70,4 +70,37 @@ class LoraInitJobTest {
         assertTrue(bad.err().contains("encoder.layer.0.attention.self.query.weight") && bad.err().contains("rank 500"), bad.err());
         assertFalse(Files.exists(tmp.resolve("bad")));
     }
+
+    @Test
+    void rankByEnergyChoosesNumpysRanksAndHonoursTheBudget(@TempDir Path tmp) throws IOException {
+        Path base = Fixtures.dir("all-minilm-l6-v2");
+        Path spec = tmp.resolve("spectrum");
+        assertEquals(0, Cli.run("spectrum", base.toString(), "--out", spec.toString()).exit());
+        Path free = tmp.resolve("free"), tight = tmp.resolve("tight");
+        Cli.Run r = Cli.run("lora-init", base.toString(), "--out", free.toString(), "--method", "pissa", "--r", "8", "--target-modules", "query,value",
+                "--rank-by-energy", "0.5", "--spectrum", spec.toString(), "--rank-budget", "10000");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode f = JSON.readTree(Python.script(Python.testScript("lora_data_check.py"), "energy", base.resolve("model.safetensors").toString(),
+                free.toString(), "0.5"));
+        assertEquals(f.get("expected"), f.get("written"), "smallest r with Σ_{i<=r} σ_i² >= 0.5 Σ σ² (numpy SVD), per module");
+        assertTrue(f.get("shapes_ok").asBoolean());
+        int unconstrained = 0;
+        for (JsonNode v : f.get("written")) unconstrained += v.asInt();
+        assertTrue(unconstrained > 96, "the test needs the budget to bind: " + unconstrained);
+
+        r = Cli.run("lora-init", base.toString(), "--out", tight.toString(), "--method", "pissa", "--r", "8", "--target-modules", "query,value",
+                "--rank-by-energy", "0.5", "--spectrum", spec.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode t = JSON.readTree(Python.script(Python.testScript("lora_data_check.py"), "energy", base.resolve("model.safetensors").toString(),
+                tight.toString(), "0.5"));
+        int sum = 0;
+        for (var it = t.get("written").fields(); it.hasNext(); ) {
+            var e = it.next();
+            sum += e.getValue().asInt();
+            assertTrue(e.getValue().asInt() >= 1 && e.getValue().asInt() <= f.get("written").get(e.getKey()).asInt(), e.toString());
+        }
+        assertEquals(8 * 12, sum, "the default budget is r x modules");
+        JsonNode peft = JSON.readTree(Python.script(Python.testScript("peft_check.py"), base.toString(), tight.toString(), "by-energy", "8", "8", "query,value"));
+        assertEquals(0.0, peft.get("merged_rel_err").asDouble(), 1e-5, "PEFT loads per-module ranks from rank_pattern; residual + s·B·A == W");
+    }
 }

@@ -71,14 +71,26 @@ public class LoraInitCommand implements Callable<Integer> {
     @Option(names = "--task-type", description = "PEFT task_type written to adapter_config.json, e.g. CAUSAL_LM")
     String taskType;
 
+    @Option(names = "--rank-by-energy", description = {"choose each module's rank as the smallest r whose top singular values hold this",
+            "fraction of sum(sigma^2), from --spectrum (a `weightlab spectrum` output of the base, or of the gradients for lora_ga)"})
+    Double rankByEnergy;
+
+    @Option(names = "--spectrum", description = "spectrum output directory or its singular_values.json, for --rank-by-energy")
+    String spectrum;
+
+    @Option(names = "--rank-budget", description = "total rank over all modules for --rank-by-energy (default: r x modules)")
+    Integer rankBudget;
+
     @Override
     public Integer call() {
         if (r < 1) throw new UsageException("--r must be >= 1");
         if (!(alpha > 0)) throw new UsageException("--alpha must be > 0");
+        if (rankByEnergy != null && spectrum == null) throw new UsageException("--rank-by-energy needs --spectrum <spectrum output>");
+        LoraInitJob.EnergyRank energy = rankByEnergy == null ? null : new LoraInitJob.EnergyRank(rankByEnergy, spectrum, rankBudget);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab lora-init", spark.master, spark.conf)) {
             LoraInitJob.run(h.session(), new LoraInitJob.Options(input, output.out, output.overwrite, method, r, alpha, rslora, targets,
                     rankPattern.isEmpty() ? null : rankPattern, alphaPattern.isEmpty() ? null : alphaPattern, seed,
-                    maxShardBytes, taskType, initParams, gradients, activations), System.out);
+                    maxShardBytes, taskType, initParams, gradients, activations, energy), System.out);
             System.out.println("output: " + output.out + "  (adapter/ in PEFT format, residual/ when the method changes the base)");
             return 0;
         }
