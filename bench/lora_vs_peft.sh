@@ -14,13 +14,14 @@ PY="${WEIGHTLAB_PYTHON:-python3}"
 rm -rf "$OUT"; mkdir -p "$OUT"
 for m in pissa pissa_niter_4; do
   echo "[bench] peft $m"
-  "$PY" "$ROOT/bench/peft_pissa.py" "$MODEL" "$m" 16 > "$OUT/peft-$m.json"
+  "$PY" "$ROOT/bench/peft_pissa.py" "$MODEL" "$m" 16 "$OUT/peft-$m" > "$OUT/peft-$m.json"
   echo "[bench] weightlab $m"
   t0=$(date +%s.%N)
   "$ROOT/submit-scripts/weightlab" lora-init "$MODEL" --out "$OUT/wl-$m" --master "$MASTER" --method "$m" --r 16 --alpha 16 \
       --target-modules all-linear > "$OUT/wl-$m.log" 2>&1
   t1=$(date +%s.%N)
   echo "{\"wall\": $("$PY" -c "print($t1 - $t0)"), \"factors\": $("$PY" -c "import json; print(json.load(open('$OUT/wl-$m/weightlab_provenance.json'))['run']['seconds_factors'])"), \"job\": $("$PY" -c "import json; print(json.load(open('$OUT/wl-$m/weightlab_provenance.json'))['run']['seconds'])")}" > "$OUT/wl-$m.json"
+  "$PY" "$ROOT/bench/lora_reconstruction.py" "$MODEL" "$OUT/wl-$m" > "$OUT/wl-$m-check.json"
 done
 "$PY" - "$OUT" <<'PYEOF'
 import json, sys, os, datetime
@@ -28,9 +29,14 @@ out = sys.argv[1]
 res = {"date": datetime.date.today().isoformat(), "machine": f"{os.cpu_count()} cores"}
 for m in ("pissa", "pissa_niter_4"):
     p = json.load(open(os.path.join(out, f"peft-{m}.json"))); w = json.load(open(os.path.join(out, f"wl-{m}.json")))
-    res[m] = {"peft_s": p["seconds"], "peft_modules": p["modules"], "peft_max_rel_err": p["max_rel_err"],
-              "weightlab_job_s": w["job"], "weightlab_factor_stage_s": w["factors"], "weightlab_wall_s": w["wall"],
-              "speedup_job": p["seconds"] / w["job"], "speedup_wall": p["seconds"] / w["wall"]}
+    c = json.load(open(os.path.join(out, f"wl-{m}-check.json")))
+    res[m] = {"peft_init_s": p["seconds"], "peft_end_to_end_s": p["seconds_end_to_end"], "peft_modules": p["modules"],
+              "peft_max_rel_err": p["max_rel_err"], "weightlab_job_s": w["job"], "weightlab_factor_stage_s": w["factors"],
+              "weightlab_wall_s": w["wall"], "weightlab_max_rel_err": c["max_rel_err"],
+              "weightlab_residual_norm_vs_sigma_r1": c["residual_norm_vs_sigma_r1"],
+              "speedup_factor_stage_vs_peft_init": p["seconds"] / w["factors"],
+              "speedup_job_vs_peft_end_to_end": p["seconds_end_to_end"] / w["job"],
+              "speedup_wall_vs_peft_end_to_end": p["seconds_end_to_end"] / w["wall"]}
 json.dump(res, open(os.path.join(out, "lora-bench.json"), "w"), indent=2)
 print(json.dumps(res, indent=2))
 PYEOF

@@ -173,8 +173,9 @@ public final class SpectrumJob {
             if (o.randomized()) {
                 int k = o.topK() > 0 ? o.topK() : 64;
                 // block Krylov: the same products with A as power iterations, far faster convergence (BENCHMARKS.md)
-                sv = RandomizedSvd.topSingularValuesKrylov(RandomizedSvd.dense(a, rows, cols), k, 8, o.powerIterations(),
-                        RandomizedSvd.seedFor(o.seed(), t.name()));
+                try (RandomizedSvd.Operator op = RandomizedSvd.dense(a, rows, cols)) {
+                    sv = RandomizedSvd.topSingularValuesKrylov(op, k, 8, o.powerIterations(), RandomizedSvd.seedFor(o.seed(), t.name()));
+                }
                 method = "randomized block Krylov top-" + k + " (block " + (k + 8) + ", " + o.powerIterations() + " iterations)";
             } else if (o.factorRank() > 0) {
                 Lapack.Factors f = Lapack.svd(a, rows, cols);

@@ -1,5 +1,9 @@
 package io.weightlab.common.linalg;
 
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas;
+
 import java.util.SplittableRandom;
 
 /**
@@ -10,11 +14,14 @@ import java.util.SplittableRandom;
  * (seed, name), so results are reproducible.
  */
 public final class RandomizedSvd {
-    /** A · X and Aᵀ · X for row-major dense X; A is rows x cols. */
-    public interface Operator {
+    /** A · X and Aᵀ · X for row-major dense X; A is rows x cols. Closing frees what the operator holds off-heap. */
+    public interface Operator extends AutoCloseable {
         int rows();
 
         int cols();
+
+        @Override
+        default void close() {}
 
         /** Y = A X, X is cols x l, Y rows x l (row-major). */
         double[] times(double[] x, int l);
@@ -23,17 +30,69 @@ public final class RandomizedSvd {
         double[] transposeTimes(double[] x, int l);
     }
 
-    /** An in-memory row-major matrix. */
+    /**
+     * An in-memory row-major matrix, copied once off-heap: JavaCPP copies a Java array argument in and out of every
+     * native call, which for a 46 MB matrix in a skinny product cost 4.6x the product itself (BENCHMARKS.md).
+     * Close it (or let the GC) to free the copy.
+     */
     public static Operator dense(double[] a, int rows, int cols) {
+        DoublePointer p = new DoublePointer(a);
         return new Operator() {
             public int rows() { return rows; }
 
             public int cols() { return cols; }
 
-            public double[] times(double[] x, int l) { return Lapack.multiply(a, false, x, false, rows, l, cols); }
+            public double[] times(double[] x, int l) { return dgemm(p, false, x, rows, l, cols); }
 
-            public double[] transposeTimes(double[] x, int l) { return Lapack.multiply(a, true, x, false, cols, l, rows); }
+            public double[] transposeTimes(double[] x, int l) { return dgemm(p, true, x, cols, l, rows); }
+
+            public void close() { p.close(); }
         };
+    }
+
+    /**
+     * A row-major matrix held in float32 (exact for weights stored as F32/BF16/F16), multiplied with sgemm: the
+     * sketch of a randomized SVD carries its own approximation error (percent-level at small niter), far above
+     * float32 rounding, so its products need not be in double; orthonormalization and the small SVD stay in double.
+     */
+    public static Operator denseFloat(float[] a, int rows, int cols) {
+        FloatPointer p = new FloatPointer(a);
+        return new Operator() {
+            public int rows() { return rows; }
+
+            public int cols() { return cols; }
+
+            public double[] times(double[] x, int l) { return sgemm(p, false, x, rows, l, cols); }
+
+            public double[] transposeTimes(double[] x, int l) { return sgemm(p, true, x, cols, l, rows); }
+
+            public void close() { p.close(); }
+        };
+    }
+
+    /** C = op(A)·X, A off-heap row-major (rows x cols of the stored matrix), X k x n, C m x n. */
+    private static double[] dgemm(DoublePointer a, boolean transA, double[] x, int m, int n, int k) {
+        try (DoublePointer xp = new DoublePointer(x); DoublePointer cp = new DoublePointer((long) m * n)) {
+            openblas.cblas_dgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans, openblas.CblasNoTrans,
+                    m, n, k, 1.0, a, transA ? m : k, xp, n, 0.0, cp, n);
+            double[] c = new double[Math.multiplyExact(m, n)];
+            cp.get(c);
+            return c;
+        }
+    }
+
+    private static double[] sgemm(FloatPointer a, boolean transA, double[] x, int m, int n, int k) {
+        float[] xf = new float[x.length];
+        for (int i = 0; i < x.length; i++) xf[i] = (float) x[i];
+        try (FloatPointer xp = new FloatPointer(xf); FloatPointer cp = new FloatPointer((long) m * n)) {
+            openblas.cblas_sgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans, openblas.CblasNoTrans,
+                    m, n, k, 1f, a, transA ? m : k, xp, n, 0f, cp, n);
+            float[] c = new float[Math.multiplyExact(m, n)];
+            cp.get(c);
+            double[] out = new double[c.length];
+            for (int i = 0; i < c.length; i++) out[i] = c[i];
+            return out;
+        }
     }
 
     private RandomizedSvd() {}

@@ -19,7 +19,7 @@ public final class LoraRegistry {
     private static final Pattern NITER = Pattern.compile("pissa_niter_(\\d+)");
 
     static {
-        METHODS.put("pissa", p -> new PissaInitializer());
+        METHODS.put("pissa", PissaInitializer::new);
         METHODS.put("milora", p -> new MiloraInitializer());
         METHODS.put("olora", p -> new OloraInitializer());
         METHODS.put("mica", p -> new MicaInitializer());

@@ -5,7 +5,8 @@ import io.weightlab.common.linalg.RandomizedSvd;
 
 /**
  * {@code pissa_niter_K}: PiSSA on torch.svd_lowrank's approximation (q = r, no oversampling, K power iterations,
- * Ω drawn from the seed and the module name). The residual is still W − s·B·A, so W is reproduced exactly.
+ * Ω drawn from the seed and the module name), its products by sgemm. The residual is still W − s·B·A in double, so W
+ * is reproduced exactly.
  */
 public final class PissaNiterInitializer implements LoraInitializer {
     private final int niter;
@@ -16,7 +17,12 @@ public final class PissaNiterInitializer implements LoraInitializer {
     public LoraFactors init(ModuleData d, int r, double scaling, long seed) {
         int out = d.out(), in = d.in();
         double[] w = d.requireWeight();
-        Lapack.Factors f = RandomizedSvd.topFactors(RandomizedSvd.dense(w, out, in), r, 0, niter, seed);
+        float[] wf = new float[w.length]; // the sketch's products in float32 (as torch's); the residual stays exact in double
+        for (int i = 0; i < w.length; i++) wf[i] = (float) w[i];
+        Lapack.Factors f;
+        try (RandomizedSvd.Operator op = RandomizedSvd.denseFloat(wf, out, in)) {
+            f = RandomizedSvd.topFactors(op, r, 0, niter, seed);
+        }
         return SvdSplit.split(f.u(), f.s(), f.vt(), f.k(), out, in, 0, r, scaling, "randomized, niter=" + niter);
     }
 

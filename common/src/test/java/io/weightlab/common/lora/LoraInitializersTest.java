@@ -46,10 +46,31 @@ class LoraInitializersTest {
     }
 
     @Test
+    void topSvdByTheGramMatchesTheFullGesddOnTallAndWideMatrices() {
+        double[] w = matrix();
+        double[] wt = new double[w.length];
+        for (int i = 0; i < M; i++) for (int j = 0; j < N; j++) wt[j * M + i] = w[i * N + j];
+        for (boolean tall : new boolean[] {true, false}) {
+            int rows = tall ? M : N, cols = tall ? N : M;
+            double[] a = tall ? w : wt;
+            Lapack.Factors full = Lapack.svd(a, rows, cols), top = Lapack.topSvd(a, rows, cols, R);
+            for (int t = 0; t < R; t++) {
+                assertEquals(full.s()[t], top.s()[t], 1e-13 * full.s()[0], "sigma_" + t);
+                double du = 0, dv = 0; // sign-invariant: |<u_full, u_top>| = 1
+                for (int i = 0; i < rows; i++) du += full.u()[i * full.k() + t] * top.u()[i * R + t];
+                for (int j = 0; j < cols; j++) dv += full.vt()[t * cols + j] * top.vt()[t * cols + j];
+                assertEquals(1.0, Math.abs(du), 1e-12, (tall ? "tall" : "wide") + " u_" + t);
+                assertEquals(Math.signum(du), Math.signum(dv), (tall ? "tall" : "wide") + ": u and v flip together");
+                assertEquals(1.0, Math.abs(dv), 1e-12, (tall ? "tall" : "wide") + " v_" + t);
+            }
+        }
+    }
+
+    @Test
     void pissaTakesTheTopTripletsAndRandomizedConvergesAsNiterGrows() {
         double[] w = matrix();
         double s = 2.0;
-        LoraFactors exact = new PissaInitializer().init(ModuleData.ofWeight(w, M, N), R, s, 0);
+        LoraFactors exact = LoraRegistry.create("pissa").init(ModuleData.ofWeight(w, M, N), R, s, 0);
         double[] res = w.clone();
         double[] sba = product(exact, s);
         for (int i = 0; i < res.length; i++) res[i] -= sba[i];
