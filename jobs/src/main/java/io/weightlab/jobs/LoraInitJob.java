@@ -1,6 +1,7 @@
 package io.weightlab.jobs;
 
 import io.weightlab.common.init.KeepAction;
+import io.weightlab.common.init.TensorContext;
 import io.weightlab.common.init.TransformPlanner;
 import io.weightlab.common.init.TransformedShardWriter;
 import io.weightlab.common.io.Checkpoint;
@@ -58,7 +59,7 @@ public final class LoraInitJob {
     public record Options(String input, String out, boolean overwrite, String method, int r, double alpha, boolean rslora,
                           List<String> targetModules, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern,
                           long seed, long maxShardBytes, String taskType, Map<String, String> initParams, String gradients,
-                          String activations, EnergyRank energyRank) implements Serializable {
+                          String activations, EnergyRank energyRank, TensorContext.Layout layout) implements Serializable {
         public Options {
             initParams = initParams == null ? Map.of() : Map.copyOf(initParams);
         }
@@ -89,13 +90,15 @@ public final class LoraInitJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
-        List<LoraModule> modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), o.rankPattern(), o.alphaPattern());
+        boolean conv1d = (o.layout() != null ? o.layout() : RescaleJob.detectLayout(hconf, o.input())) == TensorContext.Layout.CONV1D;
+        if (conv1d && o.method().equals("olora")) throw new UsageException("olora does not support Conv1D (fan_in_fan_out) weights, as in PEFT");
+        List<LoraModule> modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), o.rankPattern(), o.alphaPattern(), conv1d);
         if (o.energyRank() != null) {
             if (o.rankPattern() != null) throw new UsageException("--rank-by-energy chooses every module's rank; it cannot be combined with --rank-pattern");
             Map<String, Integer> ranks = energyRanks(hconf, o.energyRank(), modules, o.r());
             o = new Options(o.input(), o.out(), o.overwrite(), o.method(), o.r(), o.alpha(), o.rslora(), o.targetModules(), ranks,
-                    o.alphaPattern(), o.seed(), o.maxShardBytes(), o.taskType(), o.initParams(), o.gradients(), o.activations(), o.energyRank());
-            modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), ranks, o.alphaPattern());
+                    o.alphaPattern(), o.seed(), o.maxShardBytes(), o.taskType(), o.initParams(), o.gradients(), o.activations(), o.energyRank(), o.layout());
+            modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), ranks, o.alphaPattern(), conv1d);
             int total = 0;
             for (LoraModule m : modules) total += m.r();
             console.printf("[lora-init] ranks by energy %.4g of %s: %d in total over %d modules%n", o.energyRank().energy(), o.energyRank().spectrum(), total, modules.size());
@@ -119,7 +122,7 @@ public final class LoraInitJob {
             String base = residual ? staged.finalPath(RESIDUAL.substring(0, RESIDUAL.length() - 1)).toString() : ckpt.root();
             if (base.startsWith("file:")) base = new Path(base).toUri().getPath(); // a plain path, as transformers expects
             staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, PeftAdapterWriter.configJson(new PeftAdapterWriter.Settings(
-                    base, o.r(), o.alpha(), o.rslora(), fx.rankPattern(), fx.alphaPattern(), o.taskType(), fx.targets())));
+                    base, o.r(), o.alpha(), o.rslora(), fx.rankPattern(), fx.alphaPattern(), o.taskType(), fx.targets(), conv1d)));
             if (residual) writeResidual(jsc, conf, staged, ckpt, kept, files, o, hconf);
             Map<String, Object> run = new LinkedHashMap<>();
             run.put("job", "lora-init");
@@ -216,8 +219,8 @@ public final class LoraInitJob {
         LoraInitializer init = LoraRegistry.create(t.method(), t.params());
         double[] weight = null, gradient = null;
         try (RangeReader reader = new RangeReader(conf)) {
-            if (init.needsWeight()) weight = finiteValues(reader, w);
-            if (t.gradient() != null) gradient = finiteValues(reader, t.gradient());
+            if (init.needsWeight()) weight = linearOrder(m, finiteValues(reader, w));
+            if (t.gradient() != null) gradient = linearOrder(m, finiteValues(reader, t.gradient()));
         }
         LoraFactors f = init.init(new ModuleData(m.out(), m.in(), weight, gradient), m.r(), m.scaling(), t.seed());
         Path p = new Path(t.file());
@@ -226,6 +229,15 @@ public final class LoraInitJob {
             FactorFiles.write(os, f);
         }
         return f.note();
+    }
+
+    /** [out, in] as the initialisers expect; a Conv1D weight (stored [in, out]) is transposed, as PEFT does for fan_in_fan_out. */
+    private static double[] linearOrder(LoraModule m, double[] v) {
+        if (!m.fanInFanOut()) return v;
+        int in = m.in(), out = m.out();
+        double[] t = new double[v.length];
+        for (int i = 0; i < in; i++) for (int j = 0; j < out; j++) t[j * in + i] = v[i * out + j];
+        return t;
     }
 
     private static double[] finiteValues(RangeReader reader, TensorInfo t) {
@@ -333,7 +345,7 @@ public final class LoraInitJob {
             if (r == 0) continue; // dropped from target_modules; PEFT's eva leaves it out of the patterns too
             rankPattern.put(m.module(), r);
             alphaPattern.put(m.module(), alpha);
-            LoraModule nm = new LoraModule(m.weight(), m.module(), r, alpha, alpha / r);
+            LoraModule nm = m.withRank(r, alpha);
             kept.add(nm);
             targets.add(m.module());
             String f = staged.scratch("factors/" + kept.size() + ".f32").toString();
@@ -397,7 +409,7 @@ public final class LoraInitJob {
                 plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not targeted", t.dtype()));
             } else {
                 plans.add(new TransformPlanner.Planned(t, "lora-init " + o.method(),
-                        new ResidualAction(files.get(m.module()), m.scaling(), m.r(), m.in(), m.out()), "W - s B A", t.dtype()));
+                        new ResidualAction(files.get(m.module()), m.scaling(), m.r(), m.in(), m.out(), m.fanInFanOut()), "W - s B A", t.dtype()));
             }
         }
         ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());

@@ -103,4 +103,22 @@ class LoraInitJobTest {
         JsonNode peft = JSON.readTree(Python.script(Python.testScript("peft_check.py"), base.toString(), tight.toString(), "by-energy", "8", "8", "query,value"));
         assertEquals(0.0, peft.get("merged_rel_err").asDouble(), 1e-5, "PEFT loads per-module ranks from rank_pattern; residual + s·B·A == W");
     }
+
+    @Test
+    void gpt2Conv1dWeightsGetFanInFanOutAndMatchPeft(@TempDir Path tmp) throws IOException {
+        Path base = tmp.resolve("gpt2"), out = tmp.resolve("out");
+        String script = Python.testScript("gpt2_lora_check.py").toString();
+        Python.script(Path.of(script), "make", base.toString());
+        Cli.Run r = Cli.run("lora-init", base.toString(), "--out", out.toString(), "--method", "pissa", "--r", "8", "--alpha", "16",
+                "--target-modules", "c_attn,c_proj");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode c = JSON.readTree(Python.script(Path.of(script), "check", base.toString(), out.toString(), "pissa", "8", "16", "c_attn,c_proj"));
+        assertTrue(c.get("fan_in_fan_out").asBoolean(), "detected from config.json (model_type gpt2)");
+        assertEquals(0.0, c.get("merged_rel_err").asDouble(), 1e-5, "residual stored [in, out] + s·(BA)ᵀ == W");
+        assertEquals(0.0, c.get("peft_same_rel_diff").asDouble(), 1e-4, "PEFT's pissa with fan_in_fan_out gives the same s·B·A");
+        Cli.Run olora = Cli.run("lora-init", base.toString(), "--out", tmp.resolve("olora").toString(), "--method", "olora",
+                "--target-modules", "c_attn");
+        assertEquals(2, olora.exit());
+        assertTrue(olora.err().contains("Conv1D"), olora.err());
+    }
 }

@@ -241,7 +241,7 @@ class RemoteStorageTest {
         java.nio.file.Path reference = null;
         for (String[] r : runs) {
             LoraInitJob.Result res = LoraInitJob.run(TestSpark.get(), new LoraInitJob.Options(r[0], r[1], false, "pissa", 8, 16, false,
-                    java.util.List.of("q_proj", "v_proj", "down_proj"), null, null, 0, 3_000_000L, "CAUSAL_LM", null, null, null, null), System.out);
+                    java.util.List.of("q_proj", "v_proj", "down_proj"), null, null, 0, 3_000_000L, "CAUSAL_LM", null, null, null, null, null), System.out);
             assertEquals(12, res.modules().size());
             assertNoSecrets(conf, r[1]);
             FileSystem fs = new Path(r[1]).getFileSystem(conf);

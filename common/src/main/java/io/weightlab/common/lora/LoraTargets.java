@@ -21,6 +21,12 @@ public final class LoraTargets {
 
     public static List<LoraModule> resolve(List<TensorInfo> tensors, List<String> targets, int r, double alpha, boolean rslora,
                                            Map<String, Integer> rankPattern, Map<String, Double> alphaPattern) {
+        return resolve(tensors, targets, r, alpha, rslora, rankPattern, alphaPattern, false);
+    }
+
+    /** {@code fanInFanOut}: targeted weights are stored [in, out] (GPT-2 Conv1D). */
+    public static List<LoraModule> resolve(List<TensorInfo> tensors, List<String> targets, int r, double alpha, boolean rslora,
+                                           Map<String, Integer> rankPattern, Map<String, Double> alphaPattern, boolean fanInFanOut) {
         if (targets.isEmpty()) throw new UsageException("--target-modules is required (names, a regex, or all-linear)");
         boolean allLinear = targets.size() == 1 && targets.get(0).equals("all-linear");
         Pattern regex = targets.size() == 1 && !allLinear && targets.get(0).matches(".*[\\\\\\[\\]()*+?|^$].*") ? Pattern.compile(targets.get(0)) : null;
@@ -48,7 +54,7 @@ public final class LoraTargets {
             if (!t.dtype().isFloatingPoint()) {
                 throw new UsageException(t.file() + ": '" + t.name() + "' is " + t.dtype() + ": LoRA init needs a floating-point base (dequantize first)");
             }
-            out.add(new LoraModule(t, module, rr, a, rslora ? a / Math.sqrt(rr) : a / rr));
+            out.add(new LoraModule(t, module, rr, a, rslora ? a / Math.sqrt(rr) : a / rr, fanInFanOut));
         }
         if (out.isEmpty()) throw new UsageException("--target-modules " + targets + " matches no 2-D weight");
         return out;

@@ -28,7 +28,7 @@ public final class PeftAdapterWriter {
 
     /** What goes into adapter_config.json besides the modules. */
     public record Settings(String baseModel, int r, double alpha, boolean rslora, Map<String, Integer> rankPattern,
-                           Map<String, Double> alphaPattern, String taskType, List<String> targetModules) {}
+                           Map<String, Double> alphaPattern, String taskType, List<String> targetModules, boolean fanInFanOut) {}
 
     private PeftAdapterWriter() {}
 
@@ -45,7 +45,7 @@ public final class PeftAdapterWriter {
         c.put("use_rslora", s.rslora());
         c.put("rank_pattern", s.rankPattern() == null ? Map.of() : s.rankPattern());
         c.put("alpha_pattern", s.alphaPattern() == null ? Map.of() : s.alphaPattern());
-        c.put("fan_in_fan_out", false);
+        c.put("fan_in_fan_out", s.fanInFanOut());
         c.put("bias", "none");
         c.put("lora_dropout", 0.0);
         c.put("inference_mode", true);

@@ -16,14 +16,16 @@ public final class ResidualAction implements TensorAction {
     private final String factorFile;
     private final double scaling;
     private final int r, in, out;
+    private final boolean fanInFanOut;
     private transient float[] a, b;
 
-    public ResidualAction(String factorFile, double scaling, int r, int in, int out) {
+    public ResidualAction(String factorFile, double scaling, int r, int in, int out, boolean fanInFanOut) {
         this.factorFile = factorFile;
         this.scaling = scaling;
         this.r = r;
         this.in = in;
         this.out = out;
+        this.fanInFanOut = fanInFanOut;
     }
 
     @Override public boolean needsInput() { return true; }
@@ -39,6 +41,10 @@ public final class ResidualAction implements TensorAction {
     @Override
     public void apply(long first, double[] values, int count) {
         if (a == null) throw new IllegalStateException("factors of " + factorFile + " not loaded");
+        if (fanInFanOut) {
+            applyTransposed(first, values, count);
+            return;
+        }
         double[] acc = new double[Math.min(count, in)];
         int k = 0;
         while (k < count) {
@@ -50,6 +56,24 @@ public final class ResidualAction implements TensorAction {
                 double bt = b[row * r + t];
                 int base = t * in + col;
                 for (int j = 0; j < len; j++) acc[j] += bt * a[base + j];
+            }
+            for (int j = 0; j < len; j++) values[k + j] -= scaling * acc[j];
+            k += len;
+        }
+    }
+
+    /** Stored [in, out]: element (i, j) is W[j][i], so subtract s·Σ_t B[j,t]·A[t,i] along the stored row i. */
+    private void applyTransposed(long first, double[] values, int count) {
+        double[] acc = new double[Math.min(count, out)];
+        int k = 0;
+        while (k < count) {
+            long e = first + k;
+            int row = (int) (e / out), col = (int) (e % out);
+            int len = Math.min(count - k, out - col);
+            java.util.Arrays.fill(acc, 0, len, 0.0);
+            for (int t = 0; t < r; t++) {
+                double at = a[t * in + row];
+                for (int j = 0; j < len; j++) acc[j] += b[(col + j) * r + t] * at;
             }
             for (int j = 0; j < len; j++) values[k + j] -= scaling * acc[j];
             k += len;

@@ -66,17 +66,22 @@ public class RescaleCommand implements Callable<Integer> {
             dt = DType.parse(outDType.toUpperCase(Locale.ROOT));
             if (dt == null) throw new UsageException("--out-dtype " + outDType + ": not a dtype (F32, BF16, F16, F64)");
         }
-        TensorContext.Layout lay = switch (layout.toLowerCase(Locale.ROOT)) {
-            case "auto" -> null;
-            case "linear" -> TensorContext.Layout.LINEAR;
-            case "conv1d" -> TensorContext.Layout.CONV1D;
-            default -> throw new UsageException("--layout must be auto, linear or conv1d");
-        };
+        TensorContext.Layout lay = layout(layout);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab rescale", spark.master, spark.conf)) {
             RescaleJob.run(h.session(), new RescaleJob.Options(input, output.out, output.overwrite, apply, seed, dt,
                     maxShardBytes, lay, sliceMb << 20), System.out);
             System.out.println("output: " + output.out + "  (safetensors shards, " + RescaleJob.PROVENANCE + ", copied config/tokenizer files)");
             return 0;
         }
+    }
+
+    /** --layout as given: null for auto (detected from config.json by the job). */
+    static TensorContext.Layout layout(String value) {
+        return switch (value.toLowerCase(Locale.ROOT)) {
+            case "auto" -> null;
+            case "linear" -> TensorContext.Layout.LINEAR;
+            case "conv1d" -> TensorContext.Layout.CONV1D;
+            default -> throw new UsageException("--layout must be auto, linear or conv1d");
+        };
     }
 }
