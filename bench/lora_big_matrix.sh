@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Per-matrix PiSSA factor time, ours (one thread, as one Spark task) vs torch (PEFT's pissa_init body, all cores),
-# for Llama shapes up to the 70B-class 8192 x 28672:  bench/lora_big_matrix.sh ["ROWSxCOLS ..."] [R]
+# for Llama shapes up to the 70B-class 8192 x 28672:  bench/lora_big_matrix.sh ["ROWSxCOLS ..."] [R]  (SKIP_TORCH=1: ours only)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/bench/java-bench.sh"
@@ -11,5 +11,5 @@ PY="${WEIGHTLAB_PYTHON:-python3}"
 for s in $SHAPES; do
   m="${s%x*}"; n="${s#*x}"
   OPENBLAS_NUM_THREADS=1 java -Xmx12g -Dorg.bytedeco.javacpp.cachedir="$ROOT/bench/out/javacpp" -cp "$CP" PissaBigMatrix "$m" "$n" "$R" 2>/dev/null
-  "$PY" "$ROOT/bench/torch_big_pissa.py" "$m" "$n" "$R"
+  [[ -n "${SKIP_TORCH:-}" ]] || "$PY" "$ROOT/bench/torch_big_pissa.py" "$m" "$n" "$R"
 done

@@ -1,0 +1,453 @@
+package io.weightlab.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.weightlab.common.fed.AggregateAction;
+import io.weightlab.common.fed.ClientSpec;
+import io.weightlab.common.fed.ClientWeights;
+import io.weightlab.common.fed.ElementAggregator;
+import io.weightlab.common.fed.RobustPolicy;
+import io.weightlab.common.fed.RoundManifest;
+import io.weightlab.common.fed.VarianceCorrection;
+import io.weightlab.common.init.ApplyRule;
+import io.weightlab.common.init.KeepAction;
+import io.weightlab.common.init.TransformPlanner;
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.io.DType;
+import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.io.ShardPlan;
+import io.weightlab.common.io.StagedOutput;
+import io.weightlab.common.io.TensorValues;
+import io.weightlab.common.io.UsageException;
+import io.weightlab.common.io.WeightLabException;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.report.Tables;
+import io.weightlab.common.stats.MomentAccumulator;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import scala.Tuple2;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * {@code weightlab fedavg}: one server-side round over full checkpoints. The driver reads headers only and checks
+ * every client against the template (names, shapes, floating dtypes); pass 1 (executors) streams every client
+ * once for its moments, NaN/Inf counts and update norm; the driver drops or fails by policy, weights the survivors
+ * and derives clipping; pass 2 computes the aggregate's moments and the drift diagnostics; pass 3 writes the new
+ * global model through the shard writer, each output tensor computed where it is written from ranged reads of every
+ * client. Memory per task: K x step doubles with step = budget / K, whatever K is.
+ */
+public final class FedAvgJob {
+    public static final String MODEL = "model/";
+    public static final String REPORT = "round_report.json";
+
+    public record Options(String manifest, String clientsPrefix, String out, boolean overwrite, String method, Map<String, String> methodParams,
+                          String weighting, String varianceCorrection, double conservativeC, Double eps, Double relativeEps,
+                          String correctPattern, Double rejectAbove, String clip, String badClients, int minClients, double minFraction,
+                          DType outDType, long maxShardBytes, long memoryBudget) implements Serializable {}
+
+    private record Unit(String tensor, long first, int count) implements Serializable {}
+
+    private FedAvgJob() {}
+
+    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+        long t0 = System.nanoTime();
+        if (o.out() == null) throw new UsageException("--out is required");
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration hconf = jsc.hadoopConfiguration();
+        RoundManifest manifest = o.manifest() != null ? readManifest(hconf, o.manifest()) : discover(hconf, o.clientsPrefix());
+        ElementAggregator aggregator = io.weightlab.common.fed.AggregatorRegistry.create(o.method(),
+                new io.weightlab.common.init.MethodParams(o.method(), o.methodParams() == null ? Map.of() : o.methodParams(), f -> null));
+        VarianceCorrection vc = o.varianceCorrection() == null ? null
+                : VarianceCorrection.parse(o.varianceCorrection(), o.conservativeC(), o.eps(), o.relativeEps());
+        RobustPolicy robust = new RobustPolicy(o.rejectAbove(), o.clip());
+        boolean drop = switch (o.badClients()) {
+            case "fail" -> false;
+            case "drop" -> true;
+            default -> throw new UsageException("--bad-clients must be fail or drop, got " + o.badClients());
+        };
+        Checkpoint reference = manifest.reference() == null ? null : CheckpointCatalog.open(hconf, manifest.reference());
+        if ((robust.needsNorms() || (vc != null && vc.selfWeight() > 0)) && reference == null) {
+            throw new UsageException(manifest.source() + ": clipping, outlier rejection and the conservative correction need 'reference' (the previous global model)");
+        }
+        console.printf("[fedavg] round %s: %d client(s), %s%n", manifest.round(), manifest.clients().size(), aggregator.describe());
+
+        // Driver: headers only. Problems are collected per client, then the policy decides.
+        Map<String, String> problems = new LinkedHashMap<>();
+        Map<String, Checkpoint> ckpts = new LinkedHashMap<>();
+        for (ClientSpec c : manifest.clients()) {
+            if (aggregator.weighted() && o.weighting().equals("examples") && c.examples() <= 0) {
+                problems.put(c.id(), "examples must be > 0, got " + c.examples() + " (rule: PositiveExamples)");
+                continue;
+            }
+            try {
+                ckpts.put(c.id(), CheckpointCatalog.open(hconf, c.uri()));
+            } catch (RuntimeException e) {
+                problems.put(c.id(), "unreadable: " + e.getMessage());
+            }
+        }
+        Checkpoint template = reference != null ? reference : ckpts.values().stream().findFirst()
+                .orElseThrow(() -> new UsageException(manifest.source() + ": no readable client: " + problems));
+        for (Map.Entry<String, Checkpoint> e : new ArrayList<>(ckpts.entrySet())) {
+            String why = mismatch(template, e.getValue());
+            if (why != null) {
+                problems.put(e.getKey(), why);
+                ckpts.remove(e.getKey());
+            }
+        }
+        decide(problems, drop, manifest, ckpts.size(), o, "before reading values");
+
+        // Pass 1: moments, NaN/Inf and update norms of every client.
+        List<String> ids = new ArrayList<>(ckpts.keySet());
+        List<TensorInfo> floats = new ArrayList<>();
+        for (TensorInfo t : template.tensors()) if (t.dtype().isFloatingPoint()) floats.add(t);
+        int step = (int) Math.max(4096, Math.min(1 << 20, o.memoryBudget() / (8L * (ids.size() + 3))));
+        List<Unit> units = units(floats, step);
+        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+        List<Checkpoint> clientList = new ArrayList<>();
+        for (String id : ids) clientList.add(ckpts.get(id));
+        Broadcast<List<Checkpoint>> clientsB = jsc.broadcast(clientList);
+        Broadcast<Checkpoint> refB = jsc.broadcast(reference);
+        try {
+            Map<String, ClientMoments> pass1 = new TreeMap<>(jsc.parallelize(units, Math.max(1, Math.min(units.size(), 4 * jsc.defaultParallelism())))
+                    .mapToPair(u -> new Tuple2<>(u.tensor(), clientMoments(u, clientsB.value(), refB.value(), conf.value().get())))
+                    .reduceByKey(ClientMoments::merge)
+                    .collectAsMap());
+            double[] norms = new double[ids.size()];
+            for (Map.Entry<String, ClientMoments> e : pass1.entrySet()) {
+                for (int k = 0; k < ids.size(); k++) {
+                    norms[k] += e.getValue().updateSq[k];
+                    long bad = e.getValue().moments[k].nonFiniteCount();
+                    if (bad > 0 && !problems.containsKey(ids.get(k))) {
+                        problems.put(ids.get(k), "'" + e.getKey() + "' holds " + bad + " NaN/Inf value(s) in " + ckpts.get(ids.get(k)).root() + " (rule: FiniteValues)");
+                    }
+                }
+            }
+            for (int k = 0; k < norms.length; k++) norms[k] = Math.sqrt(norms[k]);
+            Map<String, Double> normById = new LinkedHashMap<>();
+            for (int k = 0; k < ids.size(); k++) normById.put(ids.get(k), norms[k]);
+            if (robust.rejectAbove() != null) {
+                List<Integer> finite = new ArrayList<>();
+                for (int k = 0; k < ids.size(); k++) if (!problems.containsKey(ids.get(k))) finite.add(k);
+                double[] fn = new double[finite.size()];
+                for (int i = 0; i < fn.length; i++) fn[i] = norms[finite.get(i)];
+                boolean[] rej = robust.reject(fn);
+                for (int i = 0; i < fn.length; i++) {
+                    if (rej[i]) problems.put(ids.get(finite.get(i)), String.format("update norm %.6g is an outlier (> median + %s x 1.4826 MAD; rule: OutlierUpdate)", fn[i], robust.rejectAbove()));
+                }
+            }
+            decide(problems, drop, manifest, ids.size() - (int) ids.stream().filter(problems::containsKey).count(), o, "after reading values");
+
+            // Survivors, their weights and clip factors.
+            List<Integer> kept = new ArrayList<>();
+            for (int k = 0; k < ids.size(); k++) if (!problems.containsKey(ids.get(k))) kept.add(k);
+            List<ClientSpec> keptSpecs = new ArrayList<>();
+            for (int k : kept) keptSpecs.add(manifest.clients().stream().filter(c -> c.id().equals(ids.get(k))).findFirst().orElseThrow());
+            double[] weights = aggregator.weighted() ? ClientWeights.of(o.weighting(), keptSpecs) : uniform(kept.size());
+            double[] keptNorms = new double[kept.size()];
+            for (int i = 0; i < kept.size(); i++) keptNorms[i] = norms[kept.get(i)];
+            double[] clip = robust.clipFactors(keptNorms);
+
+            Map<String, AggregateAction> actions = new LinkedHashMap<>();
+            for (TensorInfo t : floats) {
+                List<TensorInfo> ts = new ArrayList<>();
+                for (int k : kept) ts.add(clientList.get(k).tensor(t.name()));
+                actions.put(t.name(), new AggregateAction(ts, weights, clip, reference == null ? null : reference.tensor(t.name()), aggregator,
+                        vc == null ? 0 : vc.selfWeight(), 0, 1, step));
+            }
+            // Pass 2: the aggregate's moments and drift diagnostics.
+            Broadcast<Map<String, AggregateAction>> actB = jsc.broadcast(actions);
+            Map<String, AggregateAction.Diagnostics> diag = new TreeMap<>(jsc.parallelize(units, Math.max(1, Math.min(units.size(), 4 * jsc.defaultParallelism())))
+                    .mapToPair(u -> new Tuple2<>(u.tensor(), diagnose(u, actB.value().get(u.tensor()), conf.value().get())))
+                    .reduceByKey(AggregateAction.Diagnostics::merge)
+                    .collectAsMap());
+            actB.destroy();
+
+            List<Map<String, Object>> tensorRows = new ArrayList<>();
+            ApplyRule correct = vc == null || o.correctPattern().equals("2d") ? null : ApplyRule.parse(o.correctPattern() + "=keep", f -> null);
+            for (TensorInfo t : floats) {
+                AggregateAction.Diagnostics d = diag.get(t.name());
+                ClientMoments cm = pass1.get(t.name());
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("tensor", t.name());
+                row.put("elements", t.elementCount());
+                row.put("client_spread", d.spread / t.elementCount());
+                if (reference != null) row.put("mean_update_norm", Math.sqrt(d.meanUpdateSq));
+                if (vc != null && !VarianceCorrection.skipped(t.name()) && t.elementCount() > 1
+                        && (o.correctPattern().equals("2d") ? t.rank() == 2 : correct.matches(t.name()))) {
+                    double[] vars = new double[kept.size()];
+                    for (int i = 0; i < kept.size(); i++) vars[i] = cm.moments[kept.get(i)].varianceSample();
+                    double target = vc.target(vars, cm.reference == null ? 0 : cm.reference.varianceSample());
+                    double current = d.output.varianceSample();
+                    double scale = vc.scale(target, current);
+                    actions.put(t.name(), actions.get(t.name()).withCorrection(d.output.mean(), scale));
+                    row.put("variance_before", current);
+                    row.put("variance_target", target);
+                    row.put("correction_scale", scale);
+                }
+                tensorRows.add(row);
+            }
+
+            // Pass 3: write.
+            DType outDType = o.outDType();
+            List<TransformPlanner.Planned> plans = new ArrayList<>();
+            for (TensorInfo t : template.tensors()) {
+                AggregateAction a = actions.get(t.name());
+                if (a == null) plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not floating point: copied from the template", t.dtype()));
+                else plans.add(new TransformPlanner.Planned(t, "fedavg", a, a.describe(), outDType != null ? outDType : t.dtype()));
+            }
+            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
+            try {
+                ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
+                Map<String, String> md = new TreeMap<>();
+                md.put("format", "pt");
+                md.put("weightlab.job", "fedavg");
+                md.put("weightlab.round", String.valueOf(manifest.round()));
+                WeightWriter.write(jsc, conf, staged, MODEL, plan, plans, md);
+                CheckpointSiblings.copy(hconf, template.root(), staged, MODEL, outDType);
+                WeightWriter.writeIndex(staged, MODEL, plan);
+                Map<String, Object> report = report(manifest, o, aggregator, ids, problems, kept, weights, clip, norms, diag, floats, tensorRows, t0);
+                try (FSDataOutputStream os = staged.create(REPORT)) {
+                    Tables.writeJson(os, report);
+                }
+                try (FSDataOutputStream os = staged.create("tensors.csv")) {
+                    Tables.writeCsv(os, tensorRows);
+                }
+                staged.commit();
+                console.printf("[fedavg] %d of %d client(s) aggregated, %d dropped, %.1f s: %s%n", kept.size(), ids.size() + countMissing(manifest, ids),
+                        problems.size(), (System.nanoTime() - t0) / 1e9, o.out());
+                return report;
+            } catch (IOException e) {
+                staged.abort();
+                throw new WeightLabException(o.out() + ": writing the round failed: " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                staged.abort();
+                throw e;
+            }
+        } finally {
+            conf.destroy();
+            clientsB.destroy();
+            refB.destroy();
+        }
+    }
+
+    private static int countMissing(RoundManifest m, List<String> ids) {
+        return m.clients().size() - ids.size();
+    }
+
+    private static double[] uniform(int k) {
+        double[] w = new double[k];
+        Arrays.fill(w, 1.0 / k);
+        return w;
+    }
+
+    /** Fails the round with every reason, or checks that enough clients remain after dropping. */
+    private static void decide(Map<String, String> problems, boolean drop, RoundManifest m, int remaining, Options o, String when) {
+        if (problems.isEmpty()) return;
+        StringBuilder sb = new StringBuilder();
+        problems.forEach((id, why) -> sb.append("\n  client '").append(id).append("': ").append(why));
+        if (!drop) throw new UsageException(m.source() + ": the round fails " + when + " (--bad-clients fail):" + sb);
+        int total = m.clients().size();
+        if (remaining < Math.max(1, o.minClients()) || remaining < o.minFraction() * total) {
+            throw new UsageException(m.source() + ": only " + remaining + " of " + total + " clients remain " + when + ", below --min-clients "
+                    + o.minClients() + " / --min-fraction " + o.minFraction() + " (rule: MinClients):" + sb);
+        }
+    }
+
+    /** Why a client cannot be averaged with the template (names, shapes, floating dtypes), or null. */
+    static String mismatch(Checkpoint template, Checkpoint c) {
+        if (c.tensors().size() != template.tensors().size()) {
+            return "has " + c.tensors().size() + " tensors, the template " + template.tensors().size() + " (rule: SameTensors)";
+        }
+        for (TensorInfo t : template.tensors()) {
+            TensorInfo x = c.tensor(t.name());
+            if (x == null) return "lacks '" + t.name() + "' (rule: SameTensors)";
+            if (!Arrays.equals(x.shape(), t.shape())) return "'" + t.name() + "' is " + x.shapeString() + ", the template's " + t.shapeString() + " (rule: SameShapes)";
+            if (x.dtype().isFloatingPoint() != t.dtype().isFloatingPoint()) return "'" + t.name() + "' is " + x.dtype() + ", the template's " + t.dtype() + " (rule: SameDtypeKind)";
+        }
+        return null;
+    }
+
+    private static List<Unit> units(List<TensorInfo> tensors, int step) {
+        List<Unit> out = new ArrayList<>();
+        long unit = Math.max(step, 1L << 22);
+        for (TensorInfo t : tensors) {
+            for (long f = 0; f < t.elementCount(); f += unit) out.add(new Unit(t.name(), f, (int) Math.min(unit, t.elementCount() - f)));
+        }
+        return out;
+    }
+
+    /** Pass 1 result for one tensor: each client's moments, its squared update norm, the reference's moments. */
+    static final class ClientMoments implements Serializable {
+        final MomentAccumulator[] moments;
+        final double[] updateSq;
+        MomentAccumulator reference;
+
+        ClientMoments(int k) {
+            moments = new MomentAccumulator[k];
+            for (int i = 0; i < k; i++) moments[i] = new MomentAccumulator();
+            updateSq = new double[k];
+        }
+
+        ClientMoments merge(ClientMoments o) {
+            for (int i = 0; i < moments.length; i++) {
+                moments[i].merge(o.moments[i]);
+                updateSq[i] += o.updateSq[i];
+            }
+            if (o.reference != null) reference = reference == null ? o.reference : reference.merge(o.reference);
+            return this;
+        }
+    }
+
+    private static ClientMoments clientMoments(Unit u, List<Checkpoint> clients, Checkpoint ref, Configuration conf) {
+        ClientMoments cm = new ClientMoments(clients.size());
+        try (RangeReader reader = new RangeReader(conf)) {
+            double[] r = null;
+            if (ref != null) {
+                r = TensorValues.read(reader, ref.tensor(u.tensor()), u.first(), u.first() + u.count(), null);
+                cm.reference = new MomentAccumulator();
+                cm.reference.addBlock(r, 0, r.length);
+            }
+            for (int k = 0; k < clients.size(); k++) {
+                double[] x = TensorValues.read(reader, clients.get(k).tensor(u.tensor()), u.first(), u.first() + u.count(), null);
+                cm.moments[k].addBlock(x, 0, x.length);
+                if (r != null) {
+                    double s = 0;
+                    for (int i = 0; i < x.length; i++) {
+                        double d = x[i] - r[i];
+                        if (Double.isFinite(d)) s += d * d;
+                    }
+                    cm.updateSq[k] = s;
+                }
+            }
+        }
+        return cm;
+    }
+
+    private static AggregateAction.Diagnostics diagnose(Unit u, AggregateAction a, Configuration conf) {
+        AggregateAction.Diagnostics d = new AggregateAction.Diagnostics(a.clientCount());
+        try (RangeReader reader = new RangeReader(conf)) {
+            a.compute(reader, u.first(), u.count(), new double[u.count()], d);
+        }
+        return d;
+    }
+
+    private static Map<String, Object> report(RoundManifest m, Options o, ElementAggregator agg, List<String> ids, Map<String, String> problems,
+                                              List<Integer> kept, double[] weights, double[] clip, double[] norms,
+                                              Map<String, AggregateAction.Diagnostics> diag, List<TensorInfo> floats,
+                                              List<Map<String, Object>> tensorRows, long t0) {
+        Map<String, Object> run = new LinkedHashMap<>();
+        run.put("job", "fedavg");
+        run.put("round", m.round());
+        run.put("manifest", m.source());
+        run.put("reference", m.reference());
+        run.put("method", agg.describe());
+        run.put("weighting", agg.weighted() ? o.weighting() : "unweighted");
+        run.put("variance_correction", o.varianceCorrection());
+        run.put("bad_clients", o.badClients());
+        run.put("reject_above", o.rejectAbove());
+        run.put("clip", o.clip());
+        run.put("seconds", (System.nanoTime() - t0) / 1e9);
+        double meanUpdateSq = 0;
+        double[] dots = new double[kept.size()], sq = new double[kept.size()];
+        for (AggregateAction.Diagnostics d : diag.values()) {
+            meanUpdateSq += d.meanUpdateSq;
+            for (int i = 0; i < kept.size(); i++) {
+                dots[i] += d.dotWithMean[i];
+                sq[i] += d.updateSq[i];
+            }
+        }
+        List<Map<String, Object>> clients = new ArrayList<>();
+        for (ClientSpec c : m.clients()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("id", c.id());
+            row.put("uri", c.uri());
+            row.put("examples", c.examples());
+            int k = ids.indexOf(c.id());
+            int i = k < 0 ? -1 : kept.indexOf(k);
+            row.put("status", i >= 0 ? "aggregated" : "dropped");
+            row.put("reason", problems.get(c.id()));
+            if (k >= 0 && m.reference() != null) row.put("update_norm", norms[k]);
+            if (i >= 0) {
+                row.put("weight", weights[i]);
+                if (clip != null) row.put("clip_factor", clip[i]);
+                if (m.reference() != null && sq[i] > 0 && meanUpdateSq > 0) row.put("cosine_to_mean_update", dots[i] / Math.sqrt(sq[i] * meanUpdateSq));
+            }
+            clients.add(row);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("run", run);
+        out.put("clients", clients);
+        out.put("tensors", tensorRows);
+        return out;
+    }
+
+    static RoundManifest readManifest(Configuration conf, String uri) {
+        byte[] bytes = CheckpointSiblings.readSmall(conf, uri);
+        try {
+            JsonNode root = new ObjectMapper(new YAMLFactory()).readTree(bytes); // YAML is a superset of JSON
+            return RoundManifest.fromTree(uri, root);
+        } catch (IOException e) {
+            throw new UsageException(uri + ": not a valid JSON/YAML round manifest: " + e.getMessage());
+        }
+    }
+
+    /** One sub-directory per client under the prefix, each with client.json {"examples": N, "weight": w?, "id": ...?}. */
+    static RoundManifest discover(Configuration conf, String prefix) {
+        if (prefix == null) throw new UsageException("give --manifest FILE or --clients-prefix URI");
+        Path p = new Path(prefix);
+        List<ClientSpec> clients = new ArrayList<>();
+        try {
+            FileSystem fs = p.getFileSystem(conf);
+            FileStatus[] dirs = fs.listStatus(p);
+            Arrays.sort(dirs, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
+            for (FileStatus d : dirs) {
+                if (!d.isDirectory() || d.getPath().getName().startsWith("_") || d.getPath().getName().startsWith(".")) continue;
+                Path meta = new Path(d.getPath(), "client.json");
+                if (!fs.exists(meta)) throw new UsageException(d.getPath() + ": no client.json (with \"examples\") in this client directory");
+                JsonNode j = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, meta.toString()));
+                String id = j.hasNonNull("id") ? j.get("id").asText() : d.getPath().getName();
+                clients.add(new ClientSpec(id, d.getPath().toString(), j.path("examples").asLong(-1), j.hasNonNull("weight") ? j.get("weight").asDouble() : null));
+            }
+        } catch (java.io.FileNotFoundException e) {
+            throw new UsageException(prefix + ": no such client directory prefix");
+        } catch (IOException e) {
+            throw new UsageException(prefix + ": cannot list clients: " + e.getMessage());
+        }
+        if (clients.isEmpty()) throw new UsageException(prefix + ": no client directories");
+        Map<String, Object> tree = new LinkedHashMap<>();
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (ClientSpec c : clients) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("id", c.id());
+            e.put("uri", c.uri());
+            e.put("examples", c.examples());
+            if (c.weight() != null) e.put("weight", c.weight());
+            list.add(e);
+        }
+        tree.put("clients", list);
+        Path ref = new Path(p, "_reference");
+        try {
+            if (p.getFileSystem(conf).exists(ref)) tree.put("reference", ref.toString());
+        } catch (IOException ignored) {
+            // no reference
+        }
+        return RoundManifest.fromTree(prefix, new ObjectMapper().valueToTree(tree));
+    }
+}

@@ -1,0 +1,97 @@
+package io.weightlab.jobs.cli;
+
+import io.weightlab.common.io.DType;
+import io.weightlab.common.io.UsageException;
+import io.weightlab.jobs.FedAvgJob;
+import io.weightlab.jobs.SparkSupport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "fedavg", mixinStandardHelpOptions = true,
+        description = {"One server-side federated round over full checkpoints: the new global model in <out>/model/ (safetensors,",
+                "index and _SUCCESS last), round_report.json (clients kept/dropped and why, weights, update norms, clip factors,",
+                "cosine to the mean update; per tensor: client spread, variance correction) and tensors.csv.",
+                "Memory per task does not grow with the number of clients (--memory-budget / K positions per step)."})
+public class FedAvgCommand implements Callable<Integer> {
+    @Option(names = "--manifest", description = "round manifest (JSON or YAML): round, reference, clients: [{id, uri, examples, weight}]")
+    String manifest;
+
+    @Option(names = "--clients-prefix", description = "instead of a manifest: one directory per client, each with client.json {\"examples\": N}; _reference/ = previous global")
+    String clientsPrefix;
+
+    @Mixin
+    OutputOptions output;
+
+    @Mixin
+    SparkOptions spark;
+
+    @Option(names = "--method", defaultValue = "fedavg", description = "fedavg, median, trimmed-mean (default: ${DEFAULT-VALUE})")
+    String method;
+
+    @Option(names = "--method-param", description = "KEY=VALUE, e.g. beta=0.2 for trimmed-mean; repeatable")
+    Map<String, String> methodParams = new LinkedHashMap<>();
+
+    @Option(names = "--weighting", defaultValue = "examples", description = "examples, uniform or given (the manifest's weights) (default: ${DEFAULT-VALUE})")
+    String weighting;
+
+    @Option(names = "--variance-correction", description = "follow-others or conservative (algorithms.md 5.2)")
+    String varianceCorrection;
+
+    @Option(names = "--conservative-c", defaultValue = "0.5", description = "share of the reference model in the conservative correction (default: ${DEFAULT-VALUE})")
+    double conservativeC;
+
+    @Option(names = "--eps", description = "absolute epsilon of the correction (default 1e-4, the paper's)")
+    Double eps;
+
+    @Option(names = "--relative-eps", description = "epsilon relative to the target variance instead")
+    Double relativeEps;
+
+    @Option(names = "--correct", defaultValue = "2d", description = "which tensors get the variance correction: 2d (2-D weights) or a name pattern (default: ${DEFAULT-VALUE})")
+    String correctPattern;
+
+    @Option(names = "--reject-outliers", description = "drop a client whose update norm exceeds median + Z x 1.4826 MAD (needs reference)")
+    Double rejectAbove;
+
+    @Option(names = "--clip", description = "clip each update (client − reference) to norm TAU: 'median' or a number")
+    String clip;
+
+    @Option(names = "--bad-clients", defaultValue = "fail", description = "fail the round, or drop clients that are missing, unreadable, mismatched, NaN/Inf or rejected (default: ${DEFAULT-VALUE})")
+    String badClients;
+
+    @Option(names = "--min-clients", defaultValue = "1", description = "with --bad-clients drop: fail unless this many remain (default: ${DEFAULT-VALUE})")
+    int minClients;
+
+    @Option(names = "--min-fraction", defaultValue = "0", description = "with --bad-clients drop: fail unless this fraction remains (default: ${DEFAULT-VALUE})")
+    double minFraction;
+
+    @Option(names = "--out-dtype", description = "dtype of the global model (default: the template's)")
+    String outDType;
+
+    @Option(names = "--max-shard-size", defaultValue = "5GB", converter = ByteSize.class, description = "largest output shard (default: ${DEFAULT-VALUE})")
+    long maxShardBytes;
+
+    @Option(names = "--memory-budget", defaultValue = "256MiB", converter = ByteSize.class, description = "per-task buffer for the clients' values at one step (default: ${DEFAULT-VALUE})")
+    long memoryBudget;
+
+    @Override
+    public Integer call() {
+        DType dt = null;
+        if (outDType != null) {
+            dt = DType.parse(outDType.toUpperCase(Locale.ROOT));
+            if (dt == null) throw new UsageException("--out-dtype " + outDType + ": not a dtype (F32, BF16, F16, F64)");
+        }
+        try (SparkSupport.Handle h = SparkSupport.open("weightlab fedavg", spark.master, spark.conf)) {
+            FedAvgJob.run(h.session(), new FedAvgJob.Options(manifest, clientsPrefix, output.out, output.overwrite, method, methodParams, weighting,
+                    varianceCorrection, conservativeC, eps, relativeEps, correctPattern, rejectAbove, clip, badClients, minClients, minFraction,
+                    dt, maxShardBytes, memoryBudget), System.out);
+            System.out.println("output: " + output.out + "  (model/, " + FedAvgJob.REPORT + ", tensors.csv)");
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+"""Clients for the fedavg tests, made from a real checkpoint, and numpy/scipy's answer for the same round.
+
+usage: fed_check.py make BASE_DIR OUT_DIR K [--identical] [--poison ID] [--nan ID]
+         OUT_DIR/<id>/model.safetensors (+ client.json {"examples"}), OUT_DIR/manifest.json with reference = BASE_DIR.
+         Client k = base + N(0, (0.05·std_t)²) per tensor (seeded); --poison: that client's update x1000;
+         --nan: one NaN in that client's first 2-D tensor; --identical: every client = base.
+       fed_check.py check OUT_DIR RESULT_DIR METHOD KEPT_IDS(comma) [BETA] [EPS]
+         prints JSON: max_rel_diff (ours vs numpy over every float tensor), and for METHOD=varcorr the worst
+         |Var(w')/target − 1| over 2-D tensors, target = mean client variance (ddof=1).
+"""
+import sys, json, os, glob
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+def load(d):
+    out = {}
+    for f in sorted(glob.glob(os.path.join(d, "*.safetensors"))):
+        out.update(load_file(f))
+    return out
+
+if sys.argv[1] == "make":
+    base_dir, out, k = sys.argv[2], sys.argv[3], int(sys.argv[4])
+    args = sys.argv[5:]
+    identical = "--identical" in args
+    poison = args[args.index("--poison") + 1] if "--poison" in args else None
+    nan = args[args.index("--nan") + 1] if "--nan" in args else None
+    base = load(base_dir)
+    clients = []
+    for i in range(k):
+        cid = f"c{i}"
+        rng = np.random.default_rng(100 + i)
+        t = {}
+        first2d = True
+        for name, w in base.items():
+            if not np.issubdtype(w.dtype, np.floating):
+                t[name] = w
+                continue
+            x = w.astype(np.float64)
+            if not identical:
+                noise = rng.standard_normal(x.shape) * 0.05 * (x.std() if x.size > 1 else 0.0)
+                x = x + noise * (1000.0 if cid == poison else 1.0)
+            x = x.astype(w.dtype)
+            if cid == nan and x.ndim == 2 and first2d:
+                x = x.copy(); x.flat[7] = np.nan; first2d = False
+            t[name] = np.ascontiguousarray(x)
+        os.makedirs(os.path.join(out, cid), exist_ok=True)
+        save_file(t, os.path.join(out, cid, "model.safetensors"), metadata={"format": "pt"})
+        ex = 100 * (i + 1)
+        json.dump({"examples": ex}, open(os.path.join(out, cid, "client.json"), "w"))
+        clients.append({"id": cid, "uri": os.path.join(out, cid), "examples": ex})
+    json.dump({"round": 3, "reference": base_dir, "clients": clients}, open(os.path.join(out, "manifest.json"), "w"), indent=1)
+    print(json.dumps({"clients": k}))
+    sys.exit(0)
+
+out, result, method, kept = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5].split(",")
+beta = float(sys.argv[6]) if len(sys.argv) > 6 else 0.2
+m = json.load(open(os.path.join(out, "manifest.json")))
+specs = [c for c in m["clients"] if c["id"] in kept]
+xs = [load(c["uri"]) for c in specs]
+ex = np.array([c["examples"] for c in specs], dtype=np.float64)
+p = ex / ex.sum()
+got = load(os.path.join(result, "model"))
+worst, var_err = 0.0, 0.0
+from scipy import stats
+for name, w in got.items():
+    if not np.issubdtype(w.dtype, np.floating):
+        continue
+    stack = np.stack([x[name].astype(np.float64) for x in xs])
+    if method in ("fedavg", "varcorr"):
+        want = np.zeros(stack.shape[1:])
+        for k in range(len(p)):  # the documented order: clients in manifest order, each term rounded once
+            want = want + p[k] * stack[k]
+    elif method == "median":
+        want = np.median(stack, axis=0)
+    elif method == "trimmed-mean":
+        want = stats.trim_mean(stack, beta, axis=0)
+    if method == "varcorr" and w.ndim == 2:
+        target = np.mean([s.var(ddof=1) for s in stack])
+        var_err = max(var_err, abs(w.astype(np.float64).var(ddof=1) / target - 1))
+        continue
+    want32 = want.astype(w.dtype).astype(np.float64)
+    worst = max(worst, float(np.abs(w.astype(np.float64) - want32).max() / max(np.abs(want32).max(), 1e-30)))
+print(json.dumps({"max_rel_diff": worst, "variance_rel_err": var_err, "tensors": len(got)}))
