@@ -72,6 +72,7 @@ public final class FedAvgJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
         RoundManifest manifest = o.manifest() != null ? readManifest(hconf, o.manifest()) : discover(hconf, o.clientsPrefix());
+        if (io.weightlab.common.fed.LoraAggregatorRegistry.has(o.method())) return FedLoraJob.run(spark, o, manifest, console);
         ElementAggregator aggregator = io.weightlab.common.fed.AggregatorRegistry.create(o.method(),
                 new io.weightlab.common.init.MethodParams(o.method(), o.methodParams() == null ? Map.of() : o.methodParams(), f -> null));
         VarianceCorrection vc = o.varianceCorrection() == null ? null
@@ -258,7 +259,7 @@ public final class FedAvgJob {
     }
 
     /** Fails the round with every reason, or checks that enough clients remain after dropping. */
-    private static void decide(Map<String, String> problems, boolean drop, RoundManifest m, int remaining, Options o, String when) {
+    static void decide(Map<String, String> problems, boolean drop, RoundManifest m, int remaining, Options o, String when) {
         if (problems.isEmpty()) return;
         StringBuilder sb = new StringBuilder();
         problems.forEach((id, why) -> sb.append("\n  client '").append(id).append("': ").append(why));

@@ -31,7 +31,8 @@ public class FedAvgCommand implements Callable<Integer> {
     @Mixin
     SparkOptions spark;
 
-    @Option(names = "--method", defaultValue = "fedavg", description = "fedavg, median, trimmed-mean (default: ${DEFAULT-VALUE})")
+    @Option(names = "--method", defaultValue = "fedavg", description = {"full checkpoints: fedavg, median, trimmed-mean; LoRA adapters (PEFT dirs): fedit, ffa, stack,",
+            "svd (rank=R), lora-fair (lambda=L) (default: ${DEFAULT-VALUE})"})
     String method;
 
     @Option(names = "--method-param", description = "KEY=VALUE, e.g. beta=0.2 for trimmed-mean; repeatable")
@@ -90,7 +91,7 @@ public class FedAvgCommand implements Callable<Integer> {
             FedAvgJob.run(h.session(), new FedAvgJob.Options(manifest, clientsPrefix, output.out, output.overwrite, method, methodParams, weighting,
                     varianceCorrection, conservativeC, eps, relativeEps, correctPattern, rejectAbove, clip, badClients, minClients, minFraction,
                     dt, maxShardBytes, memoryBudget), System.out);
-            System.out.println("output: " + output.out + "  (model/, " + FedAvgJob.REPORT + ", tensors.csv)");
+            System.out.println("output: " + output.out + "  (model/ or, for LoRA rounds, adapter/; " + FedAvgJob.REPORT + ")");
             return 0;
         }
     }
