@@ -264,4 +264,53 @@ class RemoteStorageTest {
             }
         }
     }
+
+    @Test
+    void fedavgRoundReadsClientsAndWritesTheGlobalModelOnLocalHdfsAndS3() throws IOException {
+        io.weightlab.common.testing.Python.require("torch", "transformers", "safetensors", "numpy");
+        java.nio.file.Path tmp = Files.createTempDirectory("fed-remote");
+        java.nio.file.Path llama = RescaleJobTest.llama(tmp, "float32");
+        java.nio.file.Path clients = tmp.resolve("clients");
+        io.weightlab.common.testing.Python.script(io.weightlab.common.testing.Python.testScript("fed_check.py"), "make", llama.toString(),
+                clients.toString(), "3", "--nan", "c2");
+        Configuration conf = TestSpark.get().sparkContext().hadoopConfiguration();
+        String[] roots = {clients.toUri().toString(), hdfsUri + "/fed/round-1", "s3a://" + BUCKET + "/fed/round-1"};
+        String[] refs = {llama.toUri().toString(), hdfsUri + "/fed/global-0", "s3a://" + BUCKET + "/fed/global-0"};
+        java.nio.file.Path reference = null;
+        for (int i = 0; i < roots.length; i++) {
+            if (i > 0) {
+                upload(conf, llama, refs[i]);
+                for (String c : new String[] {"c0", "c1", "c2"}) upload(conf, clients.resolve(c), roots[i] + "/" + c);
+            }
+            String manifest = "{\"round\": 1, \"reference\": \"" + refs[i] + "\", \"clients\": ["
+                    + "{\"id\": \"c0\", \"uri\": \"" + roots[i] + "/c0\", \"examples\": 100},"
+                    + "{\"id\": \"c1\", \"uri\": \"" + roots[i] + "/c1\", \"examples\": 200},"
+                    + "{\"id\": \"c2\", \"uri\": \"" + roots[i] + "/c2\", \"examples\": 300}]}";
+            Path mf = new Path(roots[i] + "/manifest-" + i + ".json");
+            try (var os = mf.getFileSystem(conf).create(mf, true)) {
+                os.write(manifest.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            String out = i == 0 ? tmp.resolve("global-1").toUri().toString() : roots[i].replace("round-1", "global-1");
+            Map<String, Object> report = FedAvgJob.run(TestSpark.get(), new FedAvgJob.Options(mf.toString(), null, out, false, "fedavg", Map.of(), "examples",
+                    null, 0.5, null, null, "2d", null, null, "drop", 2, 0, null, 5_000_000L, 1 << 20), System.out);
+            assertTrue(report.toString().contains("FiniteValues"), "c2's NaN is reported");
+            assertNoSecrets(conf, out);
+            FileSystem fs = new Path(out).getFileSystem(conf);
+            assertTrue(fs.exists(new Path(out, StagedOutput.SUCCESS)));
+            assertFalse(fs.exists(new Path(out, StagedOutput.TEMPORARY)));
+            java.nio.file.Path model = download(conf, out + "/model");
+            if (reference == null) {
+                reference = model;
+                continue;
+            }
+            for (java.nio.file.Path f : Files.list(reference).filter(p -> p.getFileName().toString().endsWith(".safetensors")).toList()) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(model.resolve(f.getFileName())),
+                        out + ": " + f.getFileName() + " differs from the local round");
+            }
+        }
+        // numpy's FedAvg of the two finite clients, on the local result
+        String check = io.weightlab.common.testing.Python.script(io.weightlab.common.testing.Python.testScript("fed_check.py"), "check",
+                clients.toString(), tmp.resolve("global-1").toString(), "fedavg", "c0,c1");
+        assertTrue(check.contains("\"max_rel_diff\": 0.0"), check);
+    }
 }
