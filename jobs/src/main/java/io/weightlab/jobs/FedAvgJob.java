@@ -9,6 +9,7 @@ import io.weightlab.common.fed.ClientWeights;
 import io.weightlab.common.fed.ElementAggregator;
 import io.weightlab.common.fed.RobustPolicy;
 import io.weightlab.common.fed.RoundManifest;
+import io.weightlab.common.fed.StagedSliceAction;
 import io.weightlab.common.fed.VarianceCorrection;
 import io.weightlab.common.init.ApplyRule;
 import io.weightlab.common.init.KeepAction;
@@ -49,9 +50,10 @@ import java.util.TreeMap;
  * {@code weightlab fedavg}: one server-side round over full checkpoints. The driver reads headers only and checks
  * every client against the template (names, shapes, floating dtypes); pass 1 (executors) streams every client
  * once for its moments, NaN/Inf counts and update norm; the driver drops or fails by policy, weights the survivors
- * and derives clipping; pass 2 computes the aggregate's moments and the drift diagnostics; pass 3 writes the new
- * global model through the shard writer, each output tensor computed where it is written from ranged reads of every
- * client. Memory per task: K x step doubles with step = budget / K, whatever K is.
+ * and derives clipping; pass 2 computes the aggregate slice by slice in parallel (ranged reads of every client,
+ * float64 into scratch) with its moments and drift diagnostics; pass 3 writes the new global model through the shard
+ * writer from those slices, applying the variance correction that needed the whole tensor's moments. Memory per
+ * task: K x step doubles with step = budget / K, whatever K is; the clients are read twice.
  */
 public final class FedAvgJob {
     public static final String MODEL = "model/";
@@ -170,51 +172,70 @@ public final class FedAvgJob {
                 List<TensorInfo> ts = new ArrayList<>();
                 for (int k : kept) ts.add(clientList.get(k).tensor(t.name()));
                 actions.put(t.name(), new AggregateAction(ts, weights, clip, reference == null ? null : reference.tensor(t.name()), aggregator,
-                        vc == null ? 0 : vc.selfWeight(), 0, 1, step));
-            }
-            // Pass 2: the aggregate's moments and drift diagnostics.
-            Broadcast<Map<String, AggregateAction>> actB = jsc.broadcast(actions);
-            Map<String, AggregateAction.Diagnostics> diag = new TreeMap<>(jsc.parallelize(units, Math.max(1, Math.min(units.size(), 4 * jsc.defaultParallelism())))
-                    .mapToPair(u -> new Tuple2<>(u.tensor(), diagnose(u, actB.value().get(u.tensor()), conf.value().get())))
-                    .reduceByKey(AggregateAction.Diagnostics::merge)
-                    .collectAsMap());
-            actB.destroy();
-
-            List<Map<String, Object>> tensorRows = new ArrayList<>();
-            ApplyRule correct = vc == null || o.correctPattern().equals("2d") ? null : ApplyRule.parse(o.correctPattern() + "=keep", f -> null);
-            for (TensorInfo t : floats) {
-                AggregateAction.Diagnostics d = diag.get(t.name());
-                ClientMoments cm = pass1.get(t.name());
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("tensor", t.name());
-                row.put("elements", t.elementCount());
-                row.put("client_spread", d.spread / t.elementCount());
-                if (reference != null) row.put("mean_update_norm", Math.sqrt(d.meanUpdateSq));
-                if (vc != null && !VarianceCorrection.skipped(t.name()) && t.elementCount() > 1
-                        && (o.correctPattern().equals("2d") ? t.rank() == 2 : correct.matches(t.name()))) {
-                    double[] vars = new double[kept.size()];
-                    for (int i = 0; i < kept.size(); i++) vars[i] = cm.moments[kept.get(i)].varianceSample();
-                    double target = vc.target(vars, cm.reference == null ? 0 : cm.reference.varianceSample());
-                    double current = d.output.varianceSample();
-                    double scale = vc.scale(target, current);
-                    actions.put(t.name(), actions.get(t.name()).withCorrection(d.output.mean(), scale));
-                    row.put("variance_before", current);
-                    row.put("variance_target", target);
-                    row.put("correction_scale", scale);
-                }
-                tensorRows.add(row);
-            }
-
-            // Pass 3: write.
-            DType outDType = o.outDType();
-            List<TransformPlanner.Planned> plans = new ArrayList<>();
-            for (TensorInfo t : template.tensors()) {
-                AggregateAction a = actions.get(t.name());
-                if (a == null) plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not floating point: copied from the template", t.dtype()));
-                else plans.add(new TransformPlanner.Planned(t, "fedavg", a, a.describe(), outDType != null ? outDType : t.dtype()));
+                        vc == null ? 0 : vc.selfWeight(), step));
             }
             StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
             try {
+                // Pass 2, in parallel over slices: the aggregate (float64, to scratch) and the drift diagnostics.
+                List<Tuple2<Unit, String>> work = new ArrayList<>();
+                for (int i = 0; i < units.size(); i++) work.add(new Tuple2<>(units.get(i), staged.scratch("agg/" + i + ".f64").toString()));
+                Broadcast<Map<String, AggregateAction>> actB = jsc.broadcast(actions);
+                Map<String, AggregateAction.Diagnostics> diag = new TreeMap<>(jsc.parallelize(work, Math.max(1, Math.min(work.size(), 4 * jsc.defaultParallelism())))
+                        .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), w._2(), conf.value().get())))
+                        .reduceByKey(AggregateAction.Diagnostics::merge)
+                        .collectAsMap());
+                actB.destroy();
+
+                List<Map<String, Object>> tensorRows = new ArrayList<>();
+                Map<String, double[]> corrections = new LinkedHashMap<>();
+                ApplyRule correct = vc == null || o.correctPattern().equals("2d") ? null : ApplyRule.parse(o.correctPattern() + "=keep", f -> null);
+                for (TensorInfo t : floats) {
+                    AggregateAction.Diagnostics d = diag.get(t.name());
+                    ClientMoments cm = pass1.get(t.name());
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("tensor", t.name());
+                    row.put("elements", t.elementCount());
+                    row.put("client_spread", d.spread / t.elementCount());
+                    if (reference != null) row.put("mean_update_norm", Math.sqrt(d.meanUpdateSq));
+                    if (vc != null && !VarianceCorrection.skipped(t.name()) && t.elementCount() > 1
+                            && (correct == null ? t.rank() == 2 : correct.matches(t.name()))) {
+                        double[] vars = new double[kept.size()];
+                        for (int i = 0; i < kept.size(); i++) vars[i] = cm.moments[kept.get(i)].varianceSample();
+                        double target = vc.target(vars, cm.reference == null ? 0 : cm.reference.varianceSample());
+                        double current = d.output.varianceSample();
+                        double scale = vc.scale(target, current);
+                        corrections.put(t.name(), new double[] {d.output.mean(), scale});
+                        row.put("variance_before", current);
+                        row.put("variance_target", target);
+                        row.put("correction_scale", scale);
+                    }
+                    tensorRows.add(row);
+                }
+
+                // Pass 3, one task per shard: the computed slices, corrected and encoded, assembled into the shards.
+                Map<String, List<Tuple2<Unit, String>>> slicesOf = new LinkedHashMap<>();
+                for (Tuple2<Unit, String> w : work) slicesOf.computeIfAbsent(w._1().tensor(), x -> new ArrayList<>()).add(w);
+                DType outDType = o.outDType();
+                List<TransformPlanner.Planned> plans = new ArrayList<>();
+                for (TensorInfo t : template.tensors()) {
+                    AggregateAction a = actions.get(t.name());
+                    if (a == null) {
+                        plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not floating point: copied from the template", t.dtype()));
+                        continue;
+                    }
+                    List<Tuple2<Unit, String>> sl = slicesOf.get(t.name());
+                    String[] files = new String[sl.size()];
+                    long[] firsts = new long[sl.size()];
+                    int[] counts = new int[sl.size()];
+                    for (int i = 0; i < sl.size(); i++) {
+                        files[i] = sl.get(i)._2();
+                        firsts[i] = sl.get(i)._1().first();
+                        counts[i] = sl.get(i)._1().count();
+                    }
+                    double[] c = corrections.getOrDefault(t.name(), new double[] {0, 1});
+                    plans.add(new TransformPlanner.Planned(t, "fedavg", new StagedSliceAction(files, firsts, counts, c[0], c[1], a.describe()), a.describe(),
+                            outDType != null ? outDType : t.dtype()));
+                }
                 ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
                 Map<String, String> md = new TreeMap<>();
                 md.put("format", "pt");
@@ -341,10 +362,16 @@ public final class FedAvgJob {
         return cm;
     }
 
-    private static AggregateAction.Diagnostics diagnose(Unit u, AggregateAction a, Configuration conf) {
+    /** One slice of the aggregate into its scratch file (raw float64 LE), with the slice's diagnostics. */
+    private static AggregateAction.Diagnostics computeSlice(Unit u, AggregateAction a, String file, Configuration conf) throws IOException {
         AggregateAction.Diagnostics d = new AggregateAction.Diagnostics(a.clientCount());
+        double[] y = new double[u.count()];
         try (RangeReader reader = new RangeReader(conf)) {
-            a.compute(reader, u.first(), u.count(), new double[u.count()], d);
+            a.compute(reader, u.first(), u.count(), y, d);
+        }
+        Path p = new Path(file);
+        try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true)) {
+            io.weightlab.common.lora.FactorFiles.writeDoubles(os, y);
         }
         return d;
     }

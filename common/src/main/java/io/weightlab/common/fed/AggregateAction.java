@@ -11,11 +11,12 @@ import java.io.Serializable;
 import java.util.List;
 
 /**
- * One output tensor of a round, computed where it is written: for each step of at most {@code stepElements}
+ * One output tensor of a round, element range by element range: for each step of at most {@code stepElements}
  * positions, every client's values at those positions are read (ranged reads, never the whole tensor), clipped
- * towards the reference when asked, combined by the aggregator, mixed with the reference (conservative correction)
- * and rescaled about the mean (variance correction). Memory: K x step doubles, with step chosen by the job as
- * budget / K, so it does not grow with the number of clients. The same code feeds the diagnostics pass.
+ * towards the reference when asked, combined by the aggregator and mixed with the reference (conservative
+ * correction). Memory: K x step doubles, with step chosen by the job as budget / K, so it does not grow with the
+ * number of clients. The variance correction, which needs the whole tensor's result first, is applied when the
+ * computed slices are written ({@link StagedSliceAction}).
  */
 public final class AggregateAction implements TensorAction {
     private static final long serialVersionUID = 1L;
@@ -26,25 +27,18 @@ public final class AggregateAction implements TensorAction {
     private final TensorInfo reference;   // previous global, or null
     private final ElementAggregator aggregator;
     private final double selfWeight;      // conservative mixing with the reference
-    private final double center, scale;   // variance correction: (y − center)·scale + center; scale 1 = none
     private final int stepElements;
     private transient RangeReader reader;
 
     public AggregateAction(List<TensorInfo> clients, double[] weights, double[] clip, TensorInfo reference, ElementAggregator aggregator,
-                           double selfWeight, double center, double scale, int stepElements) {
+                           double selfWeight, int stepElements) {
         this.clients = List.copyOf(clients);
         this.weights = weights.clone();
         this.clip = clip == null ? null : clip.clone();
         this.reference = reference;
         this.aggregator = aggregator;
         this.selfWeight = selfWeight;
-        this.center = center;
-        this.scale = scale;
         this.stepElements = Math.max(1, stepElements);
-    }
-
-    public AggregateAction withCorrection(double newCenter, double newScale) {
-        return new AggregateAction(clients, weights, clip, reference, aggregator, selfWeight, newCenter, newScale, stepElements);
     }
 
     public int clientCount() { return clients.size(); }
@@ -101,7 +95,7 @@ public final class AggregateAction implements TensorAction {
             aggregator.combine(xs, weights, len, y);
             if (selfWeight > 0) for (int i = 0; i < len; i++) y[i] = selfWeight * ref[i] + (1 - selfWeight) * y[i];
             if (diag != null) diagnose(xs, ref, y, len, diag);
-            for (int i = 0; i < len; i++) out[off + i] = scale == 1.0 ? y[i] : (y[i] - center) * scale + center;
+            System.arraycopy(y, 0, out, off, len);
         }
     }
 
@@ -135,7 +129,6 @@ public final class AggregateAction implements TensorAction {
     @Override
     public String describe() {
         return aggregator.describe() + " of " + clients.size() + " clients" + (clip != null ? ", clipped" : "")
-                + (selfWeight > 0 ? Samplers.fmt(", mixed with the reference (c=%s)", selfWeight) : "")
-                + (scale != 1.0 ? Samplers.fmt(", variance-corrected x%s", scale) : "");
+                + (selfWeight > 0 ? Samplers.fmt(", mixed with the reference (c=%s)", selfWeight) : "");
     }
 }
