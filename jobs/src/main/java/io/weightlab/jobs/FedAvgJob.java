@@ -132,6 +132,7 @@ public final class FedAvgJob {
                     .mapToPair(u -> new Tuple2<>(u.tensor(), clientMoments(u, clientsB.value(), refB.value(), conf.value().get())))
                     .reduceByKey(ClientMoments::merge)
                     .collectAsMap());
+            long tValidated = System.nanoTime();
             double[] norms = new double[ids.size()];
             for (Map.Entry<String, ClientMoments> e : pass1.entrySet()) {
                 for (int k = 0; k < ids.size(); k++) {
@@ -185,6 +186,7 @@ public final class FedAvgJob {
                         .reduceByKey(AggregateAction.Diagnostics::merge)
                         .collectAsMap());
                 actB.destroy();
+                long tComputed = System.nanoTime();
 
                 List<Map<String, Object>> tensorRows = new ArrayList<>();
                 Map<String, double[]> corrections = new LinkedHashMap<>();
@@ -245,6 +247,10 @@ public final class FedAvgJob {
                 CheckpointSiblings.copy(hconf, template.root(), staged, MODEL, outDType);
                 WeightWriter.writeIndex(staged, MODEL, plan);
                 Map<String, Object> report = report(manifest, o, aggregator, ids, problems, kept, weights, clip, norms, diag, floats, tensorRows, t0);
+                @SuppressWarnings("unchecked") Map<String, Object> run = (Map<String, Object>) report.get("run");
+                run.put("seconds_validate", (tValidated - t0) / 1e9);
+                run.put("seconds_compute", (tComputed - tValidated) / 1e9);
+                run.put("seconds_write", (System.nanoTime() - tComputed) / 1e9);
                 try (FSDataOutputStream os = staged.create(REPORT)) {
                     Tables.writeJson(os, report);
                 }
