@@ -251,6 +251,8 @@ public final class FedAvgJob {
                 run.put("seconds_validate", (tValidated - t0) / 1e9);
                 run.put("seconds_compute", (tComputed - tValidated) / 1e9);
                 run.put("seconds_write", (System.nanoTime() - tComputed) / 1e9);
+                run.put("heap_pool_peaks_mb_this_jvm", heapPoolPeaksMb());
+                run.put("max_heap_mb_this_jvm", Runtime.getRuntime().maxMemory() / 1048576.0);
                 try (FSDataOutputStream os = staged.create(REPORT)) {
                     Tables.writeJson(os, report);
                 }
@@ -273,6 +275,15 @@ public final class FedAvgJob {
             clientsB.destroy();
             refB.destroy();
         }
+    }
+
+    /** Peak use of each heap pool of this JVM (the driver; in local mode also every executor task), in MB. */
+    static Map<String, Double> heapPoolPeaksMb() {
+        Map<String, Double> out = new TreeMap<>();
+        for (java.lang.management.MemoryPoolMXBean p : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+            if (p.getType() == java.lang.management.MemoryType.HEAP) out.put(p.getName(), p.getPeakUsage().getUsed() / 1048576.0);
+        }
+        return out;
     }
 
     private static int countMissing(RoundManifest m, List<String> ids) {
