@@ -4,6 +4,9 @@ usage: fed_check.py make BASE_DIR OUT_DIR K [--identical] [--poison ID] [--nan I
          OUT_DIR/<id>/model.safetensors (+ client.json {"examples"}), OUT_DIR/manifest.json with reference = BASE_DIR.
          Client k = base + N(0, (0.05·std_t)²) per tensor (seeded); --poison: that client's update x1000;
          --nan: one NaN in that client's first 2-D tensor; --identical: every client = base.
+       fed_check.py adam OUT_DIR RESULT1 RESULT2 ETA BETA1 BETA2 TAU
+         two FedAdam rounds on the same clients (reference of round 2 = round 1's model, state from round 1's
+         server_state): prints max_rel_diff of each round's model and of round 1's m and v against numpy's formulas
        fed_check.py check OUT_DIR RESULT_DIR METHOD KEPT_IDS(comma) [BETA] [EPS]
          prints JSON: max_rel_diff (ours vs numpy over every float tensor), and for METHOD=varcorr the worst
          |Var(w')/target − 1| over 2-D tensors, target = mean client variance (ddof=1).
@@ -50,6 +53,41 @@ if sys.argv[1] == "make":
         clients.append({"id": cid, "uri": os.path.join(out, cid), "examples": ex})
     json.dump({"round": 3, "reference": base_dir, "clients": clients}, open(os.path.join(out, "manifest.json"), "w"), indent=1)
     print(json.dumps({"clients": k}))
+    sys.exit(0)
+
+def rel(a, b):
+    return float(np.abs(a.astype(np.float64) - b).max() / max(np.abs(b).max(), 1e-30))
+
+if sys.argv[1] == "adam":
+    out, r1, r2 = sys.argv[2], sys.argv[3], sys.argv[4]
+    eta, b1, b2, tau = map(float, sys.argv[5:9])
+    m = json.load(open(os.path.join(out, "manifest.json")))
+    xs = [load(c["uri"]) for c in m["clients"]]
+    ex = np.array([c["examples"] for c in m["clients"]], dtype=np.float64)
+    p = ex / ex.sum()
+    x0 = load(m["reference"])
+    got1, got2 = load(os.path.join(r1, "model")), load(os.path.join(r2, "model"))
+    m1s, v1s = load(os.path.join(r1, "server_state", "m")), load(os.path.join(r1, "server_state", "v"))
+    res = {"round1": 0.0, "m1": 0.0, "v1": 0.0, "round2": 0.0}
+    for name, w in got1.items():
+        if not np.issubdtype(w.dtype, np.floating):
+            continue
+        y = np.zeros(w.shape)
+        for k in range(len(p)):
+            y = y + p[k] * xs[k][name].astype(np.float64)
+        def step(x, mm, vv, t):
+            d = y - x
+            mm = b1 * mm + (1 - b1) * d
+            vv = b2 * vv + (1 - b2) * d * d
+            e = eta * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            return x + e * mm / (np.sqrt(vv) + tau), mm, vv
+        x1, mm1, vv1 = step(x0[name].astype(np.float64), 0.0, 0.0, 1)
+        res["round1"] = max(res["round1"], rel(w, x1))
+        res["m1"] = max(res["m1"], rel(m1s[name], mm1))
+        res["v1"] = max(res["v1"], rel(v1s[name], vv1))
+        x2, _, _ = step(w.astype(np.float64), m1s[name].astype(np.float64), v1s[name].astype(np.float64), 2)
+        res["round2"] = max(res["round2"], rel(got2[name], x2))
+    print(json.dumps(res))
     sys.exit(0)
 
 out, result, method, kept = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5].split(",")

@@ -9,6 +9,9 @@ import io.weightlab.common.fed.ClientWeights;
 import io.weightlab.common.fed.ElementAggregator;
 import io.weightlab.common.fed.RobustPolicy;
 import io.weightlab.common.fed.RoundManifest;
+import io.weightlab.common.fed.ServerOptimizer;
+import io.weightlab.common.fed.ServerOptimizerRegistry;
+import io.weightlab.common.fed.ServerStepAction;
 import io.weightlab.common.fed.StagedSliceAction;
 import io.weightlab.common.fed.VarianceCorrection;
 import io.weightlab.common.init.ApplyRule;
@@ -62,7 +65,12 @@ public final class FedAvgJob {
     public record Options(String manifest, String clientsPrefix, String out, boolean overwrite, String method, Map<String, String> methodParams,
                           String weighting, String varianceCorrection, double conservativeC, Double eps, Double relativeEps,
                           String correctPattern, Double rejectAbove, String clip, String badClients, int minClients, double minFraction,
-                          DType outDType, long maxShardBytes, long memoryBudget) implements Serializable {}
+                          DType outDType, long maxShardBytes, long memoryBudget, ServerOpt serverOpt) implements Serializable {}
+
+    /** A server optimiser step after the aggregation: name, parameters, and the previous round's state directory (or null). */
+    public record ServerOpt(String name, Map<String, String> params, String stateIn) implements Serializable {}
+
+    public static final String STATE = "server_state/";
 
     private record Unit(String tensor, long first, int count) implements Serializable {}
 
@@ -86,9 +94,12 @@ public final class FedAvgJob {
             default -> throw new UsageException("--bad-clients must be fail or drop, got " + o.badClients());
         };
         Checkpoint reference = manifest.reference() == null ? null : CheckpointCatalog.open(hconf, manifest.reference());
-        if ((robust.needsNorms() || (vc != null && vc.selfWeight() > 0)) && reference == null) {
-            throw new UsageException(manifest.source() + ": clipping, outlier rejection and the conservative correction need 'reference' (the previous global model)");
+        if ((robust.needsNorms() || (vc != null && vc.selfWeight() > 0) || o.serverOpt() != null) && reference == null) {
+            throw new UsageException(manifest.source() + ": clipping, outlier rejection, the conservative correction and server optimisers need 'reference'"
+                    + " (the previous global model)");
         }
+        ServerOptimizer serverOpt = o.serverOpt() == null ? null : ServerOptimizerRegistry.create(o.serverOpt().name(), o.serverOpt().params());
+        ServerState prevState = o.serverOpt() == null || o.serverOpt().stateIn() == null ? null : ServerState.read(hconf, o.serverOpt().stateIn(), o.serverOpt().name());
         console.printf("[fedavg] round %s: %d client(s), %s%n", manifest.round(), manifest.clients().size(), aggregator.describe());
 
         // Driver: headers only. Problems are collected per client, then the policy decides.
@@ -216,6 +227,7 @@ public final class FedAvgJob {
 
                 // Pass 3, one task per shard: the computed slices, corrected and encoded, assembled into the shards.
                 Map<String, List<Tuple2<Unit, String>>> slicesOf = new LinkedHashMap<>();
+                Map<String, StagedSliceAction> slicesByTensor = new LinkedHashMap<>();
                 for (Tuple2<Unit, String> w : work) slicesOf.computeIfAbsent(w._1().tensor(), x -> new ArrayList<>()).add(w);
                 DType outDType = o.outDType();
                 List<TransformPlanner.Planned> plans = new ArrayList<>();
@@ -235,8 +247,13 @@ public final class FedAvgJob {
                         counts[i] = sl.get(i)._1().count();
                     }
                     double[] c = corrections.getOrDefault(t.name(), new double[] {0, 1});
-                    plans.add(new TransformPlanner.Planned(t, "fedavg", new StagedSliceAction(files, firsts, counts, c[0], c[1], a.describe()), a.describe(),
-                            outDType != null ? outDType : t.dtype()));
+                    StagedSliceAction slices = new StagedSliceAction(files, firsts, counts, c[0], c[1], a.describe());
+                    slicesByTensor.put(t.name(), slices);
+                    TransformPlanner.Planned pl = serverOpt == null
+                            ? new TransformPlanner.Planned(t, "fedavg", slices, a.describe(), outDType != null ? outDType : t.dtype())
+                            : new TransformPlanner.Planned(t, "fedavg+" + o.serverOpt().name(), serverStep(slices, reference, prevState, serverOpt, t,
+                            ServerStepAction.Output.MODEL), a.describe() + ", then " + serverOpt.describe(), outDType != null ? outDType : t.dtype());
+                    plans.add(pl);
                 }
                 ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
                 Map<String, String> md = new TreeMap<>();
@@ -246,6 +263,22 @@ public final class FedAvgJob {
                 WeightWriter.write(jsc, conf, staged, MODEL, plan, plans, md);
                 CheckpointSiblings.copy(hconf, template.root(), staged, MODEL, outDType);
                 WeightWriter.writeIndex(staged, MODEL, plan);
+                if (serverOpt != null) {
+                    int stepNo = prevState == null ? 1 : prevState.step() + 1;
+                    for (ServerStepAction.Output out : serverOpt.usesSecondMoment()
+                            ? List.of(ServerStepAction.Output.M, ServerStepAction.Output.V) : List.of(ServerStepAction.Output.M)) {
+                        List<TransformPlanner.Planned> sp = new ArrayList<>();
+                        for (TensorInfo t : floats) {
+                            sp.add(new TransformPlanner.Planned(t, o.serverOpt().name(), serverStep(slicesByTensor.get(t.name()), reference, prevState, serverOpt, t, out),
+                                    "server state " + out.name().toLowerCase(), DType.F32));
+                        }
+                        String prefix = STATE + out.name().toLowerCase() + "/";
+                        ShardPlan statePlan = WeightWriter.shardPlan(sp, o.maxShardBytes());
+                        WeightWriter.write(jsc, conf, staged, prefix, statePlan, sp, Map.of("format", "pt", "weightlab.server_state", out.name().toLowerCase()));
+                        WeightWriter.writeIndex(staged, prefix, statePlan);
+                    }
+                    staged.writeString(STATE + ServerState.FILE, ServerState.json(o.serverOpt().name(), stepNo, o.serverOpt().params(), manifest.round()));
+                }
                 Map<String, Object> report = report(manifest, o, aggregator, ids, problems, kept, weights, clip, norms, diag, floats, tensorRows, t0);
                 @SuppressWarnings("unchecked") Map<String, Object> run = (Map<String, Object>) report.get("run");
                 run.put("seconds_validate", (tValidated - t0) / 1e9);
@@ -275,6 +308,13 @@ public final class FedAvgJob {
             clientsB.destroy();
             refB.destroy();
         }
+    }
+
+    private static ServerStepAction serverStep(StagedSliceAction slices, Checkpoint reference, ServerState prev, ServerOptimizer opt, TensorInfo t,
+                                               ServerStepAction.Output out) {
+        TensorInfo m = prev == null ? null : prev.m(t);
+        TensorInfo v = prev == null || !opt.usesSecondMoment() ? null : prev.v(t);
+        return new ServerStepAction(slices, reference.tensor(t.name()), m, v, opt, prev == null ? 1 : prev.step() + 1, out);
     }
 
     /** Peak use of each heap pool of this JVM (the driver; in local mode also every executor task), in MB. */

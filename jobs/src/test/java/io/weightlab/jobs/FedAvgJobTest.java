@@ -176,4 +176,32 @@ class FedAvgJobTest {
         JsonNode cc = JSON.readTree(clipped.resolve(FedAvgJob.REPORT).toFile()).get("clients");
         assertEquals(1.0 / 1000, cc.get(3).get("clip_factor").asDouble(), 2e-4, "the 1000x update is clipped to the median norm");
     }
+
+    @Test
+    void fedAdamTwoRoundsFollowTheFormulaAndFedAvgMWithoutMomentumIsFedAvg(@TempDir Path tmp) throws IOException {
+        Path c = clients(tmp.resolve("clients"), 3);
+        Path r1 = tmp.resolve("r1"), r2 = tmp.resolve("r2");
+        assertEquals(0, fedavg(c, r1, "--server-opt", "fedadam", "--server-opt-param", "eta=0.01").exit());
+        ObjectMapper om = new ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode m2 = (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(c.resolve("manifest.json").toFile());
+        m2.put("reference", r1.resolve("model").toString());
+        Path manifest2 = Files.writeString(tmp.resolve("manifest2.json"), m2.toString());
+        Cli.Run second = Cli.run("fedavg", "--manifest", manifest2.toString(), "--out", r2.toString(), "--server-opt", "fedadam",
+                "--server-opt-param", "eta=0.01", "--server-state", r1.resolve("server_state").toString());
+        assertEquals(0, second.exit(), second.err());
+        JsonNode j = JSON.readTree(Python.script(Python.testScript("fed_check.py"), "adam", c.toString(), r1.toString(), r2.toString(),
+                "0.01", "0.9", "0.99", "1e-9"));
+        for (String k : List.of("round1", "m1", "v1", "round2")) {
+            assertEquals(0.0, j.get(k).asDouble(), 2.5e-7, k + ": FedAdam with bias correction, state kept as F32 between rounds: " + j);
+        }
+        Cli.Run wrongState = Cli.run("fedavg", "--manifest", manifest2.toString(), "--out", tmp.resolve("bad").toString(), "--server-opt", "fedyogi",
+                "--server-state", r1.resolve("server_state").toString());
+        assertEquals(2, wrongState.exit());
+        assertTrue(wrongState.err().contains("SameServerOptimizer"), wrongState.err());
+
+        Path plain = tmp.resolve("plain"), m0 = tmp.resolve("m0");
+        assertEquals(0, fedavg(c, plain).exit());
+        assertEquals(0, fedavg(c, m0, "--server-opt", "fedavgm", "--server-opt-param", "momentum=0", "--server-opt-param", "eta=1").exit());
+        assertEquals("", differingTensors(plain.resolve("model"), m0.resolve("model")), "FedAvgM with eta 1 and no momentum is FedAvg");
+    }
 }

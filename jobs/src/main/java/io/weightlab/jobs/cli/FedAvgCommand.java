@@ -80,6 +80,15 @@ public class FedAvgCommand implements Callable<Integer> {
     @Option(names = "--memory-budget", defaultValue = "256MiB", converter = ByteSize.class, description = "per-task buffer for the clients' values at one step (default: ${DEFAULT-VALUE})")
     long memoryBudget;
 
+    @Option(names = "--server-opt", description = "after aggregating, a server optimiser step from the reference: fedavgm, fedadam, fedyogi, fedadagrad")
+    String serverOpt;
+
+    @Option(names = "--server-opt-param", description = "KEY=VALUE for the server optimiser (eta, momentum, beta1, beta2, tau); repeatable")
+    Map<String, String> serverOptParams = new LinkedHashMap<>();
+
+    @Option(names = "--server-state", description = "the previous round's <out>/server_state (omit on the first round: zeros)")
+    String serverState;
+
     @Override
     public Integer call() {
         DType dt = null;
@@ -90,7 +99,7 @@ public class FedAvgCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab fedavg", spark.master, spark.conf)) {
             FedAvgJob.run(h.session(), new FedAvgJob.Options(manifest, clientsPrefix, output.out, output.overwrite, method, methodParams, weighting,
                     varianceCorrection, conservativeC, eps, relativeEps, correctPattern, rejectAbove, clip, badClients, minClients, minFraction,
-                    dt, maxShardBytes, memoryBudget), System.out);
+                    dt, maxShardBytes, memoryBudget, serverOpt == null ? null : new FedAvgJob.ServerOpt(serverOpt, serverOptParams, serverState)), System.out);
             System.out.println("output: " + output.out + "  (model/ or, for LoRA rounds, adapter/; " + FedAvgJob.REPORT + ")");
             return 0;
         }
