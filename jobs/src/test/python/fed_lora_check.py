@@ -46,6 +46,15 @@ if sys.argv[1] == "make":
     print(json.dumps({"clients": k}))
     sys.exit(0)
 
+if sys.argv[1] == "merged":
+    from transformers import LlamaForCausalLM
+    from peft import PeftModel
+    base, result = sys.argv[2], sys.argv[3]
+    want = PeftModel.from_pretrained(LlamaForCausalLM.from_pretrained(base), os.path.join(result, "adapter")).merge_and_unload().state_dict()
+    got = LlamaForCausalLM.from_pretrained(os.path.join(result, "merged")).state_dict()
+    print(json.dumps({"merged_vs_peft_rel": max(float((got[k].double() - v.double()).abs().max() / max(v.double().abs().max(), 1e-30)) for k, v in want.items())}))
+    sys.exit(0)
+
 base, out, result, method = sys.argv[2:6]
 cl = client_adapters(out)
 ex = np.array([c["examples"] for c, _, _ in cl], dtype=np.float64)

@@ -65,7 +65,7 @@ public final class FedAvgJob {
     public record Options(String manifest, String clientsPrefix, String out, boolean overwrite, String method, Map<String, String> methodParams,
                           String weighting, String varianceCorrection, double conservativeC, Double eps, Double relativeEps,
                           String correctPattern, Double rejectAbove, String clip, String badClients, int minClients, double minFraction,
-                          DType outDType, long maxShardBytes, long memoryBudget, ServerOpt serverOpt) implements Serializable {}
+                          DType outDType, long maxShardBytes, long memoryBudget, ServerOpt serverOpt, String mergeInto) implements Serializable {}
 
     /** A server optimiser step after the aggregation: name, parameters, and the previous round's state directory (or null). */
     public record ServerOpt(String name, Map<String, String> params, String stateIn) implements Serializable {}
@@ -83,6 +83,7 @@ public final class FedAvgJob {
         Configuration hconf = jsc.hadoopConfiguration();
         RoundManifest manifest = o.manifest() != null ? readManifest(hconf, o.manifest()) : discover(hconf, o.clientsPrefix());
         if (io.weightlab.common.fed.LoraAggregatorRegistry.has(o.method())) return FedLoraJob.run(spark, o, manifest, console);
+        if (o.mergeInto() != null) throw new UsageException("--merge-into applies to LoRA rounds (fedit, ffa, stack, svd, lora-fair)");
         ElementAggregator aggregator = io.weightlab.common.fed.AggregatorRegistry.create(o.method(),
                 new io.weightlab.common.init.MethodParams(o.method(), o.methodParams() == null ? Map.of() : o.methodParams(), f -> null));
         VarianceCorrection vc = o.varianceCorrection() == null ? null

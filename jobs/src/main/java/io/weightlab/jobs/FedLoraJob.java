@@ -21,7 +21,11 @@ import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.io.UsageException;
 import io.weightlab.common.io.WeightLabException;
+import io.weightlab.common.init.KeepAction;
+import io.weightlab.common.init.TransformPlanner;
+import io.weightlab.common.io.ShardPlan;
 import io.weightlab.common.lora.FactorFiles;
+import io.weightlab.common.lora.ResidualAction;
 import io.weightlab.common.lora.LoraFactors;
 import io.weightlab.common.lora.LoraModule;
 import io.weightlab.common.lora.PeftAdapterWriter;
@@ -56,6 +60,7 @@ import java.util.regex.Pattern;
  */
 public final class FedLoraJob {
     public static final String ADAPTER = "adapter/";
+    public static final String MERGED = "merged/";
 
     /** One client's module: the two tensors and the scaling its config gives. */
     private record ClientModule(TensorInfo a, TensorInfo b, double scaling) implements Serializable {}
@@ -165,6 +170,7 @@ public final class FedLoraJob {
                 String path = staged.staged(ADAPTER + PeftAdapterWriter.WEIGHTS).toString();
                 jsc.parallelize(List.of(path), 1).foreach(pp -> writeAdapter(pp, outModules, files, conf.value().get()));
                 staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, config(configs.get(kept.get(0)), agg, outModules));
+                if (o.mergeInto() != null) merge(jsc, conf, staged, hconf, o, outModules, files);
                 Map<String, Object> report = report(manifest, o, agg, problems, kept, p, results, t0);
                 try (FSDataOutputStream os = staged.create(FedAvgJob.REPORT)) {
                     Tables.writeJson(os, report);
@@ -183,6 +189,35 @@ public final class FedLoraJob {
         } finally {
             conf.destroy();
         }
+    }
+
+    /**
+     * {@code --merge-into BASE}: the base with the round's update added, W + s·B·A per targeted module (the residual
+     * action with −s), written as a full checkpoint into {@code merged/} through the shard writer.
+     */
+    private static void merge(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, StagedOutput staged, Configuration hconf,
+                              FedAvgJob.Options o, List<LoraModule> modules, Map<String, String> files) {
+        Checkpoint base = CheckpointCatalog.open(hconf, o.mergeInto());
+        Map<String, LoraModule> byWeight = new LinkedHashMap<>();
+        for (LoraModule m : modules) byWeight.put(m.module() + ".weight", m);
+        List<TransformPlanner.Planned> plans = new ArrayList<>();
+        for (TensorInfo t : base.tensors()) {
+            LoraModule m = byWeight.remove(t.name());
+            if (m == null) {
+                plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not targeted", t.dtype()));
+                continue;
+            }
+            if (t.rank() != 2 || t.dim(0) != m.out() || t.dim(1) != m.in()) {
+                throw new UsageException(t.file() + ": '" + t.name() + "' is " + t.shapeString() + " but the adapter's module is [" + m.out() + ", " + m.in() + "] (rule: SameShapes)");
+            }
+            plans.add(new TransformPlanner.Planned(t, "merge", new ResidualAction(files.get(m.module()), -m.scaling(), m.r(), m.in(), m.out(), false),
+                    "W + s B A", t.dtype()));
+        }
+        if (!byWeight.isEmpty()) throw new UsageException(o.mergeInto() + ": no base weight for adapter module(s) " + byWeight.keySet() + " (rule: SameModules)");
+        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
+        WeightWriter.write(jsc, conf, staged, MERGED, plan, plans, Map.of("format", "pt", "weightlab.job", "fedavg-merge"));
+        CheckpointSiblings.copy(hconf, o.mergeInto(), staged, MERGED, null);
+        WeightWriter.writeIndex(staged, MERGED, plan);
     }
 
     /** A client's modules (keys base_model.model.<m>.lora_A/B.weight) with the scaling its config gives each. */

@@ -56,6 +56,13 @@ class FedLoraJobTest {
         JsonNode m0 = report.get("modules").get(0);
         assertTrue(m0.get("relative_residual").asDouble() <= m0.get("fedit_relative_residual").asDouble(), m0.toString());
 
+        Path merged = tmp.resolve("stack-merged");
+        Cli.Run mr = Cli.run("fedavg", "--manifest", hetero.resolve("manifest.json").toString(), "--out", merged.toString(), "--method", "stack",
+                "--merge-into", llama.toString());
+        assertEquals(0, mr.exit(), mr.err());
+        JsonNode mj = JSON.readTree(Python.script(Path.of(make), "merged", llama.toString(), merged.toString()));
+        assertEquals(0.0, mj.get("merged_vs_peft_rel").asDouble(), 1e-6, "merged/ == PEFT's merge_and_unload of the stacked adapter onto the base");
+
         Cli.Run hetFedit = Cli.run("fedavg", "--manifest", hetero.resolve("manifest.json").toString(), "--out", tmp.resolve("bad").toString(),
                 "--method", "fedit");
         assertEquals(2, hetFedit.exit());

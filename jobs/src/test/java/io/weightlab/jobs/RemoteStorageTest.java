@@ -292,7 +292,7 @@ class RemoteStorageTest {
             }
             String out = i == 0 ? tmp.resolve("global-1").toUri().toString() : roots[i].replace("round-1", "global-1");
             Map<String, Object> report = FedAvgJob.run(TestSpark.get(), new FedAvgJob.Options(mf.toString(), null, out, false, "fedavg", Map.of(), "examples",
-                    null, 0.5, null, null, "2d", null, null, "drop", 2, 0, null, 5_000_000L, 1 << 20, null), System.out);
+                    null, 0.5, null, null, "2d", null, null, "drop", 2, 0, null, 5_000_000L, 1 << 20, null, null), System.out);
             assertTrue(report.toString().contains("FiniteValues"), "c2's NaN is reported");
             assertNoSecrets(conf, out);
             FileSystem fs = new Path(out).getFileSystem(conf);
