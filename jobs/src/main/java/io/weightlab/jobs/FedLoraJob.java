@@ -33,7 +33,6 @@ import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.report.Tables;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -168,7 +167,7 @@ public final class FedLoraJob {
                     files.put(name, t.file());
                 }
                 String path = staged.staged(ADAPTER + PeftAdapterWriter.WEIGHTS).toString();
-                jsc.parallelize(List.of(path), 1).foreach(pp -> writeAdapter(pp, outModules, files, conf.value().get()));
+                jsc.parallelize(List.of(path), 1).foreach(pp -> LoraInitJob.writeAdapter(pp, outModules, files, conf.value().get()));
                 staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, config(configs.get(kept.get(0)), agg, outModules));
                 if (o.mergeInto() != null) merge(jsc, conf, staged, hconf, o, outModules, files);
                 Map<String, Object> report = report(manifest, o, agg, problems, kept, p, results, t0);
@@ -305,15 +304,6 @@ public final class FedLoraJob {
             FactorFiles.write(os, new LoraFactors(LoraFactors.toFloat(res.a()), LoraFactors.toFloat(res.b()), res.r(), res.in(), res.out(), false, ""));
         }
         return new ModuleResult(t.module(), res.r(), res.in(), res.out(), res.scaling(), exact, residual, fedit);
-    }
-
-    private static void writeAdapter(String path, List<LoraModule> modules, Map<String, String> files, Configuration conf) throws IOException {
-        Path p = new Path(path);
-        FileSystem fs = p.getFileSystem(conf);
-        fs.setWriteChecksum(false);
-        try (FSDataOutputStream os = fs.create(p, true); RangeReader reader = new RangeReader(conf)) {
-            PeftAdapterWriter.writeWeights(os, modules, files, reader);
-        }
     }
 
     /** The first kept client's config; for rank-changing methods r, lora_alpha (= r, scaling 1) and the patterns. */

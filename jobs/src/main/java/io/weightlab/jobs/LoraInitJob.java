@@ -389,7 +389,8 @@ public final class LoraInitJob {
         return new EvaResult(t.source(), d.ratios(), d.variances(), d.count());
     }
 
-    private static void writeAdapter(String path, List<LoraModule> modules, Map<String, String> files, Configuration conf) throws IOException {
+    /** On an executor: every module's factors, streamed from the factor files into one adapter_model.safetensors. */
+    static void writeAdapter(String path, List<LoraModule> modules, Map<String, String> files, Configuration conf) throws IOException {
         Path p = new Path(path);
         FileSystem fs = p.getFileSystem(conf);
         fs.setWriteChecksum(false);
