@@ -86,39 +86,14 @@ class StandaloneClusterTest {
     @Test
     void statsOnAStandaloneClusterEqualsTheLocalRun(@TempDir Path tmp) throws Exception {
         String fixture = Fixtures.dir("all-minilm-l6-v2-q-sharded").toString();
-        Path home = Files.createDirectories(tmp.resolve("spark-home/jars"));
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path p = Paths.get(entry);
-            if (entry.endsWith(".jar") && Files.isRegularFile(p) && !Files.exists(home.resolve(p.getFileName()))) {
-                Files.createSymbolicLink(home.resolve(p.getFileName()), p);
-            }
-        }
-        Path sparkHome = home.getParent();
-        Path app = appJar(tmp);
-        int port = freePort();
-        String master = "spark://127.0.0.1:" + port;
-        List<Process> started = new ArrayList<>();
-        try {
-            started.add(start(sparkHome, tmp.resolve("master.log"), "org.apache.spark.deploy.master.Master",
-                    "--host", "127.0.0.1", "--port", String.valueOf(port), "--webui-port", String.valueOf(freePort())));
-            for (int w = 0; w < 2; w++) {
-                started.add(start(sparkHome, tmp.resolve("worker" + w + ".log"), "org.apache.spark.deploy.worker.Worker",
-                        "--host", "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port", String.valueOf(freePort()),
-                        "--work-dir", tmp.resolve("work" + w).toString(), master));
-            }
+        try (LocalStandaloneCluster cluster = new LocalStandaloneCluster(tmp)) {
             Path clusterOut = tmp.resolve("cluster-out");
-            Process driver = start(sparkHome, tmp.resolve("driver.log"), "org.apache.spark.deploy.SparkSubmit",
-                    "--master", master, "--deploy-mode", "client",
-                    "--conf", "spark.executor.memory=768m", "--conf", "spark.driver.host=127.0.0.1",
-                    "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", jvmFlags()),
-                    "--class", "io.weightlab.jobs.WeightLab", app.toString(),
-                    "stats", fixture, "--out", clusterOut.toString(), "--slice-mb", "1");
-            started.add(driver);
+            Process driver = cluster.submit(tmp.resolve("driver.log"), List.of(), "stats", fixture, "--out", clusterOut.toString(), "--slice-mb", "1");
             boolean finished = driver.waitFor(300, TimeUnit.SECONDS);
             String driverLog = Files.readString(tmp.resolve("driver.log"));
             assertTrue(finished, "the cluster job did not finish in 5 minutes:\n" + tail(driverLog));
             assertEquals(0, driver.exitValue(), "driver failed:\n" + tail(driverLog));
-            assertEquals(master, JSON.readTree(clusterOut.resolve("stats.json").toFile()).get("run").get("spark_master").asText(),
+            assertEquals(cluster.master, JSON.readTree(clusterOut.resolve("stats.json").toFile()).get("run").get("spark_master").asText(),
                     "the job did not run on the standalone master");
             // executors ran in the workers' own JVMs
             long executors;
@@ -143,12 +118,6 @@ class StandaloneClusterTest {
                     assertEquals(a.get(i).get(f), b.get(i).get(f), "row " + a.get(i).get("key") + " field " + f + ": cluster differs from local");
                 }
             }
-        } finally {
-            for (Process p : started) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-            }
-            for (Process p : started) p.waitFor(30, TimeUnit.SECONDS);
         }
     }
 
