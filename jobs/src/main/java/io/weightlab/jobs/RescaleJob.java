@@ -42,7 +42,12 @@ public final class RescaleJob {
     public static final String PROVENANCE = "weightlab_provenance.json";
 
     public record Options(String input, String out, boolean overwrite, List<String> apply, long seed, DType outDType,
-                          long maxShardBytes, TensorContext.Layout layout, long sliceBytes) {}
+                          long maxShardBytes, TensorContext.Layout layout, long sliceBytes, boolean resume) {
+        public Options(String input, String out, boolean overwrite, List<String> apply, long seed, DType outDType, long maxShardBytes,
+                       TensorContext.Layout layout, long sliceBytes) {
+            this(input, out, overwrite, apply, seed, outDType, maxShardBytes, layout, sliceBytes, false);
+        }
+    }
 
     public record Result(List<TransformPlanner.Planned> plans, Map<String, MomentAccumulator> before,
                          Map<String, TransformedShardWriter.ShardResult> shards, Map<String, Object> run) {}
@@ -75,7 +80,8 @@ public final class RescaleJob {
             console.printf("[rescale] %d tensor(s) change, %d kept; writing %d shard(s) of <= %s%n", changed, plans.size() - changed,
                     shardPlan.shards().size(), Format.bytes(o.maxShardBytes()));
 
-            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
+            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), o.resume() ? resumeKey(ckpt, o, layout) : null);
+            if (staged.isResumed()) console.printf("[rescale] resuming the interrupted run in %s%n", o.out());
             try {
                 Map<String, TransformedShardWriter.ShardResult> shards = WeightWriter.write(jsc, conf, staged, shardPlan, plans, shardMetadata(o, rules));
                 long tWritten = System.nanoTime();
@@ -175,6 +181,20 @@ public final class RescaleJob {
     }
 
     /** GPT-2-style checkpoints (config.json model_type gpt2 / openai-gpt / imagegpt) store Conv1D [in, out] weights. */
+    /** Everything the written shards depend on: the input's tensors and byte ranges, the rules, seed, dtype, layout and split. */
+    static String resumeKey(Checkpoint ckpt, Options o, TensorContext.Layout layout) {
+        StringBuilder sb = new StringBuilder("rescale\n").append(ckpt.root()).append('\n');
+        for (Checkpoint.Shard s : ckpt.shards()) sb.append(s.file()).append(' ').append(s.length()).append('\n');
+        for (TensorInfo t : ckpt.tensors()) sb.append(t).append('\n');
+        sb.append(o.apply()).append('\n').append(o.seed()).append(' ').append(o.outDType()).append(' ').append(o.maxShardBytes()).append(' ').append(layout);
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(h);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static TensorContext.Layout detectLayout(Configuration conf, String input) {
         try {
             Path config = new Path(CheckpointSiblings.sourceDir(conf, input), "config.json");

@@ -30,7 +30,7 @@ import java.util.Map;
  */
 public final class WeightWriter {
     private record ShardTask(String fileName, String path, List<TransformPlanner.Planned> tensors,
-                             Map<String, String> metadata) implements Serializable {}
+                             Map<String, String> metadata, String marker) implements Serializable {}
 
     private WeightWriter() {}
 
@@ -55,19 +55,38 @@ public final class WeightWriter {
         Map<String, TransformPlanner.Planned> byName = new HashMap<>();
         for (TransformPlanner.Planned p : plans) byName.put(p.tensor().name(), p);
         List<ShardTask> tasks = new ArrayList<>();
+        Map<String, TransformedShardWriter.ShardResult> byFile = new HashMap<>();
         for (ShardPlan.Shard s : plan.shards()) {
+            String path = out.staged(prefix + s.fileName()).toString();
+            TransformedShardWriter.ShardResult before = resumed(out, prefix + s.fileName(), path);
+            if (before != null) {
+                byFile.put(before.fileName(), before); // completed by the run this one took over
+                continue;
+            }
             List<TransformPlanner.Planned> ts = new ArrayList<>();
             for (SafetensorsLayout.Spec sp : s.specs()) ts.add(byName.get(sp.name()));
-            tasks.add(new ShardTask(s.fileName(), out.staged(prefix + s.fileName()).toString(), ts, metadata));
+            tasks.add(new ShardTask(s.fileName(), path, ts, metadata, out.completionMarker(prefix + s.fileName()).toString()));
         }
         // Bigger shards first; one task per shard so a retry rewrites exactly one file.
         tasks.sort((a, b) -> Long.compare(bytes(b), bytes(a)));
-        List<TransformedShardWriter.ShardResult> results = jsc.parallelize(tasks, Math.max(1, tasks.size()))
+        if (!byFile.isEmpty()) System.out.printf("[writer] resuming: %d shard(s) completed by the previous run are kept%n", byFile.size());
+        List<TransformedShardWriter.ShardResult> results = tasks.isEmpty() ? List.of() : jsc.parallelize(tasks, Math.max(1, tasks.size()))
                 .map(t -> writeShard(t, conf.value().get()))
                 .collect();
-        Map<String, TransformedShardWriter.ShardResult> byFile = new HashMap<>();
         for (TransformedShardWriter.ShardResult r : results) byFile.put(r.fileName(), r);
         return byFile;
+    }
+
+    /** A shard a taken-over run completed: its marker holds the ShardResult; the file must have its length. */
+    private static TransformedShardWriter.ShardResult resumed(StagedOutput out, String relative, String path) {
+        byte[] marker = out.completed(relative);
+        if (marker == null) return null;
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(marker))) {
+            TransformedShardWriter.ShardResult r = (TransformedShardWriter.ShardResult) in.readObject();
+            return out.fileSystem().getFileStatus(new Path(path)).getLen() == r.length() ? r : null;
+        } catch (IOException | ClassNotFoundException | ClassCastException e) {
+            return null; // an unreadable marker: write the shard again
+        }
     }
 
     private static long bytes(ShardTask t) {
@@ -80,11 +99,20 @@ public final class WeightWriter {
         Path path = new Path(t.path());
         FileSystem fs = path.getFileSystem(conf);
         fs.setWriteChecksum(false);
+        TransformedShardWriter.ShardResult r;
         try (RangeReader reader = new RangeReader(conf); FSDataOutputStream os = fs.create(path, true)) {
-            return TransformedShardWriter.write(reader, os, t.fileName(), t.tensors(), t.metadata());
+            r = TransformedShardWriter.write(reader, os, t.fileName(), t.tensors(), t.metadata());
         } catch (IOException e) {
             throw new WeightLabException("writing " + t.path() + " failed: " + e.getMessage(), e);
         }
+        // The marker, last: a later --resume keeps this shard only if the marker and a file of its length exist.
+        Path marker = new Path(t.marker());
+        try (FSDataOutputStream os = marker.getFileSystem(conf).create(marker, true); java.io.ObjectOutputStream oos = new java.io.ObjectOutputStream(os)) {
+            oos.writeObject(r);
+        } catch (IOException e) {
+            throw new WeightLabException("writing the completion marker of " + t.path() + " failed: " + e.getMessage(), e);
+        }
+        return r;
     }
 
     /** Writes {@code model.safetensors.index.json} when the output has more than one shard; call after {@link #write}. */

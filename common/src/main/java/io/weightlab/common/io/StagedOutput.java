@@ -44,6 +44,9 @@ public final class StagedOutput {
     private final boolean direct;
     private final Set<String> written = new LinkedHashSet<>();
     private boolean done;
+    private boolean resumed;
+    static final String RESUME_KEY = "_scratch/resume.key";
+    static final String DONE = "_scratch/done/";
 
     private StagedOutput(FileSystem fs, Path out, Path staging, boolean overwrite, boolean createdOut, boolean direct) {
         this.fs = fs;
@@ -55,6 +58,16 @@ public final class StagedOutput {
     }
 
     public static StagedOutput begin(Configuration conf, String outUri, boolean overwrite) {
+        return begin(conf, outUri, overwrite, null);
+    }
+
+    /**
+     * As {@link #begin(Configuration, String, boolean)}; with a {@code resumeKey} (a fingerprint of everything the
+     * output depends on) a dead run's staging directory with the same key is taken over: the files it completed
+     * (see {@link #markCompleted}) are kept and everything else in it is deleted, so the job writes only what is
+     * missing and commits the same result. Rename commits only; object stores start afresh.
+     */
+    public static StagedOutput begin(Configuration conf, String outUri, boolean overwrite, String resumeKey) {
         Path out = new Path(outUri);
         try {
             FileSystem fs = out.getFileSystem(conf);
@@ -78,6 +91,10 @@ public final class StagedOutput {
                 }
                 // A run that died here left files without _SUCCESS: they are ours, and never were a result.
                 if (incomplete) clearVisible(fs, out);
+                if (incomplete && resumeKey != null && !direct) {
+                    StagedOutput taken = takeOver(fs, out, resumeKey, overwrite);
+                    if (taken != null) return taken;
+                }
                 if (direct && committed) {
                     fs.delete(new Path(out, SUCCESS), false);
                     clearVisible(fs, out);
@@ -85,9 +102,72 @@ public final class StagedOutput {
             }
             Path staging = new Path(new Path(out, TEMPORARY), UUID.randomUUID().toString());
             if (!fs.mkdirs(staging)) throw new WeightLabException(outUri + ": cannot create the staging directory " + staging);
+            if (resumeKey != null && !direct) {
+                try (FSDataOutputStream o = fs.create(new Path(staging, RESUME_KEY), true)) {
+                    o.write(resumeKey.getBytes(StandardCharsets.UTF_8));
+                }
+            }
             return new StagedOutput(fs, fs.makeQualified(out), fs.makeQualified(staging), overwrite, !exists, direct);
         } catch (IOException e) {
             throw new WeightLabException(outUri + ": cannot prepare the output: " + e.getMessage(), e);
+        }
+    }
+
+    /** The dead run's staging with this key, cleaned down to its completed files and their markers, or null. */
+    private static StagedOutput takeOver(FileSystem fs, Path out, String key, boolean overwrite) throws IOException {
+        for (FileStatus run : fs.listStatus(new Path(out, TEMPORARY))) {
+            Path keyFile = new Path(run.getPath(), RESUME_KEY);
+            if (!run.isDirectory() || !fs.exists(keyFile)) continue;
+            String k;
+            try (var in = fs.open(keyFile)) {
+                k = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+            if (!k.equals(key)) continue;
+            Set<String> keep = new java.util.HashSet<>();
+            Path done = new Path(run.getPath(), DONE);
+            if (fs.exists(done)) {
+                var it = fs.listFiles(done, true);
+                while (it.hasNext()) {
+                    Path marker = it.next().getPath();
+                    String rel = marker.toUri().getPath().substring(fs.makeQualified(done).toUri().getPath().length() + 1);
+                    keep.add(rel.substring(0, rel.length() - ".done".length()));
+                }
+            }
+            var all = fs.listFiles(run.getPath(), true);
+            java.util.List<Path> delete = new java.util.ArrayList<>();
+            String root = fs.makeQualified(run.getPath()).toUri().getPath() + "/";
+            while (all.hasNext()) {
+                Path p = all.next().getPath();
+                String rel = p.toUri().getPath().substring(root.length());
+                if (!rel.equals(RESUME_KEY) && !rel.startsWith(DONE) && !keep.contains(rel)) delete.add(p);
+            }
+            for (Path p : delete) fs.delete(p, false);
+            StagedOutput s = new StagedOutput(fs, fs.makeQualified(out), fs.makeQualified(run.getPath()), overwrite, false, false);
+            s.resumed = true;
+            return s;
+        }
+        return null;
+    }
+
+    /** Whether this run took over a dead run's staging ({@link #begin(Configuration, String, boolean, String)}). */
+    public boolean isResumed() { return resumed; }
+
+    /** Where the marker of a completed staged file goes: written by whoever finished the file, last. */
+    public Path completionMarker(String relative) {
+        return new Path(staging, DONE + relative + ".done");
+    }
+
+    /** The marker's bytes if a taken-over run completed {@code relative}, else null. */
+    public byte[] completed(String relative) {
+        if (!resumed) return null;
+        try {
+            Path m = completionMarker(relative);
+            if (!fs.exists(m) || !fs.exists(new Path(staging, relative))) return null;
+            try (var in = fs.open(m)) {
+                return in.readAllBytes();
+            }
+        } catch (IOException e) {
+            return null;
         }
     }
 

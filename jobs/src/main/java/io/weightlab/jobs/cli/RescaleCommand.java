@@ -44,6 +44,9 @@ public class RescaleCommand implements Callable<Integer> {
             description = "largest shard, e.g. 5GB, 500MB, 2GiB (default: ${DEFAULT-VALUE}, as Hugging Face)")
     long maxShardBytes;
 
+    @Option(names = "--resume", description = "take over the staging of an interrupted run with the same inputs and options: completed shards are kept")
+    boolean resume;
+
     @Option(names = "--layout", defaultValue = "auto", description = "2-D weight layout: linear [out,in], conv1d [in,out] (GPT-2), auto from config.json (default: ${DEFAULT-VALUE})")
     String layout;
 
@@ -69,7 +72,7 @@ public class RescaleCommand implements Callable<Integer> {
         TensorContext.Layout lay = layout(layout);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab rescale", spark.master, spark.conf)) {
             RescaleJob.run(h.session(), new RescaleJob.Options(input, output.out, output.overwrite, apply, seed, dt,
-                    maxShardBytes, lay, sliceMb << 20), System.out);
+                    maxShardBytes, lay, sliceMb << 20, resume), System.out);
             System.out.println("output: " + output.out + "  (safetensors shards, " + RescaleJob.PROVENANCE + ", copied config/tokenizer files)");
             return 0;
         }
