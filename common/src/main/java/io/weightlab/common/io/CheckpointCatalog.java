@@ -184,26 +184,17 @@ public final class CheckpointCatalog {
         return new Checkpoint(uri, shards, tensors);
     }
 
-    /** Two ranged reads: the 8-byte length, then the header. */
+    /** Two ranged reads (retried like every read, {@link RangeReader}): the 8-byte length, then the header. */
     public static SafetensorsHeader readHeader(FileSystem fs, FileStatus st) throws IOException {
         String file = st.getPath().toString();
         long len = st.getLen();
-        try (FSDataInputStream in = fs.open(st.getPath())) {
+        try (RangeReader r = new RangeReader(fs.getConf())) {
             byte[] first8 = new byte[8];
-            if (len >= 8) readFully(in, file, 0, first8);
+            if (len >= 8) r.read(file, 0, first8, 0, 8);
             long n = SafetensorsHeader.headerLength(file, first8, len);
             byte[] header = new byte[(int) n];
-            readFully(in, file, 8, header);
+            r.read(file, 8, header, 0, header.length);
             return SafetensorsHeader.parse(file, header, len);
-        }
-    }
-
-    private static void readFully(FSDataInputStream in, String file, long pos, byte[] buf) throws IOException {
-        try {
-            in.readFully(pos, buf, 0, buf.length);
-        } catch (EOFException e) {
-            throw new CheckpointFormatException(file, null, "ShortRead",
-                    "file ended before byte " + (pos + buf.length) + " (changed while reading?)");
         }
     }
 }

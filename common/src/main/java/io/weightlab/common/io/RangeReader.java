@@ -12,33 +12,60 @@ import java.util.Map;
 
 /**
  * Positional reads of exact byte ranges through the Hadoop FileSystem (a ranged GET on s3a://). Keeps one open
- * stream per file for the life of a task; not thread-safe.
+ * stream per file for the life of a task; not thread-safe. A read is idempotent, so an IOException is retried on a
+ * fresh stream ({@value #RETRIES_KEY}, default 3, with a short back-off); a file that ends early is not retried
+ * (it is truncated, or changed since its header was read) and is reported as such.
  */
 public final class RangeReader implements Closeable {
+    public static final String RETRIES_KEY = "weightlab.read.retries";
     private final Configuration conf;
+    private final int retries;
     private final Map<String, FSDataInputStream> open = new HashMap<>();
     private long bytesRead;
 
     public RangeReader(Configuration conf) {
         this.conf = conf;
+        this.retries = Math.max(0, conf.getInt(RETRIES_KEY, 3));
     }
 
     /** Reads {@code len} bytes of {@code file} at {@code pos} into {@code buf[off..]}. */
     public void read(String file, long pos, byte[] buf, int off, int len) {
-        try {
-            FSDataInputStream in = open.get(file);
-            if (in == null) {
-                Path p = new Path(file);
-                in = p.getFileSystem(conf).open(p);
-                open.put(file, in);
+        for (int attempt = 0; ; attempt++) {
+            try {
+                FSDataInputStream in = open.get(file);
+                if (in == null) {
+                    Path p = new Path(file);
+                    in = p.getFileSystem(conf).open(p);
+                    open.put(file, in);
+                }
+                in.readFully(pos, buf, off, len);
+                bytesRead += len;
+                return;
+            } catch (EOFException e) {
+                throw new CheckpointFormatException(file, null, "ShortRead",
+                        "file ended before byte " + (pos + len) + " (truncated or rewritten since its header was read?)");
+            } catch (IOException e) {
+                if (attempt >= retries) {
+                    throw new WeightLabException(file + ": read of bytes [" + pos + ", " + (pos + len) + ") failed after " + (attempt + 1)
+                            + " attempt(s): " + e.getMessage(), e);
+                }
+                closeQuietly(open.remove(file)); // a fresh stream for the retry
+                try {
+                    Thread.sleep(50L << attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new WeightLabException(file + ": interrupted while retrying a read", ie);
+                }
             }
-            in.readFully(pos, buf, off, len);
-            bytesRead += len;
-        } catch (EOFException e) {
-            throw new CheckpointFormatException(file, null, "ShortRead",
-                    "file ended before byte " + (pos + len) + " (truncated or rewritten since its header was read?)");
-        } catch (IOException e) {
-            throw new WeightLabException(file + ": read of bytes [" + pos + ", " + (pos + len) + ") failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static void closeQuietly(FSDataInputStream in) {
+        if (in == null) return;
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // the stream already failed
         }
     }
 
@@ -52,13 +79,7 @@ public final class RangeReader implements Closeable {
 
     @Override
     public void close() {
-        for (FSDataInputStream in : open.values()) {
-            try {
-                in.close();
-            } catch (IOException ignored) {
-                // closing a read stream: nothing to lose
-            }
-        }
+        for (FSDataInputStream in : open.values()) closeQuietly(in);
         open.clear();
     }
 }

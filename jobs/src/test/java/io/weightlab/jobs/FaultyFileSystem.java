@@ -1,0 +1,67 @@
+package io.weightlab.jobs;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSInputStream;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RawLocalFileSystem;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The local file system under {@code faulty://}, with storage faults for tests: every positional read returns at
+ * most half of what was asked ({@value #SHORT_KEY}), the N-th read of every opened stream throws an IOException
+ * ({@value #FAIL_EVERY_KEY}; 1 = every read, so a fresh stream fails again). Registered with {@code fs.faulty.impl}.
+ */
+public class FaultyFileSystem extends RawLocalFileSystem {
+    public static final String SHORT_KEY = "weightlab.test.short-reads";
+    public static final String FAIL_EVERY_KEY = "weightlab.test.fail-every-read";
+    static final AtomicLong READS = new AtomicLong();
+
+    @Override
+    public URI getUri() { return URI.create("faulty:///"); }
+
+    @Override
+    public String getScheme() { return "faulty"; }
+
+    @Override
+    public void initialize(URI uri, Configuration conf) throws IOException {
+        super.initialize(uri, conf);
+        setConf(conf);
+    }
+
+    @Override
+    public FSDataInputStream open(Path f, int bufferSize) throws IOException {
+        FSDataInputStream real = super.open(f, bufferSize);
+        boolean shortReads = getConf().getBoolean(SHORT_KEY, false);
+        long every = getConf().getLong(FAIL_EVERY_KEY, 0);
+        return new FSDataInputStream(new FSInputStream() {
+            long reads;
+
+            @Override
+            public int read(long position, byte[] buffer, int offset, int length) throws IOException {
+                READS.incrementAndGet();
+                if (every > 0 && ++reads % every == 0) throw new IOException("injected failure of read #" + reads + " of a stream on " + f);
+                int ask = shortReads && length > 1 ? length / 2 : length;
+                return real.read(position, buffer, offset, ask);
+            }
+
+            @Override
+            public void seek(long pos) throws IOException { real.seek(pos); }
+
+            @Override
+            public long getPos() throws IOException { return real.getPos(); }
+
+            @Override
+            public boolean seekToNewSource(long targetPos) { return false; }
+
+            @Override
+            public int read() throws IOException { return real.read(); }
+
+            @Override
+            public void close() throws IOException { real.close(); }
+        });
+    }
+}
