@@ -26,8 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Faults on a real standalone cluster (issue #7): an executor JVM is killed (SIGKILL, by process handle) while a
- * stats and a rescale job are part way through a stage, seen through the driver's own REST status API. Spark
+ * Faults on a real standalone cluster (issue #7): an executor JVM (or a whole worker JVM with its executor) is
+ * killed (SIGKILL, by process handle) while a stats or a rescale job is part way through a stage, seen through the
+ * driver's own REST status API. Spark
  * retries the lost tasks on a new executor; the outputs must equal an undisturbed local run exactly, with no
  * duplicate or partial shard and no staging left behind.
  */
@@ -37,6 +38,11 @@ class ExecutorKillTest {
 
     /** Kills one executor once some stage of at least 8 tasks has 2..n−4 of them complete; returns what it saw. */
     static String killMidStage(LocalStandaloneCluster cluster, Process driver, int uiPort) throws Exception {
+        return killMidStage(cluster, driver, uiPort, false);
+    }
+
+    /** As above; with {@code wholeWorker} the first worker JVM dies with its executor instead. */
+    static String killMidStage(LocalStandaloneCluster cluster, Process driver, int uiPort, boolean wholeWorker) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
         while (System.nanoTime() < deadline && driver.isAlive()) {
             try {
@@ -47,8 +53,15 @@ class ExecutorKillTest {
                         int n = st.get("numTasks").asInt(), done = st.get("numCompleteTasks").asInt();
                         List<ProcessHandle> ex = cluster.executors();
                         if (n >= 8 && done >= 2 && done <= n - 4 && !ex.isEmpty()) {
+                            String where = "stage " + st.get("stageId").asInt() + " at " + done + "/" + n + " tasks, ";
+                            if (wholeWorker) {
+                                Process w = cluster.workers.get(0);
+                                w.descendants().forEach(ProcessHandle::destroyForcibly);
+                                w.destroyForcibly();
+                                return where + "killed worker pid " + w.pid() + " and its executors";
+                            }
                             ex.get(0).destroyForcibly();
-                            return "stage " + st.get("stageId").asInt() + " at " + done + "/" + n + " tasks, killed executor pid " + ex.get(0).pid();
+                            return where + "killed executor pid " + ex.get(0).pid();
                         }
                     }
                 }
@@ -114,6 +127,23 @@ class ExecutorKillTest {
     static TreeSet<String> files(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString()).filter(n -> !n.equals("weightlab_provenance.json")).collect(java.util.stream.Collectors.toCollection(TreeSet::new));
+        }
+    }
+
+    @Test
+    void statsSurvivesAKilledWorkerJvm(@TempDir Path tmp) throws Exception {
+        String fixture = Fixtures.dir("all-minilm-l6-v2").toString();
+        try (LocalStandaloneCluster cluster = new LocalStandaloneCluster(tmp)) {
+            int ui = StandaloneClusterTest.freePort();
+            Path out = tmp.resolve("stats-worker-killed");
+            Process stats = cluster.submit(tmp.resolve("stats.log"), List.of("spark.ui.port=" + ui), "stats", fixture, "--out", out.toString(),
+                    "--slice-mb", "1");
+            String k = killMidStage(cluster, stats, ui, true);
+            finish(stats, tmp.resolve("stats.log"), k);
+            Path local = tmp.resolve("stats-local");
+            assertEquals(0, Cli.run("stats", fixture, "--out", local.toString(), "--slice-mb", "1").exit());
+            assertEquals(JSON.readTree(local.resolve("stats.json").toFile()).get("rows"), JSON.readTree(out.resolve("stats.json").toFile()).get("rows"),
+                    "stats after a killed worker (" + k + ") differ from the undisturbed local run");
         }
     }
 }
