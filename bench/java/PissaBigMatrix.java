@@ -1,9 +1,7 @@
-import io.weightlab.common.linalg.Lapack;
 import io.weightlab.common.lora.LoraFactors;
 import io.weightlab.common.lora.LoraRegistry;
 import io.weightlab.common.lora.ModuleData;
 
-import java.util.Map;
 import java.util.SplittableRandom;
 
 /**

@@ -1,9 +1,6 @@
 package io.weightlab.jobs;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import io.weightlab.common.fed.AggregateAction;
+import io.weightlab.common.fed.TensorAggregation;
 import io.weightlab.common.fed.ClientSpec;
 import io.weightlab.common.fed.ClientWeights;
 import io.weightlab.common.fed.ElementAggregator;
@@ -31,8 +28,6 @@ import io.weightlab.common.report.Tables;
 import io.weightlab.common.stats.MomentAccumulator;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -81,7 +76,7 @@ public final class FedAvgJob {
         if (o.out() == null) throw new UsageException("--out is required");
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
-        RoundManifest manifest = o.manifest() != null ? readManifest(hconf, o.manifest()) : discover(hconf, o.clientsPrefix());
+        RoundManifest manifest = o.manifest() != null ? RoundManifests.read(hconf, o.manifest()) : RoundManifests.discover(hconf, o.clientsPrefix());
         if (io.weightlab.common.fed.LoraAggregatorRegistry.has(o.method())) return FedLoraJob.run(spark, o, manifest, console);
         if (o.mergeInto() != null) throw new UsageException("--merge-into applies to LoRA rounds (fedit, ffa, stack, svd, lora-fair)");
         ElementAggregator aggregator = io.weightlab.common.fed.AggregatorRegistry.create(o.method(),
@@ -89,11 +84,7 @@ public final class FedAvgJob {
         VarianceCorrection vc = o.varianceCorrection() == null ? null
                 : VarianceCorrection.parse(o.varianceCorrection(), o.conservativeC(), o.eps(), o.relativeEps());
         RobustPolicy robust = new RobustPolicy(o.rejectAbove(), o.clip());
-        boolean drop = switch (o.badClients()) {
-            case "fail" -> false;
-            case "drop" -> true;
-            default -> throw new UsageException("--bad-clients must be fail or drop, got " + o.badClients());
-        };
+        boolean drop = dropsBadClients(o);
         Checkpoint reference = manifest.reference() == null ? null : CheckpointCatalog.open(hconf, manifest.reference());
         if ((robust.needsNorms() || (vc != null && vc.selfWeight() > 0) || o.serverOpt() != null) && reference == null) {
             throw new UsageException(manifest.source() + ": clipping, outlier rejection, the conservative correction and server optimisers need 'reference'"
@@ -156,8 +147,6 @@ public final class FedAvgJob {
                 }
             }
             for (int k = 0; k < norms.length; k++) norms[k] = Math.sqrt(norms[k]);
-            Map<String, Double> normById = new LinkedHashMap<>();
-            for (int k = 0; k < ids.size(); k++) normById.put(ids.get(k), norms[k]);
             if (robust.rejectAbove() != null) {
                 List<Integer> finite = new ArrayList<>();
                 for (int k = 0; k < ids.size(); k++) if (!problems.containsKey(ids.get(k))) finite.add(k);
@@ -174,17 +163,17 @@ public final class FedAvgJob {
             List<Integer> kept = new ArrayList<>();
             for (int k = 0; k < ids.size(); k++) if (!problems.containsKey(ids.get(k))) kept.add(k);
             List<ClientSpec> keptSpecs = new ArrayList<>();
-            for (int k : kept) keptSpecs.add(manifest.clients().stream().filter(c -> c.id().equals(ids.get(k))).findFirst().orElseThrow());
-            double[] weights = aggregator.weighted() ? ClientWeights.of(o.weighting(), keptSpecs) : uniform(kept.size());
+            for (int k : kept) keptSpecs.add(manifest.client(ids.get(k)));
+            double[] weights = ClientWeights.of(aggregator.weighted() ? o.weighting() : "uniform", keptSpecs);
             double[] keptNorms = new double[kept.size()];
             for (int i = 0; i < kept.size(); i++) keptNorms[i] = norms[kept.get(i)];
             double[] clip = robust.clipFactors(keptNorms);
 
-            Map<String, AggregateAction> actions = new LinkedHashMap<>();
+            Map<String, TensorAggregation> actions = new LinkedHashMap<>();
             for (TensorInfo t : floats) {
                 List<TensorInfo> ts = new ArrayList<>();
                 for (int k : kept) ts.add(clientList.get(k).tensor(t.name()));
-                actions.put(t.name(), new AggregateAction(ts, weights, clip, reference == null ? null : reference.tensor(t.name()), aggregator,
+                actions.put(t.name(), new TensorAggregation(ts, weights, clip, reference == null ? null : reference.tensor(t.name()), aggregator,
                         vc == null ? 0 : vc.selfWeight(), step));
             }
             StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
@@ -192,10 +181,10 @@ public final class FedAvgJob {
                 // Pass 2, in parallel over slices: the aggregate (float64, to scratch) and the drift diagnostics.
                 List<Tuple2<Unit, String>> work = new ArrayList<>();
                 for (int i = 0; i < units.size(); i++) work.add(new Tuple2<>(units.get(i), staged.scratch("agg/" + i + ".f64").toString()));
-                Broadcast<Map<String, AggregateAction>> actB = jsc.broadcast(actions);
-                Map<String, AggregateAction.Diagnostics> diag = new TreeMap<>(jsc.parallelize(work, Math.max(1, Math.min(work.size(), 4 * jsc.defaultParallelism())))
+                Broadcast<Map<String, TensorAggregation>> actB = jsc.broadcast(actions);
+                Map<String, TensorAggregation.Diagnostics> diag = new TreeMap<>(jsc.parallelize(work, Math.max(1, Math.min(work.size(), 4 * jsc.defaultParallelism())))
                         .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), w._2(), conf.value().get())))
-                        .reduceByKey(AggregateAction.Diagnostics::merge)
+                        .reduceByKey(TensorAggregation.Diagnostics::merge)
                         .collectAsMap());
                 actB.destroy();
                 long tComputed = System.nanoTime();
@@ -204,7 +193,7 @@ public final class FedAvgJob {
                 Map<String, double[]> corrections = new LinkedHashMap<>();
                 ApplyRule correct = vc == null || o.correctPattern().equals("2d") ? null : ApplyRule.parse(o.correctPattern() + "=keep", f -> null);
                 for (TensorInfo t : floats) {
-                    AggregateAction.Diagnostics d = diag.get(t.name());
+                    TensorAggregation.Diagnostics d = diag.get(t.name());
                     ClientMoments cm = pass1.get(t.name());
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("tensor", t.name());
@@ -233,7 +222,7 @@ public final class FedAvgJob {
                 DType outDType = o.outDType();
                 List<TransformPlanner.Planned> plans = new ArrayList<>();
                 for (TensorInfo t : template.tensors()) {
-                    AggregateAction a = actions.get(t.name());
+                    TensorAggregation a = actions.get(t.name());
                     if (a == null) {
                         plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not floating point: copied from the template", t.dtype()));
                         continue;
@@ -294,7 +283,7 @@ public final class FedAvgJob {
                     Tables.writeCsv(os, tensorRows);
                 }
                 staged.commit();
-                console.printf("[fedavg] %d of %d client(s) aggregated, %d dropped, %.1f s: %s%n", kept.size(), ids.size() + countMissing(manifest, ids),
+                console.printf("[fedavg] %d of %d client(s) aggregated, %d dropped, %.1f s: %s%n", kept.size(), manifest.clients().size(),
                         problems.size(), (System.nanoTime() - t0) / 1e9, o.out());
                 return report;
             } catch (IOException e) {
@@ -327,14 +316,30 @@ public final class FedAvgJob {
         return out;
     }
 
-    private static int countMissing(RoundManifest m, List<String> ids) {
-        return m.clients().size() - ids.size();
+    /** --bad-clients: fail the round (false) or drop bad clients (true). */
+    static boolean dropsBadClients(Options o) {
+        return switch (o.badClients()) {
+            case "fail" -> false;
+            case "drop" -> true;
+            default -> throw new UsageException("--bad-clients must be fail or drop, got " + o.badClients());
+        };
     }
 
-    private static double[] uniform(int k) {
-        double[] w = new double[k];
-        Arrays.fill(w, 1.0 / k);
-        return w;
+    /** The report's row per manifest client: who was aggregated with which weight, who was dropped and why. */
+    static List<Map<String, Object>> clientRows(RoundManifest m, Map<String, String> problems, List<String> keptIds, double[] weights) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (ClientSpec c : m.clients()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("id", c.id());
+            row.put("uri", c.uri());
+            row.put("examples", c.examples());
+            int i = keptIds.indexOf(c.id());
+            row.put("status", i >= 0 ? "aggregated" : "dropped");
+            row.put("reason", problems.get(c.id()));
+            if (i >= 0) row.put("weight", weights[i]);
+            rows.add(row);
+        }
+        return rows;
     }
 
     /** Fails the round with every reason, or checks that enough clients remain after dropping. */
@@ -421,22 +426,22 @@ public final class FedAvgJob {
     }
 
     /** One slice of the aggregate into its scratch file (raw float64 LE), with the slice's diagnostics. */
-    private static AggregateAction.Diagnostics computeSlice(Unit u, AggregateAction a, String file, Configuration conf) throws IOException {
-        AggregateAction.Diagnostics d = new AggregateAction.Diagnostics(a.clientCount());
+    private static TensorAggregation.Diagnostics computeSlice(Unit u, TensorAggregation a, String file, Configuration conf) throws IOException {
+        TensorAggregation.Diagnostics d = new TensorAggregation.Diagnostics(a.clientCount());
         double[] y = new double[u.count()];
         try (RangeReader reader = new RangeReader(conf)) {
             a.compute(reader, u.first(), u.count(), y, d);
         }
         Path p = new Path(file);
         try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true)) {
-            io.weightlab.common.lora.FactorFiles.writeDoubles(os, y);
+            io.weightlab.common.io.RawDoubles.write(os, y);
         }
         return d;
     }
 
     private static Map<String, Object> report(RoundManifest m, Options o, ElementAggregator agg, List<String> ids, Map<String, String> problems,
                                               List<Integer> kept, double[] weights, double[] clip, double[] norms,
-                                              Map<String, AggregateAction.Diagnostics> diag, List<TensorInfo> floats,
+                                              Map<String, TensorAggregation.Diagnostics> diag, List<TensorInfo> floats,
                                               List<Map<String, Object>> tensorRows, long t0) {
         Map<String, Object> run = new LinkedHashMap<>();
         run.put("job", "fedavg");
@@ -452,88 +457,28 @@ public final class FedAvgJob {
         run.put("seconds", (System.nanoTime() - t0) / 1e9);
         double meanUpdateSq = 0;
         double[] dots = new double[kept.size()], sq = new double[kept.size()];
-        for (AggregateAction.Diagnostics d : diag.values()) {
+        for (TensorAggregation.Diagnostics d : diag.values()) {
             meanUpdateSq += d.meanUpdateSq;
             for (int i = 0; i < kept.size(); i++) {
                 dots[i] += d.dotWithMean[i];
                 sq[i] += d.updateSq[i];
             }
         }
-        List<Map<String, Object>> clients = new ArrayList<>();
-        for (ClientSpec c : m.clients()) {
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("id", c.id());
-            row.put("uri", c.uri());
-            row.put("examples", c.examples());
-            int k = ids.indexOf(c.id());
-            int i = k < 0 ? -1 : kept.indexOf(k);
-            row.put("status", i >= 0 ? "aggregated" : "dropped");
-            row.put("reason", problems.get(c.id()));
+        List<String> keptIds = new ArrayList<>();
+        for (int k : kept) keptIds.add(ids.get(k));
+        List<Map<String, Object>> clients = clientRows(m, problems, keptIds, weights);
+        for (Map<String, Object> row : clients) {
+            int k = ids.indexOf((String) row.get("id"));
+            int i = keptIds.indexOf((String) row.get("id"));
             if (k >= 0 && m.reference() != null) row.put("update_norm", norms[k]);
-            if (i >= 0) {
-                row.put("weight", weights[i]);
-                if (clip != null) row.put("clip_factor", clip[i]);
-                if (m.reference() != null && sq[i] > 0 && meanUpdateSq > 0) row.put("cosine_to_mean_update", dots[i] / Math.sqrt(sq[i] * meanUpdateSq));
-            }
-            clients.add(row);
+            if (i < 0) continue;
+            if (clip != null) row.put("clip_factor", clip[i]);
+            if (m.reference() != null && sq[i] > 0 && meanUpdateSq > 0) row.put("cosine_to_mean_update", dots[i] / Math.sqrt(sq[i] * meanUpdateSq));
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("run", run);
         out.put("clients", clients);
         out.put("tensors", tensorRows);
         return out;
-    }
-
-    static RoundManifest readManifest(Configuration conf, String uri) {
-        byte[] bytes = CheckpointSiblings.readSmall(conf, uri);
-        try {
-            JsonNode root = new ObjectMapper(new YAMLFactory()).readTree(bytes); // YAML is a superset of JSON
-            return RoundManifest.fromTree(uri, root);
-        } catch (IOException e) {
-            throw new UsageException(uri + ": not a valid JSON/YAML round manifest: " + e.getMessage());
-        }
-    }
-
-    /** One sub-directory per client under the prefix, each with client.json {"examples": N, "weight": w?, "id": ...?}. */
-    static RoundManifest discover(Configuration conf, String prefix) {
-        if (prefix == null) throw new UsageException("give --manifest FILE or --clients-prefix URI");
-        Path p = new Path(prefix);
-        List<ClientSpec> clients = new ArrayList<>();
-        try {
-            FileSystem fs = p.getFileSystem(conf);
-            FileStatus[] dirs = fs.listStatus(p);
-            Arrays.sort(dirs, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
-            for (FileStatus d : dirs) {
-                if (!d.isDirectory() || d.getPath().getName().startsWith("_") || d.getPath().getName().startsWith(".")) continue;
-                Path meta = new Path(d.getPath(), "client.json");
-                if (!fs.exists(meta)) throw new UsageException(d.getPath() + ": no client.json (with \"examples\") in this client directory");
-                JsonNode j = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, meta.toString()));
-                String id = j.hasNonNull("id") ? j.get("id").asText() : d.getPath().getName();
-                clients.add(new ClientSpec(id, d.getPath().toString(), j.path("examples").asLong(-1), j.hasNonNull("weight") ? j.get("weight").asDouble() : null));
-            }
-        } catch (java.io.FileNotFoundException e) {
-            throw new UsageException(prefix + ": no such client directory prefix");
-        } catch (IOException e) {
-            throw new UsageException(prefix + ": cannot list clients: " + e.getMessage());
-        }
-        if (clients.isEmpty()) throw new UsageException(prefix + ": no client directories");
-        Map<String, Object> tree = new LinkedHashMap<>();
-        List<Map<String, Object>> list = new ArrayList<>();
-        for (ClientSpec c : clients) {
-            Map<String, Object> e = new LinkedHashMap<>();
-            e.put("id", c.id());
-            e.put("uri", c.uri());
-            e.put("examples", c.examples());
-            if (c.weight() != null) e.put("weight", c.weight());
-            list.add(e);
-        }
-        tree.put("clients", list);
-        Path ref = new Path(p, "_reference");
-        try {
-            if (p.getFileSystem(conf).exists(ref)) tree.put("reference", ref.toString());
-        } catch (IOException ignored) {
-            // no reference
-        }
-        return RoundManifest.fromTree(prefix, new ObjectMapper().valueToTree(tree));
     }
 }

@@ -71,15 +71,6 @@ public final class FedLoraJob {
 
     private FedLoraJob() {}
 
-    static boolean isAdapter(Configuration conf, String uri) {
-        try {
-            Path p = new Path(uri, PeftAdapterWriter.CONFIG);
-            return p.getFileSystem(conf).exists(p);
-        } catch (IOException | IllegalArgumentException e) {
-            return false;
-        }
-    }
-
     public static Map<String, Object> run(SparkSession spark, FedAvgJob.Options o, RoundManifest manifest, PrintStream console) {
         long t0 = System.nanoTime();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -88,7 +79,7 @@ public final class FedLoraJob {
         if (o.varianceCorrection() != null || o.clip() != null || o.rejectAbove() != null) {
             throw new UsageException("--variance-correction, --clip and --reject-outliers apply to full checkpoints, not to LoRA rounds");
         }
-        boolean drop = o.badClients().equals("drop");
+        boolean drop = FedAvgJob.dropsBadClients(o);
         console.printf("[fedavg] round %s: %d LoRA client(s), %s%n", manifest.round(), manifest.clients().size(), agg.describe());
         Map<String, String> problems = new LinkedHashMap<>();
         Map<String, Checkpoint> ckpts = new LinkedHashMap<>();
@@ -110,13 +101,11 @@ public final class FedLoraJob {
         // Modules and per-client scalings; the first readable client is the template.
         Map<String, Map<String, ClientModule>> byClient = new LinkedHashMap<>();
         List<String> modules = null;
-        Checkpoint template = null;
         for (Map.Entry<String, Checkpoint> e : ckpts.entrySet()) {
             try {
                 Map<String, ClientModule> ms = modules(e.getValue(), configs.get(e.getKey()));
                 if (modules == null) {
                     modules = new ArrayList<>(ms.keySet());
-                    template = e.getValue();
                 } else {
                     String why = mismatch(modules, byClient.values().iterator().next(), ms);
                     if (why != null) throw new UsageException(why);
@@ -141,7 +130,7 @@ public final class FedLoraJob {
             for (String id : byClient.keySet()) if (!problems.containsKey(id)) kept.add(id);
             FedAvgJob.decide(problems, drop, manifest, kept.size(), o, "after reading values");
             List<ClientSpec> keptSpecs = new ArrayList<>();
-            for (String id : kept) keptSpecs.add(manifest.clients().stream().filter(c -> c.id().equals(id)).findFirst().orElseThrow());
+            for (String id : kept) keptSpecs.add(manifest.client(id));
             double[] p = ClientWeights.of(o.weighting(), keptSpecs);
 
             StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
@@ -341,18 +330,7 @@ public final class FedLoraJob {
         run.put("weighting", o.weighting());
         run.put("next_round_init", o.method().equals("lora-fair") || o.method().equals("fedit") || o.method().equals("ffa") ? ADAPTER : null);
         run.put("seconds", (System.nanoTime() - t0) / 1e9);
-        List<Map<String, Object>> clients = new ArrayList<>();
-        for (ClientSpec c : m.clients()) {
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("id", c.id());
-            row.put("uri", c.uri());
-            row.put("examples", c.examples());
-            int i = kept.indexOf(c.id());
-            row.put("status", i >= 0 ? "aggregated" : "dropped");
-            row.put("reason", problems.get(c.id()));
-            if (i >= 0) row.put("weight", p[i]);
-            clients.add(row);
-        }
+        List<Map<String, Object>> clients = FedAvgJob.clientRows(m, problems, kept, p);
         List<Map<String, Object>> mods = new ArrayList<>();
         results.sort((a, b) -> a.module().compareTo(b.module()));
         for (ModuleResult r : results) {

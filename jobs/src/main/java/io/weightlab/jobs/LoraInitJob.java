@@ -3,10 +3,10 @@ package io.weightlab.jobs;
 import io.weightlab.common.init.KeepAction;
 import io.weightlab.common.init.TensorContext;
 import io.weightlab.common.init.TransformPlanner;
-import io.weightlab.common.init.TransformedShardWriter;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.io.RawDoubles;
 import io.weightlab.common.io.ShardPlan;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.TensorValues;
@@ -92,13 +92,12 @@ public final class LoraInitJob {
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
         boolean conv1d = (o.layout() != null ? o.layout() : RescaleJob.detectLayout(hconf, o.input())) == TensorContext.Layout.CONV1D;
         if (conv1d && o.method().equals("olora")) throw new UsageException("olora does not support Conv1D (fan_in_fan_out) weights, as in PEFT");
-        List<LoraModule> modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), o.rankPattern(), o.alphaPattern(), conv1d);
+        Map<String, Integer> rankPattern = o.rankPattern();
+        List<LoraModule> modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), rankPattern, o.alphaPattern(), conv1d);
         if (o.energyRank() != null) {
-            if (o.rankPattern() != null) throw new UsageException("--rank-by-energy chooses every module's rank; it cannot be combined with --rank-pattern");
-            Map<String, Integer> ranks = energyRanks(hconf, o.energyRank(), modules, o.r());
-            o = new Options(o.input(), o.out(), o.overwrite(), o.method(), o.r(), o.alpha(), o.rslora(), o.targetModules(), ranks,
-                    o.alphaPattern(), o.seed(), o.maxShardBytes(), o.taskType(), o.initParams(), o.gradients(), o.activations(), o.energyRank(), o.layout());
-            modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), ranks, o.alphaPattern(), conv1d);
+            if (rankPattern != null) throw new UsageException("--rank-by-energy chooses every module's rank; it cannot be combined with --rank-pattern");
+            rankPattern = energyRanks(hconf, o.energyRank(), modules, o.r());
+            modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), rankPattern, o.alphaPattern(), conv1d);
             int total = 0;
             for (LoraModule m : modules) total += m.r();
             console.printf("[lora-init] ranks by energy %.4g of %s: %d in total over %d modules%n", o.energyRank().energy(), o.energyRank().spectrum(), total, modules.size());
@@ -109,7 +108,7 @@ public final class LoraInitJob {
         try {
             Factored fx = init instanceof EvaInitializer eva
                     ? evaFactors(jsc, conf, staged, eva, modules, o)
-                    : weightFactors(jsc, conf, staged, init, modules, o, hconf);
+                    : weightFactors(jsc, conf, staged, init, modules, rankPattern, o, hconf);
             List<LoraModule> kept = fx.modules();
             Map<String, String> files = fx.files();
             Map<String, String> notes = fx.notes();
@@ -177,7 +176,7 @@ public final class LoraInitJob {
         Map<String, double[]> found = new HashMap<>();
         try {
             FileSystem fs = p.getFileSystem(conf);
-            if (fs.getFileStatus(p).isDirectory()) p = new Path(p, "singular_values.json");
+            if (fs.getFileStatus(p).isDirectory()) p = new Path(p, SpectrumJob.SINGULAR_VALUES);
             try (java.io.InputStream in = fs.open(p); com.fasterxml.jackson.core.JsonParser jp = new com.fasterxml.jackson.core.JsonFactory().createParser(in)) {
                 if (jp.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) throw new UsageException(p + ": not a JSON object of singular values");
                 while (jp.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
@@ -251,7 +250,8 @@ public final class LoraInitJob {
     }
 
     private static Factored weightFactors(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, StagedOutput staged,
-                                          LoraInitializer init, List<LoraModule> modules, Options o, Configuration hconf) {
+                                          LoraInitializer init, List<LoraModule> modules, Map<String, Integer> rankPattern, Options o,
+                                          Configuration hconf) {
         Checkpoint grads = null;
         if (init.needsGradient()) {
             if (o.gradients() == null) {
@@ -273,7 +273,7 @@ public final class LoraInitJob {
         Map<String, String> notes = new TreeMap<>(jsc.parallelize(tasks, Math.max(1, tasks.size()))
                 .mapToPair(t -> new Tuple2<>(t.module().module(), factor(t, conf.value().get())))
                 .collectAsMap());
-        return new Factored(modules, files, notes, o.rankPattern(), o.alphaPattern(), o.targetModules());
+        return new Factored(modules, files, notes, rankPattern, o.alphaPattern(), o.targetModules());
     }
 
     private static TensorInfo gradientOf(Checkpoint grads, LoraModule m) {
@@ -304,7 +304,7 @@ public final class LoraInitJob {
         if (o.rslora() || o.alphaPattern() != null) {
             throw new UsageException("eva rewrites rank_pattern and alpha_pattern itself; it cannot be combined with --use-rslora or --alpha-pattern");
         }
-        Checkpoint stats = CheckpointCatalog.open(conf.value().get(), o.activations());
+        Checkpoint stats = CheckpointCatalog.open(jsc.hadoopConfiguration(), o.activations());
         Map<String, String> shared = ActivationStats.sharedInputs(stats);
         Map<String, EvaTask> bySource = new LinkedHashMap<>();
         int i = 0;
@@ -362,7 +362,8 @@ public final class LoraInitJob {
             Configuration c = conf.value().get();
             double[] comps;
             try (RangeReader reader = new RangeReader(c)) {
-                comps = FactorFiles.readDoubles(reader, t._2(), (long) m.r() * m.in());
+                comps = new double[m.r() * m.in()];
+                RawDoubles.read(reader, t._2(), 0, comps.length, comps, 0);
             }
             EvaInitializer.Decomposition d = new EvaInitializer.Decomposition(comps, res.variances(), res.ratios(), res.count(), m.r(), m.in());
             LoraFactors f = eva.factors(d, m.r(), m.out());
@@ -384,7 +385,7 @@ public final class LoraInitJob {
         EvaInitializer.Decomposition d = EvaInitializer.decompose(s, t.k());
         Path p = new Path(t.file());
         try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true)) {
-            FactorFiles.writeDoubles(os, d.components());
+            RawDoubles.write(os, d.components());
         }
         return new EvaResult(t.source(), d.ratios(), d.variances(), d.count());
     }

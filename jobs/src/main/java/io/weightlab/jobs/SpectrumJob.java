@@ -36,6 +36,8 @@ import java.util.Set;
  * output: analysed, or listed with the reason it was not (never skipped silently).
  */
 public final class SpectrumJob {
+    public static final String SINGULAR_VALUES = "singular_values.json";
+
 
     /** Which matrices: attention/MLP/router always; embeddings and heads on request. */
     public record Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
@@ -291,7 +293,7 @@ public final class SpectrumJob {
             try (FSDataOutputStream os = staged.create("spectrum.csv")) {
                 Tables.writeCsv(os, full);
             }
-            try (FSDataOutputStream os = staged.create("singular_values.json")) {
+            try (FSDataOutputStream os = staged.create(SINGULAR_VALUES)) {
                 Tables.writeJson(os, svs);
             }
             Map<String, double[]> svArrays = new LinkedHashMap<>();

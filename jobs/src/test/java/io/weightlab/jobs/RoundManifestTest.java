@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RoundManifestTest {
     static RoundManifest parse(Path dir, String text) throws IOException {
         Path f = Files.writeString(dir.resolve("m.yaml"), text);
-        return FedAvgJob.readManifest(new Configuration(), f.toString());
+        return RoundManifests.read(new Configuration(), f.toString());
     }
 
     @Test

@@ -55,6 +55,12 @@ public record RoundManifest(String source, String round, String reference, List<
         return new RoundManifest(source, round, reference, List.copyOf(clients));
     }
 
+    /** The client with this id. */
+    public ClientSpec client(String id) {
+        for (ClientSpec c : clients) if (c.id().equals(id)) return c;
+        throw new IllegalArgumentException("no client '" + id + "' in " + source);
+    }
+
     private static String text(JsonNode c, String key, String where) {
         JsonNode v = c.get(key);
         if (v == null || !v.isTextual() || v.asText().isBlank()) throw new UsageException(where + ": '" + key + "' (a string) is required");

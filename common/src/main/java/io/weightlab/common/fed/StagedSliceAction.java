@@ -3,9 +3,8 @@ package io.weightlab.common.fed;
 import io.weightlab.common.init.Samplers;
 import io.weightlab.common.init.TensorAction;
 import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.io.RawDoubles;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * Writes a tensor whose values were computed in parallel, slice by slice, into scratch files of raw float64
@@ -43,10 +42,7 @@ public final class StagedSliceAction implements TensorAction {
         for (int i = 0; i < files.length; i++) {
             long lo = Math.max(first, firsts[i]), hi = Math.min(end, firsts[i] + counts[i]);
             if (lo >= hi) continue;
-            int n = (int) (hi - lo);
-            byte[] b = new byte[8 * n];
-            reader.read(files[i], 8 * (lo - firsts[i]), b, 0, b.length);
-            ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(values, (int) (lo - first), n);
+            RawDoubles.read(reader, files[i], lo - firsts[i], (int) (hi - lo), values, (int) (lo - first));
         }
         if (scale != 1.0) for (int i = 0; i < count; i++) values[i] = (values[i] - center) * scale + center;
     }

@@ -30,20 +30,4 @@ public final class FactorFiles {
         fb.get(a).get(b);
         return new float[][] {a, b};
     }
-
-    /** Raw float64 LE values (EVA's components between its two passes). */
-    public static void writeDoubles(OutputStream os, double[] v) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(Math.multiplyExact(8, v.length)).order(ByteOrder.LITTLE_ENDIAN);
-        buf.asDoubleBuffer().put(v);
-        os.write(buf.array());
-    }
-
-    /** The first {@code count} float64 values of a file written by {@link #writeDoubles}. */
-    public static double[] readDoubles(RangeReader reader, String file, long count) {
-        byte[] bytes = new byte[Math.toIntExact(8 * count)];
-        reader.read(file, 0, bytes, 0, bytes.length);
-        double[] v = new double[(int) count];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(v);
-        return v;
-    }
 }

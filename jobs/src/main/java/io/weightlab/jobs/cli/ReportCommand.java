@@ -75,7 +75,7 @@ public class ReportCommand implements Callable<Integer> {
             matrices = (List<Map<String, Object>>) doc.get("matrices");
             run.putIfAbsent("input", doc.get("input"));
             run.put("matrices", matrices.size());
-            svs = read(conf, spectrum, "singular_values.json", new TypeReference<Map<String, double[]>>() {});
+            svs = read(conf, spectrum, io.weightlab.jobs.SpectrumJob.SINGULAR_VALUES, new TypeReference<Map<String, double[]>>() {});
         }
         run.put("job", stats != null && spectrum != null ? "stats + spectrum" : stats != null ? "stats" : "spectrum");
         StagedOutput so = StagedOutput.begin(conf, out, overwrite);

@@ -1,7 +1,6 @@
 package io.weightlab.common.fed;
 
 import io.weightlab.common.init.Samplers;
-import io.weightlab.common.init.TensorAction;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.model.TensorInfo;
@@ -18,7 +17,7 @@ import java.util.List;
  * number of clients. The variance correction, which needs the whole tensor's result first, is applied when the
  * computed slices are written ({@link StagedSliceAction}).
  */
-public final class AggregateAction implements TensorAction {
+public final class TensorAggregation implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final List<TensorInfo> clients;
@@ -28,9 +27,8 @@ public final class AggregateAction implements TensorAction {
     private final ElementAggregator aggregator;
     private final double selfWeight;      // conservative mixing with the reference
     private final int stepElements;
-    private transient RangeReader reader;
 
-    public AggregateAction(List<TensorInfo> clients, double[] weights, double[] clip, TensorInfo reference, ElementAggregator aggregator,
+    public TensorAggregation(List<TensorInfo> clients, double[] weights, double[] clip, TensorInfo reference, ElementAggregator aggregator,
                            double selfWeight, int stepElements) {
         this.clients = List.copyOf(clients);
         this.weights = weights.clone();
@@ -42,17 +40,6 @@ public final class AggregateAction implements TensorAction {
     }
 
     public int clientCount() { return clients.size(); }
-
-    @Override public boolean needsInput() { return false; }
-
-    @Override public void open(RangeReader r) { this.reader = r; }
-
-    @Override public void release() { this.reader = null; }
-
-    @Override
-    public void apply(long first, double[] values, int count) {
-        compute(reader, first, count, values, null);
-    }
 
     /** Per-tensor facts the report needs, mergeable across slices. */
     public static final class Diagnostics implements Serializable {
@@ -126,7 +113,7 @@ public final class AggregateAction implements TensorAction {
         }
     }
 
-    @Override
+    /** One line for the report and the provenance. */
     public String describe() {
         return aggregator.describe() + " of " + clients.size() + " clients" + (clip != null ? ", clipped" : "")
                 + (selfWeight > 0 ? Samplers.fmt(", mixed with the reference (c=%s)", selfWeight) : "");
