@@ -36,12 +36,10 @@ class ExecutorKillTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    /** Kills one executor once some stage of at least 8 tasks has 2..n−4 of them complete; returns what it saw. */
-    static String killMidStage(LocalStandaloneCluster cluster, Process driver, int uiPort) throws Exception {
-        return killMidStage(cluster, driver, uiPort, false);
-    }
-
-    /** As above; with {@code wholeWorker} the first worker JVM dies with its executor instead. */
+    /**
+     * Kills one executor (or, with {@code wholeWorker}, the first worker JVM with its executor) once some stage of at
+     * least 8 tasks has 2..n−4 of them complete; returns what it saw.
+     */
     static String killMidStage(LocalStandaloneCluster cluster, Process driver, int uiPort, boolean wholeWorker) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
         while (System.nanoTime() < deadline && driver.isAlive()) {
@@ -92,23 +90,13 @@ class ExecutorKillTest {
     void statsAndRescaleSurviveAKilledExecutorWithIdenticalOutput(@TempDir Path tmp) throws Exception {
         String fixture = Fixtures.dir("all-minilm-l6-v2").toString();
         try (LocalStandaloneCluster cluster = new LocalStandaloneCluster(tmp)) {
-            int ui = StandaloneClusterTest.freePort();
-            Path statsOut = tmp.resolve("stats-killed");
-            Process stats = cluster.submit(tmp.resolve("stats.log"), List.of("spark.ui.port=" + ui), "stats", fixture, "--out", statsOut.toString(),
-                    "--slice-mb", "1");
-            String k1 = killMidStage(cluster, stats, ui);
-            finish(stats, tmp.resolve("stats.log"), k1);
-            Path statsLocal = tmp.resolve("stats-local");
-            assertEquals(0, Cli.run("stats", fixture, "--out", statsLocal.toString(), "--slice-mb", "1").exit());
-            JsonNode a = JSON.readTree(statsLocal.resolve("stats.json").toFile()).get("rows");
-            JsonNode b = JSON.readTree(statsOut.resolve("stats.json").toFile()).get("rows");
-            assertEquals(a, b, "stats after a killed executor (" + k1 + ") differ from the undisturbed local run");
+            statsAfterAKillEqualLocal(cluster, tmp, fixture, false);
 
             int ui2 = StandaloneClusterTest.freePort();
             Path rescaled = tmp.resolve("rescale-killed");
             String[] job = {"rescale", fixture, "--out", rescaled.toString(), "--apply", "*=tvr:target_std=0.02", "--max-shard-size", "1MB"};
             Process rescale = cluster.submit(tmp.resolve("rescale.log"), List.of("spark.ui.port=" + ui2), job);
-            String k2 = killMidStage(cluster, rescale, ui2);
+            String k2 = killMidStage(cluster, rescale, ui2, false);
             finish(rescale, tmp.resolve("rescale.log"), k2);
             Path local = tmp.resolve("rescale-local");
             String[] localJob = job.clone();
@@ -124,6 +112,19 @@ class ExecutorKillTest {
         }
     }
 
+    /** stats with an executor (or a whole worker) killed mid-stage equals the undisturbed local run, row for row. */
+    static void statsAfterAKillEqualLocal(LocalStandaloneCluster cluster, Path tmp, String fixture, boolean wholeWorker) throws Exception {
+        int ui = StandaloneClusterTest.freePort();
+        Path out = tmp.resolve("stats-killed"), local = tmp.resolve("stats-local");
+        Process stats = cluster.submit(tmp.resolve("stats.log"), List.of("spark.ui.port=" + ui), "stats", fixture, "--out", out.toString(),
+                "--slice-mb", "1");
+        String k = killMidStage(cluster, stats, ui, wholeWorker);
+        finish(stats, tmp.resolve("stats.log"), k);
+        assertEquals(0, Cli.run("stats", fixture, "--out", local.toString(), "--slice-mb", "1").exit());
+        assertEquals(JSON.readTree(local.resolve("stats.json").toFile()).get("rows"), JSON.readTree(out.resolve("stats.json").toFile()).get("rows"),
+                "stats after " + k + " differ from the undisturbed local run");
+    }
+
     static TreeSet<String> files(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString()).filter(n -> !n.equals("weightlab_provenance.json")).collect(java.util.stream.Collectors.toCollection(TreeSet::new));
@@ -134,16 +135,7 @@ class ExecutorKillTest {
     void statsSurvivesAKilledWorkerJvm(@TempDir Path tmp) throws Exception {
         String fixture = Fixtures.dir("all-minilm-l6-v2").toString();
         try (LocalStandaloneCluster cluster = new LocalStandaloneCluster(tmp)) {
-            int ui = StandaloneClusterTest.freePort();
-            Path out = tmp.resolve("stats-worker-killed");
-            Process stats = cluster.submit(tmp.resolve("stats.log"), List.of("spark.ui.port=" + ui), "stats", fixture, "--out", out.toString(),
-                    "--slice-mb", "1");
-            String k = killMidStage(cluster, stats, ui, true);
-            finish(stats, tmp.resolve("stats.log"), k);
-            Path local = tmp.resolve("stats-local");
-            assertEquals(0, Cli.run("stats", fixture, "--out", local.toString(), "--slice-mb", "1").exit());
-            assertEquals(JSON.readTree(local.resolve("stats.json").toFile()).get("rows"), JSON.readTree(out.resolve("stats.json").toFile()).get("rows"),
-                    "stats after a killed worker (" + k + ") differ from the undisturbed local run");
+            statsAfterAKillEqualLocal(cluster, tmp, fixture, true);
         }
     }
 }

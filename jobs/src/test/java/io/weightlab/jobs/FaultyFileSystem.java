@@ -2,22 +2,31 @@ package io.weightlab.jobs;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FSInputStream;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RawLocalFileSystem;
+import org.apache.hadoop.fs.permission.FsPermission;
+import org.apache.hadoop.util.Progressable;
 
+import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.URI;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The local file system under {@code faulty://}, with storage faults for tests: every positional read returns at
- * most half of what was asked ({@value #SHORT_KEY}), the N-th read of every opened stream throws an IOException
- * ({@value #FAIL_EVERY_KEY}; 1 = every read, so a fresh stream fails again). Registered with {@code fs.faulty.impl}.
+ * The local file system under {@code faulty://}, with storage faults for tests; production code knows nothing of
+ * it. Registered with {@code fs.faulty.impl}. Writes: a file named {@value #FAIL_FILE_KEY} dies after
+ * {@value #FAIL_AFTER_BYTES} bytes, as a task killed mid-write would. Reads: every positional read returns at most half
+ * of what was asked ({@value #SHORT_KEY}); the N-th read of every opened stream throws ({@value #FAIL_EVERY_KEY};
+ * 1 = every read, so a fresh stream fails again).
  */
 public class FaultyFileSystem extends RawLocalFileSystem {
+    public static final String FAIL_FILE_KEY = "weightlab.test.fail-file";
     public static final String SHORT_KEY = "weightlab.test.short-reads";
     public static final String FAIL_EVERY_KEY = "weightlab.test.fail-every-read";
+    static final long FAIL_AFTER_BYTES = 300_000;
     static final AtomicLong READS = new AtomicLong();
 
     @Override
@@ -33,10 +42,37 @@ public class FaultyFileSystem extends RawLocalFileSystem {
     }
 
     @Override
+    public FSDataOutputStream create(Path f, boolean overwrite, int bufferSize, short replication, long blockSize,
+                                     Progressable progress) throws IOException {
+        return maybeDying(f, super.create(f, overwrite, bufferSize, replication, blockSize, progress));
+    }
+
+    @Override
+    public FSDataOutputStream create(Path f, FsPermission permission, boolean overwrite, int bufferSize, short replication,
+                                     long blockSize, Progressable progress) throws IOException {
+        return maybeDying(f, super.create(f, permission, overwrite, bufferSize, replication, blockSize, progress));
+    }
+
+    private FSDataOutputStream maybeDying(Path f, FSDataOutputStream real) {
+        if (!f.getName().equals(getConf().get(FAIL_FILE_KEY))) return real;
+        OutputStream dying = new FilterOutputStream(real) {
+            long n;
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                if ((n += len) > FAIL_AFTER_BYTES) throw new IOException("injected failure half way through " + f);
+                out.write(b, off, len);
+            }
+        };
+        return new FSDataOutputStream(dying, null);
+    }
+
+    @Override
     public FSDataInputStream open(Path f, int bufferSize) throws IOException {
         FSDataInputStream real = super.open(f, bufferSize);
         boolean shortReads = getConf().getBoolean(SHORT_KEY, false);
         long every = getConf().getLong(FAIL_EVERY_KEY, 0);
+        if (!shortReads && every == 0) return real;
         return new FSDataInputStream(new FSInputStream() {
             long reads;
 

@@ -193,10 +193,10 @@ class RescaleJobTest {
 
         // A task that dies half way through its shard fails the job: no index, no _SUCCESS, readers refuse.
         String victim = Files.list(many).map(p -> p.getFileName().toString()).filter(n -> n.startsWith("model-00002-of-")).findFirst().orElseThrow();
-        List<String> f = new ArrayList<>(List.of(in.toString(), "--out", "failing://" + failed, "--max-shard-size", "700KB",
-                "--conf", "spark.hadoop.fs.failing.impl=" + FailingFileSystem.class.getName(),
-                "--conf", "spark.hadoop.fs.failing.impl.disable.cache=true",
-                "--conf", "spark.hadoop." + FailingFileSystem.FAIL_FILE_KEY + "=" + victim));
+        List<String> f = new ArrayList<>(List.of(in.toString(), "--out", "faulty://" + failed, "--max-shard-size", "700KB",
+                "--conf", "spark.hadoop.fs.faulty.impl=" + FaultyFileSystem.class.getName(),
+                "--conf", "spark.hadoop.fs.faulty.impl.disable.cache=true",
+                "--conf", "spark.hadoop." + FaultyFileSystem.FAIL_FILE_KEY + "=" + victim));
         f.addAll(List.of(with()));
         Cli.Run dead = rescale(f.toArray(String[]::new));
         assertTrue(dead.exit() != 0, "the injected failure must fail the job");
@@ -206,7 +206,7 @@ class RescaleJobTest {
         if (Files.exists(failed)) {
             assertThrows(CheckpointFormatException.class, () -> CheckpointCatalog.open(new Configuration(), failed.toString()));
         }
-        TestSpark.get().sparkContext().hadoopConfiguration().unset(FailingFileSystem.FAIL_FILE_KEY);
+        TestSpark.get().sparkContext().hadoopConfiguration().unset(FaultyFileSystem.FAIL_FILE_KEY);
         List<String> again = new ArrayList<>(List.of(in.toString(), "--out", failed.toString(), "--max-shard-size", "700KB"));
         again.addAll(List.of(with()));
         assertEquals(0, rescale(again.toArray(String[]::new)).exit(), "re-running completes the output");
