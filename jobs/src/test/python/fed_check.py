@@ -7,6 +7,10 @@ usage: fed_check.py make BASE_DIR OUT_DIR K [--identical] [--poison ID] [--nan I
        fed_check.py adam OUT_DIR RESULT1 RESULT2 ETA BETA1 BETA2 TAU
          two FedAdam rounds on the same clients (reference of round 2 = round 1's model, state from round 1's
          server_state): prints max_rel_diff of each round's model and of round 1's m and v against numpy's formulas
+       fed_check.py report OUT_DIR RESULT_DIR KEPT_IDS(comma)
+         the round report's numbers recomputed with numpy (FedAvg weights by examples, reference = manifest's): max
+         relative differences of update_norm and cosine_to_mean_update per kept client, and of client_spread and
+         mean_update_norm per tensor
        fed_check.py check OUT_DIR RESULT_DIR METHOD KEPT_IDS(comma) [BETA] [EPS]
          prints JSON: max_rel_diff (ours vs numpy over every float tensor), and for METHOD=varcorr the worst
          |Var(w')/target − 1| over 2-D tensors, target = mean client variance (ddof=1).
@@ -87,6 +91,40 @@ if sys.argv[1] == "adam":
         res["v1"] = max(res["v1"], rel(v1s[name], vv1))
         x2, _, _ = step(w.astype(np.float64), m1s[name].astype(np.float64), v1s[name].astype(np.float64), 2)
         res["round2"] = max(res["round2"], rel(got2[name], x2))
+    print(json.dumps(res))
+    sys.exit(0)
+
+if sys.argv[1] == "report":
+    out, result, kept = sys.argv[2], sys.argv[3], sys.argv[4].split(",")
+    m = json.load(open(os.path.join(out, "manifest.json")))
+    specs = [c for c in m["clients"] if c["id"] in kept]
+    xs = [load(c["uri"]) for c in specs]
+    ex = np.array([c["examples"] for c in specs], dtype=np.float64)
+    p = ex / ex.sum()
+    ref = load(m["reference"])
+    rep = json.load(open(os.path.join(result, "round_report.json")))
+    rows = {r["tensor"]: r for r in rep["tensors"]}
+    dots, sq, msq = np.zeros(len(xs)), np.zeros(len(xs)), 0.0
+    res = {"spread": 0.0, "mean_update_norm": 0.0}
+    for name, r in ref.items():
+        if not np.issubdtype(r.dtype, np.floating):
+            continue
+        r = r.astype(np.float64)
+        stack = [x[name].astype(np.float64) for x in xs]
+        mean = np.zeros(r.shape)
+        for k in range(len(p)):
+            mean = mean + p[k] * stack[k]
+        spread = sum(p[k] * np.sum((stack[k] - mean) ** 2) for k in range(len(p))) / r.size
+        res["spread"] = max(res["spread"], abs(rows[name]["client_spread"] - spread) / max(spread, 1e-300))
+        mu = np.sqrt(np.sum((mean - r) ** 2))
+        res["mean_update_norm"] = max(res["mean_update_norm"], abs(rows[name]["mean_update_norm"] - mu) / max(mu, 1e-300))
+        msq += mu * mu
+        for k in range(len(p)):
+            dots[k] += np.sum((stack[k] - r) * (mean - r))
+            sq[k] += np.sum((stack[k] - r) ** 2)
+    clients = {c["id"]: c for c in rep["clients"]}
+    res["update_norm"] = max(abs(clients[c["id"]]["update_norm"] / np.sqrt(sq[k]) - 1) for k, c in enumerate(specs))
+    res["cosine"] = max(abs(clients[c["id"]]["cosine_to_mean_update"] - dots[k] / np.sqrt(sq[k] * msq)) for k, c in enumerate(specs))
     print(json.dumps(res))
     sys.exit(0)
 

@@ -6,7 +6,8 @@ usage: fed_lora_check.py make BASE_DIR OUT_DIR K [--ranks 8,8,8]
        fed_lora_check.py check BASE_DIR OUT_DIR RESULT_DIR METHOD
          prints JSON per method: fedit/ffa -> max_abs_diff of A, B vs numpy's averages; stack -> max_rel_err of
          s'·B'A' vs Σ p_k s_k B_k A_k; svd -> max over modules of |error / optimal error − 1|; lora-fair ->
-         max over modules of residual/fedit_residual (must be <= 1); always peft_loads (PEFT merges it onto the base).
+         max over modules of residual/fedit_residual (must be <= 1); always report_residual_diff (the report's
+         relative_residual against numpy's ‖ΔW − s·BA‖/‖ΔW‖) and peft_merge_rel_err (PEFT merges it onto the base).
 """
 import sys, json, os
 import numpy as np
@@ -64,6 +65,8 @@ rad = {k: v.astype(np.float64) for k, v in load_file(os.path.join(result, "adapt
 mods = sorted(k[:-len(".lora_A.weight")] for k in cl[0][2] if k.endswith(".lora_A.weight"))
 res = {"modules": len(mods)}
 worst = 0.0
+report = {r["module"]: r for r in json.load(open(os.path.join(result, "round_report.json")))["modules"]}
+res["report_residual_diff"] = 0.0
 for m in mods:
     As = [a[m + ".lora_A.weight"].astype(np.float64) for _, _, a in cl]
     Bs = [a[m + ".lora_B.weight"].astype(np.float64) for _, _, a in cl]
@@ -75,6 +78,8 @@ for m in mods:
     alpha = rcfg["alpha_pattern"].get(short, rcfg["lora_alpha"]) if rcfg.get("alpha_pattern") else rcfg["lora_alpha"]
     s_out = alpha / (np.sqrt(r) if rcfg.get("use_rslora") else r)
     got = s_out * B @ A
+    rel = np.linalg.norm(exact - got) / np.linalg.norm(exact)
+    res["report_residual_diff"] = max(res["report_residual_diff"], abs(report[m]["relative_residual"] - rel))
     if method in ("fedit", "ffa", "lora-fair"):
         abar = sum(pk * a for pk, a in zip(p, As)); bbar = sum(pk * b for pk, b in zip(p, Bs))
     if method in ("fedit", "ffa"):

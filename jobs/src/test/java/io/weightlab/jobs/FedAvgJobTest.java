@@ -115,7 +115,10 @@ class FedAvgJobTest {
                 "Σ p_k x_k with p_k = n_k/Σn, double then F32: the same bits as numpy");
         JsonNode report = JSON.readTree(out.resolve(FedAvgJob.REPORT).toFile());
         assertEquals(0.1, report.get("clients").get(0).get("weight").asDouble(), 1e-15, "100 of 1000 examples");
-        assertTrue(report.get("clients").get(3).get("cosine_to_mean_update").asDouble() > 0, report.toString());
+        JsonNode numbers = JSON.readTree(Python.script(Python.testScript("fed_check.py"), "report", c.toString(), out.toString(), "c0,c1,c2,c3"));
+        for (String k : List.of("update_norm", "cosine", "spread", "mean_update_norm")) {
+            assertEquals(0.0, numbers.get(k).asDouble(), 1e-9, k + ": the report's number against numpy on the same clients: " + numbers);
+        }
 
         Path again = tmp.resolve("fedavg-again");
         assertEquals(0, fedavg(c, again).exit());

@@ -51,6 +51,7 @@ class FedLoraJobTest {
         assertTrue(lf.get("value").asDouble() <= 1.0, "LoRA-FAIR residual <= FedIT residual: " + lf);
         for (JsonNode j : new JsonNode[] {st, sv, fi, lf}) {
             assertEquals(0.0, j.get("peft_merge_rel_err").asDouble(), 1e-5, "PEFT loads the aggregate; merge adds s·B·A: " + j);
+            assertEquals(0.0, j.get("report_residual_diff").asDouble(), 1e-5, "the report's relative residual against numpy: " + j);
         }
         JsonNode report = JSON.readTree(tmp.resolve("fair").resolve(FedAvgJob.REPORT).toFile());
         JsonNode m0 = report.get("modules").get(0);
