@@ -36,16 +36,10 @@ public final class LoraFairAggregator implements LoraAggregator {
         // ΔB* = T (ĀĀᵀ + λI)⁻¹, by solving (ĀĀᵀ + λI) X = Tᵀ (symmetric positive (semi)definite; dposv, else dgesv)
         double[] m = gram.clone();
         for (int i = 0; i < r; i++) m[i * r + i] += lambda;
-        double[] x = new double[r * out];
-        for (int i = 0; i < out; i++) for (int j = 0; j < r; j++) x[j * out + i] = t[i * r + j];
-        int info = org.bytedeco.openblas.global.openblas.LAPACKE_dposv(org.bytedeco.openblas.global.openblas.LAPACK_ROW_MAJOR,
-                (byte) 'U', r, out, m.clone(), r, x, out);
-        if (info != 0) {
-            int[] piv = new int[r];
-            for (int i = 0; i < out; i++) for (int j = 0; j < r; j++) x[j * out + i] = t[i * r + j];
-            info = org.bytedeco.openblas.global.openblas.LAPACKE_dgesv(org.bytedeco.openblas.global.openblas.LAPACK_ROW_MAJOR, r, out, m, r, piv, x, out);
-            if (info != 0) throw new WeightLabException("LoRA-FAIR: ĀĀᵀ + λI is singular (λ = " + lambda + "); raise lambda");
-        }
+        double[] tt = new double[r * out];
+        for (int i = 0; i < out; i++) for (int j = 0; j < r; j++) tt[j * out + i] = t[i * r + j];
+        double[] x = Lapack.solveSymmetric(m, r, tt, out);
+        if (x == null) throw new WeightLabException("LoRA-FAIR: ĀĀᵀ + λI is singular (λ = " + lambda + "); raise lambda");
         double[] b = bbar.clone();
         for (int i = 0; i < out; i++) for (int j = 0; j < r; j++) b[i * r + j] += x[j * out + i];
         return new LoraPair(abar, b, r, in, out, s);

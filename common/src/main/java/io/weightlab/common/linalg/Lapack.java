@@ -78,6 +78,18 @@ public final class Lapack {
         return new Eigen(values, vectors, n);
     }
 
+    /**
+     * Solves A·X = B for a symmetric positive semi-definite row-major n x n A (Cholesky, dposv) and an n x nrhs B,
+     * falling back to LU with pivoting (dgesv) when A is not positive definite; null when A is singular.
+     */
+    public static double[] solveSymmetric(double[] a, int n, double[] b, int nrhs) {
+        double[] x = b.clone();
+        if (openblas.LAPACKE_dposv(openblas.LAPACK_ROW_MAJOR, (byte) 'U', n, nrhs, a.clone(), n, x, nrhs) == 0) return x;
+        x = b.clone();
+        int info = openblas.LAPACKE_dgesv(openblas.LAPACK_ROW_MAJOR, n, nrhs, a.clone(), n, new int[n], x, nrhs);
+        return info == 0 ? x : null;
+    }
+
     /** C = op(A) op(B) for row-major matrices: C is m x n, op(A) m x k, op(B) k x n. */
     public static double[] multiply(double[] a, boolean transA, double[] b, boolean transB, int m, int n, int k) {
         double[] c = new double[Math.multiplyExact(m, n)];
