@@ -22,7 +22,6 @@ import io.weightlab.common.io.ShardPlan;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.io.UsageException;
-import io.weightlab.common.io.WeightLabException;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.report.Tables;
 import io.weightlab.common.stats.MomentAccumulator;
@@ -177,7 +176,7 @@ public final class FedAvgJob {
                         vc == null ? 0 : vc.selfWeight(), step));
             }
             StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
-            try {
+            return staged.commitAfter("the round", () -> {
                 // Pass 2, in parallel over slices: the aggregate (float64, to scratch) and the drift diagnostics.
                 List<Tuple2<Unit, String>> work = new ArrayList<>();
                 for (int i = 0; i < units.size(); i++) work.add(new Tuple2<>(units.get(i), staged.scratch("agg/" + i + ".f64").toString()));
@@ -282,17 +281,10 @@ public final class FedAvgJob {
                 try (FSDataOutputStream os = staged.create("tensors.csv")) {
                     Tables.writeCsv(os, tensorRows);
                 }
-                staged.commit();
                 console.printf("[fedavg] %d of %d client(s) aggregated, %d dropped, %.1f s: %s%n", kept.size(), manifest.clients().size(),
                         problems.size(), (System.nanoTime() - t0) / 1e9, o.out());
                 return report;
-            } catch (IOException e) {
-                staged.abort();
-                throw new WeightLabException(o.out() + ": writing the round failed: " + e.getMessage(), e);
-            } catch (RuntimeException e) {
-                staged.abort();
-                throw e;
-            }
+            });
         } finally {
             conf.destroy();
             clientsB.destroy();

@@ -20,7 +20,6 @@ import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.io.UsageException;
-import io.weightlab.common.io.WeightLabException;
 import io.weightlab.common.init.KeepAction;
 import io.weightlab.common.init.TransformPlanner;
 import io.weightlab.common.io.ShardPlan;
@@ -134,10 +133,11 @@ public final class FedLoraJob {
             double[] p = ClientWeights.of(o.weighting(), keptSpecs);
 
             StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
-            try {
+            List<String> targeted = modules;
+            return staged.commitAfter("the round", () -> {
                 List<ModuleTask> tasks = new ArrayList<>();
                 int i = 0;
-                for (String m : modules) {
+                for (String m : targeted) {
                     List<ClientModule> cms = new ArrayList<>();
                     for (String id : kept) cms.add(byClient.get(id).get(m));
                     tasks.add(new ModuleTask(m, cms, p, staged.scratch("factors/" + (i++) + ".f32").toString()));
@@ -163,17 +163,10 @@ public final class FedLoraJob {
                 try (FSDataOutputStream os = staged.create(FedAvgJob.REPORT)) {
                     Tables.writeJson(os, report);
                 }
-                staged.commit();
                 console.printf("[fedavg] %d of %d LoRA client(s) aggregated over %d module(s), %.1f s: %s%n", kept.size(), manifest.clients().size(),
-                        modules.size(), (System.nanoTime() - t0) / 1e9, o.out());
+                        targeted.size(), (System.nanoTime() - t0) / 1e9, o.out());
                 return report;
-            } catch (IOException e) {
-                staged.abort();
-                throw new WeightLabException(o.out() + ": writing the round failed: " + e.getMessage(), e);
-            } catch (RuntimeException e) {
-                staged.abort();
-                throw e;
-            }
+            });
         } finally {
             conf.destroy();
         }

@@ -224,6 +224,30 @@ public final class StagedOutput {
      * (not deleted) and removed only once the new one is complete; if moving the new files in fails, the previous
      * result is moved back. Index files are moved after every other file.
      */
+    /** The part of a job that writes into this output. */
+    public interface Body<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code body}, then commits. On any failure the output is aborted (nothing of this run stays where a reader
+     * would take it for a result) and the error rethrown; an IOException becomes a WeightLabException naming the
+     * output and {@code what} was being written.
+     */
+    public <T> T commitAfter(String what, Body<T> body) {
+        try {
+            T result = body.run();
+            commit();
+            return result;
+        } catch (IOException e) {
+            abort();
+            throw new WeightLabException(out + ": writing " + what + " failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            abort();
+            throw e;
+        }
+    }
+
     public void commit() {
         if (direct) {
             try {
