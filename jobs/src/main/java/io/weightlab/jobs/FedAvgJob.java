@@ -19,6 +19,8 @@ import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.DType;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.ShardPlan;
+import io.weightlab.common.io.CompletionMarker;
+import io.weightlab.common.io.ResumeKey;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.io.UsageException;
@@ -59,7 +61,7 @@ public final class FedAvgJob {
     public record Options(String manifest, String clientsPrefix, String out, boolean overwrite, String method, Map<String, String> methodParams,
                           String weighting, String varianceCorrection, double conservativeC, Double eps, Double relativeEps,
                           String correctPattern, Double rejectAbove, String clip, String badClients, int minClients, double minFraction,
-                          DType outDType, long maxShardBytes, long memoryBudget, ServerOpt serverOpt, String mergeInto) implements Serializable {}
+                          DType outDType, long maxShardBytes, long memoryBudget, ServerOpt serverOpt, String mergeInto, boolean resume) implements Serializable {}
 
     /** A server optimiser step after the aggregation: name, parameters, and the previous round's state directory (or null). */
     public record ServerOpt(String name, Map<String, String> params, String stateIn) implements Serializable {}
@@ -175,16 +177,29 @@ public final class FedAvgJob {
                 actions.put(t.name(), new TensorAggregation(ts, weights, clip, reference == null ? null : reference.tensor(t.name()), aggregator,
                         vc == null ? 0 : vc.selfWeight(), step));
             }
-            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
+            StagedOutput staged = begin(hconf, manifest, ckpts, reference, prevState, o, null, console);
             return staged.commitAfter("the round", () -> {
                 // Pass 2, in parallel over slices: the aggregate (float64, to scratch) and the drift diagnostics.
+                // A --resume run keeps the slices the dead run completed, with their diagnostics.
                 List<Tuple2<Unit, String>> work = new ArrayList<>();
-                for (int i = 0; i < units.size(); i++) work.add(new Tuple2<>(units.get(i), staged.scratch("agg/" + i + ".f64").toString()));
+                List<Tuple2<Unit, String[]>> todo = new ArrayList<>();
+                Map<String, TensorAggregation.Diagnostics> diag = new TreeMap<>();
+                for (int i = 0; i < units.size(); i++) {
+                    String rel = StagedOutput.SCRATCH + "agg/" + i + ".f64";
+                    Unit u = units.get(i);
+                    work.add(new Tuple2<>(u, staged.stagedFile(rel).toString()));
+                    TensorAggregation.Diagnostics done = CompletionMarker.read(staged, rel, TensorAggregation.Diagnostics.class, 8L * u.count());
+                    if (done != null) diag.merge(u.tensor(), done, TensorAggregation.Diagnostics::merge);
+                    else todo.add(new Tuple2<>(u, new String[] {staged.stagedFile(rel).toString(), staged.completionMarker(rel).toString()}));
+                }
+                if (todo.size() < work.size()) console.printf("[fedavg] resuming: %d of %d slice(s) were aggregated by the previous run%n", work.size() - todo.size(), work.size());
                 Broadcast<Map<String, TensorAggregation>> actB = jsc.broadcast(actions);
-                Map<String, TensorAggregation.Diagnostics> diag = new TreeMap<>(jsc.parallelize(work, Math.max(1, Math.min(work.size(), 4 * jsc.defaultParallelism())))
-                        .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), w._2(), conf.value().get())))
-                        .reduceByKey(TensorAggregation.Diagnostics::merge)
-                        .collectAsMap());
+                if (!todo.isEmpty()) {
+                    jsc.parallelize(todo, Math.max(1, Math.min(todo.size(), 4 * jsc.defaultParallelism())))
+                            .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), w._2()[0], w._2()[1], conf.value().get())))
+                            .reduceByKey(TensorAggregation.Diagnostics::merge)
+                            .collectAsMap().forEach((k, v) -> diag.merge(k, v, TensorAggregation.Diagnostics::merge));
+                }
                 actB.destroy();
                 long tComputed = System.nanoTime();
 
@@ -418,7 +433,7 @@ public final class FedAvgJob {
     }
 
     /** One slice of the aggregate into its scratch file (raw float64 LE), with the slice's diagnostics. */
-    private static TensorAggregation.Diagnostics computeSlice(Unit u, TensorAggregation a, String file, Configuration conf) throws IOException {
+    private static TensorAggregation.Diagnostics computeSlice(Unit u, TensorAggregation a, String file, String marker, Configuration conf) throws IOException {
         TensorAggregation.Diagnostics d = new TensorAggregation.Diagnostics(a.clientCount());
         double[] y = new double[u.count()];
         try (RangeReader reader = new RangeReader(conf)) {
@@ -428,7 +443,29 @@ public final class FedAvgJob {
         try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true)) {
             io.weightlab.common.io.RawDoubles.write(os, y);
         }
+        CompletionMarker.write(conf, marker, d, file);
         return d;
+    }
+
+    /**
+     * The staged output of a round; with --resume, keyed by everything its bytes depend on: every client's files as
+     * they are now, examples and weights, the reference, the server state and every aggregation option.
+     */
+    static StagedOutput begin(Configuration conf, RoundManifest m, Map<String, Checkpoint> ckpts, Checkpoint reference, ServerState state,
+                              Options o, Object extra, PrintStream console) {
+        String key = null;
+        if (o.resume()) {
+            ResumeKey k = ResumeKey.of(conf, "fedavg").add(m.round()).add(extra).checkpoint(reference);
+            for (ClientSpec c : m.clients()) k.add(c).checkpoint(ckpts.get(c.id()));
+            if (state != null) k.add(state.step()).checkpoint(state.m()).checkpoint(state.v());
+            key = k.add(o.method()).add(o.methodParams() == null ? null : new TreeMap<>(o.methodParams())).add(o.weighting())
+                    .add(o.varianceCorrection()).add(o.conservativeC()).add(o.eps()).add(o.relativeEps()).add(o.correctPattern())
+                    .add(o.rejectAbove()).add(o.clip()).add(o.badClients()).add(o.minClients()).add(o.minFraction()).add(o.outDType())
+                    .add(o.maxShardBytes()).add(o.memoryBudget()).add(o.serverOpt()).add(o.mergeInto()).hash();
+        }
+        StagedOutput staged = StagedOutput.begin(conf, o.out(), o.overwrite(), key);
+        if (staged.isResumed()) console.printf("[fedavg] resuming the interrupted round in %s%n", o.out());
+        return staged;
     }
 
     private static Map<String, Object> report(RoundManifest m, Options o, ElementAggregator agg, List<String> ids, Map<String, String> problems,

@@ -132,7 +132,7 @@ public final class FedLoraJob {
             for (String id : kept) keptSpecs.add(manifest.client(id));
             double[] p = ClientWeights.of(o.weighting(), keptSpecs);
 
-            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
+            StagedOutput staged = FedAvgJob.begin(hconf, manifest, ckpts, null, null, o, new TreeMap<>(configs), console);
             List<String> targeted = modules;
             return staged.commitAfter("the round", () -> {
                 List<ModuleTask> tasks = new ArrayList<>();

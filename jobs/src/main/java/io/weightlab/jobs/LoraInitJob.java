@@ -8,6 +8,8 @@ import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.RawDoubles;
 import io.weightlab.common.io.ShardPlan;
+import io.weightlab.common.io.CompletionMarker;
+import io.weightlab.common.io.ResumeKey;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.io.UsageException;
@@ -59,7 +61,7 @@ public final class LoraInitJob {
     public record Options(String input, String out, boolean overwrite, String method, int r, double alpha, boolean rslora,
                           List<String> targetModules, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern,
                           long seed, long maxShardBytes, String taskType, Map<String, String> initParams, String gradients,
-                          String activations, EnergyRank energyRank, TensorContext.Layout layout) implements Serializable {
+                          String activations, EnergyRank energyRank, TensorContext.Layout layout, boolean resume) implements Serializable {
         public Options {
             initParams = initParams == null ? Map.of() : Map.copyOf(initParams);
         }
@@ -70,7 +72,7 @@ public final class LoraInitJob {
 
     public record Result(List<LoraModule> modules, Map<String, String> notes, boolean residual, Map<String, Object> run) {}
 
-    private record FactorTask(LoraModule module, String method, Map<String, String> params, TensorInfo gradient, String file, long seed)
+    private record FactorTask(LoraModule module, String method, Map<String, String> params, TensorInfo gradient, String file, String marker, long seed)
             implements Serializable {}
 
     /** What the factor pass produced: the modules that keep an adapter, their factor files, notes, and config patterns. */
@@ -103,12 +105,13 @@ public final class LoraInitJob {
             console.printf("[lora-init] ranks by energy %.4g of %s: %d in total over %d modules%n", o.energyRank().energy(), o.energyRank().spectrum(), total, modules.size());
         }
         console.printf("[lora-init] %s: %s on %d module(s) of %d tensors%n", ckpt.root(), o.method(), modules.size(), ckpt.tensors().size());
-        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
+        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), o.resume() ? resumeKey(hconf, ckpt, modules, rankPattern, o, conv1d) : null);
+        if (staged.isResumed()) console.printf("[lora-init] resuming the interrupted run in %s%n", o.out());
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
         try {
             Factored fx = init instanceof EvaInitializer eva
                     ? evaFactors(jsc, conf, staged, eva, modules, o)
-                    : weightFactors(jsc, conf, staged, init, modules, rankPattern, o, hconf);
+                    : weightFactors(jsc, conf, staged, init, modules, rankPattern, o, hconf, console);
             List<LoraModule> kept = fx.modules();
             Map<String, String> files = fx.files();
             Map<String, String> notes = fx.notes();
@@ -227,7 +230,19 @@ public final class LoraInitJob {
         try (FSDataOutputStream os = fs.create(p, true)) {
             FactorFiles.write(os, f);
         }
+        CompletionMarker.write(conf, t.marker(), f.note(), t.file()); // last: a --resume run keeps the factors
         return f.note();
+    }
+
+    /** Everything the factors, adapter and residual depend on: base and gradient files, modules with their ranks, method, seed. */
+    private static String resumeKey(Configuration conf, Checkpoint ckpt, List<LoraModule> modules, Map<String, Integer> rankPattern, Options o,
+                                    boolean conv1d) {
+        ResumeKey k = ResumeKey.of(conf, "lora-init").checkpoint(ckpt)
+                .checkpoint(o.gradients() == null ? null : CheckpointCatalog.open(conf, o.gradients()))
+                .checkpoint(o.activations() == null ? null : CheckpointCatalog.open(conf, o.activations()));
+        for (LoraModule m : modules) k.add(m.module() + " " + m.r() + " " + m.alpha() + " " + m.scaling());
+        return k.add(o.method()).add(new TreeMap<>(o.initParams())).add(rankPattern).add(o.alphaPattern()).add(o.r()).add(o.alpha())
+                .add(o.rslora()).add(o.seed()).add(o.maxShardBytes()).add(o.taskType()).add(o.targetModules()).add(conv1d).hash();
     }
 
     /** [out, in] as the initialisers expect; a Conv1D weight (stored [in, out]) is transposed, as PEFT does for fan_in_fan_out. */
@@ -251,7 +266,7 @@ public final class LoraInitJob {
 
     private static Factored weightFactors(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, StagedOutput staged,
                                           LoraInitializer init, List<LoraModule> modules, Map<String, Integer> rankPattern, Options o,
-                                          Configuration hconf) {
+                                          Configuration hconf, PrintStream console) {
         Checkpoint grads = null;
         if (init.needsGradient()) {
             if (o.gradients() == null) {
@@ -262,17 +277,25 @@ public final class LoraInitJob {
         }
         List<FactorTask> tasks = new ArrayList<>();
         Map<String, String> files = new HashMap<>();
+        Map<String, String> notes = new TreeMap<>();
         int i = 0;
         for (LoraModule m : modules) {
-            String f = staged.scratch("factors/" + (i++) + ".f32").toString();
+            String rel = "factors/" + (i++) + ".f32";
+            String f = staged.scratch(rel).toString();
             files.put(m.module(), f);
             TensorInfo g = grads == null ? null : gradientOf(grads, m);
-            tasks.add(new FactorTask(m, o.method(), o.initParams(), g, f, RandomizedSvd.seedFor(o.seed(), m.module())));
+            String done = CompletionMarker.read(staged, StagedOutput.SCRATCH + rel, String.class, -1);
+            if (done != null) notes.put(m.module(), done); // factored by the run this one took over
+            else tasks.add(new FactorTask(m, o.method(), o.initParams(), g, f, staged.completionMarker(StagedOutput.SCRATCH + rel).toString(),
+                    RandomizedSvd.seedFor(o.seed(), m.module())));
         }
+        if (!notes.isEmpty()) console.printf("[lora-init] resuming: %d of %d module(s) were factored by the previous run%n", notes.size(), modules.size());
         tasks.sort((a, b) -> Long.compare(b.module().weight().elementCount(), a.module().weight().elementCount()));
-        Map<String, String> notes = new TreeMap<>(jsc.parallelize(tasks, Math.max(1, tasks.size()))
-                .mapToPair(t -> new Tuple2<>(t.module().module(), factor(t, conf.value().get())))
-                .collectAsMap());
+        if (!tasks.isEmpty()) {
+            notes.putAll(jsc.parallelize(tasks, tasks.size())
+                    .mapToPair(t -> new Tuple2<>(t.module().module(), factor(t, conf.value().get())))
+                    .collectAsMap());
+        }
         return new Factored(modules, files, notes, rankPattern, o.alphaPattern(), o.targetModules());
     }
 

@@ -10,6 +10,7 @@ import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.DType;
 import io.weightlab.common.io.ShardPlan;
+import io.weightlab.common.io.ResumeKey;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.UsageException;
 import io.weightlab.common.io.WeightLabException;
@@ -80,7 +81,7 @@ public final class RescaleJob {
             console.printf("[rescale] %d tensor(s) change, %d kept; writing %d shard(s) of <= %s%n", changed, plans.size() - changed,
                     shardPlan.shards().size(), Format.bytes(o.maxShardBytes()));
 
-            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), o.resume() ? resumeKey(ckpt, o, layout) : null);
+            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), o.resume() ? resumeKey(hconf, ckpt, o, layout) : null);
             if (staged.isResumed()) console.printf("[rescale] resuming the interrupted run in %s%n", o.out());
             try {
                 Map<String, TransformedShardWriter.ShardResult> shards = WeightWriter.write(jsc, conf, staged, shardPlan, plans, shardMetadata(o, rules));
@@ -180,21 +181,12 @@ public final class RescaleJob {
         return r;
     }
 
-    /** GPT-2-style checkpoints (config.json model_type gpt2 / openai-gpt / imagegpt) store Conv1D [in, out] weights. */
-    /** Everything the written shards depend on: the input's tensors and byte ranges, the rules, seed, dtype, layout and split. */
-    static String resumeKey(Checkpoint ckpt, Options o, TensorContext.Layout layout) {
-        StringBuilder sb = new StringBuilder("rescale\n").append(ckpt.root()).append('\n');
-        for (Checkpoint.Shard s : ckpt.shards()) sb.append(s.file()).append(' ').append(s.length()).append('\n');
-        for (TensorInfo t : ckpt.tensors()) sb.append(t).append('\n');
-        sb.append(o.apply()).append('\n').append(o.seed()).append(' ').append(o.outDType()).append(' ').append(o.maxShardBytes()).append(' ').append(layout);
-        try {
-            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return java.util.HexFormat.of().formatHex(h);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    /** Everything the written shards depend on: the input's files and tensors, the rules, seed, dtype, layout and split. */
+    static String resumeKey(Configuration conf, Checkpoint ckpt, Options o, TensorContext.Layout layout) {
+        return ResumeKey.of(conf, "rescale").checkpoint(ckpt).add(o.apply()).add(o.seed()).add(o.outDType()).add(o.maxShardBytes()).add(layout).hash();
     }
 
+    /** GPT-2-style checkpoints (config.json model_type gpt2 / openai-gpt / imagegpt) store Conv1D [in, out] weights. */
     static TensorContext.Layout detectLayout(Configuration conf, String input) {
         try {
             Path config = new Path(CheckpointSiblings.sourceDir(conf, input), "config.json");

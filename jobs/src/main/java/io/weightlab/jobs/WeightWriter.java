@@ -2,6 +2,7 @@ package io.weightlab.jobs;
 
 import io.weightlab.common.init.TransformPlanner;
 import io.weightlab.common.init.TransformedShardWriter;
+import io.weightlab.common.io.CompletionMarker;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.SafetensorsLayout;
 import io.weightlab.common.io.ShardPlan;
@@ -79,13 +80,11 @@ public final class WeightWriter {
 
     /** A shard a taken-over run completed: its marker holds the ShardResult; the file must have its length. */
     private static TransformedShardWriter.ShardResult resumed(StagedOutput out, String relative, String path) {
-        byte[] marker = out.completed(relative);
-        if (marker == null) return null;
-        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(marker))) {
-            TransformedShardWriter.ShardResult r = (TransformedShardWriter.ShardResult) in.readObject();
-            return out.fileSystem().getFileStatus(new Path(path)).getLen() == r.length() ? r : null;
-        } catch (IOException | ClassNotFoundException | ClassCastException e) {
-            return null; // an unreadable marker: write the shard again
+        TransformedShardWriter.ShardResult r = CompletionMarker.read(out, relative, TransformedShardWriter.ShardResult.class, -1);
+        try {
+            return r != null && out.fileSystem().getFileStatus(new Path(path)).getLen() == r.length() ? r : null;
+        } catch (IOException e) {
+            return null;
         }
     }
 
@@ -106,12 +105,7 @@ public final class WeightWriter {
             throw new WeightLabException("writing " + t.path() + " failed: " + e.getMessage(), e);
         }
         // The marker, last: a later --resume keeps this shard only if the marker and a file of its length exist.
-        Path marker = new Path(t.marker());
-        try (FSDataOutputStream os = marker.getFileSystem(conf).create(marker, true); java.io.ObjectOutputStream oos = new java.io.ObjectOutputStream(os)) {
-            oos.writeObject(r);
-        } catch (IOException e) {
-            throw new WeightLabException("writing the completion marker of " + t.path() + " failed: " + e.getMessage(), e);
-        }
+        CompletionMarker.write(conf, t.marker(), r, t.path());
         return r;
     }
 

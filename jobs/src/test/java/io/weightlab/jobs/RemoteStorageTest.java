@@ -241,7 +241,7 @@ class RemoteStorageTest {
         java.nio.file.Path reference = null;
         for (String[] r : runs) {
             LoraInitJob.Result res = LoraInitJob.run(TestSpark.get(), new LoraInitJob.Options(r[0], r[1], false, "pissa", 8, 16, false,
-                    java.util.List.of("q_proj", "v_proj", "down_proj"), null, null, 0, 3_000_000L, "CAUSAL_LM", null, null, null, null, null), System.out);
+                    java.util.List.of("q_proj", "v_proj", "down_proj"), null, null, 0, 3_000_000L, "CAUSAL_LM", null, null, null, null, null, false), System.out);
             assertEquals(12, res.modules().size());
             assertNoSecrets(conf, r[1]);
             FileSystem fs = new Path(r[1]).getFileSystem(conf);
@@ -292,7 +292,7 @@ class RemoteStorageTest {
             }
             String out = i == 0 ? tmp.resolve("global-1").toUri().toString() : roots[i].replace("round-1", "global-1");
             Map<String, Object> report = FedAvgJob.run(TestSpark.get(), new FedAvgJob.Options(mf.toString(), null, out, false, "fedavg", Map.of(), "examples",
-                    null, 0.5, null, null, "2d", null, null, "drop", 2, 0, null, 5_000_000L, 1 << 20, null, null), System.out);
+                    null, 0.5, null, null, "2d", null, null, "drop", 2, 0, null, 5_000_000L, 1 << 20, null, null, false), System.out);
             assertTrue(report.toString().contains("FiniteValues"), "c2's NaN is reported");
             assertNoSecrets(conf, out);
             FileSystem fs = new Path(out).getFileSystem(conf);

@@ -45,6 +45,8 @@ public final class StagedOutput {
     private final Set<String> written = new LinkedHashSet<>();
     private boolean done;
     private boolean resumed;
+    /** Where {@link #scratch} files live, relative to the staging directory (for {@link #completed} and markers). */
+    public static final String SCRATCH = "_scratch/";
     static final String RESUME_KEY = "_scratch/resume.key";
     static final String DONE = "_scratch/done/";
 
@@ -193,6 +195,11 @@ public final class StagedOutput {
     public Path staged(String relative) {
         written.add(relative);
         return direct ? new Path(out, relative) : new Path(staging, relative);
+    }
+
+    /** The staged location of {@code relative} (a result or {@link #SCRATCH} file), for reading it back. */
+    public Path stagedFile(String relative) {
+        return direct && !relative.startsWith(SCRATCH) ? new Path(out, relative) : new Path(staging, relative);
     }
 
     /** A path for intermediate files of this run: always under the staging directory, never committed. */

@@ -49,6 +49,54 @@ class StagedOutputTest {
         assertFalse(Files.exists(out.resolve(StagedOutput.TEMPORARY)));
     }
 
+    @Test
+    void aDeadRunIsTakenOverOnlyWithItsKeyKeepingOnlyWhatItMarkedComplete(@TempDir Path dir) throws IOException {
+        Configuration conf = new Configuration();
+        String out = dir.resolve("out").toUri().toString();
+        StagedOutput dead = StagedOutput.begin(conf, out, false, "key-A");
+        dead.writeString("done.bin", "finished");
+        dead.writeString("half.bin", "partial");
+        try (var os = dead.fileSystem().create(dead.scratch("slice.f64"))) { os.write(new byte[16]); }
+        CompletionMarker.write(conf, dead.completionMarker("done.bin").toString(), "result of done", "done.bin");
+        CompletionMarker.write(conf, dead.completionMarker(StagedOutput.SCRATCH + "slice.f64").toString(), 42L, "slice");
+        // ... and the driver dies: no commit, no abort.
+
+        StagedOutput other = StagedOutput.begin(conf, out, false, "key-B");
+        assertFalse(other.isResumed(), "another key is another job");
+        assertEquals(null, CompletionMarker.read(other, "done.bin", String.class, -1));
+        other.abort();
+
+        StagedOutput taken = StagedOutput.begin(conf, out, false, "key-A");
+        assertTrue(taken.isResumed());
+        assertEquals("result of done", CompletionMarker.read(taken, "done.bin", String.class, -1));
+        assertEquals(42L, CompletionMarker.read(taken, StagedOutput.SCRATCH + "slice.f64", Long.class, 16));
+        assertEquals(null, CompletionMarker.read(taken, StagedOutput.SCRATCH + "slice.f64", Long.class, 8), "a file of the wrong length is redone");
+        assertEquals(null, CompletionMarker.read(taken, StagedOutput.SCRATCH + "slice.f64", String.class, -1), "a marker of another type is redone");
+        assertEquals(null, CompletionMarker.read(taken, "half.bin", String.class, -1), "an unmarked file is not complete");
+        assertFalse(Files.exists(java.nio.file.Paths.get(taken.stagedFile("half.bin").toUri())), "unmarked files of the dead run are deleted");
+        assertEquals("finished", Files.readString(java.nio.file.Paths.get(taken.stagedFile("done.bin").toUri())));
+        taken.staged("done.bin");
+        taken.commit();
+        assertEquals("finished", Files.readString(dir.resolve("out/done.bin")));
+        assertFalse(Files.exists(dir.resolve("out/half.bin")));
+        assertFalse(Files.exists(dir.resolve("out").resolve(StagedOutput.TEMPORARY)));
+    }
+
+    @Test
+    void theResumeKeyChangesWithAnInputFileRewrittenInPlace(@TempDir Path dir) throws IOException {
+        Configuration conf = new Configuration();
+        Path f = dir.resolve("m.safetensors");
+        Checkpoint c = new Checkpoint(dir.toString(), java.util.List.of(new Checkpoint.Shard(f.toUri().toString(), 8, 0, java.util.Map.of())), java.util.List.of());
+        Files.write(f, new byte[8]);
+        Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(1_000_000));
+        String k1 = ResumeKey.of(conf, "job").checkpoint(c).add("opt").hash();
+        assertEquals(k1, ResumeKey.of(conf, "job").checkpoint(c).add("opt").hash(), "a key is a function of its inputs");
+        assertFalse(k1.equals(ResumeKey.of(conf, "job").checkpoint(c).add("other").hash()), "options are part of the key");
+        Files.write(f, new byte[8]);
+        Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(2_000_000));
+        assertFalse(k1.equals(ResumeKey.of(conf, "job").checkpoint(c).add("opt").hash()), "same length, rewritten: another key");
+    }
+
     static Configuration direct() {
         Configuration c = new Configuration();
         c.set(StagedOutput.COMMIT_KEY, "direct");

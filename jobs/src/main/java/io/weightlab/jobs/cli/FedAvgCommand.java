@@ -92,6 +92,9 @@ public class FedAvgCommand implements Callable<Integer> {
     @Option(names = "--merge-into", description = "LoRA rounds: also write BASE + s*B*A of the aggregate as a full checkpoint into <out>/merged/")
     String mergeInto;
 
+    @Option(names = "--resume", description = "take over the staging of an interrupted round with the same clients and options: aggregated slices and written shards are kept")
+    boolean resume;
+
     @Override
     public Integer call() {
         DType dt = null;
@@ -102,7 +105,7 @@ public class FedAvgCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab fedavg", spark.master, spark.conf)) {
             FedAvgJob.run(h.session(), new FedAvgJob.Options(manifest, clientsPrefix, output.out, output.overwrite, method, methodParams, weighting,
                     varianceCorrection, conservativeC, eps, relativeEps, correctPattern, rejectAbove, clip, badClients, minClients, minFraction,
-                    dt, maxShardBytes, memoryBudget, serverOpt == null ? null : new FedAvgJob.ServerOpt(serverOpt, serverOptParams, serverState), mergeInto), System.out);
+                    dt, maxShardBytes, memoryBudget, serverOpt == null ? null : new FedAvgJob.ServerOpt(serverOpt, serverOptParams, serverState), mergeInto, resume), System.out);
             System.out.println("output: " + output.out + "  (model/ or, for LoRA rounds, adapter/; " + FedAvgJob.REPORT + ")");
             return 0;
         }

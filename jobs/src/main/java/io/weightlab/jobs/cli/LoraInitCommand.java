@@ -81,6 +81,9 @@ public class LoraInitCommand implements Callable<Integer> {
     @Option(names = "--rank-budget", description = "total rank over all modules for --rank-by-energy (default: r x modules)")
     Integer rankBudget;
 
+    @Option(names = "--resume", description = "take over the staging of an interrupted run with the same inputs and options: modules already factored and residual shards already written are kept")
+    boolean resume;
+
     @Option(names = "--layout", description = "auto (default: conv1d for GPT-2-style config.json), linear ([out, in]), conv1d ([in, out], PEFT's fan_in_fan_out)")
     String layout = "auto";
 
@@ -93,7 +96,7 @@ public class LoraInitCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab lora-init", spark.master, spark.conf)) {
             LoraInitJob.run(h.session(), new LoraInitJob.Options(input, output.out, output.overwrite, method, r, alpha, rslora, targets,
                     rankPattern.isEmpty() ? null : rankPattern, alphaPattern.isEmpty() ? null : alphaPattern, seed,
-                    maxShardBytes, taskType, initParams, gradients, activations, energy, RescaleCommand.layout(layout)), System.out);
+                    maxShardBytes, taskType, initParams, gradients, activations, energy, RescaleCommand.layout(layout), resume), System.out);
             System.out.println("output: " + output.out + "  (adapter/ in PEFT format, residual/ when the method changes the base)");
             return 0;
         }
