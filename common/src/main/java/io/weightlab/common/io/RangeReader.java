@@ -14,18 +14,28 @@ import java.util.Map;
  * Positional reads of exact byte ranges through the Hadoop FileSystem (a ranged GET on s3a://). Keeps one open
  * stream per file for the life of a task; not thread-safe. A read is idempotent, so an IOException is retried on a
  * fresh stream ({@value #RETRIES_KEY}, default 3, with a short back-off); a file that ends early is not retried
- * (it is truncated, or changed since its header was read) and is reported as such.
+ * (it is truncated, or changed since its header was read) and is reported as such. A read that stalls longer than
+ * {@value #TIMEOUT_KEY} (default 5 minutes; 0: never) has its stream closed under it by a watchdog, which fails
+ * the blocked read, and is retried like any other failed read: a hung connection costs a retry, never the job.
  */
 public final class RangeReader implements Closeable {
     public static final String RETRIES_KEY = "weightlab.read.retries";
+    public static final String TIMEOUT_KEY = "weightlab.read.timeout-ms";
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "weightlab-read-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
     private final Configuration conf;
     private final int retries;
+    private final long timeoutMs;
     private final Map<String, FSDataInputStream> open = new HashMap<>();
     private long bytesRead;
 
     public RangeReader(Configuration conf) {
         this.conf = conf;
         this.retries = Math.max(0, conf.getInt(RETRIES_KEY, 3));
+        this.timeoutMs = Math.max(0, conf.getLong(TIMEOUT_KEY, 300_000));
     }
 
     /** Reads {@code len} bytes of {@code file} at {@code pos} into {@code buf[off..]}. */
@@ -38,7 +48,7 @@ public final class RangeReader implements Closeable {
                     in = p.getFileSystem(conf).open(p);
                     open.put(file, in);
                 }
-                in.readFully(pos, buf, off, len);
+                readWithin(in, file, pos, buf, off, len);
                 bytesRead += len;
                 return;
             } catch (EOFException e) {
@@ -58,6 +68,28 @@ public final class RangeReader implements Closeable {
                 }
             }
         }
+    }
+
+    /** readFully, with the watchdog closing the stream if it takes longer than the timeout. */
+    private void readWithin(FSDataInputStream in, String file, long pos, byte[] buf, int off, int len) throws IOException {
+        if (timeoutMs == 0) {
+            in.readFully(pos, buf, off, len);
+            return;
+        }
+        java.util.concurrent.atomic.AtomicBoolean fired = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ScheduledFuture<?> dog = WATCHDOG.schedule(() -> {
+            fired.set(true);
+            closeQuietly(in);
+        }, timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+        try {
+            in.readFully(pos, buf, off, len);
+        } catch (IOException e) {
+            if (fired.get()) throw new IOException("the read stalled for more than " + timeoutMs + " ms (" + TIMEOUT_KEY + ") and was aborted", e);
+            throw e;
+        } finally {
+            dog.cancel(false);
+        }
+        if (fired.get()) throw new IOException("the read stalled for more than " + timeoutMs + " ms (" + TIMEOUT_KEY + ") and was aborted");
     }
 
     private static void closeQuietly(FSDataInputStream in) {
