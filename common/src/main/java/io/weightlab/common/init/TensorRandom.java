@@ -20,7 +20,7 @@ public final class TensorRandom {
         return new Well19937c(blockSeed(seed, tensor, block));
     }
 
-    static long blockSeed(long seed, String tensor, long block) {
+    public static long blockSeed(long seed, String tensor, long block) {
         long h = 0xcbf29ce484222325L; // FNV-1a over the UTF-8 name
         for (byte b : tensor.getBytes(StandardCharsets.UTF_8)) {
             h ^= b & 0xff;
