@@ -48,6 +48,11 @@ public final class SpectrumJob {
             this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, false, 0, 4, 0, 0, null);
         }
 
+        Options withMaxExactBytes(long bytes) {
+            return new Options(input, out, overwrite, include, bytes, powerLaw, blockSize, dequantize, randomized, topK,
+                    powerIterations, seed, factorRank, factorsDir);
+        }
+
         Options withFactorsDir(String dir) {
             return new Options(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
                     powerIterations, seed, factorRank, dir);
@@ -61,6 +66,17 @@ public final class SpectrumJob {
     static final long MAX_GRAM_BYTES = 2L << 30;
 
     private SpectrumJob() {}
+
+    /**
+     * The largest matrix one task may factorize whole: its doubles, LAPACK's copy and workspace come to about 3x,
+     * and every task slot of an executor may hold one at a time. Local mode: this JVM's heap over its threads.
+     */
+    static long autoBudget(org.apache.spark.SparkContext sc) {
+        org.apache.spark.SparkConf c = sc.getConf();
+        long heap = sc.isLocal() ? Runtime.getRuntime().maxMemory() : c.getSizeAsBytes("spark.executor.memory", "1g");
+        int slots = sc.isLocal() ? sc.defaultParallelism() : Math.max(1, c.getInt("spark.executor.cores", 1) / Math.max(1, c.getInt("spark.task.cpus", 1)));
+        return Math.max(64L << 20, Math.min(4096L << 20, heap / (3L * slots)));
+    }
 
     static String exclusion(TensorInfo t, TensorName n, Set<String> include) {
         if (t.rank() != 2) return null; // not a matrix: not listed
@@ -79,6 +95,11 @@ public final class SpectrumJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
+        if (o.maxExactBytes() <= 0) {
+            o = o.withMaxExactBytes(autoBudget(jsc.sc()));
+            console.printf("[spectrum] matrices over %s as float64 take the distributed Gram route (--max-exact-mb auto: heap / (3 x tasks))%n",
+                    Format.bytes(o.maxExactBytes()));
+        }
         StagedOutput staged = o.out() == null ? null : StagedOutput.begin(hconf, o.out(), o.overwrite());
         if (o.factorRank() > 0) {
             if (staged == null) throw new io.weightlab.common.io.UsageException("--factors needs --out");

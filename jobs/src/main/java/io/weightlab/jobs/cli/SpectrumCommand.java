@@ -33,8 +33,9 @@ public class SpectrumCommand implements Callable<Integer> {
     @Option(names = "--include", split = ",", description = "also analyse: embeddings, head (WeightWatcher drops them silently)")
     List<String> include = List.of();
 
-    @Option(names = "--max-exact-mb", defaultValue = "4096", description = "largest matrix, as float64 MiB, factorized whole on one executor (default: ${DEFAULT-VALUE})")
-    long maxExactMb;
+    @Option(names = "--max-exact-mb", defaultValue = "auto", description = {"largest matrix, as float64 MiB, factorized whole on one executor; larger ones",
+            "take the distributed Gram route (default: ${DEFAULT-VALUE} = executor heap / (3 x tasks per executor), at most 4096)"})
+    String maxExactMb;
 
     @Option(names = "--no-powerlaw", description = "skip the power-law fit of the eigenvalue tail")
     boolean noPowerLaw;
@@ -60,10 +61,16 @@ public class SpectrumCommand implements Callable<Integer> {
         if (topK <= 0 || powerIterations < 0) throw new UsageException("--top-k must be positive and --power-iterations non-negative");
         Set<String> inc = new LinkedHashSet<>(include);
         for (String s : inc) if (!Set.of("embeddings", "head").contains(s)) throw new UsageException("--include takes embeddings, head; not '" + s + "'");
-        if (maxExactMb <= 0) throw new UsageException("--max-exact-mb must be positive");
+        long maxExact;
+        try {
+            maxExact = maxExactMb.equals("auto") ? 0 : Long.parseLong(maxExactMb) << 20;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--max-exact-mb must be auto or a number of MiB, not '" + maxExactMb + "'");
+        }
+        if (maxExact < 0 || (maxExact == 0 && !maxExactMb.equals("auto"))) throw new UsageException("--max-exact-mb must be positive");
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.session(), new SpectrumJob.Options(input, output.out, output.overwrite,
-                    inc, maxExactMb << 20, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
+                    inc, maxExact, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
                     powerIterations, seed, factors, null), System.out);
             SpectrumJob.printSummary(r, output.out, System.out);
             return 0;
