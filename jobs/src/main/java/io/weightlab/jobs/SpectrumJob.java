@@ -261,19 +261,26 @@ public final class SpectrumJob {
         long sliceBytes = Math.max((long) cols * t.dtype().byteSize(), 64L << 20);
         List<io.weightlab.common.stats.StatsUnit> slices = io.weightlab.common.stats.StatsUnit.slice(t, sliceBytes, dq);
         long t0 = System.nanoTime();
-        double[] gram = jsc.parallelize(slices, slices.size()).map(u -> {
+        // One cols x cols partial per partition of 4 consecutive slices (not per slice), summed pairwise by treeReduce:
+        // no zero value in the task closure, one partial per running task, and the same sums on any cluster.
+        int parts = (slices.size() + 3) / 4;
+        double[] gram = jsc.parallelize(slices, parts).mapPartitions(it -> {
             double[] g = new double[cols * cols];
-            double[] block;
             try (RangeReader r = new RangeReader(conf.value().get())) {
-                block = io.weightlab.common.io.TensorValues.read(r, u.tensor(), u.firstElement(), u.endElement(), u.dequantization());
+                while (it.hasNext()) {
+                    io.weightlab.common.stats.StatsUnit u = it.next();
+                    double[] block = io.weightlab.common.io.TensorValues.read(r, u.tensor(), u.firstElement(), u.endElement(), u.dequantization());
+                    for (double v : block) {
+                        if (!Double.isFinite(v)) throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': NaN or Inf in the matrix: no spectrum");
+                    }
+                    Lapack.addGram(block, block.length / cols, cols, g);
+                }
             }
-            for (double v : block) {
-                if (!Double.isFinite(v)) throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': NaN or Inf in the matrix: no spectrum");
-            }
-            Lapack.addGram(block, block.length / cols, cols, g);
-            return g;
-        }).treeAggregate(new double[cols * cols], (acc, g) -> { for (int i = 0; i < g.length; i++) acc[i] += g[i]; return acc; },
-                (x, y) -> { for (int i = 0; i < y.length; i++) x[i] += y[i]; return x; });
+            return java.util.List.of(g).iterator();
+        }).treeReduce((x, y) -> {
+            for (int i = 0; i < y.length; i++) x[i] += y[i];
+            return x;
+        });
         double[] ev;
         try {
             ev = Lapack.symmetricEigenvalues(gram, cols);

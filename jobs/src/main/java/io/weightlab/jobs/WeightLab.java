@@ -1,6 +1,7 @@
 package io.weightlab.jobs;
 
 import io.weightlab.common.io.WeightLabException;
+import io.weightlab.jobs.cli.CompareCommand;
 import io.weightlab.jobs.cli.FedAvgCommand;
 import io.weightlab.jobs.cli.ImportCommand;
 import io.weightlab.jobs.cli.InspectCommand;
@@ -22,7 +23,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "weightlab", mixinStandardHelpOptions = true, version = "weightlab 0.1.0",
         description = "Spark jobs that read, analyse, transform and aggregate neural-network checkpoints.",
-        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, FedAvgCommand.class, SynthCommand.class})
+        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, FedAvgCommand.class, SynthCommand.class, CompareCommand.class})
 public final class WeightLab implements Runnable {
 
     @Override

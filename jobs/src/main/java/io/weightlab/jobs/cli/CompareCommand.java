@@ -1,0 +1,61 @@
+package io.weightlab.jobs.cli;
+
+import io.weightlab.common.io.UsageException;
+import io.weightlab.jobs.CompareJob;
+import io.weightlab.jobs.SparkSupport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "compare", mixinStandardHelpOptions = true,
+        description = {"Compares a reference checkpoint W_0 (e.g. the initialisation) with one checkpoint or a series (every saved step,",
+                "or many seeds), joined by tensor name: layer rotation 1 - cos(W_t, W_0) per tensor and per layer, relative change,",
+                "numerical/stable/effective rank of dW = W_t - W_0 per matrix, and the shift of std, kurtosis and GG shape.",
+                "  weightlab compare init/ step-1000/ step-2000/ step-4000/ --out cmp/"})
+public class CompareCommand implements Callable<Integer> {
+    @Parameters(index = "0", description = "the reference checkpoint W_0 (file://, hdfs://, s3a://)")
+    String reference;
+
+    @Parameters(index = "1..*", arity = "1..*", description = "checkpoints to compare with the reference, in series order")
+    List<String> checkpoints = new ArrayList<>();
+
+    @Mixin
+    OutputOptions output;
+
+    @Mixin
+    SparkOptions spark;
+
+    @Option(names = "--include-biases", description = "also compare 1-D tensors (biases, norms); by default kernels only, as the layer-rotation paper")
+    boolean includeBiases;
+
+    @Option(names = "--strict", description = "fail when a tensor is missing or shaped differently, instead of listing it as not compared")
+    boolean strict;
+
+    @Option(names = "--rank-tol", split = ",", defaultValue = "0.01,0.001", description = "relative tolerances tau of the numerical rank #{s > tau*s1} of dW (default: ${DEFAULT-VALUE})")
+    double[] tolerances;
+
+    @Option(names = "--no-delta-rank", description = "skip the SVD of dW (rotation, change and shift only)")
+    boolean noDeltaRank;
+
+    @Option(names = "--max-exact-mb", defaultValue = "0", description = "largest dW, as float64 MiB, to factorize (default: auto, executor heap / (3 x task slots))")
+    long maxExactMb;
+
+    @Option(names = "--slice-mb", defaultValue = "32", description = "MiB of doubles per tensor and work unit (default: ${DEFAULT-VALUE})")
+    long sliceMb;
+
+    @Override
+    public Integer call() {
+        if (sliceMb <= 0 || maxExactMb < 0) throw new UsageException("--slice-mb must be positive and --max-exact-mb non-negative");
+        for (double t : tolerances) if (!(t > 0 && t < 1)) throw new UsageException("--rank-tol values must be in (0, 1), got " + t);
+        try (SparkSupport.Handle h = SparkSupport.open("weightlab compare", spark.master, spark.conf)) {
+            CompareJob.run(h.session(), new CompareJob.Options(reference, checkpoints, output.out, output.overwrite, includeBiases, strict, tolerances,
+                    !noDeltaRank, maxExactMb << 20, (sliceMb << 20) / 8), System.out);
+            return 0;
+        }
+    }
+}
