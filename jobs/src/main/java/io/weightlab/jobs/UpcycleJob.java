@@ -1,0 +1,188 @@
+package io.weightlab.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.weightlab.common.init.AffineAction;
+import io.weightlab.common.init.AffineWithNoiseAction;
+import io.weightlab.common.init.ColumnBlockAction;
+import io.weightlab.common.init.GroupedRowsAction;
+import io.weightlab.common.init.KeepAction;
+import io.weightlab.common.init.Samplers;
+import io.weightlab.common.init.TensorAction;
+import io.weightlab.common.init.TransformPlanner;
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.io.ShardPlan;
+import io.weightlab.common.io.StagedOutput;
+import io.weightlab.common.io.UsageException;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.report.Tables;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code weightlab upcycle}: a dense LLaMA/Mistral checkpoint into a Mixtral-style mixture of experts by the
+ * virtual-group scheme of "Upcycling LLMs into MoE" (algorithms.md §6.3): with granularity G, expert e holds FFN
+ * shard e mod G (rows of gate/up, columns of down), the router's E/G random rows are each repeated G times, and
+ * w1/w2/w3 are scaled by a^{1/3} with a = G (Mixtral renormalises the top-k weights, so a selected group of G
+ * shards must add up to the dense FFN). G = 1 is plain replication (optionally with noise); then the MoE computes
+ * exactly the dense function whatever the router. Attention, norms and embeddings are copied byte for byte.
+ */
+public final class UpcycleJob {
+    public record Options(String input, String out, boolean overwrite, int experts, int granularity, int topK, double routerStd,
+                          double noise, long seed, long maxShardBytes) {}
+
+    private static final Pattern MLP = Pattern.compile("^(model\\.layers\\.(\\d+)\\.)mlp\\.(gate|up|down)_proj\\.weight$");
+    private static final Set<String> SUPPORTED = Set.of("llama", "mistral");
+
+    private UpcycleJob() {}
+
+    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+        long t0 = System.nanoTime();
+        if (o.out() == null) throw new UsageException("--out is required");
+        int e = o.experts(), g = o.granularity(), k = o.topK();
+        if (g < 1 || e < 1 || e % g != 0) throw new UsageException("--experts " + e + " must be a positive multiple of --granularity " + g + " (rule: ExpertsPerGroup)");
+        if (k < 1 || k > e) throw new UsageException("--top-k must be in [1, experts]");
+        if (k % g != 0) throw new UsageException("--top-k " + k + " must be a multiple of --granularity " + g + ": top-k has to select whole groups (rule: WholeGroups)");
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration hconf = jsc.hadoopConfiguration();
+        Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
+        ObjectNode config = denseConfig(hconf, o.input());
+        long ffn = config.path("intermediate_size").asLong(), d = config.path("hidden_size").asLong();
+        if (ffn % g != 0) throw new UsageException(o.input() + ": intermediate_size " + ffn + " is not divisible by --granularity " + g + " (rule: Granularity)");
+        long shard = ffn / g;
+        double scale = Math.cbrt(g); // GLU: fc1 and fc2 each by a^{1/3}, a = G
+        List<TransformPlanner.Planned> plans = new ArrayList<>();
+        Map<String, TensorInfo[]> mlps = new LinkedHashMap<>();
+        for (TensorInfo t : ckpt.tensors()) {
+            Matcher m = MLP.matcher(t.name());
+            if (m.matches()) mlps.computeIfAbsent(m.group(1), x -> new TensorInfo[3])[switch (m.group(3)) { case "gate" -> 0; case "up" -> 1; default -> 2; }] = t;
+        }
+        for (TensorInfo t : ckpt.tensors()) {
+            Matcher m = MLP.matcher(t.name());
+            if (!m.matches()) {
+                plans.add(new TransformPlanner.Planned(t, "keep", KeepAction.INSTANCE, "copied", t.dtype()));
+                continue;
+            }
+            if (!m.group(3).equals("gate")) continue; // the layer's experts are planned once, at its gate_proj
+            String p = m.group(1);
+            TensorInfo[] w = mlps.get(p);
+            for (int i = 0; i < 3; i++) {
+                if (w[i] == null) throw new UsageException(ckpt.root() + ": " + p + "mlp has no " + new String[] {"gate", "up", "down"}[i] + "_proj.weight (rule: GluMlp)");
+            }
+            if (w[0].dim(0) != ffn || w[0].dim(1) != d || w[1].dim(0) != ffn || w[2].dim(0) != d || w[2].dim(1) != ffn) {
+                throw new UsageException(ckpt.root() + ": " + p + "mlp shapes disagree with config.json (intermediate " + ffn + ", hidden " + d + ")");
+            }
+            String router = p + "block_sparse_moe.gate.weight";
+            plans.add(new TransformPlanner.Planned(new TensorInfo(router, w[0].dtype(), new long[] {e, d}, null, 0, 0), "router",
+                    new GroupedRowsAction(o.seed(), router, Samplers.normal(o.routerStd()), d, g), "router, rows shared by groups of " + g, w[0].dtype()));
+            for (int x = 0; x < e; x++) {
+                int s = x % g;
+                String q = p + "block_sparse_moe.experts." + x + ".";
+                plans.add(rows(w[0], q + "w1.weight", s, shard, scale, o));
+                plans.add(down(w[2], q + "w2.weight", s, shard, scale, o, g));
+                plans.add(rows(w[1], q + "w3.weight", s, shard, scale, o));
+            }
+        }
+        if (mlps.isEmpty()) throw new UsageException(ckpt.root() + ": no model.layers.N.mlp.{gate,up,down}_proj.weight to upcycle (rule: GluMlp)");
+        config.put("model_type", "mixtral");
+        config.set("architectures", new ObjectMapper().createArrayNode().add("MixtralForCausalLM"));
+        config.put("intermediate_size", shard);
+        config.put("num_local_experts", e);
+        config.put("num_experts_per_tok", k);
+        config.put("router_jitter_noise", 0.0);
+        config.put("output_router_logits", false);
+        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
+        console.printf("[upcycle] %s: %d layer(s) to %d experts (granularity %d, top-%d, scale %.6g), %d tensors in %d shard(s)%n", ckpt.root(),
+                mlps.size(), e, g, k, scale, plans.size(), plan.shards().size());
+        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
+        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+        try {
+            return staged.commitAfter("the upcycled checkpoint", () -> {
+                var shards = WeightWriter.write(jsc, conf, staged, plan, plans, Map.of("format", "pt", "weightlab.job", "upcycle"));
+                CheckpointSiblings.copy(hconf, o.input(), staged, null);
+                staged.fileSystem().delete(staged.stagedFile("config.json"), false);
+                staged.writeString("config.json", new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(config));
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("job", "upcycle");
+                run.put("input", ckpt.root());
+                run.put("experts", e);
+                run.put("granularity", g);
+                run.put("top_k", k);
+                run.put("weight_scale", scale);
+                run.put("router_std", o.routerStd());
+                run.put("noise", o.noise());
+                run.put("seed", o.seed());
+                run.put("shards", shards.size());
+                run.put("seconds", (System.nanoTime() - t0) / 1e9);
+                List<Map<String, Object>> rows = new ArrayList<>();
+                for (TransformPlanner.Planned pl : plans) rows.add(Map.of("tensor", pl.tensor().name(), "rule", pl.rule(), "action", pl.action().describe()));
+                try (FSDataOutputStream os = staged.create(RescaleJob.PROVENANCE)) {
+                    Tables.writeJson(os, Map.of("run", run, "tensors", rows));
+                }
+                WeightWriter.writeIndex(staged, plan);
+                console.printf("[upcycle] wrote %s in %.1f s%n", o.out(), (System.nanoTime() - t0) / 1e9);
+                return run;
+            });
+        } finally {
+            conf.destroy();
+        }
+    }
+
+    /** Rows [s·n, (s+1)·n) of a [ffn, d] gate/up projection: a contiguous byte range of the source. */
+    private static TransformPlanner.Planned rows(TensorInfo w, String name, int s, long n, double scale, Options o) {
+        long rowBytes = w.dtype().byteLength(w.dim(1));
+        long begin = w.dataBegin() + s * n * rowBytes;
+        TensorInfo view = new TensorInfo(name, w.dtype(), new long[] {n, w.dim(1)}, w.file(), begin, begin + n * rowBytes);
+        return new TransformPlanner.Planned(view, "expert", action(scale, o, name), w.name() + " rows " + s * n + ".." + (s + 1) * n, w.dtype());
+    }
+
+    /** Columns [s·n, (s+1)·n) of the [d, ffn] down projection (the whole tensor when G = 1). */
+    private static TransformPlanner.Planned down(TensorInfo w, String name, int s, long n, double scale, Options o, int g) {
+        if (g == 1) {
+            TensorInfo view = new TensorInfo(name, w.dtype(), w.shape(), w.file(), w.dataBegin(), w.dataEnd());
+            return new TransformPlanner.Planned(view, "expert", action(scale, o, name), w.name(), w.dtype());
+        }
+        TensorInfo out = new TensorInfo(name, w.dtype(), new long[] {w.dim(0), n}, null, 0, 0);
+        TensorAction a = new ColumnBlockAction(w, s * n, n, scale);
+        if (o.noise() > 0) throw new UsageException("--noise applies to plain replication (--granularity 1)");
+        return new TransformPlanner.Planned(out, "expert", a, w.name() + " columns " + s * n + ".." + (s + 1) * n, w.dtype());
+    }
+
+    private static TensorAction action(double scale, Options o, String name) {
+        if (o.noise() > 0) return new AffineWithNoiseAction(scale, o.noise(), o.seed(), name);
+        return scale == 1.0 ? KeepAction.INSTANCE : new AffineAction(scale, 0);
+    }
+
+    private static ObjectNode denseConfig(Configuration conf, String input) {
+        try {
+            String dir = CheckpointSiblings.sourceDir(conf, input).toString();
+            JsonNode c = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, dir + "/config.json"));
+            if (!(c instanceof ObjectNode n) || !SUPPORTED.contains(c.path("model_type").asText())) {
+                throw new UsageException(input + ": config.json model_type '" + c.path("model_type").asText() + "' is not a dense LLaMA/Mistral decoder"
+                        + " (upcycle writes Mixtral; rule: DenseDecoder)");
+            }
+            if (n.path("attention_bias").asBoolean(false) || n.path("mlp_bias").asBoolean(false)) {
+                throw new UsageException(input + ": attention or MLP biases have no place in Mixtral (rule: DenseDecoder)");
+            }
+            return n;
+        } catch (IOException ex) {
+            throw new UsageException(input + ": a config.json beside the weights is required: " + ex.getMessage());
+        }
+    }
+}
