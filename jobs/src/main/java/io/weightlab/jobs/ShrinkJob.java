@@ -1,0 +1,129 @@
+package io.weightlab.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.weightlab.common.init.KeepAction;
+import io.weightlab.common.init.StridedSelectionAction;
+import io.weightlab.common.init.TransformPlanner;
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.io.ShardPlan;
+import io.weightlab.common.io.StagedOutput;
+import io.weightlab.common.io.UsageException;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.report.Tables;
+import io.weightlab.common.synth.DecoderArchitecture;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code weightlab shrink}: a smaller decoder initialised from a larger one by weight selection (algorithms.md §6.4):
+ * the student's config is the teacher's with overrides (fewer layers, narrower hidden/FFN/heads), every student
+ * tensor is looked up under its own name in the teacher (so the first N layers are kept), and each dimension is
+ * subsampled uniformly, index ⌊i·D/S⌋. Tensors of the same shape are copied byte for byte. One task per shard.
+ */
+public final class ShrinkJob {
+    public record Options(String teacher, String out, boolean overwrite, Map<String, String> set, long maxShardBytes) {}
+
+    private ShrinkJob() {}
+
+    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+        long t0 = System.nanoTime();
+        if (o.out() == null) throw new UsageException("--out is required");
+        if (o.set().isEmpty()) throw new UsageException("give the student's shape with --set KEY=VALUE, e.g. --set num_hidden_layers=8 --set hidden_size=1024");
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration hconf = jsc.hadoopConfiguration();
+        Checkpoint teacher = CheckpointCatalog.open(hconf, o.teacher());
+        ObjectNode config = teacherConfig(hconf, o.teacher());
+        ObjectNode student = config.deepCopy();
+        for (Map.Entry<String, String> e : o.set().entrySet()) {
+            JsonNode old = config.get(e.getKey());
+            if (old == null || !old.canConvertToLong()) throw new UsageException("--set " + e.getKey() + ": not an integer field of the teacher's config.json");
+            try {
+                long v = Long.parseLong(e.getValue());
+                if (v < 1 || v > old.asLong()) {
+                    throw new UsageException("--set " + e.getKey() + "=" + v + ": must be in [1, " + old.asLong() + "], the teacher's value (rule: StudentNotLarger)");
+                }
+                student.put(e.getKey(), v);
+            } catch (NumberFormatException ex) {
+                throw new UsageException("--set " + e.getKey() + "=" + e.getValue() + ": not an integer");
+            }
+        }
+        if (!config.has("head_dim") && config.path("hidden_size").asLong() / config.path("num_attention_heads").asLong()
+                != student.path("hidden_size").asLong() / Math.max(1, student.path("num_attention_heads").asLong())) {
+            student.put("head_dim", config.path("hidden_size").asLong() / config.path("num_attention_heads").asLong()); // keep the teacher's head size explicit
+        }
+        List<DecoderArchitecture.Tensor> tensors = DecoderArchitecture.tensors(student, "the student config");
+        List<TransformPlanner.Planned> plans = new ArrayList<>();
+        int copied = 0;
+        for (DecoderArchitecture.Tensor t : tensors) {
+            TensorInfo src = teacher.tensor(t.name());
+            if (src == null) throw new UsageException(teacher.root() + ": the student's '" + t.name() + "' is not in the teacher (rule: SelectedKeyExists)");
+            long[] s = t.shape(), d = src.shape();
+            if (s.length != d.length) throw new UsageException(src.file() + ": '" + t.name() + "' is " + src.shapeString() + " in the teacher, rank " + s.length + " in the student");
+            for (int k = 0; k < s.length; k++) {
+                if (s[k] > d[k]) throw new UsageException(src.file() + ": '" + t.name() + "' " + Arrays.toString(s) + " is larger than the teacher's " + src.shapeString() + " (rule: StudentNotLarger)");
+            }
+            if (Arrays.equals(s, d)) {
+                plans.add(new TransformPlanner.Planned(src, "copy", KeepAction.INSTANCE, "same shape as in the teacher", src.dtype()));
+                copied++;
+            } else {
+                TensorInfo outT = new TensorInfo(t.name(), src.dtype(), s, null, 0, 0);
+                plans.add(new TransformPlanner.Planned(outT, "select", new StridedSelectionAction(src, s), "uniform selection from " + src.shapeString(), src.dtype()));
+            }
+        }
+        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
+        console.printf("[shrink] %s -> %d tensors (%d selected, %d copied) in %d shard(s)%n", teacher.root(), plans.size(), plans.size() - copied, copied,
+                plan.shards().size());
+        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
+        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+        try {
+            return staged.commitAfter("the student checkpoint", () -> {
+                WeightWriter.write(jsc, conf, staged, plan, plans, Map.of("format", "pt", "weightlab.job", "shrink"));
+                CheckpointSiblings.copy(hconf, o.teacher(), staged, null);
+                staged.fileSystem().delete(staged.stagedFile("config.json"), false);
+                staged.writeString("config.json", new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(student));
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("job", "shrink");
+                run.put("teacher", teacher.root());
+                run.put("method", "weight selection, uniform: index floor(i*D/S) per dimension, first-N layers");
+                run.put("set", o.set());
+                run.put("seconds", (System.nanoTime() - t0) / 1e9);
+                List<Map<String, Object>> rows = new ArrayList<>();
+                for (TransformPlanner.Planned p : plans) rows.add(Map.of("tensor", p.tensor().name(), "rule", p.rule(), "action", p.action().describe()));
+                try (FSDataOutputStream os = staged.create(RescaleJob.PROVENANCE)) {
+                    Tables.writeJson(os, Map.of("run", run, "tensors", rows));
+                }
+                WeightWriter.writeIndex(staged, plan);
+                console.printf("[shrink] wrote %s in %.1f s%n", o.out(), (System.nanoTime() - t0) / 1e9);
+                return run;
+            });
+        } finally {
+            conf.destroy();
+        }
+    }
+
+    static ObjectNode teacherConfig(Configuration conf, String input) {
+        try {
+            String dir = CheckpointSiblings.sourceDir(conf, input).toString();
+            JsonNode c = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, dir + "/config.json"));
+            if (!(c instanceof ObjectNode n)) throw new UsageException(input + ": config.json is not a JSON object");
+            return n;
+        } catch (IOException ex) {
+            throw new UsageException(input + ": a config.json beside the weights is required: " + ex.getMessage());
+        }
+    }
+}
