@@ -11,6 +11,7 @@ import io.weightlab.jobs.cli.RescaleCommand;
 import io.weightlab.jobs.cli.ReportCommand;
 import io.weightlab.jobs.cli.SpectrumCommand;
 import io.weightlab.jobs.cli.StatsCommand;
+import io.weightlab.jobs.cli.GrowCommand;
 import io.weightlab.jobs.cli.ShrinkCommand;
 import io.weightlab.jobs.cli.SynthCommand;
 import io.weightlab.jobs.cli.UpcycleCommand;
@@ -25,7 +26,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "weightlab", mixinStandardHelpOptions = true, version = "weightlab 0.1.0",
         description = "Spark jobs that read, analyse, transform and aggregate neural-network checkpoints.",
-        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class})
+        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class})
 public final class WeightLab implements Runnable {
 
     @Override
