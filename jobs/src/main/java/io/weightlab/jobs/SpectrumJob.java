@@ -179,6 +179,7 @@ public final class SpectrumJob {
 
     static MatrixResult factorize(Configuration conf, TensorInfo t, Dequantization dq, boolean powerLaw, Options o) {
         int rows = (int) t.dim(0), cols = (int) t.dim(1);
+        if (o.randomized()) return randomized(conf, t, dq, powerLaw, o);
         double[] a;
         try (RangeReader r = new RangeReader(conf)) {
             a = io.weightlab.common.io.TensorValues.read(r, t, 0, Math.multiplyExact(rows, cols), dq);
@@ -193,14 +194,7 @@ public final class SpectrumJob {
         double[] sv;
         String method;
         try {
-            if (o.randomized()) {
-                int k = o.topK() > 0 ? o.topK() : 64;
-                // block Krylov: the same products with A as power iterations, far faster convergence (BENCHMARKS.md)
-                try (RandomizedSvd.Operator op = RandomizedSvd.dense(a, rows, cols)) {
-                    sv = RandomizedSvd.topSingularValuesKrylov(op, k, 8, o.powerIterations(), RandomizedSvd.seedFor(o.seed(), t.name()));
-                }
-                method = "randomized block Krylov top-" + k + " (block " + (k + 8) + ", " + o.powerIterations() + " iterations)";
-            } else if (o.factorRank() > 0) {
+            if (o.factorRank() > 0) {
                 Lapack.Factors f = Lapack.svd(a, rows, cols);
                 sv = f.s();
                 try {
@@ -248,6 +242,48 @@ public final class SpectrumJob {
              io.weightlab.common.io.SafetensorsWriter w = new io.weightlab.common.io.SafetensorsWriter(os, layout, p.toString())) {
             for (io.weightlab.common.io.SafetensorsLayout.Entry e : layout.entries()) w.write(data.get(e.spec().name()));
         }
+    }
+
+    /**
+     * The randomized route: the matrix is decoded piece by piece straight into an off-heap buffer (one copy of the
+     * matrix per task, none on the heap), then block Krylov top-k (the same products with A as power iterations, far
+     * faster convergence; BENCHMARKS.md).
+     */
+    private static MatrixResult randomized(Configuration conf, TensorInfo t, Dequantization dq, boolean powerLaw, Options o) {
+        int rows = (int) t.dim(0), cols = (int) t.dim(1);
+        long n = Math.multiplyExact((long) rows, cols);
+        org.bytedeco.javacpp.DoublePointer p = new org.bytedeco.javacpp.DoublePointer(n);
+        try (RangeReader r = new RangeReader(conf)) {
+            for (long f = 0; f < n; f += 1 << 20) {
+                double[] piece = io.weightlab.common.io.TensorValues.read(r, t, f, Math.min(n, f + (1 << 20)), dq);
+                for (double v : piece) {
+                    if (!Double.isFinite(v)) {
+                        p.close();
+                        String s = "not analysed: the matrix holds NaN or Inf";
+                        return new MatrixResult(t.name(), s, baseRow(t, TensorName.parse(t.name()), s, "none"), new double[0]);
+                    }
+                }
+                p.position(f).put(piece, 0, piece.length);
+            }
+            p.position(0); // native calls take the address at the position
+        } catch (RuntimeException e) {
+            p.close();
+            throw e;
+        }
+        long t0 = System.nanoTime();
+        int k = o.topK() > 0 ? o.topK() : 64;
+        double[] sv;
+        try (RandomizedSvd.Operator op = RandomizedSvd.denseOffHeap(p, rows, cols)) {
+            sv = RandomizedSvd.topSingularValuesKrylov(op, k, 8, o.powerIterations(), RandomizedSvd.seedFor(o.seed(), t.name()));
+        } catch (WeightLabException e) {
+            throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': " + e.getMessage(), e);
+        }
+        String method = "randomized block Krylov top-" + k + " (block " + (k + 8) + ", " + o.powerIterations() + " iterations)";
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
+        row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
+        row.put("svd_seconds", secs);
+        return new MatrixResult(t.name(), "ok", row, sv);
     }
 
     /**

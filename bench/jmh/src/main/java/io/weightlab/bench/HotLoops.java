@@ -2,6 +2,7 @@ package io.weightlab.bench;
 
 import io.weightlab.common.io.DType;
 import io.weightlab.common.io.ElementDecoder;
+import io.weightlab.common.io.ElementEncoder;
 import io.weightlab.common.stats.GgMleSolver;
 import io.weightlab.common.stats.MomentAccumulator;
 import io.weightlab.common.synth.GgDrawAction;
@@ -43,16 +44,9 @@ public class HotLoops {
     @Setup(Level.Trial)
     public void setup() {
         SplittableRandom r = new SplittableRandom(1);
-        for (int i = 0; i < N; i++) {
-            double v = r.nextGaussian() * 0.02;
-            int bits = Float.floatToIntBits((float) v);
-            bf16[2 * i] = (byte) (bits >>> 16);
-            bf16[2 * i + 1] = (byte) (bits >>> 24);
-            short h = Float.floatToFloat16((float) v);
-            f16[2 * i] = (byte) h;
-            f16[2 * i + 1] = (byte) (h >>> 8);
-            values[i] = v;
-        }
+        for (int i = 0; i < N; i++) values[i] = r.nextGaussian() * 0.02;
+        ElementEncoder.encode(DType.BF16, values, 0, N, bf16, 0);
+        ElementEncoder.encode(DType.F16, values, 0, N, f16, 0);
         for (int i = 0; i < big.length; i++) big[i] = i;
     }
 

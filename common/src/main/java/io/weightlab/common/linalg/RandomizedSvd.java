@@ -36,7 +36,11 @@ public final class RandomizedSvd {
      * Close it (or let the GC) to free the copy.
      */
     public static Operator dense(double[] a, int rows, int cols) {
-        DoublePointer p = new DoublePointer(a);
+        return denseOffHeap(new DoublePointer(a), rows, cols);
+    }
+
+    /** As {@link #dense}, for a row-major matrix already off-heap; the operator owns {@code p} and frees it on close. */
+    public static Operator denseOffHeap(DoublePointer p, int rows, int cols) {
         return new Operator() {
             public int rows() { return rows; }
 
