@@ -51,4 +51,40 @@ class ShrinkJobTest {
         assertTrue(bigger.err().contains("StudentNotLarger"), bigger.err());
         assertFalse(Files.exists(tmp.resolve("bigger")));
     }
+
+    @Test
+    void subcloningRanksByImportanceAndIsAPermutationWhenNothingIsRemoved(@TempDir Path tmp) throws IOException {
+        Path teacher = tmp.resolve("teacher");
+        assertEquals(0, Cli.run("synth", "--preset", "llama-tiny", "--out", teacher.toString(), "--dtype", "F32", "--seed", "4").exit());
+        String script = Python.testScript("subclone_check.py").toString();
+
+        // d = D, all layers: a permutation of the residual stream and of every FFN, the same function.
+        Path perm = tmp.resolve("perm");
+        Cli.Run r = Cli.run("shrink", teacher.toString(), "--out", perm.toString(), "--method", "subclone", "--set", "hidden_size=256");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode p = JSON.readTree(Python.script(Path.of(script), "perm", teacher.toString(), perm.toString()));
+        assertEquals(0.0, p.get("max_abs_logit_diff").asDouble(), 1e-5 * p.get("max_abs_logit").asDouble(), p.toString());
+
+        // Narrower and shallower, importance from the weight-norm proxy: numpy's rankings and index maps.
+        Path small = tmp.resolve("small");
+        r = Cli.run("shrink", teacher.toString(), "--out", small.toString(), "--method", "subclone", "--set", "hidden_size=192",
+                "--set", "intermediate_size=512", "--set", "num_hidden_layers=3");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("weight-norm proxy"), "the proxy is labelled: " + r.out());
+        JsonNode c = JSON.readTree(Python.script(Path.of(script), "proxy", teacher.toString(), small.toString()));
+        assertEquals("[0,2,3]", c.get("keep").toString(), "first and last block kept");
+        assertEquals(0, c.get("mismatched").size(), c.toString());
+        JsonNode loads = JSON.readTree(Python.script(Python.testScript("shrink_check.py"), teacher.toString(), small.toString()));
+        assertEquals(0, loads.get("missing").size() + loads.get("unexpected").size(), loads.toString());
+
+        // From activation statistics whose E[x²] ranks hidden dims in reverse and FFN neurons in order.
+        Path act = tmp.resolve("act.safetensors");
+        Python.script(Path.of(script), "stats", act.toString(), "256", "688", "4");
+        Path fromStats = tmp.resolve("stats");
+        r = Cli.run("shrink", teacher.toString(), "--out", fromStats.toString(), "--method", "subclone", "--activations", act.toString(),
+                "--set", "hidden_size=192", "--set", "intermediate_size=512", "--set", "num_hidden_layers=3");
+        assertEquals(0, r.exit(), r.err());
+        c = JSON.readTree(Python.script(Path.of(script), "fromstats", teacher.toString(), fromStats.toString()));
+        assertEquals(0, c.get("mismatched").size(), c.toString());
+    }
 }

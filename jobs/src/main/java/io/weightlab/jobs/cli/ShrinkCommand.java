@@ -28,13 +28,23 @@ public class ShrinkCommand implements Callable<Integer> {
     @Option(names = "--set", description = "KEY=VALUE: an integer field of the student's config.json, at most the teacher's; repeatable")
     Map<String, String> set = new LinkedHashMap<>();
 
+    @Option(names = "--method", defaultValue = "select", description = {"select: weight selection, every dimension subsampled uniformly (default);",
+            "subclone: importance rankings (one residual-stream ranking for all layers, FFN neurons per layer), layers spread evenly"})
+    String method;
+
+    @Option(names = "--activations", description = "subclone: activation statistics (docs/activation-stats.md) for the importance; without them a weight-norm proxy is used and labelled")
+    String activations;
+
+    @Option(names = "--no-scale", description = "subclone: do not scale the matrices that read the narrowed residual stream by sqrt(D/d)")
+    boolean noScale;
+
     @Option(names = "--max-shard-size", defaultValue = "5GB", converter = ByteSize.class, description = "largest shard (default: ${DEFAULT-VALUE})")
     long maxShardBytes;
 
     @Override
     public Integer call() {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab shrink", spark.master, spark.conf)) {
-            ShrinkJob.run(h.session(), new ShrinkJob.Options(teacher, output.out, output.overwrite, set, maxShardBytes), System.out);
+            ShrinkJob.run(h.session(), new ShrinkJob.Options(teacher, output.out, output.overwrite, set, maxShardBytes, method, activations, !noScale), System.out);
             System.out.println("output: " + output.out);
             return 0;
         }
