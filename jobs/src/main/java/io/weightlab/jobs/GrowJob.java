@@ -1,7 +1,5 @@
 package io.weightlab.jobs;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.init.EmbedAction;
 import io.weightlab.common.init.KeepAction;
@@ -15,10 +13,8 @@ import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.UsageException;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
-import io.weightlab.common.report.Tables;
 import io.weightlab.common.synth.DecoderArchitecture;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
@@ -106,10 +102,7 @@ public final class GrowJob {
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
         try {
             return staged.commitAfter("the grown checkpoint", () -> {
-                WeightWriter.write(jsc, conf, staged, plan, plans, Map.of("format", "pt", "weightlab.job", "grow"));
-                CheckpointSiblings.copy(hconf, o.source(), staged, null);
-                staged.fileSystem().delete(staged.stagedFile("config.json"), false);
-                staged.writeString("config.json", new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(target));
+                WeightWriter.writeModel(jsc, conf, staged, plan, plans, "grow", o.source(), target);
                 Map<String, Object> run = new LinkedHashMap<>();
                 run.put("job", "grow");
                 run.put("source", src.root());
@@ -117,12 +110,7 @@ public final class GrowJob {
                 run.put("new_std", o.newStd());
                 run.put("seed", o.seed());
                 run.put("seconds", (System.nanoTime() - t0) / 1e9);
-                List<Map<String, Object>> rows = new ArrayList<>();
-                for (TransformPlanner.Planned p : plans) rows.add(Map.of("tensor", p.tensor().name(), "rule", p.rule(), "why", p.why()));
-                try (FSDataOutputStream os = staged.create(RescaleJob.PROVENANCE)) {
-                    Tables.writeJson(os, Map.of("run", run, "tensors", rows));
-                }
-                WeightWriter.writeIndex(staged, plan);
+                WeightWriter.finishModel(staged, plan, run, WeightWriter.planRows(plans));
                 console.printf("[grow] wrote %s in %.1f s%n", o.out(), (System.nanoTime() - t0) / 1e9);
                 return run;
             });

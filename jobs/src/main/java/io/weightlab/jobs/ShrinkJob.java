@@ -2,7 +2,6 @@ package io.weightlab.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.init.KeepAction;
 import io.weightlab.common.init.StridedSelectionAction;
@@ -13,10 +12,8 @@ import io.weightlab.common.io.ShardPlan;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.UsageException;
 import io.weightlab.common.model.TensorInfo;
-import io.weightlab.common.report.Tables;
 import io.weightlab.common.synth.DecoderArchitecture;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
@@ -117,10 +114,7 @@ public final class ShrinkJob {
         String imp = importance;
         try {
             return staged.commitAfter("the student checkpoint", () -> {
-                WeightWriter.write(jsc, conf, staged, plan, plans, Map.of("format", "pt", "weightlab.job", "shrink"));
-                CheckpointSiblings.copy(hconf, o.teacher(), staged, null);
-                staged.fileSystem().delete(staged.stagedFile("config.json"), false);
-                staged.writeString("config.json", new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(student));
+                WeightWriter.writeModel(jsc, conf, staged, plan, plans, "shrink", o.teacher(), student);
                 Map<String, Object> run = new LinkedHashMap<>();
                 run.put("job", "shrink");
                 run.put("teacher", teacher.root());
@@ -129,12 +123,7 @@ public final class ShrinkJob {
                 if (imp != null) run.put("importance", imp);
                 run.put("set", o.set());
                 run.put("seconds", (System.nanoTime() - t0) / 1e9);
-                List<Map<String, Object>> rows = new ArrayList<>();
-                for (TransformPlanner.Planned p : plans) rows.add(Map.of("tensor", p.tensor().name(), "rule", p.rule(), "action", p.action().describe()));
-                try (FSDataOutputStream os = staged.create(RescaleJob.PROVENANCE)) {
-                    Tables.writeJson(os, Map.of("run", run, "tensors", rows));
-                }
-                WeightWriter.writeIndex(staged, plan);
+                WeightWriter.finishModel(staged, plan, run, WeightWriter.planRows(plans));
                 console.printf("[shrink] wrote %s in %.1f s%n", o.out(), (System.nanoTime() - t0) / 1e9);
                 return run;
             });

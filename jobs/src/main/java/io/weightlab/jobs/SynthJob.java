@@ -2,7 +2,6 @@ package io.weightlab.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.init.TransformPlanner;
 import io.weightlab.common.init.TransformedShardWriter;
@@ -13,13 +12,11 @@ import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.UsageException;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
-import io.weightlab.common.report.Tables;
 import io.weightlab.common.stats.MomentAccumulator;
 import io.weightlab.common.synth.DecoderArchitecture;
 import io.weightlab.common.synth.GgDrawAction;
 import io.weightlab.common.synth.KindDistribution;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
@@ -87,9 +84,7 @@ public final class SynthJob {
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
         try {
             return staged.commitAfter("the synthetic checkpoint", () -> {
-                Map<String, TransformedShardWriter.ShardResult> shards = WeightWriter.write(jsc, conf, staged, plan, plans,
-                        Map.of("format", "pt", "weightlab.job", "synth"));
-                staged.writeString("config.json", new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(config));
+                Map<String, TransformedShardWriter.ShardResult> shards = WeightWriter.writeModel(jsc, conf, staged, plan, plans, "synth", null, config);
                 Map<String, Object> run = new LinkedHashMap<>();
                 run.put("job", "synth");
                 run.put("source", source);
@@ -120,10 +115,7 @@ public final class SynthJob {
                     }
                     rows.add(row);
                 }
-                try (FSDataOutputStream os = staged.create(RescaleJob.PROVENANCE)) {
-                    Tables.writeJson(os, Map.of("run", run, "tensors", rows));
-                }
-                WeightWriter.writeIndex(staged, plan);
+                WeightWriter.finishModel(staged, plan, run, rows);
                 console.printf("[synth] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes(bytes), shards.size(), o.out(), (double) run.get("seconds"));
                 return run;
             });

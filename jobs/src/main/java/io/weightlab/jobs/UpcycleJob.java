@@ -2,7 +2,6 @@ package io.weightlab.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.init.AffineAction;
 import io.weightlab.common.init.AffineWithNoiseAction;
@@ -18,9 +17,7 @@ import io.weightlab.common.io.ShardPlan;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.UsageException;
 import io.weightlab.common.model.TensorInfo;
-import io.weightlab.common.report.Tables;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
@@ -114,10 +111,7 @@ public final class UpcycleJob {
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
         try {
             return staged.commitAfter("the upcycled checkpoint", () -> {
-                var shards = WeightWriter.write(jsc, conf, staged, plan, plans, Map.of("format", "pt", "weightlab.job", "upcycle"));
-                CheckpointSiblings.copy(hconf, o.input(), staged, null);
-                staged.fileSystem().delete(staged.stagedFile("config.json"), false);
-                staged.writeString("config.json", new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(config));
+                var shards = WeightWriter.writeModel(jsc, conf, staged, plan, plans, "upcycle", o.input(), config);
                 Map<String, Object> run = new LinkedHashMap<>();
                 run.put("job", "upcycle");
                 run.put("input", ckpt.root());
@@ -130,12 +124,7 @@ public final class UpcycleJob {
                 run.put("seed", o.seed());
                 run.put("shards", shards.size());
                 run.put("seconds", (System.nanoTime() - t0) / 1e9);
-                List<Map<String, Object>> rows = new ArrayList<>();
-                for (TransformPlanner.Planned pl : plans) rows.add(Map.of("tensor", pl.tensor().name(), "rule", pl.rule(), "action", pl.action().describe()));
-                try (FSDataOutputStream os = staged.create(RescaleJob.PROVENANCE)) {
-                    Tables.writeJson(os, Map.of("run", run, "tensors", rows));
-                }
-                WeightWriter.writeIndex(staged, plan);
+                WeightWriter.finishModel(staged, plan, run, WeightWriter.planRows(plans));
                 console.printf("[upcycle] wrote %s in %.1f s%n", o.out(), (System.nanoTime() - t0) / 1e9);
                 return run;
             });

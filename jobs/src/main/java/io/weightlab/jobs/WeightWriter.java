@@ -109,6 +109,44 @@ public final class WeightWriter {
         return r;
     }
 
+    /**
+     * A job that makes a new model (synth, upcycle, shrink, grow): its shards, the small files beside {@code siblingsOf}
+     * (tokenizer, generation config; none when null) and its own {@code config.json}. Call {@link #finishModel} last.
+     */
+    public static Map<String, TransformedShardWriter.ShardResult> writeModel(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
+                                                                              StagedOutput out, ShardPlan plan, List<TransformPlanner.Planned> plans,
+                                                                              String job, String siblingsOf, com.fasterxml.jackson.databind.JsonNode config) {
+        Map<String, TransformedShardWriter.ShardResult> shards = write(jsc, conf, out, plan, plans, Map.of("format", "pt", "weightlab.job", job));
+        try {
+            if (siblingsOf != null) {
+                CheckpointSiblings.copy(conf.value().get(), siblingsOf, out, null);
+                out.fileSystem().delete(out.stagedFile("config.json"), false); // ours replaces the source's
+            }
+            out.writeString("config.json", new com.fasterxml.jackson.databind.ObjectMapper()
+                    .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(config));
+        } catch (IOException e) {
+            throw new WeightLabException(out.outputDir() + ": writing config.json failed: " + e.getMessage(), e);
+        }
+        return shards;
+    }
+
+    /** The provenance file (run facts and one row per tensor), then the index: the last files before the commit. */
+    public static void finishModel(StagedOutput out, ShardPlan plan, Map<String, Object> run, List<Map<String, Object>> tensors) {
+        try (FSDataOutputStream os = out.create(RescaleJob.PROVENANCE)) {
+            io.weightlab.common.report.Tables.writeJson(os, Map.of("run", run, "tensors", tensors));
+        } catch (IOException e) {
+            throw new WeightLabException(out.outputDir() + ": writing " + RescaleJob.PROVENANCE + " failed: " + e.getMessage(), e);
+        }
+        writeIndex(out, plan);
+    }
+
+    /** One provenance row per planned tensor: name, rule and what was done. */
+    public static List<Map<String, Object>> planRows(List<TransformPlanner.Planned> plans) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (TransformPlanner.Planned p : plans) rows.add(Map.of("tensor", p.tensor().name(), "rule", p.rule(), "action", p.action().describe(), "why", p.why()));
+        return rows;
+    }
+
     /** Writes {@code model.safetensors.index.json} when the output has more than one shard; call after {@link #write}. */
     public static void writeIndex(StagedOutput out, ShardPlan plan) {
         writeIndex(out, "", plan);
