@@ -36,13 +36,13 @@ public class GgMleThroughput {
                     double[] x = new double[n];
                     ElementDecoder.decode(t.dtype(), r.read(t.file(), t.dataBegin(), (int) t.byteLength()), 0, n, x, 0);
                     // as the stats job does it: power sums over all values per Newton step, KS on the float32 buckets
-                    double mu = p.moments().mean(), abs = 0;
-                    for (double v : x) abs += Math.abs(v - mu);
-                    double m1 = abs / n;
+                    double mu = p.moments().mean();
+                    double[] logs = io.weightlab.common.stats.GgMleSolver.logAbs(x, mu);
+                    double m1 = io.weightlab.common.stats.GgMleSolver.absSumOfLogs(logs) / n;
                     io.weightlab.common.stats.GgMleSolver mle = new io.weightlab.common.stats.GgMleSolver(n,
                             io.weightlab.common.stats.GeneralizedGaussian.betaFromAbsDeviation(p.moments().variancePopulation(), m1));
                     while (!mle.done()) {
-                        double[] sums = io.weightlab.common.stats.GgMleSolver.powerSums(x, 0, n, mu, mle.beta());
+                        double[] sums = io.weightlab.common.stats.GgMleSolver.powerSumsOfLogs(logs, mle.beta());
                         mle.accept(sums[0], sums[1], sums[2]);
                     }
                     f = GgFit.assemble(p.moments(), m1, mle, p.quantiles().bucketValues(), p.quantiles().countsView(), true);

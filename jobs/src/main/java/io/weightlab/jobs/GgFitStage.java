@@ -48,14 +48,16 @@ final class GgFitStage {
         Broadcast<Map<String, double[]>> mus = jsc.broadcast(needPasses);
         // Decoded once, cached on the executors (spilling to disk when memory is short), read by every pass.
         List<List<StatsUnit>> tasks = WorkPacker.pack(mine, StatsUnit::byteLength, jsc.defaultParallelism(), StatsJob.TASK_BYTES);
-        // (tensor, slice index) -> finite values, decoded once and cached on the executors for every pass
+        // (tensor, slice index) -> ln|x − μ| of the finite non-zero values, decoded once and cached on the executors for
+        // every pass: ln|x − μ| does not depend on β, so each Newton step costs one exp per value
         JavaPairRDD<Tuple2<String, Integer>, double[]> values = jsc.parallelize(tasks, Math.max(1, tasks.size()))
                 .flatMapToPair(group -> {
                     List<Tuple2<Tuple2<String, Integer>, double[]>> l = new ArrayList<>();
                     try (RangeReader r = new RangeReader(conf.value().get())) { // one stream per file for the whole task
                         for (StatsUnit u : group) {
-                            l.add(new Tuple2<>(new Tuple2<>(u.tensor().name(), u.sliceIndex()), TensorValues.finite(
-                                    TensorValues.read(r, u.tensor(), u.firstElement(), u.endElement(), u.dequantization()))));
+                            double mu = mus.value().get(u.tensor().name())[0];
+                            l.add(new Tuple2<>(new Tuple2<>(u.tensor().name(), u.sliceIndex()), GgMleSolver.logAbs(
+                                    TensorValues.read(r, u.tensor(), u.firstElement(), u.endElement(), u.dequantization()), mu)));
                         }
                     }
                     return l.iterator();
@@ -63,11 +65,8 @@ final class GgFitStage {
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             // Per-slice sums are added on the driver in slice order, so results do not depend on the partitioning.
-            Map<String, Double> absSums = sumInSliceOrder(values.mapToPair(t -> {
-                double mu = mus.value().get(t._1()._1())[0], s = 0;
-                for (double v : t._2()) s += Math.abs(v - mu);
-                return new Tuple2<>(t._1(), new double[] {s});
-            }).collect()).entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue()[0]));
+            Map<String, Double> absSums = sumInSliceOrder(values.mapToPair(t -> new Tuple2<>(t._1(), new double[] {GgMleSolver.absSumOfLogs(t._2())}))
+                    .collect()).entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue()[0]));
             Map<String, GgMleSolver> solvers = new HashMap<>();
             Map<String, Double> m1 = new HashMap<>();
             for (String name : needPasses.keySet()) {
@@ -85,7 +84,7 @@ final class GgFitStage {
                 Broadcast<Map<String, double[]>> at = jsc.broadcast(pending);
                 Map<String, double[]> sums = sumInSliceOrder(values.filter(t -> at.value().containsKey(t._1()._1())).mapToPair(t -> {
                     double[] muBeta = at.value().get(t._1()._1());
-                    return new Tuple2<>(t._1(), GgMleSolver.powerSums(t._2(), 0, t._2().length, muBeta[0], muBeta[1]));
+                    return new Tuple2<>(t._1(), GgMleSolver.powerSumsOfLogs(t._2(), muBeta[1]));
                 }).collect());
                 at.destroy();
                 sums.forEach((n, s) -> solvers.get(n).accept(s[0], s[1], s[2]));

@@ -83,6 +83,39 @@ public final class GgMleSolver {
         return new double[] {s0, s1, s2};
     }
 
+    /**
+     * ln|x − μ| of the finite, non-zero centred values (zeros add nothing to any power sum at β > 0): the MLE's
+     * steps then need one exp per value instead of a log and an exp, since ln|x − μ| does not depend on β.
+     */
+    public static double[] logAbs(double[] x, double mu) {
+        double[] l = new double[x.length];
+        int n = 0;
+        for (double v : x) {
+            double a = Math.abs(v - mu);
+            if (a != 0 && Double.isFinite(a)) l[n++] = Math.log(a);
+        }
+        return n == l.length ? l : java.util.Arrays.copyOf(l, n);
+    }
+
+    /** S0, S1, S2 from the logs of {@link #logAbs}: the same sums as {@link #powerSums(double[], int, int, double, double)}. */
+    public static double[] powerSumsOfLogs(double[] logs, double beta) {
+        double s0 = 0, s1 = 0, s2 = 0;
+        for (double l : logs) {
+            double p = Math.exp(beta * l);
+            s0 += p;
+            s1 += p * l;
+            s2 += p * l * l;
+        }
+        return new double[] {s0, s1, s2};
+    }
+
+    /** Σ|x − μ| from the logs of {@link #logAbs}. */
+    public static double absSumOfLogs(double[] logs) {
+        double s = 0;
+        for (double l : logs) s += Math.exp(l);
+        return s;
+    }
+
     /** The same over a histogram of distinct values. */
     public static double[] powerSums(double[] values, long[] counts, double mu, double beta) {
         double s0 = 0, s1 = 0, s2 = 0;
