@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.init.AffineAction;
 import io.weightlab.common.init.AffineWithNoiseAction;
 import io.weightlab.common.init.ColumnBlockAction;
+import io.weightlab.common.init.EmbedAction;
 import io.weightlab.common.init.GroupedRowsAction;
 import io.weightlab.common.init.KeepAction;
 import io.weightlab.common.init.Samplers;
@@ -42,10 +43,36 @@ import java.util.regex.Pattern;
  */
 public final class UpcycleJob {
     public record Options(String input, String out, boolean overwrite, int experts, int granularity, int topK, double routerStd,
-                          double noise, long seed, long maxShardBytes) {}
+                          double noise, long seed, long maxShardBytes, Target target) {
+        public Options(String input, String out, boolean overwrite, int experts, int granularity, int topK, double routerStd,
+                       double noise, long seed, long maxShardBytes) {
+            this(input, out, overwrite, experts, granularity, topK, routerStd, noise, seed, maxShardBytes, Target.MIXTRAL);
+        }
+    }
 
+    /**
+     * The MoE naming written. Both renormalise the top-k weights (Qwen2-MoE through norm_topk_prob = true), so a = G.
+     * Qwen2-MoE also has a shared expert, written with random gate/up rows and a zero down projection and gate (so it
+     * adds nothing until trained), and q/k/v biases, zero when the dense source has none.
+     */
+    public enum Target {
+        MIXTRAL("block_sparse_moe.gate.weight", "block_sparse_moe.experts.%d.", "w1.weight", "w3.weight", "w2.weight"),
+        QWEN2_MOE("mlp.gate.weight", "mlp.experts.%d.", "gate_proj.weight", "up_proj.weight", "down_proj.weight");
+
+        final String router, expert, gate, up, down;
+
+        Target(String router, String expert, String gate, String up, String down) {
+            this.router = router;
+            this.expert = expert;
+            this.gate = gate;
+            this.up = up;
+            this.down = down;
+        }
+    }
+
+    private static final Pattern QKV = Pattern.compile("^(model\\.layers\\.\\d+\\.self_attn\\.[qkv]_proj\\.)weight$");
     private static final Pattern MLP = Pattern.compile("^(model\\.layers\\.(\\d+)\\.)mlp\\.(gate|up|down)_proj\\.weight$");
-    private static final Set<String> SUPPORTED = Set.of("llama", "mistral");
+    private static final Set<String> SUPPORTED = Set.of("llama", "mistral", "qwen2");
 
     private UpcycleJob() {}
 
@@ -59,7 +86,8 @@ public final class UpcycleJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
-        ObjectNode config = denseConfig(hconf, o.input());
+        ObjectNode config = denseConfig(hconf, o.input(), o.target());
+        Target tg = o.target();
         long ffn = config.path("intermediate_size").asLong(), d = config.path("hidden_size").asLong();
         if (ffn % g != 0) throw new UsageException(o.input() + ": intermediate_size " + ffn + " is not divisible by --granularity " + g + " (rule: Granularity)");
         long shard = ffn / g;
@@ -74,6 +102,12 @@ public final class UpcycleJob {
             Matcher m = MLP.matcher(t.name());
             if (!m.matches()) {
                 plans.add(new TransformPlanner.Planned(t, "keep", KeepAction.INSTANCE, "copied", t.dtype()));
+                Matcher a = QKV.matcher(t.name());
+                if (tg == Target.QWEN2_MOE && a.matches() && ckpt.tensor(a.group(1) + "bias") == null) {
+                    String b = a.group(1) + "bias"; // Qwen2 attention always has q/k/v biases: zero keeps the function
+                    plans.add(new TransformPlanner.Planned(new TensorInfo(b, t.dtype(), new long[] {t.dim(0)}, null, 0, 0), "bias",
+                            new EmbedAction(null, new long[] {t.dim(0)}, null, 0, o.seed(), b), "zero bias", t.dtype()));
+                }
                 continue;
             }
             if (!m.group(3).equals("gate")) continue; // the layer's experts are planned once, at its gate_proj
@@ -85,24 +119,48 @@ public final class UpcycleJob {
             if (w[0].dim(0) != ffn || w[0].dim(1) != d || w[1].dim(0) != ffn || w[2].dim(0) != d || w[2].dim(1) != ffn) {
                 throw new UsageException(ckpt.root() + ": " + p + "mlp shapes disagree with config.json (intermediate " + ffn + ", hidden " + d + ")");
             }
-            String router = p + "block_sparse_moe.gate.weight";
+            String router = p + tg.router;
             plans.add(new TransformPlanner.Planned(new TensorInfo(router, w[0].dtype(), new long[] {e, d}, null, 0, 0), "router",
                     new GroupedRowsAction(o.seed(), router, Samplers.normal(o.routerStd()), d, g), "router, rows shared by groups of " + g, w[0].dtype()));
             for (int x = 0; x < e; x++) {
                 int s = x % g;
-                String q = p + "block_sparse_moe.experts." + x + ".";
-                plans.add(rows(w[0], q + "w1.weight", s, shard, scale, o));
-                plans.add(down(w[2], q + "w2.weight", s, shard, scale, o, g));
-                plans.add(rows(w[1], q + "w3.weight", s, shard, scale, o));
+                String q = p + String.format(tg.expert, x);
+                plans.add(rows(w[0], q + tg.gate, s, shard, scale, o));
+                plans.add(rows(w[1], q + tg.up, s, shard, scale, o));
+                plans.add(down(w[2], q + tg.down, s, shard, scale, o, g));
+            }
+            if (tg == Target.QWEN2_MOE) {
+                String q = p + "mlp.shared_expert.";
+                for (String n : new String[] {"gate_proj.weight", "up_proj.weight"}) {
+                    plans.add(new TransformPlanner.Planned(new TensorInfo(q + n, w[0].dtype(), new long[] {shard, d}, null, 0, 0), "shared expert",
+                            new EmbedAction(null, new long[] {shard, d}, Samplers.normal(o.routerStd()), 0, o.seed(), q + n), "random input side", w[0].dtype()));
+                }
+                plans.add(new TransformPlanner.Planned(new TensorInfo(q + "down_proj.weight", w[0].dtype(), new long[] {d, shard}, null, 0, 0), "shared expert",
+                        new EmbedAction(null, new long[] {d, shard}, null, 0, o.seed(), q + "down_proj.weight"), "zero output side", w[0].dtype()));
+                String sg = p + "mlp.shared_expert_gate.weight";
+                plans.add(new TransformPlanner.Planned(new TensorInfo(sg, w[0].dtype(), new long[] {1, d}, null, 0, 0), "shared expert",
+                        new EmbedAction(null, new long[] {1, d}, null, 0, o.seed(), sg), "zero gate", w[0].dtype()));
             }
         }
         if (mlps.isEmpty()) throw new UsageException(ckpt.root() + ": no model.layers.N.mlp.{gate,up,down}_proj.weight to upcycle (rule: GluMlp)");
-        config.put("model_type", "mixtral");
-        config.set("architectures", new ObjectMapper().createArrayNode().add("MixtralForCausalLM"));
-        config.put("intermediate_size", shard);
-        config.put("num_local_experts", e);
+        if (tg == Target.MIXTRAL) {
+            config.put("model_type", "mixtral");
+            config.set("architectures", new ObjectMapper().createArrayNode().add("MixtralForCausalLM"));
+            config.put("intermediate_size", shard);
+            config.put("num_local_experts", e);
+            config.put("router_jitter_noise", 0.0);
+        } else {
+            config.put("model_type", "qwen2_moe");
+            config.set("architectures", new ObjectMapper().createArrayNode().add("Qwen2MoeForCausalLM"));
+            config.put("num_experts", e);
+            config.put("moe_intermediate_size", shard);
+            config.put("shared_expert_intermediate_size", shard);
+            config.put("norm_topk_prob", true);
+            config.put("decoder_sparse_step", 1);
+            config.set("mlp_only_layers", new ObjectMapper().createArrayNode());
+            config.put("use_sliding_window", false);
+        }
         config.put("num_experts_per_tok", k);
-        config.put("router_jitter_noise", 0.0);
         config.put("output_router_logits", false);
         ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
         console.printf("[upcycle] %s: %d layer(s) to %d experts (granularity %d, top-%d, scale %.6g), %d tensors in %d shard(s)%n", ckpt.root(),
@@ -115,6 +173,7 @@ public final class UpcycleJob {
                 Map<String, Object> run = new LinkedHashMap<>();
                 run.put("job", "upcycle");
                 run.put("input", ckpt.root());
+                run.put("target", tg.name().toLowerCase(java.util.Locale.ROOT));
                 run.put("experts", e);
                 run.put("granularity", g);
                 run.put("top_k", k);
@@ -158,7 +217,7 @@ public final class UpcycleJob {
         return scale == 1.0 ? KeepAction.INSTANCE : new AffineAction(scale, 0);
     }
 
-    private static ObjectNode denseConfig(Configuration conf, String input) {
+    private static ObjectNode denseConfig(Configuration conf, String input, Target target) {
         try {
             String dir = CheckpointSiblings.sourceDir(conf, input).toString();
             JsonNode c = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, dir + "/config.json"));
@@ -166,8 +225,14 @@ public final class UpcycleJob {
                 throw new UsageException(input + ": config.json model_type '" + c.path("model_type").asText() + "' is not a dense LLaMA/Mistral decoder"
                         + " (upcycle writes Mixtral; rule: DenseDecoder)");
             }
-            if (n.path("attention_bias").asBoolean(false) || n.path("mlp_bias").asBoolean(false)) {
-                throw new UsageException(input + ": attention or MLP biases have no place in Mixtral (rule: DenseDecoder)");
+            boolean qkvBias = n.path("model_type").asText().equals("qwen2") || n.path("attention_bias").asBoolean(false);
+            if (n.path("mlp_bias").asBoolean(false) || (qkvBias && target == Target.MIXTRAL)) {
+                throw new UsageException(input + ": " + (qkvBias ? "q/k/v biases have no place in Mixtral (use --target qwen2_moe)" : "MLP biases have no place in an MoE")
+                        + " (rule: DenseDecoder)");
+            }
+            long heads = n.path("num_attention_heads").asLong(1);
+            if (target == Target.QWEN2_MOE && n.has("head_dim") && n.path("head_dim").asLong() * heads != n.path("hidden_size").asLong()) {
+                throw new UsageException(input + ": head_dim x heads != hidden_size, which Qwen2-MoE cannot express (rule: DenseDecoder)");
             }
             return n;
         } catch (IOException ex) {

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code weightlab upcycle} (issue #9), checked with transformers on a synthetic LLaMA (F32): the Mixtral output
+ * {@code weightlab upcycle} (issue #9), checked with transformers on a synthetic LLaMA (F32): the Mixtral and Qwen2-MoE outputs
  * loads with no missing or unexpected key; the oracles of algorithms.md §6.3 hold on the tensors; and the MoE
  * computes the dense model's logits: exactly (to float32 rounding) for plain replication with SiLU, and for
  * granularity 2 with a ReLU GLU (positively homogeneous, so the G^(1/3) scaling is exact).
@@ -69,6 +69,19 @@ class UpcycleJobTest {
         assertTrue(c.get("shards_reassemble_dense").asBoolean(), "group 0's shards / 2^(1/3) reassemble gate, up and down");
         assertTrue(c.get("router_rows_shared_in_groups").asBoolean(), "router rows identical within a group, different across");
         assertEquals(0.0, c.get("max_abs_logit_diff").asDouble(), 1e-5 * c.get("max_abs_logit").asDouble(), c.toString());
+
+        // Qwen2-MoE naming: zero q/k/v biases added, a shared expert that adds nothing yet, renormalised top-k.
+        for (int g : new int[] {1, 2}) {
+            Path src = g == 1 ? silu : relu, q = tmp.resolve("qwen-" + g);
+            r = Cli.run("upcycle", src.toString(), "--out", q.toString(), "--experts", "4", "--granularity", String.valueOf(g), "--top-k", "2",
+                    "--target", "qwen2_moe");
+            assertEquals(0, r.exit(), r.err());
+            c = check(src, q, g);
+            assertEquals("Qwen2MoeForCausalLM", c.get("class").asText());
+            assertEquals(0, c.get("missing").size() + c.get("unexpected").size(), c.toString());
+            assertTrue(c.get("shards_reassemble_dense").asBoolean() && c.get("router_rows_shared_in_groups").asBoolean(), c.toString());
+            assertEquals(0.0, c.get("max_abs_logit_diff").asDouble(), 1e-5 * c.get("max_abs_logit").asDouble(), "qwen2_moe G=" + g + ": " + c);
+        }
 
         // top-k must select whole groups; nothing is written for a refused plan
         Cli.Run bad = Cli.run("upcycle", relu.toString(), "--out", tmp.resolve("bad").toString(), "--experts", "4", "--granularity", "2", "--top-k", "1");

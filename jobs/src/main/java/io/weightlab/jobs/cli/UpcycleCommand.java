@@ -42,6 +42,9 @@ public class UpcycleCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed of the router and the noise, with each tensor's name (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--target", defaultValue = "mixtral", description = "MoE naming: mixtral (MixtralForCausalLM) or qwen2_moe (Qwen2MoeForCausalLM, with a zero-output shared expert) (default: ${DEFAULT-VALUE})")
+    String target;
+
     @Option(names = "--max-shard-size", defaultValue = "5GB", converter = ByteSize.class, description = "largest shard (default: ${DEFAULT-VALUE})")
     long maxShardBytes;
 
@@ -49,7 +52,11 @@ public class UpcycleCommand implements Callable<Integer> {
     public Integer call() {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab upcycle", spark.master, spark.conf)) {
             UpcycleJob.run(h.session(), new UpcycleJob.Options(input, output.out, output.overwrite, experts, granularity, topK, routerStd, noise, seed,
-                    maxShardBytes), System.out);
+                    maxShardBytes, switch (target.toLowerCase(java.util.Locale.ROOT)) {
+                        case "mixtral" -> UpcycleJob.Target.MIXTRAL;
+                        case "qwen2_moe", "qwen2-moe" -> UpcycleJob.Target.QWEN2_MOE;
+                        default -> throw new io.weightlab.common.io.UsageException("--target must be mixtral or qwen2_moe");
+                    }), System.out);
             System.out.println("output: " + output.out + "  (Mixtral safetensors, config.json, " + io.weightlab.jobs.RescaleJob.PROVENANCE + ")");
             return 0;
         }
