@@ -50,6 +50,12 @@ public final class Lapack {
                 block, cols, 1.0, gram, cols);
     }
 
+    /** gram (rows x rows, upper triangle) += block·blockᵀ for a row-major rows x cols block: a wide matrix's A·Aᵀ by column blocks. */
+    public static void addRowGram(double[] block, int rows, int cols, double[] gram) {
+        openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasUpper, openblas.CblasNoTrans, rows, cols, 1.0,
+                block, cols, 1.0, gram, rows);
+    }
+
     /** Eigenvalues of a symmetric row-major n x n matrix (upper triangle used), ascending (LAPACK dsyevd). */
     public static double[] symmetricEigenvalues(double[] upper, int n) {
         double[] a = upper.clone();
