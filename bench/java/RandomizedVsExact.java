@@ -23,10 +23,17 @@ public class RandomizedVsExact {
             long t0 = System.nanoTime();
             double[] exact = Lapack.singularValues(a, n, n);
             double te = (System.nanoTime() - t0) / 1e9;
-            for (String variant : new String[] {"power", "krylov"}) for (int q : variant.equals("power") ? new int[] {2, 4} : new int[] {3, 4}) {
+            for (String variant : new String[] {"power", "krylov", "krylov-f32"}) for (int q : variant.equals("power") ? new int[] {2, 4} : new int[] {3, 4}) {
                 t0 = System.nanoTime();
+                // krylov-f32: what spectrum --method randomized does for weights stored in <= 32 bits (products by sgemm)
+                float[] af = null;
+                if (variant.equals("krylov-f32")) {
+                    af = new float[a.length];
+                    for (int i = 0; i < a.length; i++) af[i] = (float) a[i];
+                }
                 double[] top = variant.equals("power") ? RandomizedSvd.topSingularValues(RandomizedSvd.dense(a, n, n), k, k, q, 7)
-                        : RandomizedSvd.topSingularValuesKrylov(RandomizedSvd.dense(a, n, n), k, 8, q, 7);
+                        : variant.equals("krylov") ? RandomizedSvd.topSingularValuesKrylov(RandomizedSvd.dense(a, n, n), k, 8, q, 7)
+                        : RandomizedSvd.topSingularValuesKrylov(RandomizedSvd.denseFloat(af, n, n), k, 8, q, 7);
                 double tr = (System.nanoTime() - t0) / 1e9;
                 double worst = 0;
                 for (int i = 0; i < k; i++) worst = Math.max(worst, Math.abs(exact[i] - top[i]) / exact[i]);

@@ -253,7 +253,9 @@ public final class SpectrumJob {
     private static MatrixResult randomized(Configuration conf, TensorInfo t, Dequantization dq, boolean powerLaw, Options o) {
         int rows = (int) t.dim(0), cols = (int) t.dim(1);
         long n = Math.multiplyExact((long) rows, cols);
-        org.bytedeco.javacpp.DoublePointer p = new org.bytedeco.javacpp.DoublePointer(n);
+        // Stored in at most 32 bits and not dequantized: float32 holds every value exactly, and sgemm is twice dgemm.
+        boolean single = dq == null && t.dtype().byteSize() <= 4;
+        org.bytedeco.javacpp.Pointer p = single ? new org.bytedeco.javacpp.FloatPointer(n) : new org.bytedeco.javacpp.DoublePointer(n);
         try (RangeReader r = new RangeReader(conf)) {
             for (long f = 0; f < n; f += 1 << 20) {
                 double[] piece = io.weightlab.common.io.TensorValues.read(r, t, f, Math.min(n, f + (1 << 20)), dq);
@@ -264,7 +266,13 @@ public final class SpectrumJob {
                         return new MatrixResult(t.name(), s, baseRow(t, TensorName.parse(t.name()), s, "none"), new double[0]);
                     }
                 }
-                p.position(f).put(piece, 0, piece.length);
+                if (single) {
+                    float[] fl = new float[piece.length];
+                    for (int i = 0; i < fl.length; i++) fl[i] = (float) piece[i];
+                    ((org.bytedeco.javacpp.FloatPointer) p).position(f).put(fl, 0, fl.length);
+                } else {
+                    ((org.bytedeco.javacpp.DoublePointer) p).position(f).put(piece, 0, piece.length);
+                }
             }
             p.position(0); // native calls take the address at the position
         } catch (RuntimeException e) {
@@ -274,12 +282,14 @@ public final class SpectrumJob {
         long t0 = System.nanoTime();
         int k = o.topK() > 0 ? o.topK() : 64;
         double[] sv;
-        try (RandomizedSvd.Operator op = RandomizedSvd.denseOffHeap(p, rows, cols)) {
+        try (RandomizedSvd.Operator op = single ? RandomizedSvd.denseFloatOffHeap((org.bytedeco.javacpp.FloatPointer) p, rows, cols)
+                : RandomizedSvd.denseOffHeap((org.bytedeco.javacpp.DoublePointer) p, rows, cols)) {
             sv = RandomizedSvd.topSingularValuesKrylov(op, k, 8, o.powerIterations(), RandomizedSvd.seedFor(o.seed(), t.name()));
         } catch (WeightLabException e) {
             throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': " + e.getMessage(), e);
         }
-        String method = "randomized block Krylov top-" + k + " (block " + (k + 8) + ", " + o.powerIterations() + " iterations)";
+        String method = "randomized block Krylov top-" + k + " (block " + (k + 8) + ", " + o.powerIterations() + " iterations, "
+                + (single ? "float32" : "float64") + " products)";
         double secs = (System.nanoTime() - t0) / 1e9;
         Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
         row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));

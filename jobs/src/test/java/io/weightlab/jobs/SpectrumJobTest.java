@@ -83,7 +83,8 @@ class SpectrumJobTest {
 
     /**
      * --method randomized, top-16 with 6 power iterations, on every matrix of a real model, whose spectra are
-     * flat at the top (gaps of 0.2 %): the leading value within 1e-3, all sixteen within 2e-2 (convergence goes as (σ_{2k+1}/σ_i)^(2q+1), slow on flat spectra), never above exact.
+     * flat at the top (gaps of 0.2 %): the leading value within 1e-3, all sixteen within 2e-2 (convergence goes as (σ_{2k+1}/σ_i)^(2q+1), slow on flat spectra), never above exact
+     * by more than the float32 products' rounding.
      */
     @Test
     void randomizedTopK() {
@@ -99,7 +100,8 @@ class SpectrumJobTest {
             assertEquals(e.get(0).asDouble(), m.singularValues()[0], 1e-3 * e.get(0).asDouble(), m.name() + " sv 0");
             for (int i = 0; i < 16; i++) {
                 assertEquals(e.get(i).asDouble(), m.singularValues()[i], 2e-2 * e.get(i).asDouble(), m.name() + " sv " + i);
-                assertTrue(m.singularValues()[i] <= e.get(i).asDouble() * (1 + 1e-12), m.name() + " sv " + i + " above exact");
+                // Ritz values never exceed the exact ones; the float32 products (F32 weights) add rounding of ~1e-7 relative
+                assertTrue(m.singularValues()[i] <= e.get(i).asDouble() * (1 + 1e-6), m.name() + " sv " + i + " above exact");
             }
             n++;
         }

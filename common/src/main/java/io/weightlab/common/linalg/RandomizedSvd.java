@@ -60,7 +60,11 @@ public final class RandomizedSvd {
      * float32 rounding, so its products need not be in double; orthonormalization and the small SVD stay in double.
      */
     public static Operator denseFloat(float[] a, int rows, int cols) {
-        FloatPointer p = new FloatPointer(a);
+        return denseFloatOffHeap(new FloatPointer(a), rows, cols);
+    }
+
+    /** As {@link #denseFloat}, for a row-major float32 matrix already off-heap; the operator owns {@code p}. */
+    public static Operator denseFloatOffHeap(FloatPointer p, int rows, int cols) {
         return new Operator() {
             public int rows() { return rows; }
 
