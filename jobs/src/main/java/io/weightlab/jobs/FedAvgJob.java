@@ -131,9 +131,11 @@ public final class FedAvgJob {
         for (String id : ids) clientList.add(ckpts.get(id));
         Broadcast<List<Checkpoint>> clientsB = jsc.broadcast(clientList);
         Broadcast<Checkpoint> refB = jsc.broadcast(reference);
+        // Pass 1 always counts NaN/Inf and the update norms; the clients' full moments only feed the variance correction.
+        boolean fullMoments = vc != null;
         try {
             Map<String, ClientMoments> pass1 = new TreeMap<>(jsc.parallelize(units, Math.max(1, Math.min(units.size(), 4 * jsc.defaultParallelism())))
-                    .mapToPair(u -> new Tuple2<>(u.tensor(), clientMoments(u, clientsB.value(), refB.value(), conf.value().get())))
+                    .mapToPair(u -> new Tuple2<>(u.tensor(), clientMoments(u, clientsB.value(), refB.value(), fullMoments, conf.value().get())))
                     .reduceByKey(ClientMoments::merge)
                     .collectAsMap());
             long tValidated = System.nanoTime();
@@ -141,7 +143,7 @@ public final class FedAvgJob {
             for (Map.Entry<String, ClientMoments> e : pass1.entrySet()) {
                 for (int k = 0; k < ids.size(); k++) {
                     norms[k] += e.getValue().updateSq[k];
-                    long bad = e.getValue().moments[k].nonFiniteCount();
+                    long bad = e.getValue().nonFinite[k];
                     if (bad > 0 && !problems.containsKey(ids.get(k))) {
                         problems.put(ids.get(k), "'" + e.getKey() + "' holds " + bad + " NaN/Inf value(s) in " + ckpts.get(ids.get(k)).root() + " (rule: FiniteValues)");
                     }
@@ -386,39 +388,52 @@ public final class FedAvgJob {
     }
 
     /** Pass 1 result for one tensor: each client's moments, its squared update norm, the reference's moments. */
+    /** Per tensor and client: NaN/Inf count, squared update norm, and (for the variance correction) the full moments. */
     static final class ClientMoments implements Serializable {
         final MomentAccumulator[] moments;
         final double[] updateSq;
+        final long[] nonFinite;
         MomentAccumulator reference;
 
         ClientMoments(int k) {
             moments = new MomentAccumulator[k];
             for (int i = 0; i < k; i++) moments[i] = new MomentAccumulator();
             updateSq = new double[k];
+            nonFinite = new long[k];
         }
 
         ClientMoments merge(ClientMoments o) {
             for (int i = 0; i < moments.length; i++) {
                 moments[i].merge(o.moments[i]);
                 updateSq[i] += o.updateSq[i];
+                nonFinite[i] += o.nonFinite[i];
             }
             if (o.reference != null) reference = reference == null ? o.reference : reference.merge(o.reference);
             return this;
         }
     }
 
-    private static ClientMoments clientMoments(Unit u, List<Checkpoint> clients, Checkpoint ref, Configuration conf) {
+    private static ClientMoments clientMoments(Unit u, List<Checkpoint> clients, Checkpoint ref, boolean full, Configuration conf) {
         ClientMoments cm = new ClientMoments(clients.size());
         try (RangeReader reader = new RangeReader(conf)) {
             double[] r = null;
             if (ref != null) {
                 r = TensorValues.read(reader, ref.tensor(u.tensor()), u.first(), u.first() + u.count(), null);
-                cm.reference = new MomentAccumulator();
-                cm.reference.addBlock(r, 0, r.length);
+                if (full) {
+                    cm.reference = new MomentAccumulator();
+                    cm.reference.addBlock(r, 0, r.length);
+                }
             }
             for (int k = 0; k < clients.size(); k++) {
                 double[] x = TensorValues.read(reader, clients.get(k).tensor(u.tensor()), u.first(), u.first() + u.count(), null);
-                cm.moments[k].addBlock(x, 0, x.length);
+                if (full) {
+                    cm.moments[k].addBlock(x, 0, x.length);
+                    cm.nonFinite[k] = cm.moments[k].nonFiniteCount();
+                } else {
+                    long bad = 0;
+                    for (double v : x) if (!Double.isFinite(v)) bad++;
+                    cm.nonFinite[k] = bad;
+                }
                 if (r != null) {
                     double s = 0;
                     for (int i = 0; i < x.length; i++) {
