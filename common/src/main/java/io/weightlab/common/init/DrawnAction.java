@@ -16,17 +16,11 @@ public record DrawnAction(long seed, String tensor, Sampler sampler, long rowEle
 
     @Override
     public void apply(long first, double[] values, int count) {
-        int done = 0;
-        while (done < count) {
-            long e = first + done;
-            long block = e / TensorRandom.BLOCK;
-            int skip = (int) (e - block * TensorRandom.BLOCK);
-            int take = Math.min(count - done, TensorRandom.BLOCK - skip);
+        TensorRandom.forEachBlock(first, count, (block, skip, take, at) -> {
             RandomGenerator rng = TensorRandom.forBlock(seed, tensor, block);
             if (skip > 0) sampler.fill(rng, new double[skip], 0, skip);
-            sampler.fill(rng, values, done, take);
-            done += take;
-        }
+            sampler.fill(rng, values, at, take);
+        });
         for (long row : zeroRows) {
             long from = Math.max(first, row * rowElements), to = Math.min(first + count, (row + 1) * rowElements);
             for (long i = from; i < to; i++) values[(int) (i - first)] = 0.0;

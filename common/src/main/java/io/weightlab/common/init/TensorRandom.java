@@ -15,6 +15,27 @@ public final class TensorRandom {
 
     private TensorRandom() {}
 
+    /** One block's share of an element range: elements [skip, skip + take) of block {@code block} go to {@code out[at..]}. */
+    public interface BlockRun {
+        void run(long block, int skip, int take, int at);
+    }
+
+    /**
+     * Walks elements [first, first + count) block by block; a range that starts inside a block gets that block with
+     * its {@code skip}, so the caller replays the block's draws up to the start and slicing never changes a value.
+     */
+    public static void forEachBlock(long first, int count, BlockRun run) {
+        int done = 0;
+        while (done < count) {
+            long e = first + done;
+            long block = e / BLOCK;
+            int skip = (int) (e - block * BLOCK);
+            int take = Math.min(count - done, BLOCK - skip);
+            run.run(block, skip, take, done);
+            done += take;
+        }
+    }
+
     /** The generator for one block of one tensor. */
     public static RandomGenerator forBlock(long seed, String tensor, long block) {
         return new Well19937c(blockSeed(seed, tensor, block));

@@ -21,12 +21,7 @@ public record GgDrawAction(long seed, String tensor, double beta, double std, do
     @Override
     public void apply(long first, double[] values, int count) {
         double alpha = std == 0 ? 0 : Samplers.ggScale(std, beta), inv = 1.0 / beta;
-        int done = 0;
-        while (done < count) {
-            long e = first + done;
-            long block = e / TensorRandom.BLOCK;
-            int skip = (int) (e - block * TensorRandom.BLOCK);
-            int take = Math.min(count - done, TensorRandom.BLOCK - skip);
+        TensorRandom.forEachBlock(first, count, (block, skip, take, at) -> {
             long s = TensorRandom.blockSeed(seed, tensor, block);
             UniformRandomProvider rng = RandomSource.XO_SHI_RO_256_PP.create(new long[] {s, ~s, s * 0x9E3779B97F4A7C15L, 0x632BE59BD9B4E019L});
             SharedStateContinuousSampler gamma = AhrensDieterMarsagliaTsangGammaSampler.of(rng, 1 + inv, 1.0);
@@ -36,10 +31,9 @@ public record GgDrawAction(long seed, String tensor, double beta, double std, do
             }
             for (int i = 0; i < take; i++) {
                 double v = 2 * rng.nextDouble() - 1;
-                values[done + i] = location + alpha * v * Math.exp(Math.log(gamma.sample()) * inv);
+                values[at + i] = location + alpha * v * Math.exp(Math.log(gamma.sample()) * inv);
             }
-            done += take;
-        }
+        });
     }
 
     @Override
