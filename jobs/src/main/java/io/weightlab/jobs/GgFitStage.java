@@ -78,13 +78,12 @@ final class GgFitStage {
             }
             int passes = 1;
             while (mle) {
-                Map<String, double[]> pending = new HashMap<>();
-                solvers.forEach((n, s) -> { if (!s.done()) pending.put(n, new double[] {needPasses.get(n)[0], s.beta()}); });
+                Map<String, Double> pending = new HashMap<>(); // tensor -> β of this step (μ is folded into the cached logs)
+                solvers.forEach((n, s) -> { if (!s.done()) pending.put(n, s.beta()); });
                 if (pending.isEmpty()) break;
-                Broadcast<Map<String, double[]>> at = jsc.broadcast(pending);
+                Broadcast<Map<String, Double>> at = jsc.broadcast(pending);
                 Map<String, double[]> sums = sumInSliceOrder(values.filter(t -> at.value().containsKey(t._1()._1())).mapToPair(t -> {
-                    double[] muBeta = at.value().get(t._1()._1());
-                    return new Tuple2<>(t._1(), GgMleSolver.powerSumsOfLogs(t._2(), muBeta[1]));
+                    return new Tuple2<>(t._1(), GgMleSolver.powerSumsOfLogs(t._2(), at.value().get(t._1()._1())));
                 }).collect());
                 at.destroy();
                 sums.forEach((n, s) -> solvers.get(n).accept(s[0], s[1], s[2]));
