@@ -37,44 +37,58 @@ import java.util.Map;
 final class Subcloning {
     record Importance(double[] hidden, Map<Integer, double[]> ffn, String source) implements Serializable {}
 
+    private static final String HIDDEN = "hidden";
+
+    /** A teacher matrix for the weight-norm proxy: which importance its column norms and its row norms add to (null: none). */
+    record ProxyTask(TensorInfo weight, String columnsOf, String rowsOf) implements Serializable {
+        record Norms(ProxyTask task, double[] columns, double[] rows) implements Serializable {}
+    }
+
     private Subcloning() {}
 
     /** Per teacher layer: the input statistics of q_proj (or k/v) and gate_proj (or up), and down_proj's. */
     static Importance importance(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, Checkpoint teacher, int layers, long hidden,
                                  String activations, Configuration hconf) {
-        List<Tuple2<String, TensorInfo[]>> work = new ArrayList<>();
+        Map<String, double[]> parts = new HashMap<>(); // "hidden" or "ffn<l>" -> importance, summed over its sources
+        int slots = 4 * jsc.defaultParallelism();
         if (activations != null) {
             Checkpoint act = CheckpointCatalog.open(hconf, activations);
+            List<Tuple2<String, TensorInfo[]>> work = new ArrayList<>();
             for (int l = 0; l < layers; l++) {
                 String p = "model.layers." + l + ".";
-                work.add(new Tuple2<>("h" + l + "a", stats(act, p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj")));
-                work.add(new Tuple2<>("h" + l + "m", stats(act, p + "mlp.gate_proj", p + "mlp.up_proj")));
-                work.add(new Tuple2<>("f" + l, stats(act, p + "mlp.down_proj")));
+                work.add(new Tuple2<>(HIDDEN, stats(act, p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj")));
+                work.add(new Tuple2<>(HIDDEN, stats(act, p + "mlp.gate_proj", p + "mlp.up_proj")));
+                work.add(new Tuple2<>("ffn" + l, stats(act, p + "mlp.down_proj")));
+            }
+            for (Tuple2<String, double[]> t : jsc.parallelize(work, Math.max(1, Math.min(work.size(), slots)))
+                    .map(w -> new Tuple2<>(w._1(), meanSquare(w._2(), conf.value().get()))).collect()) {
+                parts.merge(t._1(), t._2(), Subcloning::add);
             }
         } else {
+            // Each matrix is read once for both of its norms: the dimension its columns read and the one its rows write.
+            List<ProxyTask> work = new ArrayList<>();
+            work.add(new ProxyTask(weight(teacher, "model.embed_tokens"), HIDDEN, null));
             for (int l = 0; l < layers; l++) {
-                String p = "model.layers." + l + ".";
-                for (String m : new String[] {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "mlp.gate_proj", "mlp.up_proj"}) {
-                    work.add(new Tuple2<>("hc" + l, new TensorInfo[] {weight(teacher, p + m)}));
-                    if (m.startsWith("mlp")) work.add(new Tuple2<>("fr" + l, new TensorInfo[] {weight(teacher, p + m)}));
-                }
-                work.add(new Tuple2<>("hr" + l, new TensorInfo[] {weight(teacher, p + "self_attn.o_proj")}));
-                work.add(new Tuple2<>("hr" + l, new TensorInfo[] {weight(teacher, p + "mlp.down_proj")}));
-                work.add(new Tuple2<>("fc" + l, new TensorInfo[] {weight(teacher, p + "mlp.down_proj")}));
+                String p = "model.layers." + l + ".", f = "ffn" + l;
+                for (String m : new String[] {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}) work.add(new ProxyTask(weight(teacher, p + m), HIDDEN, null));
+                work.add(new ProxyTask(weight(teacher, p + "self_attn.o_proj"), null, HIDDEN));
+                work.add(new ProxyTask(weight(teacher, p + "mlp.gate_proj"), HIDDEN, f));
+                work.add(new ProxyTask(weight(teacher, p + "mlp.up_proj"), HIDDEN, f));
+                work.add(new ProxyTask(weight(teacher, p + "mlp.down_proj"), f, HIDDEN));
             }
-            work.add(new Tuple2<>("hc", new TensorInfo[] {weight(teacher, "model.embed_tokens")}));
-        }
-        boolean fromStats = activations != null;
-        Map<String, double[]> parts = new HashMap<>();
-        for (Tuple2<String, double[]> t : jsc.parallelize(work, Math.max(1, Math.min(work.size(), 4 * jsc.defaultParallelism())))
-                .map(w -> new Tuple2<>(w._1(), fromStats ? meanSquare(w._2(), conf.value().get()) : norms(w._2()[0], w._1(), conf.value().get()))).collect()) {
-            parts.merge(t._1().startsWith("h") ? "hidden" : "f" + t._1().replaceAll("\\D", ""), t._2(), Subcloning::add);
+            for (ProxyTask.Norms n : jsc.parallelize(work, Math.max(1, Math.min(work.size(), slots))).map(w -> norms(w, conf.value().get())).collect()) {
+                if (n.task().columnsOf() != null) parts.merge(n.task().columnsOf(), n.columns(), Subcloning::add);
+                if (n.task().rowsOf() != null) parts.merge(n.task().rowsOf(), n.rows(), Subcloning::add);
+            }
         }
         Map<Integer, double[]> ffn = new HashMap<>();
-        for (int l = 0; l < layers; l++) ffn.put(l, parts.get("f" + l));
-        double[] h = parts.get("hidden");
-        if (h == null || h.length != hidden) throw new UsageException("no residual-stream importance of width " + hidden);
-        return new Importance(h, ffn, fromStats ? "E[x^2] of module inputs from " + activations : "weight-norm proxy (no activation statistics given)");
+        for (int l = 0; l < layers; l++) ffn.put(l, parts.get("ffn" + l));
+        double[] h = parts.get(HIDDEN);
+        if (h == null || h.length != hidden) {
+            throw new UsageException((activations != null ? activations : teacher.root()) + ": the residual-stream importance has width "
+                    + (h == null ? 0 : h.length) + ", the teacher's hidden_size is " + hidden + " (rule: ActivationStatsShape)");
+        }
+        return new Importance(h, ffn, activations != null ? "E[x^2] of module inputs from " + activations : "weight-norm proxy (no activation statistics given)");
     }
 
     /** The d most important indices of {@code score}, most important first (ties: lower index first). */
@@ -164,22 +178,22 @@ final class Subcloning {
         }
     }
 
-    /** On an executor: squared column norms (key "…c…": the dims a matrix reads) or row norms ("…r…": the dims it writes). */
-    private static double[] norms(TensorInfo t, String key, Configuration conf) {
+    /** On an executor: squared column norms (the dims a matrix reads) and row norms (the dims it writes), in one read. */
+    private static ProxyTask.Norms norms(ProxyTask task, Configuration conf) {
+        TensorInfo t = task.weight();
         int rows = (int) t.dim(0), cols = (int) t.dim(1);
-        boolean columns = key.startsWith("hc") || key.startsWith("fc");
-        double[] out = new double[columns ? cols : rows];
-        try (RangeReader r = new RangeReader(conf)) {
+        double[] c = new double[cols], r = new double[rows];
+        try (RangeReader reader = new RangeReader(conf)) {
             for (int i = 0; i < rows; i++) {
-                double[] row = TensorValues.read(r, t, (long) i * cols, (long) (i + 1) * cols, null);
+                double[] row = TensorValues.read(reader, t, (long) i * cols, (long) (i + 1) * cols, null);
                 for (int j = 0; j < cols; j++) {
                     double q = row[j] * row[j];
-                    if (columns) out[j] += q;
-                    else out[i] += q;
+                    c[j] += q;
+                    r[i] += q;
                 }
             }
         }
-        return out;
+        return new ProxyTask.Norms(task, c, r);
     }
 
     private static double[] add(double[] a, double[] b) {
