@@ -42,19 +42,20 @@ public class CompareCommand implements Callable<Integer> {
     @Option(names = "--no-delta-rank", description = "skip the SVD of dW (rotation, change and shift only)")
     boolean noDeltaRank;
 
-    @Option(names = "--max-exact-mb", defaultValue = "0", description = "largest dW, as float64 MiB, to factorize (default: auto, executor heap / (3 x task slots))")
-    long maxExactMb;
+    @Option(names = "--max-exact-mb", defaultValue = "auto", description = "largest dW, as float64 MiB, to factorize (default: ${DEFAULT-VALUE}, executor heap / (3 x task slots), as spectrum)")
+    String maxExactMb;
 
     @Option(names = "--slice-mb", defaultValue = "32", description = "MiB of doubles per tensor and work unit (default: ${DEFAULT-VALUE})")
     long sliceMb;
 
     @Override
     public Integer call() {
-        if (sliceMb <= 0 || maxExactMb < 0) throw new UsageException("--slice-mb must be positive and --max-exact-mb non-negative");
+        if (sliceMb <= 0) throw new UsageException("--slice-mb must be positive");
+        long maxExact = SpectrumCommand.maxExactBytes(maxExactMb);
         for (double t : tolerances) if (!(t > 0 && t < 1)) throw new UsageException("--rank-tol values must be in (0, 1), got " + t);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab compare", spark.master, spark.conf)) {
             CompareJob.run(h.session(), new CompareJob.Options(reference, checkpoints, output.out, output.overwrite, includeBiases, strict, tolerances,
-                    !noDeltaRank, maxExactMb << 20, (sliceMb << 20) / 8), System.out);
+                    !noDeltaRank, maxExact, (sliceMb << 20) / 8), System.out);
             return 0;
         }
     }

@@ -55,19 +55,25 @@ public class SpectrumCommand implements Callable<Integer> {
     @Option(names = "--factors", defaultValue = "0", description = "also write the top-r factors U, S, V of every exactly factorized matrix to <out>/factors/ (F64 safetensors)")
     int factors;
 
+    /** --max-exact-mb as bytes: 0 for auto (the job sizes it from the executor heap). */
+    static long maxExactBytes(String mb) {
+        if (mb.equals("auto")) return 0;
+        try {
+            long v = Long.parseLong(mb);
+            if (v <= 0) throw new UsageException("--max-exact-mb must be auto or a positive number of MiB, not " + v);
+            return v << 20;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--max-exact-mb must be auto or a number of MiB, not '" + mb + "'");
+        }
+    }
+
     @Override
     public Integer call() {
         if (!method.equals("exact") && !method.equals("randomized")) throw new UsageException("--method must be exact or randomized");
         if (topK <= 0 || powerIterations < 0) throw new UsageException("--top-k must be positive and --power-iterations non-negative");
         Set<String> inc = new LinkedHashSet<>(include);
         for (String s : inc) if (!Set.of("embeddings", "head").contains(s)) throw new UsageException("--include takes embeddings, head; not '" + s + "'");
-        long maxExact;
-        try {
-            maxExact = maxExactMb.equals("auto") ? 0 : Long.parseLong(maxExactMb) << 20;
-        } catch (NumberFormatException e) {
-            throw new UsageException("--max-exact-mb must be auto or a number of MiB, not '" + maxExactMb + "'");
-        }
-        if (maxExact < 0 || (maxExact == 0 && !maxExactMb.equals("auto"))) throw new UsageException("--max-exact-mb must be positive");
+        long maxExact = maxExactBytes(maxExactMb);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.session(), new SpectrumJob.Options(input, output.out, output.overwrite,
                     inc, maxExact, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
