@@ -70,49 +70,49 @@ public final class ShrinkJob {
             student.put("head_dim", config.path("hidden_size").asLong() / config.path("num_attention_heads").asLong()); // keep the teacher's head size explicit
         }
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
-        List<TransformPlanner.Planned> plans = new ArrayList<>();
-        int copied = 0;
-        String importance = null;
-        if (o.method().equals("subclone")) {
-            for (String k : o.set().keySet()) {
-                if (!Set.of("num_hidden_layers", "hidden_size", "intermediate_size").contains(k)) {
-                    throw new UsageException("--set " + k + ": subcloning narrows num_hidden_layers, hidden_size and intermediate_size (rule: SubcloneDims)");
+        try { // the broadcast is released however planning or writing ends
+            List<TransformPlanner.Planned> plans = new ArrayList<>();
+            int copied = 0;
+            String importance = null;
+            if (o.method().equals("subclone")) {
+                for (String k : o.set().keySet()) {
+                    if (!Set.of("num_hidden_layers", "hidden_size", "intermediate_size").contains(k)) {
+                        throw new UsageException("--set " + k + ": subcloning narrows num_hidden_layers, hidden_size and intermediate_size (rule: SubcloneDims)");
+                    }
                 }
+                student.put("head_dim", config.has("head_dim") ? config.get("head_dim").asLong()
+                        : config.path("hidden_size").asLong() / config.path("num_attention_heads").asLong());
+                Subcloning.Importance imp = Subcloning.importance(jsc, conf, teacher, config.path("num_hidden_layers").asInt(),
+                        config.path("hidden_size").asLong(), o.activations(), hconf);
+                importance = imp.source();
+                int[] keep = Subcloning.keptLayers(config.path("num_hidden_layers").asInt(), student.path("num_hidden_layers").asInt());
+                plans.addAll(Subcloning.plan(teacher, student, imp, keep, o.scale()));
+                console.printf("[shrink] subcloning: importance from %s; teacher layers kept %s%n", importance, Arrays.toString(keep));
+            } else if (o.method().equals("select")) {
+                for (DecoderArchitecture.Tensor t : DecoderArchitecture.tensors(student, "the student config")) {
+                    TensorInfo src = teacher.tensor(t.name());
+                    if (src == null) throw new UsageException(teacher.root() + ": the student's '" + t.name() + "' is not in the teacher (rule: SelectedKeyExists)");
+                    long[] s = t.shape(), d = src.shape();
+                    if (s.length != d.length) throw new UsageException(src.file() + ": '" + t.name() + "' is " + src.shapeString() + " in the teacher, rank " + s.length + " in the student (rule: SameRank)");
+                    for (int k = 0; k < s.length; k++) {
+                        if (s[k] > d[k]) throw new UsageException(src.file() + ": '" + t.name() + "' " + Arrays.toString(s) + " is larger than the teacher's " + src.shapeString() + " (rule: StudentNotLarger)");
+                    }
+                    if (Arrays.equals(s, d)) {
+                        plans.add(new TransformPlanner.Planned(src, "copy", KeepAction.INSTANCE, "same shape as in the teacher", src.dtype()));
+                        copied++;
+                    } else {
+                        TensorInfo outT = new TensorInfo(t.name(), src.dtype(), s, null, 0, 0);
+                        plans.add(new TransformPlanner.Planned(outT, "select", new StridedSelectionAction(src, s), "uniform selection from " + src.shapeString(), src.dtype()));
+                    }
+                }
+            } else {
+                throw new UsageException("--method must be select (weight selection) or subclone");
             }
-            student.put("head_dim", config.has("head_dim") ? config.get("head_dim").asLong()
-                    : config.path("hidden_size").asLong() / config.path("num_attention_heads").asLong());
-            Subcloning.Importance imp = Subcloning.importance(jsc, conf, teacher, config.path("num_hidden_layers").asInt(),
-                    config.path("hidden_size").asLong(), o.activations(), hconf);
-            importance = imp.source();
-            int[] keep = Subcloning.keptLayers(config.path("num_hidden_layers").asInt(), student.path("num_hidden_layers").asInt());
-            plans.addAll(Subcloning.plan(teacher, student, imp, keep, o.scale()));
-            console.printf("[shrink] subcloning: importance from %s; teacher layers kept %s%n", importance, Arrays.toString(keep));
-        } else if (o.method().equals("select")) {
-            for (DecoderArchitecture.Tensor t : DecoderArchitecture.tensors(student, "the student config")) {
-                TensorInfo src = teacher.tensor(t.name());
-                if (src == null) throw new UsageException(teacher.root() + ": the student's '" + t.name() + "' is not in the teacher (rule: SelectedKeyExists)");
-                long[] s = t.shape(), d = src.shape();
-                if (s.length != d.length) throw new UsageException(src.file() + ": '" + t.name() + "' is " + src.shapeString() + " in the teacher, rank " + s.length + " in the student");
-                for (int k = 0; k < s.length; k++) {
-                    if (s[k] > d[k]) throw new UsageException(src.file() + ": '" + t.name() + "' " + Arrays.toString(s) + " is larger than the teacher's " + src.shapeString() + " (rule: StudentNotLarger)");
-                }
-                if (Arrays.equals(s, d)) {
-                    plans.add(new TransformPlanner.Planned(src, "copy", KeepAction.INSTANCE, "same shape as in the teacher", src.dtype()));
-                    copied++;
-                } else {
-                    TensorInfo outT = new TensorInfo(t.name(), src.dtype(), s, null, 0, 0);
-                    plans.add(new TransformPlanner.Planned(outT, "select", new StridedSelectionAction(src, s), "uniform selection from " + src.shapeString(), src.dtype()));
-                }
-            }
-        } else {
-            throw new UsageException("--method must be select (weight selection) or subclone");
-        }
-        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
-        console.printf("[shrink] %s -> %d tensors (%d selected, %d copied) in %d shard(s)%n", teacher.root(), plans.size(), plans.size() - copied, copied,
-                plan.shards().size());
-        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
-        String imp = importance;
-        try {
+            ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
+            console.printf("[shrink] %s -> %d tensors (%d selected, %d copied) in %d shard(s)%n", teacher.root(), plans.size(), plans.size() - copied, copied,
+                    plan.shards().size());
+            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
+            String imp = importance;
             return staged.commitAfter("the student checkpoint", () -> {
                 WeightWriter.writeModel(jsc, conf, staged, plan, plans, "shrink", o.teacher(), student);
                 Map<String, Object> run = new LinkedHashMap<>();

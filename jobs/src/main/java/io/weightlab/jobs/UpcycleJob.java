@@ -82,6 +82,7 @@ public final class UpcycleJob {
         int e = o.experts(), g = o.granularity(), k = o.topK();
         if (g < 1 || e < 1 || e % g != 0) throw new UsageException("--experts " + e + " must be a positive multiple of --granularity " + g + " (rule: ExpertsPerGroup)");
         if (k < 1 || k > e) throw new UsageException("--top-k must be in [1, experts]");
+        if (o.noise() > 0 && g != 1) throw new UsageException("--noise applies to plain replication (--granularity 1), not to shards of the FFN");
         if (k % g != 0) throw new UsageException("--top-k " + k + " must be a multiple of --granularity " + g + ": top-k has to select whole groups (rule: WholeGroups)");
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
@@ -207,9 +208,7 @@ public final class UpcycleJob {
             return new TransformPlanner.Planned(view, "expert", action(scale, o, name), w.name(), w.dtype());
         }
         TensorInfo out = new TensorInfo(name, w.dtype(), new long[] {w.dim(0), n}, null, 0, 0);
-        TensorAction a = new ColumnBlockAction(w, s * n, n, scale);
-        if (o.noise() > 0) throw new UsageException("--noise applies to plain replication (--granularity 1)");
-        return new TransformPlanner.Planned(out, "expert", a, w.name() + " columns " + s * n + ".." + (s + 1) * n, w.dtype());
+        return new TransformPlanner.Planned(out, "expert", new ColumnBlockAction(w, s * n, n, scale), w.name() + " columns " + s * n + ".." + (s + 1) * n, w.dtype());
     }
 
     private static TensorAction action(double scale, Options o, String name) {
