@@ -6,7 +6,8 @@ usage: compare_check.py make FIXTURE_DIR OUT_DIR
          'encoder.layer.5.intermediate.dense.weight' removed and 'extra.weight' added (for the not-compared list)
        compare_check.py check FIXTURE_DIR NOISY_DIR
          per 2-D kernel: rotation 1/2 ||a/|a| - b/|b|||^2, relative change, singular values of b - a and the ranks
-         (#{s > tau s1} for tau 1e-2, 1e-3; stable rank; Roy-Vetterli effective rank); per layer the rotation of
+         (#{s > tau s1} for tau 1e-2, 1e-3; numpy's matrix_rank; stable rank; Roy-Vetterli effective rank), the std
+         and excess kurtosis of both tensors (population moments); per layer the rotation of
          the layer's kernels taken as one vector. Prints JSON.
 """
 import json, os, re, sys
@@ -66,6 +67,10 @@ def check(fixture, noisy):
             "rank_0.001": int(np.sum(s > 0.001 * s[0])),
             "stable_rank": float(np.sum(s ** 2) / s[0] ** 2),
             "effective_rank": float(np.exp(-np.sum(p * np.log(p)))),
+            "matrix_rank": int(np.linalg.matrix_rank(d.reshape(rows, -1))),
+            "std_ref": float(a64.std()), "std": float(b64.std()),
+            "kurtosis_ref": float(np.mean((a64 - a64.mean()) ** 4) / a64.var() ** 2 - 3),
+            "kurtosis": float(np.mean((b64 - b64.mean()) ** 4) / b64.var() ** 2 - 3),
         }
         m = re.search(r"layer\.(\d+)\.", k)
         if m:

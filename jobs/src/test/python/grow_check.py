@@ -4,19 +4,14 @@ every new unit (down_proj columns past the source's width, o_proj and down_proj 
 
 usage: grow_check.py SOURCE_DIR GROWN_DIR   -> JSON
 """
-import glob, json, os, sys
+import json, os, sys
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file
+from wl_tensors import tensors
 from transformers import AutoModelForCausalLM
 
 
-def tensors(d):
-    out = {}
-    for f in sorted(glob.glob(os.path.join(d, "*.safetensors"))):
-        out.update(load_file(f))
-    return out
 
 
 S, G = tensors(sys.argv[1]), tensors(sys.argv[2])

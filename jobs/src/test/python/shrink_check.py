@@ -4,19 +4,14 @@ student[i, j, ...] = teacher[floor(i D0/S0), floor(j D1/S1), ...] (numpy), same 
 
 usage: shrink_check.py TEACHER_DIR STUDENT_DIR   -> JSON
 """
-import glob, json, os, sys
+import json, os, sys
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file
+from wl_tensors import tensors
 from transformers import AutoModelForCausalLM
 
 
-def tensors(d):
-    out = {}
-    for f in sorted(glob.glob(os.path.join(d, "*.safetensors"))):
-        out.update(load_file(f))
-    return out
 
 
 T, S = tensors(sys.argv[1]), tensors(sys.argv[2])

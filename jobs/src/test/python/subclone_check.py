@@ -8,17 +8,17 @@ usage: subclone_check.py proxy TEACHER STUDENT   -> JSON: the weight-norm proxy 
            reverse order and FFN neurons in order
        subclone_check.py perm TEACHER STUDENT       -> JSON: logits of both in transformers (a pure permutation)
 """
-import glob, json, os, sys
+import json, os, sys
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
+
+import wl_tensors
+
 
 
 def tensors(d):
-    out = {}
-    for f in sorted(glob.glob(os.path.join(d, "*.safetensors"))):
-        out.update(load_file(f))
-    return {k: v.astype(np.float64) for k, v in out.items()}
+    return {k: v.astype(np.float64) for k, v in wl_tensors.tensors(d).items()}
 
 
 def rank(score, d):

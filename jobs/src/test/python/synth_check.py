@@ -6,20 +6,18 @@ unexpected / mismatched keys, runs a forward pass, and for every tensor the std 
 largest tensor of each module kind the generalized-Gaussian shape fitted by scipy.stats.gennorm.fit (location
 fixed at the sample mean) on a seeded 200k-element sample. With OTHER_DIR: whether every tensor is bit-identical.
 """
-import glob, json, os, sys
+import json, os, sys
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
+import wl_tensors
 from scipy import stats
 from transformers import AutoModelForCausalLM
 
 
+
 def tensors(d):
-    out = {}
-    for f in sorted(glob.glob(os.path.join(d, "*.safetensors"))):
-        out.update(load_file(f))
-    return out
+    return wl_tensors.tensors(d, "torch")
 
 
 def main():

@@ -6,19 +6,14 @@ same tokens and reports the largest logit difference; checks the virtual-group o
 the raw tensors: the G shards of group 0 concatenated and divided by G^(1/3) give the dense gate/up/down exactly,
 and router rows within a group are identical. Prints JSON.
 """
-import glob, json, os, sys
+import json, os, sys
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file
+from wl_tensors import tensors
 from transformers import AutoModelForCausalLM
 
 
-def tensors(d):
-    out = {}
-    for f in sorted(glob.glob(os.path.join(d, "*.safetensors"))):
-        out.update(load_file(f))
-    return out
 
 
 dense_dir, moe_dir, g = sys.argv[1], sys.argv[2], int(sys.argv[3])

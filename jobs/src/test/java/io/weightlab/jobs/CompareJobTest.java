@@ -90,6 +90,10 @@ class CompareJobTest {
             assertEquals(ref.get("rank_0.001").asInt(), ours.get("delta_rank_0.001").asInt(), n + " rank 1e-3");
             assertEquals(ref.get("stable_rank").asDouble(), ours.get("delta_stable_rank").asDouble(), 1e-9 * ref.get("stable_rank").asDouble(), n + " stable rank");
             assertEquals(ref.get("effective_rank").asDouble(), ours.get("delta_effective_rank").asDouble(), 1e-9 * ref.get("effective_rank").asDouble(), n + " erank");
+            assertEquals(ref.get("matrix_rank").asInt(), ours.get("delta_matrix_rank").asInt(), n + " rank above numpy's floor");
+            for (String f : new String[] {"std_ref", "std", "kurtosis_ref", "kurtosis"}) {
+                assertEquals(ref.get(f).asDouble(), ours.get(f).asDouble(), 1e-9 * Math.abs(ref.get(f).asDouble()) + 1e-12, n + " " + f + " (distribution shift)");
+            }
         });
         int layersChecked = 0;
         for (JsonNode l : all.get("layers")) {
