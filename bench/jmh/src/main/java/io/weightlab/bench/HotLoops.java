@@ -4,6 +4,7 @@ import io.weightlab.common.io.DType;
 import io.weightlab.common.io.ElementDecoder;
 import io.weightlab.common.io.ElementEncoder;
 import io.weightlab.common.stats.GgMleSolver;
+import io.weightlab.common.stats.LogPowerTable;
 import io.weightlab.common.stats.MomentAccumulator;
 import io.weightlab.common.synth.GgDrawAction;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -76,6 +77,13 @@ public class HotLoops {
     @OperationsPerInvocation(N)
     public double ggPowerSums() {
         return GgMleSolver.powerSums(values, 0, N, 0.0, 1.6)[2];
+    }
+
+    /** One value into the MLE's log-power table: what the whole fit costs per value on float32 data. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public long ggLogPowerTable() {
+        return new LogPowerTable(0.0).add(values, 0, N).count();
     }
 
     @Benchmark

@@ -9,14 +9,15 @@ import org.apache.commons.math3.special.Gamma;
  * Newton on g(β) = 1 + ψ(1/β)/β − S1/S0 + ln(βS0/N)/β (Do & Vetterli 2002), falling back to bisection of the
  * bracket when a step leaves it or g' ≥ 0 (algorithms.md §2.2).
  */
-public final class GgMleSolver {
+public final class GgMleSolver implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     private static final int MAX_STEPS = 100;
     private final long n;
     private double lo = GeneralizedGaussian.BETA_MIN, hi = GeneralizedGaussian.BETA_MAX;
     private double beta;
     private int steps;
     private boolean done;
-    private double s0AtBeta = Double.NaN;
+    private double lnS0AtBeta = Double.NaN;
     private String status = "running";
 
     public GgMleSolver(long n, double start) {
@@ -34,15 +35,20 @@ public final class GgMleSolver {
 
     /** α̂ at the current β, from the last S0. */
     public double alpha() {
-        return Math.pow(beta * s0AtBeta / n, 1 / beta);
+        return Math.exp((Math.log(beta) + lnS0AtBeta - Math.log(n)) / beta);
     }
 
     public void accept(double s0, double s1, double s2) {
+        accept(s0, s1, s2, 0);
+    }
+
+    /** The sums at the current β as e^{lnScale} · s_j (see {@link LogPowerTable#powerSums}). */
+    public void accept(double s0, double s1, double s2, double lnScale) {
         steps++;
-        s0AtBeta = s0;
+        lnS0AtBeta = Math.log(s0) + lnScale;
         double b = beta;
         double r1 = s1 / s0, r2 = s2 / s0;
-        double lnTerm = Math.log(b * s0 / n);
+        double lnTerm = Math.log(b) + lnS0AtBeta - Math.log(n);
         double g = 1 + Gamma.digamma(1 / b) / b - r1 + lnTerm / b;
         double dg = -Gamma.trigamma(1 / b) / (b * b * b) - Gamma.digamma(1 / b) / (b * b) - (r2 - r1 * r1)
                 + 1 / (b * b) + r1 / b - lnTerm / (b * b);
@@ -68,6 +74,16 @@ public final class GgMleSolver {
         beta = next;
     }
 
+    /** Runs the solver to the end on a table of the data (no further pass over the values). */
+    public static GgMleSolver solve(long n, double start, LogPowerTable table) {
+        GgMleSolver mle = new GgMleSolver(n, start);
+        while (!mle.done()) {
+            double[] s = table.powerSums(mle.beta());
+            mle.accept(s[0], s[1], s[2], s[3]);
+        }
+        return mle;
+    }
+
     /** S0, S1, S2 of centred values at β, over an array (for local data and tests). */
     public static double[] powerSums(double[] x, int from, int len, double mu, double beta) {
         double s0 = 0, s1 = 0, s2 = 0;
@@ -81,39 +97,6 @@ public final class GgMleSolver {
             s2 += p * l * l;
         }
         return new double[] {s0, s1, s2};
-    }
-
-    /**
-     * ln|x − μ| of the finite, non-zero centred values (zeros add nothing to any power sum at β > 0): the MLE's
-     * steps then need one exp per value instead of a log and an exp, since ln|x − μ| does not depend on β.
-     */
-    public static double[] logAbs(double[] x, double mu) {
-        double[] l = new double[x.length];
-        int n = 0;
-        for (double v : x) {
-            double a = Math.abs(v - mu);
-            if (a != 0 && Double.isFinite(a)) l[n++] = Math.log(a);
-        }
-        return n == l.length ? l : java.util.Arrays.copyOf(l, n);
-    }
-
-    /** S0, S1, S2 from the logs of {@link #logAbs}: the same sums as {@link #powerSums(double[], int, int, double, double)}. */
-    public static double[] powerSumsOfLogs(double[] logs, double beta) {
-        double s0 = 0, s1 = 0, s2 = 0;
-        for (double l : logs) {
-            double p = Math.exp(beta * l);
-            s0 += p;
-            s1 += p * l;
-            s2 += p * l * l;
-        }
-        return new double[] {s0, s1, s2};
-    }
-
-    /** Σ|x − μ| from the logs of {@link #logAbs}. */
-    public static double absSumOfLogs(double[] logs) {
-        double s = 0;
-        for (double l : logs) s += Math.exp(l);
-        return s;
     }
 
     /** The same over a histogram of distinct values. */

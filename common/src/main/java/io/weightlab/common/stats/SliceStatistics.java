@@ -28,7 +28,6 @@ public final class SliceStatistics {
         int piece = Math.max(1, READ_BYTES / size);
         byte[] buf = new byte[(int) Math.min((long) piece * size, Math.max(size, unit.byteLength()))];
         int perRead = buf.length / size;
-        long rowElements = Math.max(1, unit.tensor().rowElements());
         long pos = unit.byteBegin();
         if (quantiles.isExact()) {
             // 8/16-bit stored values: count bit patterns only; the exact moments come from the counts.
@@ -41,17 +40,44 @@ public final class SliceStatistics {
             }
             return new TensorPartial(quantiles.moments(), quantiles);
         }
+        forEachPiece(reader, unit, (values, count) -> {
+            for (int off = 0; off < count; off += MOMENT_BLOCK) moments.addBlock(values, off, Math.min(MOMENT_BLOCK, count - off));
+            quantiles.addValues(values, 0, count);
+        });
+        return new TensorPartial(moments, quantiles);
+    }
+
+    /** The unit's values summarised for the generalized-Gaussian MLE around its tensor's mean (one more pass). */
+    public static LogPowerTable logPowerTable(RangeReader reader, StatsUnit unit, double mu) {
+        LogPowerTable table = new LogPowerTable(mu);
+        if (unit.dequantization() != null) unit.dequantization().load(reader);
+        forEachPiece(reader, unit, (values, count) -> table.add(values, 0, count));
+        return table;
+    }
+
+    /** Receives each decoded piece; the array is reused for the next piece. */
+    public interface PieceSink {
+        void accept(double[] values, int count);
+    }
+
+    /** Reads, decodes and dequantizes (dequantization already loaded) the unit in pieces of at most {@link #READ_BYTES}. */
+    static void forEachPiece(RangeReader reader, StatsUnit unit, PieceSink sink) {
+        DType dtype = unit.tensor().dtype();
+        int size = dtype.byteSize();
+        int piece = Math.max(1, READ_BYTES / size);
+        byte[] buf = new byte[(int) Math.min((long) piece * size, Math.max(size, unit.byteLength()))];
+        int perRead = buf.length / size;
+        long rowElements = Math.max(1, unit.tensor().rowElements());
+        long pos = unit.byteBegin();
         double[] values = new double[perRead];
         for (long e = unit.firstElement(); e < unit.endElement(); ) {
             int count = (int) Math.min(perRead, unit.endElement() - e);
             reader.read(unit.tensor().file(), pos, buf, 0, count * size);
             ElementDecoder.decode(dtype, buf, 0, count, values, 0);
-            if (!raw) unit.dequantization().apply(values, count, e, rowElements);
-            for (int off = 0; off < count; off += MOMENT_BLOCK) moments.addBlock(values, off, Math.min(MOMENT_BLOCK, count - off));
-            quantiles.addValues(values, 0, count);
+            if (unit.dequantization() != null) unit.dequantization().apply(values, count, e, rowElements);
+            sink.accept(values, count);
             pos += (long) count * size;
             e += count;
         }
-        return new TensorPartial(moments, quantiles);
     }
 }
