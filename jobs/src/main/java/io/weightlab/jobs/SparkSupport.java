@@ -33,6 +33,8 @@ public final class SparkSupport {
         // One OpenBLAS thread per task: two concurrent multi-threaded tasks oversubscribe the cores (STACK.md).
         sc.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
         if (conf != null) conf.forEach(sc::set);
+        // in local mode the tasks run in this JVM: load OpenBLAS while Spark starts
+        if (sc.get("spark.master").startsWith("local")) io.weightlab.common.linalg.Lapack.preloadInBackground();
         SparkSession s = SparkSession.builder().config(sc).getOrCreate();
         // An existing context ignores new spark.hadoop.* settings; the FileSystem must still see them.
         if (conf != null) {

@@ -13,6 +13,23 @@ import org.bytedeco.openblas.global.openblas;
 public final class Lapack {
     private Lapack() {}
 
+    /**
+     * Starts loading OpenBLAS on a daemon thread. The first load in a JVM unpacks and links the native libraries
+     * (~0.3 s here); started before the SparkSession it overlaps Spark's own start-up instead of delaying the
+     * first factorisation of every task thread waiting on JavaCPP's loader lock.
+     */
+    public static void preloadInBackground() {
+        Thread t = new Thread(() -> {
+            try {
+                org.bytedeco.javacpp.Loader.load(openblas.class);
+            } catch (Throwable ignored) {
+                // the first real call reports a missing or broken library with its own error
+            }
+        }, "openblas-preload");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** All singular values of the row-major {@code rows x cols} matrix, descending (LAPACK dgesdd, jobz='N'). */
     public static double[] singularValues(double[] rowMajor, int rows, int cols) {
         if ((long) rows * cols != rowMajor.length) throw new IllegalArgumentException("matrix is " + rows + "x" + cols + " but has " + rowMajor.length + " values");
