@@ -62,9 +62,6 @@ public final class SpectrumJob {
     /** One matrix's outcome: metrics (or the reason there are none) and its singular values. */
     public record MatrixResult(String name, String status, Map<String, Object> row, double[] singularValues) implements Serializable {}
 
-    /** Largest Gram matrix (cols² doubles) the distributed route accumulates: 16k columns. */
-    static final long MAX_GRAM_BYTES = 2L << 30;
-
     private SpectrumJob() {}
 
     /**
@@ -97,8 +94,8 @@ public final class SpectrumJob {
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
         if (o.maxExactBytes() <= 0) {
             o = o.withMaxExactBytes(autoBudget(jsc.sc()));
-            console.printf("[spectrum] matrices over %s as float64 take the distributed Gram route (--max-exact-mb auto: heap / (3 x tasks))%n",
-                    Format.bytes(o.maxExactBytes()));
+            console.printf("[spectrum] matrices over %s as float64 take the distributed %s route (--max-exact-mb auto: heap / (3 x tasks))%n",
+                    Format.bytes(o.maxExactBytes()), o.randomized() ? "Krylov" : "Gram");
         }
         StagedOutput staged = o.out() == null ? null : StagedOutput.begin(hconf, o.out(), o.overwrite());
         if (o.factorRank() > 0) {
@@ -118,10 +115,10 @@ public final class SpectrumJob {
                 if (!why.isEmpty()) {
                     results.add(new MatrixResult(t.name(), "not analysed: " + why, baseRow(t, n, "not analysed: " + why, "none"), new double[0]));
                 } else if (t.elementCount() * 8 > o.maxExactBytes()) {
-                    long small = Math.min(t.dim(0), t.dim(1));
-                    if (small * small * 8 > MAX_GRAM_BYTES) {
+                    if (!o.randomized() && !DistributedSpectrum.gramFits(t)) {
                         String s = "not analysed: " + t.shapeString() + " needs " + Format.bytes(t.elementCount() * 8)
-                                + " in double, over --max-exact-mb, and the distributed Gram route needs a short side of at most 16384";
+                                + " in double, over --max-exact-mb, and the distributed Gram route needs a short side of at most 16384"
+                                + " (--method randomized --top-k K takes the distributed Krylov route, any size)";
                         results.add(new MatrixResult(t.name(), s, baseRow(t, n, s, "none"), new double[0]));
                     } else {
                         oversized.add(new Tuple2<>(t, dq.get(t.name())));
@@ -143,7 +140,10 @@ public final class SpectrumJob {
                 if (!work.isEmpty()) {
                     results.addAll(jsc.parallelize(work, work.size()).map(w -> factorize(conf.value().get(), w._1(), w._2(), pl, opts)).collect());
                 }
-                for (Tuple2<TensorInfo, Dequantization> w : oversized) results.add(gramRoute(jsc, conf, w._1(), w._2(), opts, console));
+                for (Tuple2<TensorInfo, Dequantization> w : oversized) {
+                    results.add(opts.randomized() ? DistributedSpectrum.krylovRoute(jsc, conf, w._1(), w._2(), opts, console)
+                            : DistributedSpectrum.gramRoute(jsc, conf, w._1(), w._2(), opts, console));
+                }
             } finally {
                 spark.sparkContext().removeSparkListener(progress);
                 conf.destroy();
@@ -295,99 +295,6 @@ public final class SpectrumJob {
         row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
         row.put("svd_seconds", secs);
         return new MatrixResult(t.name(), "ok", row, sv);
-    }
-
-    /** Singular values from the n x n Gram matrix (AᵀA or AAᵀ, n the short side): the top k by dsyevd, metrics, timing. */
-    private static MatrixResult gramResult(TensorInfo t, double[] gram, int n, String over, Options o, PrintStream console, long t0) {
-        double[] ev;
-        try {
-            ev = Lapack.symmetricEigenvalues(gram, n);
-        } catch (WeightLabException e) {
-            throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': " + e.getMessage(), e);
-        }
-        int k = o.randomized() && o.topK() > 0 ? Math.min(o.topK(), n) : n;
-        double[] sv = new double[k];
-        for (int i = 0; i < k; i++) sv[i] = Math.sqrt(Math.max(0, ev[n - 1 - i]));
-        boolean wide = t.dim(1) > t.dim(0);
-        Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok",
-                "gram (distributed " + (wide ? "AAᵀ" : "AᵀA") + " over " + over + " + dsyevd)");
-        row.putAll(SpectralMetrics.of(sv, (int) Math.max(t.dim(0), t.dim(1)), o.powerLaw()));
-        row.put("svd_seconds", (System.nanoTime() - t0) / 1e9);
-        console.printf("[spectrum] %s %s through the distributed Gram route%n", t.name(), t.shapeString());
-        return new MatrixResult(t.name(), "ok", row, sv);
-    }
-
-    /**
-     * The Gram route of a wide matrix (rows < cols): A·Aᵀ (rows x rows) summed over column blocks, each task reading
-     * every row's segment of its block with one ranged read per row; then as for a tall matrix. Column blocks keep a
-     * block's doubles near 64 MiB; one partial per four blocks, summed by treeReduce in a fixed order.
-     */
-    static MatrixResult wideGramRoute(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, TensorInfo t,
-                                      Dequantization dq, Options o, PrintStream console) {
-        int rows = (int) t.dim(0), cols = (int) t.dim(1);
-        int width = (int) Math.max(1, Math.min(cols, (64L << 20) / (8L * rows)));
-        List<int[]> blocks = new ArrayList<>();
-        for (int c = 0; c < cols; c += width) blocks.add(new int[] {c, Math.min(cols, c + width)});
-        long t0 = System.nanoTime();
-        int parts = (blocks.size() + 3) / 4;
-        double[] gram = jsc.parallelize(blocks, parts).mapPartitions(it -> {
-            double[] g = new double[rows * rows];
-            try (RangeReader r = new RangeReader(conf.value().get())) {
-                while (it.hasNext()) {
-                    int[] b = it.next();
-                    int w = b[1] - b[0];
-                    double[] block = new double[rows * w];
-                    for (int i = 0; i < rows; i++) {
-                        double[] seg = io.weightlab.common.io.TensorValues.read(r, t, (long) i * cols + b[0], (long) i * cols + b[1], dq);
-                        for (double v : seg) {
-                            if (!Double.isFinite(v)) throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': NaN or Inf in the matrix: no spectrum");
-                        }
-                        System.arraycopy(seg, 0, block, i * w, w);
-                    }
-                    Lapack.addRowGram(block, rows, w, g);
-                }
-            }
-            return java.util.List.of(g).iterator();
-        }).treeReduce((x, y) -> {
-            for (int i = 0; i < y.length; i++) x[i] += y[i];
-            return x;
-        });
-        return gramResult(t, gram, rows, blocks.size() + " column blocks", o, console, t0);
-    }
-
-    /**
-     * A matrix too large for one executor: AᵀA summed over row slices read by the executors (treeAggregate of
-     * cols x cols partials), then its eigenvalues on the driver. Accurate at the top of the spectrum; values
-     * below σ_max·sqrt(eps) lose their relative precision (the Gram matrix squares the condition number).
-     */
-    static MatrixResult gramRoute(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, TensorInfo t,
-                                  Dequantization dq, Options o, PrintStream console) {
-        if (t.dim(1) > t.dim(0)) return wideGramRoute(jsc, conf, t, dq, o, console);
-        int cols = (int) t.dim(1);
-        long sliceBytes = Math.max((long) cols * t.dtype().byteSize(), 64L << 20);
-        List<io.weightlab.common.stats.StatsUnit> slices = io.weightlab.common.stats.StatsUnit.slice(t, sliceBytes, dq);
-        long t0 = System.nanoTime();
-        // One cols x cols partial per partition of 4 consecutive slices (not per slice), summed pairwise by treeReduce:
-        // no zero value in the task closure, one partial per running task, and the same sums on any cluster.
-        int parts = (slices.size() + 3) / 4;
-        double[] gram = jsc.parallelize(slices, parts).mapPartitions(it -> {
-            double[] g = new double[cols * cols];
-            try (RangeReader r = new RangeReader(conf.value().get())) {
-                while (it.hasNext()) {
-                    io.weightlab.common.stats.StatsUnit u = it.next();
-                    double[] block = io.weightlab.common.io.TensorValues.read(r, u.tensor(), u.firstElement(), u.endElement(), u.dequantization());
-                    for (double v : block) {
-                        if (!Double.isFinite(v)) throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': NaN or Inf in the matrix: no spectrum");
-                    }
-                    Lapack.addGram(block, block.length / cols, cols, g);
-                }
-            }
-            return java.util.List.of(g).iterator();
-        }).treeReduce((x, y) -> {
-            for (int i = 0; i < y.length; i++) x[i] += y[i];
-            return x;
-        });
-        return gramResult(t, gram, cols, slices.size() + " row slices", o, console, t0);
     }
 
     static void write(SparkSession spark, StagedOutput staged, List<MatrixResult> results, String input) {

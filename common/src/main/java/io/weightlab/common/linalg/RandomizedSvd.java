@@ -187,6 +187,14 @@ public final class RandomizedSvd {
         return out;
     }
 
+    /** A row-major rows x cols matrix of standard Gaussians, the same draws as the sketches here from the same seed. */
+    public static double[] gaussianMatrix(int rows, int cols, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        double[] omega = new double[Math.multiplyExact(rows, cols)];
+        for (int i = 0; i < omega.length; i++) omega[i] = gaussian(rng);
+        return omega;
+    }
+
     private static double gaussian(SplittableRandom r) {
         // Box–Muller; one value per call is enough here
         double u = r.nextDouble(), v = r.nextDouble();
