@@ -143,9 +143,11 @@ final class DistributedSpectrum {
         double[] omega = RandomizedSvd.gaussianMatrix(n, b, RandomizedSvd.seedFor(o.seed(), t.name()));
         List<double[]> krylov = new ArrayList<>();
         double[] y = omega;
+        int plannedPasses = Math.min(q + 1, (n + b - 1) / b) + 1;
         for (int i = 0; i <= q; i++) {
             y = Lapack.orthonormalize(applyGram(jsc, conf, t, dq, blocks, y, n, b), n, b);
             krylov.add(y);
+            console.printf("[spectrum] %s: Krylov pass %d/%d done, %.1f s%n", t.name(), krylov.size(), plannedPasses, (System.nanoTime() - t0) / 1e9);
             if ((long) b * krylov.size() >= n) break; // the space is all of R^n: exact from here
         }
         int width = Math.min(n, b * krylov.size());
@@ -155,7 +157,7 @@ final class DistributedSpectrum {
             for (int i = 0; i < n; i++) System.arraycopy(yj, i * b, basis, i * b * krylov.size() + j * b, b);
         }
         double[] kb = Lapack.orthonormalize(basis, n, b * krylov.size());
-        if (width < b * krylov.size()) kb = firstColumns(kb, n, b * krylov.size(), width);
+        if (width < b * krylov.size()) kb = RandomizedSvd.firstColumns(kb, n, b * krylov.size(), width);
         final double[] basisK = kb;
         final int w = width;
         Broadcast<double[]> kbc = jsc.broadcast(basisK);
@@ -205,11 +207,5 @@ final class DistributedSpectrum {
         row.putAll(SpectralMetrics.of(sv, (int) Math.max(t.dim(0), t.dim(1)), o.powerLaw()));
         row.put("svd_seconds", (System.nanoTime() - t0) / 1e9);
         return new SpectrumJob.MatrixResult(t.name(), "ok", row, sv);
-    }
-
-    private static double[] firstColumns(double[] x, int rows, int cols, int keep) {
-        double[] out = new double[rows * keep];
-        for (int i = 0; i < rows; i++) System.arraycopy(x, i * cols, out, i * keep, keep);
-        return out;
     }
 }

@@ -181,7 +181,8 @@ public final class RandomizedSvd {
         return java.util.Arrays.copyOf(sv, Math.min(k, sv.length));
     }
 
-    private static double[] firstColumns(double[] x, int rows, int cols, int keep) {
+    /** The first {@code keep} columns of a row-major rows x cols matrix. */
+    public static double[] firstColumns(double[] x, int rows, int cols, int keep) {
         double[] out = new double[rows * keep];
         for (int i = 0; i < rows; i++) System.arraycopy(x, i * cols, out, i * keep, keep);
         return out;
