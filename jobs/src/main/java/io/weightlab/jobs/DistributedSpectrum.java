@@ -27,7 +27,7 @@ import java.util.Map;
  * pairwise by treeReduce in a fixed order, so the driver only ever holds n x n (Gram) or n x w (Krylov) numbers.
  * <ul>
  * <li>Gram route (the whole spectrum): G itself, then its eigenvalues by dsyevd on the driver. Short side ≤ 16384.</li>
- * <li>Krylov route ({@code --method randomized --top-k K}): block Krylov on G. Y_0 = orth(GΩ), Y_i = orth(G·Y_{i−1})
+ * <li>Krylov route ({@code --method randomized --top-k K} when G does not fit a task's budget): block Krylov on G. Y_0 = orth(GΩ), Y_i = orth(G·Y_{i−1})
  * for q iterations (one pass each), K = orth([Y_0 … Y_q]), then Rayleigh–Ritz: the eigenvalues of Σ (X_bK)ᵀ(X_bK)
  * = KᵀGK in one more pass. q + 2 passes, partials of n x (K+8) doubles: any short side, any length.</li>
  * </ul>
@@ -79,6 +79,12 @@ final class DistributedSpectrum {
         List<Block> out = new ArrayList<>();
         for (int i = 0; i < longSide; i += per) out.add(new Block(i, Math.min(longSide, i + per)));
         return out;
+    }
+
+    /** Whether G of this matrix fits {@code budget} bytes (the per-task budget): then a top-k request takes the Gram route. */
+    static boolean gramWithin(TensorInfo t, long budget) {
+        long n = shortSide(t);
+        return n * n * 8 <= Math.min(budget, MAX_GRAM_BYTES);
     }
 
     /** Whether the Gram route can hold G for this matrix. */

@@ -94,8 +94,8 @@ public final class SpectrumJob {
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
         if (o.maxExactBytes() <= 0) {
             o = o.withMaxExactBytes(autoBudget(jsc.sc()));
-            console.printf("[spectrum] matrices over %s as float64 take the distributed %s route (--max-exact-mb auto: heap / (3 x tasks))%n",
-                    Format.bytes(o.maxExactBytes()), o.randomized() ? "Krylov" : "Gram");
+            console.printf("[spectrum] matrices over %s as float64 take a distributed route (--max-exact-mb auto: heap / (3 x tasks))%n",
+                    Format.bytes(o.maxExactBytes()));
         }
         StagedOutput staged = o.out() == null ? null : StagedOutput.begin(hconf, o.out(), o.overwrite());
         if (o.factorRank() > 0) {
@@ -108,7 +108,12 @@ public final class SpectrumJob {
             List<MatrixResult> results = new ArrayList<>();
             List<Tuple2<TensorInfo, Dequantization>> work = new ArrayList<>();
             List<Tuple2<TensorInfo, Dequantization>> oversized = new ArrayList<>();
+            List<TensorInfo> matrices = new ArrayList<>();
             for (TensorInfo t : ckpt.tensors()) {
+                if (io.weightlab.common.model.FusedExperts.isFused(t)) matrices.addAll(io.weightlab.common.model.FusedExperts.split(t));
+                else matrices.add(t);
+            }
+            for (TensorInfo t : matrices) {
                 TensorName n = TensorName.parse(t.name());
                 String why = exclusion(t, n, o.include());
                 if (why == null) continue;
@@ -141,7 +146,9 @@ public final class SpectrumJob {
                     results.addAll(jsc.parallelize(work, work.size()).map(w -> factorize(conf.value().get(), w._1(), w._2(), pl, opts)).collect());
                 }
                 for (Tuple2<TensorInfo, Dequantization> w : oversized) {
-                    results.add(opts.randomized() ? DistributedSpectrum.krylovRoute(jsc, conf, w._1(), w._2(), opts, console)
+                    // top-k asked: the Gram matrix's exact top when it fits a task's budget, else block Krylov
+                    boolean krylov = opts.randomized() && !DistributedSpectrum.gramWithin(w._1(), opts.maxExactBytes());
+                    results.add(krylov ? DistributedSpectrum.krylovRoute(jsc, conf, w._1(), w._2(), opts, console)
                             : DistributedSpectrum.gramRoute(jsc, conf, w._1(), w._2(), opts, console));
                 }
             } finally {

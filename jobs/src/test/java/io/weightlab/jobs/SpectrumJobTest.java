@@ -99,9 +99,23 @@ class SpectrumJobTest {
         for (int i = 0; i < 64; i++) assertEquals(w.get(i).asDouble(), wide.singularValues()[i], 1e-6 * w.get(i).asDouble(), "wide sv " + i);
     }
 
+    /** --method randomized on a matrix over the budget whose Gram matrix fits it: the Gram route's exact top-64 (1e-6). */
+    @Test
+    void randomizedOverTheBudgetTakesTheGramRouteWhenItFits() {
+        String in = Fixtures.dir("all-minilm-l6-v2").toUri().toString();
+        JsonNode ref = Fixtures.reference("all-minilm-l6-v2").get("tensors");
+        List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.get(), new SpectrumJob.Options(in, null, false, Set.of(),
+                2L << 20, false, new int[] {128, 128}, true, true, 64, 4, 1, 0, null), System.out);
+        SpectrumJob.MatrixResult m = named(r, "encoder.layer.0.intermediate.dense.weight");
+        assertTrue(((String) m.row().get("method")).startsWith("gram (distributed AᵀA"), m.row().toString());
+        assertEquals(64, m.singularValues().length);
+        JsonNode e = ref.get(m.name()).get("svd").get("singular_values");
+        for (int i = 0; i < 64; i++) assertEquals(e.get(i).asDouble(), m.singularValues()[i], 1e-6 * e.get(i).asDouble(), "sv " + i);
+    }
+
     /**
-     * --method randomized on matrices over the budget: distributed block Krylov on the short side's Gram matrix, in
-     * 19 blocks. Top-64 (block 72, 4 iterations: a 360-dimensional space out of 384): σ_1 within 1e-9 of dgesdd and
+     * --method randomized on matrices whose Gram matrix is over the budget too: distributed block Krylov on the short
+     * side's Gram operator, in 19 blocks. Top-64 (block 72, 4 iterations: a 360-dimensional space out of 384): σ_1 within 1e-9 of dgesdd and
      * all 64 within 5e-5 (measured 2.7e-5 at σ_60 of the flat tail), tall and wide; top-16 (block 24, a
      * 120-dimensional space) σ_1 within 1e-9 and all sixteen within 1e-3 (measured 1.7e-4); Ritz values never above the exact ones
      * (Courant–Fischer) beyond rounding. The Gram route above is the one held to 1e-6 on the whole top 64.
@@ -111,8 +125,9 @@ class SpectrumJobTest {
         String in = Fixtures.dir("all-minilm-l6-v2").toUri().toString();
         JsonNode ref = Fixtures.reference("all-minilm-l6-v2").get("tensors");
         for (int k : new int[] {64, 16}) {
+            // 512 KiB budget: neither the matrices (4.5 MiB as doubles) nor their 384 x 384 Gram matrix (1.1 MiB) fit it
             List<SpectrumJob.MatrixResult> r = withBlockBytes(256 << 10, new SpectrumJob.Options(in, null, false, Set.of(),
-                    1L << 20, false, new int[] {128, 128}, true, true, k, 4, 1, 0, null));
+                    512L << 10, false, new int[] {128, 128}, true, true, k, 4, 1, 0, null));
             for (String name : new String[] {"encoder.layer.0.intermediate.dense.weight", "encoder.layer.0.output.dense.weight"}) {
                 SpectrumJob.MatrixResult m = named(r, name);
                 String method = (String) m.row().get("method");
@@ -158,6 +173,59 @@ class SpectrumJobTest {
             n++;
         }
         assertEquals(36, n);
+    }
+
+    /**
+     * Experts fused into one 3-D tensor [E, in, out] (gpt-oss / Llama 4 layout): each expert is analysed as its own
+     * matrix under the unfused name (…experts.e.down_proj, expert index parsed). Oracle: expert e is planted as
+     * U_e diag(s_e) V_eᵀ with s_{e,i} = (e + 1)(16 − i), stored in F64, so its spectrum is known to 1e-12.
+     */
+    @Test
+    void fusedExpertTensorsAreAnalysedPerExpert(@TempDir Path tmp) throws IOException {
+        int experts = 3, in = 24, out = 16;
+        java.nio.ByteBuffer fused = java.nio.ByteBuffer.allocate(experts * in * out * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.util.Random rnd = new java.util.Random(11);
+        for (int e = 0; e < experts; e++) {
+            double[] u = io.weightlab.common.linalg.Lapack.orthonormalize(gaussian(rnd, in * out), in, out);
+            double[] v = io.weightlab.common.linalg.Lapack.orthonormalize(gaussian(rnd, out * out), out, out);
+            for (int i = 0; i < in; i++) {
+                for (int j = 0; j < out; j++) {
+                    double x = 0;
+                    for (int l = 0; l < out; l++) x += u[i * out + l] * (e + 1) * (16 - l) * v[j * out + l];
+                    fused.putDouble(x);
+                }
+            }
+        }
+        java.nio.ByteBuffer q = java.nio.ByteBuffer.allocate(16 * 16 * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 16 * 16; i++) q.putDouble(rnd.nextGaussian());
+        String fusedName = "model.layers.0.mlp.experts.down_proj";
+        io.weightlab.common.io.SafetensorsLayout layout = io.weightlab.common.io.SafetensorsLayout.of(List.of(
+                new io.weightlab.common.io.SafetensorsLayout.Spec("model.layers.0.self_attn.q_proj.weight", io.weightlab.common.io.DType.F64, new long[] {16, 16}),
+                new io.weightlab.common.io.SafetensorsLayout.Spec(fusedName, io.weightlab.common.io.DType.F64, new long[] {experts, in, out})),
+                java.util.Map.of("format", "pt"));
+        Path file = tmp.resolve("model.safetensors");
+        try (java.io.OutputStream os = Files.newOutputStream(file);
+             io.weightlab.common.io.SafetensorsWriter w = new io.weightlab.common.io.SafetensorsWriter(os, layout, file.toString())) {
+            for (io.weightlab.common.io.SafetensorsLayout.Entry en : layout.entries()) {
+                w.write(en.spec().name().equals(fusedName) ? fused.array() : q.array());
+            }
+        }
+        List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.get(), new SpectrumJob.Options(file.toUri().toString(), null, false,
+                Set.of(), 4096L << 20, false, new int[] {128, 128}, true), System.out);
+        assertEquals(1 + experts, r.stream().filter(m -> m.status().equals("ok")).count(), r.toString());
+        for (int e = 0; e < experts; e++) {
+            SpectrumJob.MatrixResult m = named(r, "model.layers.0.mlp.experts." + e + ".down_proj");
+            assertEquals(e, m.row().get("expert"));
+            assertEquals(24L, m.row().get("rows"));
+            assertEquals(16L, m.row().get("cols"));
+            for (int i = 0; i < out; i++) assertEquals((e + 1) * (16 - i), m.singularValues()[i], 1e-12 * 16 * (e + 1), "expert " + e + " sv " + i);
+        }
+    }
+
+    static double[] gaussian(java.util.Random rnd, int n) {
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) x[i] = rnd.nextGaussian();
+        return x;
     }
 
     /** --factors 8: U diag(S) Vᵀ of the written factors is the best rank-8 approximation (Eckart–Young residual). */
