@@ -156,15 +156,15 @@ final class DistributedSpectrum {
             console.printf("[spectrum] %s: Krylov pass %d/%d done, %.1f s%n", t.name(), krylov.size(), plannedPasses, (System.nanoTime() - t0) / 1e9);
             if ((long) b * krylov.size() >= n) break; // the space is all of R^n: exact from here
         }
-        int width = Math.min(n, b * krylov.size());
-        double[] basis = new double[n * b * krylov.size()];
+        // [Y_0 … Y_q] cut to at most n columns (Householder QR needs a tall matrix; n columns span R^n: exact)
+        int all = b * krylov.size(), width = Math.min(n, all);
+        double[] basis = new double[n * width];
         for (int j = 0; j < krylov.size(); j++) {
             double[] yj = krylov.get(j);
-            for (int i = 0; i < n; i++) System.arraycopy(yj, i * b, basis, i * b * krylov.size() + j * b, b);
+            int take = Math.min(b, width - j * b);
+            for (int i = 0; i < n && take > 0; i++) System.arraycopy(yj, i * b, basis, i * width + j * b, take);
         }
-        double[] kb = Lapack.orthonormalize(basis, n, b * krylov.size());
-        if (width < b * krylov.size()) kb = RandomizedSvd.firstColumns(kb, n, b * krylov.size(), width);
-        final double[] basisK = kb;
+        final double[] basisK = Lapack.orthonormalize(basis, n, width);
         final int w = width;
         Broadcast<double[]> kbc = jsc.broadcast(basisK);
         double[] h;

@@ -99,6 +99,20 @@ class SpectrumJobTest {
         for (int i = 0; i < 64; i++) assertEquals(w.get(i).asDouble(), wide.singularValues()[i], 1e-6 * w.get(i).asDouble(), "wide sv " + i);
     }
 
+    /** Block Krylov whose blocks reach the short side (7 x 72 > 384 columns) spans all of it: exact top-64 (1e-9). */
+    @Test
+    void distributedKrylovThatSpansTheShortSideIsExact() {
+        String in = Fixtures.dir("all-minilm-l6-v2").toUri().toString();
+        JsonNode ref = Fixtures.reference("all-minilm-l6-v2").get("tensors");
+        List<SpectrumJob.MatrixResult> r = withBlockBytes(256 << 10, new SpectrumJob.Options(in, null, false, Set.of(),
+                512L << 10, false, new int[] {128, 128}, true, true, 64, 6, 1, 0, null));
+        SpectrumJob.MatrixResult m = named(r, "encoder.layer.0.output.dense.weight");
+        // 5 blocks of 72 reach 360 columns, the 6th 432 > 384: cut to 384, then the Rayleigh-Ritz pass
+        assertTrue(((String) m.row().get("method")).contains("5 iterations, 7 passes"), m.row().toString());
+        JsonNode e = ref.get(m.name()).get("svd").get("singular_values");
+        for (int i = 0; i < 64; i++) assertEquals(e.get(i).asDouble(), m.singularValues()[i], 1e-9 * e.get(i).asDouble(), "sv " + i);
+    }
+
     /** --method randomized on a matrix over the budget whose Gram matrix fits it: the Gram route's exact top-64 (1e-6). */
     @Test
     void randomizedOverTheBudgetTakesTheGramRouteWhenItFits() {
