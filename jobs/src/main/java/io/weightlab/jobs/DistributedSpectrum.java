@@ -24,7 +24,8 @@ import java.util.Map;
  * Spectra of matrices too large for one task, computed where the data is. Both routes see the matrix A as blocks
  * X_b with Σ X_bᵀX_b = G, the Gram matrix of its short side (n x n): row slices of a tall A, or transposed
  * column blocks of a wide one. Each executor reads its blocks and returns one partial per partition, summed
- * pairwise by treeReduce in a fixed order, so the driver only ever holds n x n (Gram) or n x w (Krylov) numbers.
+ * pairwise by treeReduce, so the driver only ever holds n x n (Gram) or n x w (Krylov) numbers. (The order of
+ * those sums follows task completion: results agree across runs to rounding, not bit for bit.)
  * <ul>
  * <li>Gram route (the whole spectrum): G itself, then its eigenvalues by dsyevd on the driver. Short side ≤ 16384.</li>
  * <li>Krylov route ({@code --method randomized --top-k K} when G does not fit a task's budget): block Krylov on G. Y_0 = orth(GΩ), Y_i = orth(G·Y_{i−1})
