@@ -8,7 +8,6 @@ import io.weightlab.common.stats.LogPowerTable;
 import io.weightlab.common.stats.SliceStatistics;
 import io.weightlab.common.stats.StatsUnit;
 import io.weightlab.common.stats.TensorPartial;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import scala.Tuple2;

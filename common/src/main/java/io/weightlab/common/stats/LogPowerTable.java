@@ -1,7 +1,6 @@
 package io.weightlab.common.stats;
 
 import java.io.Serializable;
-import java.util.Arrays;
 
 /**
  * A mergeable summary of the centred values |x − μ| from which the generalized-Gaussian MLE's power sums
