@@ -71,8 +71,11 @@ public final class WeightWriter {
         // Bigger shards first; one task per shard so a retry rewrites exactly one file.
         tasks.sort((a, b) -> Long.compare(bytes(b), bytes(a)));
         if (!byFile.isEmpty()) System.out.printf("[writer] resuming: %d shard(s) completed by the previous run are kept%n", byFile.size());
+        // Fewer shards than task slots (one 1 GB shard on a 2-core machine): each shard task may transform its
+        // parallel-safe tensors on the slots that would otherwise idle.
+        int threads = tasks.isEmpty() ? 1 : Math.max(1, Math.min(4, jsc.defaultParallelism() / tasks.size()));
         List<TransformedShardWriter.ShardResult> results = tasks.isEmpty() ? List.of() : jsc.parallelize(tasks, Math.max(1, tasks.size()))
-                .map(t -> writeShard(t, conf.value().get()))
+                .map(t -> writeShard(t, conf.value().get(), threads))
                 .collect();
         for (TransformedShardWriter.ShardResult r : results) byFile.put(r.fileName(), r);
         return byFile;
@@ -94,13 +97,13 @@ public final class WeightWriter {
         return s;
     }
 
-    private static TransformedShardWriter.ShardResult writeShard(ShardTask t, Configuration conf) throws IOException {
+    private static TransformedShardWriter.ShardResult writeShard(ShardTask t, Configuration conf, int threads) throws IOException {
         Path path = new Path(t.path());
         FileSystem fs = path.getFileSystem(conf);
         fs.setWriteChecksum(false);
         TransformedShardWriter.ShardResult r;
         try (RangeReader reader = new RangeReader(conf); FSDataOutputStream os = fs.create(path, true)) {
-            r = TransformedShardWriter.write(reader, os, t.fileName(), t.tensors(), t.metadata());
+            r = TransformedShardWriter.write(reader, os, t.fileName(), t.tensors(), t.metadata(), threads);
         } catch (IOException e) {
             throw new WeightLabException("writing " + t.path() + " failed: " + e.getMessage(), e);
         }

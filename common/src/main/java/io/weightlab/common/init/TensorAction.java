@@ -23,6 +23,12 @@ public interface TensorAction extends Serializable {
     /** True when each output depends only on the stored value at the same position (rescales, casts). */
     default boolean elementwise() { return false; }
 
+    /**
+     * True when {@link #apply} may run on several threads at once for disjoint pieces (it keeps no mutable state):
+     * then a shard task with cores to spare transforms this tensor's pieces in parallel.
+     */
+    default boolean parallelSafe() { return false; }
+
     /** Called on the executor before the first {@link #apply}, with the task's reader (for side data such as factors). */
     default void open(io.weightlab.common.io.RangeReader reader) { }
 

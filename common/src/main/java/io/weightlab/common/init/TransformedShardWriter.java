@@ -34,6 +34,15 @@ public final class TransformedShardWriter {
 
     public static ShardResult write(RangeReader reader, OutputStream target, String fileName,
                                     List<TransformPlanner.Planned> tensors, Map<String, String> metadata) throws IOException {
+        return write(reader, target, fileName, tensors, metadata, 1);
+    }
+
+    /**
+     * As above; tensors whose action is {@link TensorAction#parallelSafe()} are transformed on {@code threads}
+     * threads, piece by piece, while this thread reads and appends in order (same bytes, same moments).
+     */
+    public static ShardResult write(RangeReader reader, OutputStream target, String fileName,
+                                    List<TransformPlanner.Planned> tensors, Map<String, String> metadata, int threads) throws IOException {
         Map<String, TransformPlanner.Planned> byName = new LinkedHashMap<>();
         java.util.ArrayList<SafetensorsLayout.Spec> specs = new java.util.ArrayList<>();
         for (TransformPlanner.Planned p : tensors) {
@@ -49,7 +58,8 @@ public final class TransformedShardWriter {
                 if (p.copiesBytes()) {
                     w.transfer(reader, p.tensor().file(), p.tensor().dataBegin(), p.tensor().byteLength());
                 } else {
-                    MomentAccumulator m = transform(reader, p, w);
+                    MomentAccumulator m = threads > 1 && p.action().parallelSafe() ? transformParallel(reader, p, w, threads)
+                            : transform(reader, p, w);
                     if (p.action().changesValues()) written.put(p.tensor().name(), m);
                 }
             }
@@ -78,7 +88,7 @@ public final class TransformedShardWriter {
                     ElementDecoder.decode(in, inBuf, 0, count, values, 0);
                 }
                 action.apply(first, values, count);
-                for (int off = 0; off < count; off += 8192) m.addBlock(values, off, Math.min(8192, count - off));
+                m.merge(pieceMoments(values, count));
                 ElementEncoder.encode(out, values, 0, count, outBuf, 0);
                 w.write(outBuf, 0, count * out.byteSize());
             }
@@ -86,6 +96,73 @@ public final class TransformedShardWriter {
             action.release();
         }
         return m;
+    }
+
+    /** The moments of one piece; pieces are merged in order, so the result does not depend on the thread count. */
+    private static MomentAccumulator pieceMoments(double[] values, int count) {
+        MomentAccumulator m = new MomentAccumulator();
+        for (int off = 0; off < count; off += 8192) m.addBlock(values, off, Math.min(8192, count - off));
+        return m;
+    }
+
+    private record Piece(byte[] bytes, int length, MomentAccumulator moments) {}
+
+    /**
+     * {@link #transform} with decode, apply, moments and encode of up to 2 x threads pieces in flight on a pool;
+     * reading and appending stay on this thread, in order. Memory: that many pieces instead of one.
+     */
+    private static MomentAccumulator transformParallel(RangeReader reader, TransformPlanner.Planned p, SafetensorsWriter w,
+                                                       int threads) throws IOException {
+        TensorInfo t = p.tensor();
+        TensorAction action = p.action();
+        action.open(reader);
+        DType in = t.dtype(), out = p.outDType();
+        long n = t.elementCount();
+        int piece = (int) Math.min(PIECE_ELEMENTS, Math.max(1, n));
+        MomentAccumulator m = new MomentAccumulator();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+            Thread th = new Thread(r, "shard-transform");
+            th.setDaemon(true);
+            return th;
+        });
+        java.util.ArrayDeque<java.util.concurrent.Future<Piece>> inFlight = new java.util.ArrayDeque<>();
+        try {
+            for (long first = 0; first < n; first += piece) {
+                int count = (int) Math.min(piece, n - first);
+                byte[] inBuf = new byte[count * in.byteSize()];
+                reader.read(t.file(), t.dataBegin() + first * in.byteSize(), inBuf, 0, inBuf.length);
+                long f = first;
+                inFlight.add(pool.submit(() -> {
+                    double[] values = new double[count];
+                    ElementDecoder.decode(in, inBuf, 0, count, values, 0);
+                    action.apply(f, values, count);
+                    byte[] outBuf = new byte[count * out.byteSize()];
+                    ElementEncoder.encode(out, values, 0, count, outBuf, 0);
+                    return new Piece(outBuf, outBuf.length, pieceMoments(values, count));
+                }));
+                if (inFlight.size() >= 2 * threads) append(inFlight.poll(), w, m);
+            }
+            while (!inFlight.isEmpty()) append(inFlight.poll(), w, m);
+        } finally {
+            pool.shutdownNow();
+            action.release();
+        }
+        return m;
+    }
+
+    private static void append(java.util.concurrent.Future<Piece> f, SafetensorsWriter w, MomentAccumulator m) throws IOException {
+        Piece piece;
+        try {
+            piece = f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while transforming", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IOException(e.getCause());
+        }
+        w.write(piece.bytes(), 0, piece.length());
+        m.merge(piece.moments());
     }
 
     /**

@@ -30,6 +30,9 @@ public final class ResidualAction implements TensorAction {
 
     @Override public boolean needsInput() { return true; }
 
+    /** The factors are read-only once opened and each call works in its own buffer. */
+    @Override public boolean parallelSafe() { return true; }
+
     @Override
     public void open(RangeReader reader) {
         if (a != null) return;

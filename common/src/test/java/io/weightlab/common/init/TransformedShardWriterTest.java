@@ -83,4 +83,64 @@ class TransformedShardWriterTest {
             }
         }
     }
+
+    /** Position-dependent and parallel-safe: x + 1e-3·((index mod 7) − 3). */
+    record ShiftAction() implements TensorAction {
+        @Override public boolean needsInput() { return true; }
+        @Override public boolean parallelSafe() { return true; }
+        @Override public void apply(long first, double[] values, int count) {
+            for (int i = 0; i < count; i++) values[i] += 1e-3 * ((first + i) % 7 - 3);
+        }
+        @Override public String describe() { return "x + 1e-3 * (i mod 7 - 3)"; }
+    }
+
+    /**
+     * A parallel-safe action over a tensor of 3.3 pieces, on 1 and on 3 threads: the same bytes as the per-element
+     * computation, and the very same moments (pieces are merged in order whatever the thread count).
+     */
+    @Test
+    void parallelPiecesGiveTheSameBytesAndMoments(@TempDir Path dir) throws IOException {
+        Configuration conf = new Configuration();
+        int n = (int) (3.3 * TransformedShardWriter.PIECE_ELEMENTS);
+        SplittableRandom rng = new SplittableRandom(5);
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (0.02 * rng.nextGaussian());
+        byte[] bytes = new byte[n * 4];
+        ElementEncoder.encode(DType.F32, v, 0, n, bytes, 0);
+        Path in = dir.resolve("big.safetensors");
+        try (OutputStream os = Files.newOutputStream(in);
+             SafetensorsWriter w = new SafetensorsWriter(os, SafetensorsLayout.of(List.of(new SafetensorsLayout.Spec("w", DType.F32, new long[] {n})), null), "in")) {
+            w.write(bytes);
+        }
+        TensorInfo t = CheckpointCatalog.open(conf, in.toString()).tensors().get(0);
+        new ShiftAction().apply(0, v, n);
+        byte[] expected = new byte[n * 2];
+        ElementEncoder.encode(DType.BF16, v, 0, n, expected, 0);
+        MomentAccumulator reference = new MomentAccumulator();
+        reference.addBlock(v, 0, n);
+        MomentAccumulator first = null;
+        for (int threads : new int[] {1, 3}) {
+            Path f = dir.resolve("out-" + threads + ".safetensors");
+            TransformedShardWriter.ShardResult res;
+            try (RangeReader r = new RangeReader(conf); OutputStream os = Files.newOutputStream(f)) {
+                res = TransformedShardWriter.write(r, os, f.toString(),
+                        List.of(new TransformPlanner.Planned(t, "w=shift", new ShiftAction(), "test", DType.BF16)), Map.of("format", "pt"), threads);
+            }
+            TensorInfo o = CheckpointCatalog.open(conf, f.toString()).tensors().get(0);
+            byte[] got = new byte[(int) o.byteLength()];
+            try (RangeReader r = new RangeReader(conf)) {
+                r.read(o.file(), o.dataBegin(), got, 0, got.length);
+            }
+            assertArrayEquals(expected, got, threads + " thread(s)");
+            MomentAccumulator m = res.written().get("w");
+            assertEquals(reference.mean(), m.mean(), 1e-12 * Math.abs(reference.mean()) + 1e-18, threads + " thread(s): mean");
+            assertEquals(reference.m2(), m.m2(), 1e-12 * reference.m2(), threads + " thread(s): m2");
+            if (first == null) first = m;
+            else {
+                assertEquals(first.mean(), m.mean(), 0.0, "the same mean on 1 and 3 threads");
+                assertEquals(first.m2(), m.m2(), 0.0, "the same m2 on 1 and 3 threads");
+                assertEquals(first.m4(), m.m4(), 0.0, "the same m4 on 1 and 3 threads");
+            }
+        }
+    }
 }
