@@ -387,8 +387,7 @@ public final class FedAvgJob {
         return out;
     }
 
-    /** Pass 1 result for one tensor: each client's moments, its squared update norm, the reference's moments. */
-    /** Per tensor and client: NaN/Inf count, squared update norm, and (for the variance correction) the full moments. */
+    /** Pass 1 result per tensor and client: NaN/Inf count, squared update norm, and (for the variance correction) the full moments. */
     static final class ClientMoments implements Serializable {
         final MomentAccumulator[] moments;
         final double[] updateSq;

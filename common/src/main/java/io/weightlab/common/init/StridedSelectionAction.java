@@ -62,12 +62,12 @@ public final class StridedSelectionAction implements TensorAction {
         byte[] buf = new byte[(int) (lastIn * es)];
         double[] row = new double[(int) lastIn];
         long cached = -1;
+        long[] idx = new long[Math.max(0, n - 1)];
         int done = 0;
         while (done < count) {
             long e = first + done, outRow = e / lastOut, col = e % lastOut;
             // source row: leading output indices mapped dimension by dimension
             long srcRow = 0, rest = outRow;
-            long[] idx = new long[Math.max(0, n - 1)];
             for (int k = n - 2; k >= 0; k--) {
                 idx[k] = rest % out[k];
                 rest /= out[k];

@@ -58,8 +58,7 @@ public final class TransformedShardWriter {
                 if (p.copiesBytes()) {
                     w.transfer(reader, p.tensor().file(), p.tensor().dataBegin(), p.tensor().byteLength());
                 } else {
-                    MomentAccumulator m = threads > 1 && p.action().parallelSafe() ? transformParallel(reader, p, w, threads)
-                            : transform(reader, p, w);
+                    MomentAccumulator m = transform(reader, p, w, threads);
                     if (p.action().changesValues()) written.put(p.tensor().name(), m);
                 }
             }
@@ -68,7 +67,12 @@ public final class TransformedShardWriter {
         return new ShardResult(fileName, layout.fileLength(), checked.getChecksum().getValue(), written);
     }
 
-    private static MomentAccumulator transform(RangeReader reader, TransformPlanner.Planned p, SafetensorsWriter w) throws IOException {
+    /**
+     * Piece by piece: read (when the action reads), decode, apply, moments, encode, append. A parallel-safe action with
+     * {@code threads} > 1 has up to 2 x threads pieces in flight on a pool, while this thread reads and appends in
+     * order; otherwise one set of buffers is reused. Pieces' moments merge in order, so both give the same result.
+     */
+    private static MomentAccumulator transform(RangeReader reader, TransformPlanner.Planned p, SafetensorsWriter w, int threads) throws IOException {
         if (p.action().elementwise() && p.tensor().dtype().byteSize() == 2 && p.tensor().dtype().isDecodable()) return byTable(reader, p, w);
         TensorInfo t = p.tensor();
         TensorAction action = p.action();
@@ -76,79 +80,54 @@ public final class TransformedShardWriter {
         DType in = t.dtype(), out = p.outDType();
         long n = t.elementCount();
         int piece = (int) Math.min(PIECE_ELEMENTS, Math.max(1, n));
-        double[] values = new double[piece];
-        byte[] inBuf = action.needsInput() ? new byte[piece * in.byteSize()] : null;
-        byte[] outBuf = new byte[piece * out.byteSize()];
-        MomentAccumulator m = new MomentAccumulator();
-        try {
-            for (long first = 0; first < n; first += piece) {
-                int count = (int) Math.min(piece, n - first);
-                if (action.needsInput()) {
-                    reader.read(t.file(), t.dataBegin() + first * in.byteSize(), inBuf, 0, count * in.byteSize());
-                    ElementDecoder.decode(in, inBuf, 0, count, values, 0);
-                }
-                action.apply(first, values, count);
-                m.merge(pieceMoments(values, count));
-                ElementEncoder.encode(out, values, 0, count, outBuf, 0);
-                w.write(outBuf, 0, count * out.byteSize());
-            }
-        } finally {
-            action.release();
-        }
-        return m;
-    }
-
-    /** The moments of one piece; pieces are merged in order, so the result does not depend on the thread count. */
-    private static MomentAccumulator pieceMoments(double[] values, int count) {
-        MomentAccumulator m = new MomentAccumulator();
-        for (int off = 0; off < count; off += 8192) m.addBlock(values, off, Math.min(8192, count - off));
-        return m;
-    }
-
-    private record Piece(byte[] bytes, int length, MomentAccumulator moments) {}
-
-    /**
-     * {@link #transform} with decode, apply, moments and encode of up to 2 x threads pieces in flight on a pool;
-     * reading and appending stay on this thread, in order. Memory: that many pieces instead of one.
-     */
-    private static MomentAccumulator transformParallel(RangeReader reader, TransformPlanner.Planned p, SafetensorsWriter w,
-                                                       int threads) throws IOException {
-        TensorInfo t = p.tensor();
-        TensorAction action = p.action();
-        action.open(reader);
-        DType in = t.dtype(), out = p.outDType();
-        long n = t.elementCount();
-        int piece = (int) Math.min(PIECE_ELEMENTS, Math.max(1, n));
-        MomentAccumulator m = new MomentAccumulator();
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+        boolean parallel = threads > 1 && action.parallelSafe() && n > piece;
+        java.util.concurrent.ExecutorService pool = parallel ? java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
             Thread th = new Thread(r, "shard-transform");
             th.setDaemon(true);
             return th;
-        });
+        }) : null;
         java.util.ArrayDeque<java.util.concurrent.Future<Piece>> inFlight = new java.util.ArrayDeque<>();
+        double[] values = parallel ? null : new double[piece];
+        byte[] inBuf = parallel || !action.needsInput() ? null : new byte[piece * in.byteSize()];
+        byte[] outBuf = parallel ? null : new byte[piece * out.byteSize()];
+        MomentAccumulator m = new MomentAccumulator();
         try {
             for (long first = 0; first < n; first += piece) {
                 int count = (int) Math.min(piece, n - first);
-                byte[] inBuf = new byte[count * in.byteSize()];
-                reader.read(t.file(), t.dataBegin() + first * in.byteSize(), inBuf, 0, inBuf.length);
+                byte[] raw = parallel && action.needsInput() ? new byte[count * in.byteSize()] : inBuf;
+                if (action.needsInput()) reader.read(t.file(), t.dataBegin() + first * in.byteSize(), raw, 0, count * in.byteSize());
+                if (!parallel) {
+                    m.merge(transformPiece(in, out, action, first, count, raw, values, outBuf));
+                    w.write(outBuf, 0, count * out.byteSize());
+                    continue;
+                }
                 long f = first;
                 inFlight.add(pool.submit(() -> {
-                    double[] values = new double[count];
-                    ElementDecoder.decode(in, inBuf, 0, count, values, 0);
-                    action.apply(f, values, count);
-                    byte[] outBuf = new byte[count * out.byteSize()];
-                    ElementEncoder.encode(out, values, 0, count, outBuf, 0);
-                    return new Piece(outBuf, outBuf.length, pieceMoments(values, count));
+                    byte[] encoded = new byte[count * out.byteSize()];
+                    return new Piece(encoded, transformPiece(in, out, action, f, count, raw, new double[count], encoded));
                 }));
                 if (inFlight.size() >= 2 * threads) append(inFlight.poll(), w, m);
             }
             while (!inFlight.isEmpty()) append(inFlight.poll(), w, m);
         } finally {
-            pool.shutdownNow();
+            if (pool != null) pool.shutdownNow();
             action.release();
         }
         return m;
     }
+
+    /** One piece: decode (when the action reads), apply, encode into {@code encoded}; returns the piece's moments before the cast. */
+    private static MomentAccumulator transformPiece(DType in, DType out, TensorAction action, long first, int count, byte[] raw,
+                                                    double[] values, byte[] encoded) {
+        if (action.needsInput()) ElementDecoder.decode(in, raw, 0, count, values, 0);
+        action.apply(first, values, count);
+        MomentAccumulator m = new MomentAccumulator();
+        for (int off = 0; off < count; off += 8192) m.addBlock(values, off, Math.min(8192, count - off));
+        ElementEncoder.encode(out, values, 0, count, encoded, 0);
+        return m;
+    }
+
+    private record Piece(byte[] bytes, MomentAccumulator moments) {}
 
     private static void append(java.util.concurrent.Future<Piece> f, SafetensorsWriter w, MomentAccumulator m) throws IOException {
         Piece piece;
@@ -161,7 +140,7 @@ public final class TransformedShardWriter {
             if (e.getCause() instanceof RuntimeException re) throw re;
             throw new IOException(e.getCause());
         }
-        w.write(piece.bytes(), 0, piece.length());
+        w.write(piece.bytes(), 0, piece.bytes().length);
         m.merge(piece.moments());
     }
 

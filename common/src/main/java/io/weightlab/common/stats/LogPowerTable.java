@@ -138,9 +138,10 @@ public final class LogPowerTable implements Serializable {
      */
     public double[] powerSums(double beta) {
         int bins = rows.length / MOMENTS;
-        double cMax = Double.NEGATIVE_INFINITY;
-        for (int b = 0; b < bins; b++) if (rows[b * MOMENTS] > 0) cMax = centre(b);
-        if (cMax == Double.NEGATIVE_INFINITY) return new double[] {0, 0, 0, 0};
+        int last = bins - 1;
+        while (last >= 0 && rows[last * MOMENTS] == 0) last--;
+        if (last < 0) return new double[] {0, 0, 0, 0};
+        double cMax = centre(last);
         double[] coef = new double[ORDER + 1];
         for (int k = 0; k <= ORDER; k++) coef[k] = INV_FACTORIAL[k] * Math.pow(beta, k);
         double s0 = 0, s1 = 0, s2 = 0;

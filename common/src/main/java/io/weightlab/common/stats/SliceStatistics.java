@@ -24,20 +24,9 @@ public final class SliceStatistics {
         MomentAccumulator moments = new MomentAccumulator();
         QuantileSummary quantiles = QuantileSummary.forType(dtype, raw);
         if (!raw) unit.dequantization().load(reader);
-        int size = dtype.byteSize();
-        int piece = Math.max(1, READ_BYTES / size);
-        byte[] buf = new byte[(int) Math.min((long) piece * size, Math.max(size, unit.byteLength()))];
-        int perRead = buf.length / size;
-        long pos = unit.byteBegin();
         if (quantiles.isExact()) {
             // 8/16-bit stored values: count bit patterns only; the exact moments come from the counts.
-            for (long e = unit.firstElement(); e < unit.endElement(); ) {
-                int count = (int) Math.min(perRead, unit.endElement() - e);
-                reader.read(unit.tensor().file(), pos, buf, 0, count * size);
-                quantiles.addRaw(buf, 0, count);
-                pos += (long) count * size;
-                e += count;
-            }
+            forEachRawPiece(reader, unit, (buf, first, count) -> quantiles.addRaw(buf, 0, count));
             return new TensorPartial(quantiles.moments(), quantiles);
         }
         forEachPiece(reader, unit, (values, count) -> {
@@ -60,24 +49,36 @@ public final class SliceStatistics {
         void accept(double[] values, int count);
     }
 
-    /** Reads, decodes and dequantizes (dequantization already loaded) the unit in pieces of at most {@link #READ_BYTES}. */
-    static void forEachPiece(RangeReader reader, StatsUnit unit, PieceSink sink) {
-        DType dtype = unit.tensor().dtype();
-        int size = dtype.byteSize();
+    /** Receives each piece of stored bytes: {@code count} elements starting at element {@code first}; the buffer is reused. */
+    interface RawSink {
+        void accept(byte[] bytes, long first, int count);
+    }
+
+    /** Reads the unit's stored bytes in pieces of at most {@link #READ_BYTES}, one buffer for all. */
+    static void forEachRawPiece(RangeReader reader, StatsUnit unit, RawSink sink) {
+        int size = unit.tensor().dtype().byteSize();
         int piece = Math.max(1, READ_BYTES / size);
         byte[] buf = new byte[(int) Math.min((long) piece * size, Math.max(size, unit.byteLength()))];
         int perRead = buf.length / size;
-        long rowElements = Math.max(1, unit.tensor().rowElements());
         long pos = unit.byteBegin();
-        double[] values = new double[perRead];
         for (long e = unit.firstElement(); e < unit.endElement(); ) {
             int count = (int) Math.min(perRead, unit.endElement() - e);
             reader.read(unit.tensor().file(), pos, buf, 0, count * size);
-            ElementDecoder.decode(dtype, buf, 0, count, values, 0);
-            if (unit.dequantization() != null) unit.dequantization().apply(values, count, e, rowElements);
-            sink.accept(values, count);
+            sink.accept(buf, e, count);
             pos += (long) count * size;
             e += count;
         }
+    }
+
+    /** As {@link #forEachRawPiece}, decoded and dequantized (dequantization already loaded). */
+    static void forEachPiece(RangeReader reader, StatsUnit unit, PieceSink sink) {
+        DType dtype = unit.tensor().dtype();
+        long rowElements = Math.max(1, unit.tensor().rowElements());
+        double[] values = new double[(int) Math.min(Math.max(1, READ_BYTES / dtype.byteSize()), Math.max(1, unit.endElement() - unit.firstElement()))];
+        forEachRawPiece(reader, unit, (buf, first, count) -> {
+            ElementDecoder.decode(dtype, buf, 0, count, values, 0);
+            if (unit.dequantization() != null) unit.dequantization().apply(values, count, first, rowElements);
+            sink.accept(values, count);
+        });
     }
 }
