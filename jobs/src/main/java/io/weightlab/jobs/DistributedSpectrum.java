@@ -94,26 +94,50 @@ final class DistributedSpectrum {
         return n * n * 8 <= MAX_GRAM_BYTES;
     }
 
-    /** Σ over blocks of {@code perBlock(X, p)} added into one {@code size}-long partial per partition, summed by treeReduce. */
+    /** Σ over blocks of a {@link Partial}'s terms: one partial per partition, summed by treeReduce. */
     private static double[] sumOverBlocks(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, TensorInfo t,
-                                          Dequantization dq, List<Block> blocks, int size, BlockTerm term) {
+                                          Dequantization dq, List<Block> blocks, PartialFactory partials) {
         // one partial per partition, not per block: a few partitions per core, at most 16 blocks each
         int parts = Math.min(blocks.size(), Math.max(2 * jsc.defaultParallelism(), (blocks.size() + 15) / 16));
         FlatMapFunction<Iterator<Block>, double[]> f = it -> {
-            double[] acc = new double[size];
-            try (RangeReader r = new RangeReader(conf.value().get())) {
+            try (RangeReader r = new RangeReader(conf.value().get()); Partial acc = partials.create()) {
                 while (it.hasNext()) {
-                    Block b = it.next();
-                    double[] x = b.read(r, t, dq);
-                    term.add(x, x.length / shortSide(t), acc);
+                    double[] x = it.next().read(r, t, dq);
+                    acc.add(x, x.length / shortSide(t));
                 }
+                return List.of(acc.result()).iterator();
             }
-            return List.of(acc).iterator();
         };
         return jsc.parallelize(blocks, parts).mapPartitions(f).treeReduce((x, y) -> {
             for (int i = 0; i < y.length; i++) x[i] += y[i];
             return x;
         });
+    }
+
+    /** A partition's running sum over its blocks; {@code add} takes the row-major p x n block X. */
+    interface Partial extends AutoCloseable {
+        void add(double[] x, int p);
+
+        double[] result();
+
+        @Override
+        default void close() {}
+    }
+
+    interface PartialFactory extends Serializable {
+        Partial create();
+    }
+
+    /** A partial held in a Java array, {@code term} adding each block's contribution. */
+    static PartialFactory onHeap(int size, BlockTerm term) {
+        return () -> {
+            double[] acc = new double[size];
+            return new Partial() {
+                public void add(double[] x, int p) { term.add(x, p, acc); }
+
+                public double[] result() { return acc; }
+            };
+        };
     }
 
     /** A block's contribution: acc += term(X) for the row-major p x n block X. */
@@ -127,7 +151,16 @@ final class DistributedSpectrum {
         int n = shortSide(t);
         List<Block> blocks = blocks(jsc, t);
         long t0 = System.nanoTime();
-        double[] gram = sumOverBlocks(jsc, conf, t, dq, blocks, n * n, (x, p, acc) -> Lapack.addGram(x, p, n, acc));
+        // G off-heap for the partition's life: its blocks are copied to native memory, the n x n sum is not
+        double[] gram = sumOverBlocks(jsc, conf, t, dq, blocks, () -> new Partial() {
+            final Lapack.GramAccumulator g = new Lapack.GramAccumulator(n);
+
+            public void add(double[] x, int p) { g.add(x, p); }
+
+            public double[] result() { return g.toArray(); }
+
+            public void close() { g.close(); }
+        });
         double[] ev = eigenvalues(t, gram, n);
         int k = o.randomized() && o.topK() > 0 ? Math.min(o.topK(), n) : n;
         double[] sv = new double[k];
@@ -171,8 +204,8 @@ final class DistributedSpectrum {
         double[] h;
         try {
             // KᵀGK = Σ (X K)ᵀ(X K): the Ritz values' squares
-            h = sumOverBlocks(jsc, conf, t, dq, blocks, w * w, (x, p, acc) ->
-                    Lapack.addGram(Lapack.multiply(x, false, kbc.value(), false, p, w, n), p, w, acc));
+            h = sumOverBlocks(jsc, conf, t, dq, blocks, onHeap(w * w, (x, p, acc) ->
+                    Lapack.addGram(Lapack.multiply(x, false, kbc.value(), false, p, w, n), p, w, acc)));
         } finally {
             kbc.destroy();
         }
@@ -191,11 +224,11 @@ final class DistributedSpectrum {
                                       Dequantization dq, List<Block> blocks, double[] y, int n, int b) {
         Broadcast<double[]> yb = jsc.broadcast(y);
         try {
-            return sumOverBlocks(jsc, conf, t, dq, blocks, n * b, (x, p, acc) -> {
+            return sumOverBlocks(jsc, conf, t, dq, blocks, onHeap(n * b, (x, p, acc) -> {
                 double[] xy = Lapack.multiply(x, false, yb.value(), false, p, b, n);
                 double[] z = Lapack.multiply(x, true, xy, false, n, b, p);
                 for (int i = 0; i < acc.length; i++) acc[i] += z[i];
-            });
+            }));
         } finally {
             yb.destroy();
         }

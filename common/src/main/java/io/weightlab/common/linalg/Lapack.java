@@ -67,10 +67,36 @@ public final class Lapack {
                 block, cols, 1.0, gram, cols);
     }
 
-    /** gram (rows x rows, upper triangle) += block·blockᵀ for a row-major rows x cols block: a wide matrix's A·Aᵀ by column blocks. */
-    public static void addRowGram(double[] block, int rows, int cols, double[] gram) {
-        openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasUpper, openblas.CblasNoTrans, rows, cols, 1.0,
-                block, cols, 1.0, gram, rows);
+    /**
+     * Σ AᵢᵀAᵢ over row-major blocks Aᵢ (rows x n), upper triangle, kept off-heap: with a Java array JavaCPP would copy
+     * the whole n x n matrix in and out of native memory for every block, not just the block.
+     */
+    public static final class GramAccumulator implements AutoCloseable {
+        private final int n;
+        private final DoublePointer gram;
+
+        public GramAccumulator(int n) {
+            this.n = n;
+            this.gram = new DoublePointer((long) n * n);
+            gram.zero();
+        }
+
+        public void add(double[] block, int rows) {
+            try (DoublePointer b = new DoublePointer(block)) {
+                openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasUpper, openblas.CblasTrans, n, rows, 1.0, b, n, 1.0, gram, n);
+            }
+        }
+
+        public double[] toArray() {
+            double[] out = new double[Math.multiplyExact(n, n)];
+            gram.get(out);
+            return out;
+        }
+
+        @Override
+        public void close() {
+            gram.close();
+        }
     }
 
     /** Eigenvalues of a symmetric row-major n x n matrix (upper triangle used), ascending (LAPACK dsyevd). */
