@@ -74,6 +74,18 @@ final class CheckpointSiblings {
     }
 
     /** A small file (a sibling, or a parameter file such as stats.json) from any Hadoop file system, up to 64 MiB. */
+    /** The {@code config.json} beside the weights of {@code input}, as a JSON object (a UsageException naming it otherwise). */
+    static ObjectNode modelConfig(Configuration conf, String input) {
+        try {
+            String dir = sourceDir(conf, input).toString();
+            com.fasterxml.jackson.databind.JsonNode c = new ObjectMapper().readTree(readSmall(conf, dir + "/config.json"));
+            if (!(c instanceof ObjectNode n)) throw new UsageException(dir + "/config.json: not a JSON object");
+            return n;
+        } catch (IOException ex) {
+            throw new UsageException(input + ": a config.json beside the weights is required: " + ex.getMessage());
+        }
+    }
+
     static byte[] readSmall(Configuration conf, String uri) {
         Path p = new Path(uri);
         try {

@@ -50,7 +50,7 @@ public final class GrowJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint src = CheckpointCatalog.open(hconf, o.source());
-        ObjectNode config = ShrinkJob.teacherConfig(hconf, o.source());
+        ObjectNode config = CheckpointSiblings.modelConfig(hconf, o.source());
         ObjectNode target = config.deepCopy();
         for (Map.Entry<String, String> e : o.set().entrySet()) {
             if (!GROWABLE.contains(e.getKey())) {
@@ -92,7 +92,7 @@ public final class GrowJob {
                 why = "input side of new units: N(0, " + o.newStd() + "^2)";
             }
             DType dt = s != null ? s.dtype() : newDtype;
-            plans.add(new TransformPlanner.Planned(new TensorInfo(t.name(), dt, t.shape(), null, 0, 0), s == null ? "new" : "grown", a, why, dt));
+            plans.add(TransformPlanner.Planned.computed(t.name(), dt, t.shape(), s == null ? "new" : "grown", a, why));
             if (s == null) fresh++;
             else grown++;
         }

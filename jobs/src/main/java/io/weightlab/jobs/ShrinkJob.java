@@ -1,7 +1,6 @@
 package io.weightlab.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.init.KeepAction;
 import io.weightlab.common.init.StridedSelectionAction;
@@ -18,7 +17,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -50,7 +48,7 @@ public final class ShrinkJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint teacher = CheckpointCatalog.open(hconf, o.teacher());
-        ObjectNode config = teacherConfig(hconf, o.teacher());
+        ObjectNode config = CheckpointSiblings.modelConfig(hconf, o.teacher());
         ObjectNode student = config.deepCopy();
         for (Map.Entry<String, String> e : o.set().entrySet()) {
             JsonNode old = config.get(e.getKey());
@@ -65,9 +63,9 @@ public final class ShrinkJob {
                 throw new UsageException("--set " + e.getKey() + "=" + e.getValue() + ": not an integer");
             }
         }
-        if (!config.has("head_dim") && config.path("hidden_size").asLong() / config.path("num_attention_heads").asLong()
-                != student.path("hidden_size").asLong() / Math.max(1, student.path("num_attention_heads").asLong())) {
-            student.put("head_dim", config.path("hidden_size").asLong() / config.path("num_attention_heads").asLong()); // keep the teacher's head size explicit
+        long headDim = DecoderArchitecture.headDim(config, o.teacher() + "/config.json");
+        if (!config.has("head_dim") && headDim != student.path("hidden_size").asLong() / Math.max(1, student.path("num_attention_heads").asLong())) {
+            student.put("head_dim", headDim); // keep the teacher's head size explicit
         }
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
         try { // the broadcast is released however planning or writing ends
@@ -80,8 +78,7 @@ public final class ShrinkJob {
                         throw new UsageException("--set " + k + ": subcloning narrows num_hidden_layers, hidden_size and intermediate_size (rule: SubcloneDims)");
                     }
                 }
-                student.put("head_dim", config.has("head_dim") ? config.get("head_dim").asLong()
-                        : config.path("hidden_size").asLong() / config.path("num_attention_heads").asLong());
+                student.put("head_dim", headDim);
                 Subcloning.Importance imp = Subcloning.importance(jsc, conf, teacher, config.path("num_hidden_layers").asInt(),
                         config.path("hidden_size").asLong(), o.activations(), hconf);
                 importance = imp.source();
@@ -101,8 +98,8 @@ public final class ShrinkJob {
                         plans.add(new TransformPlanner.Planned(src, "copy", KeepAction.INSTANCE, "same shape as in the teacher", src.dtype()));
                         copied++;
                     } else {
-                        TensorInfo outT = new TensorInfo(t.name(), src.dtype(), s, null, 0, 0);
-                        plans.add(new TransformPlanner.Planned(outT, "select", new StridedSelectionAction(src, s), "uniform selection from " + src.shapeString(), src.dtype()));
+                        plans.add(TransformPlanner.Planned.computed(t.name(), src.dtype(), s, "select", new StridedSelectionAction(src, s),
+                                "uniform selection from " + src.shapeString()));
                     }
                 }
             } else {
@@ -129,17 +126,6 @@ public final class ShrinkJob {
             });
         } finally {
             conf.destroy();
-        }
-    }
-
-    static ObjectNode teacherConfig(Configuration conf, String input) {
-        try {
-            String dir = CheckpointSiblings.sourceDir(conf, input).toString();
-            JsonNode c = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, dir + "/config.json"));
-            if (!(c instanceof ObjectNode n)) throw new UsageException(input + ": config.json is not a JSON object");
-            return n;
-        } catch (IOException ex) {
-            throw new UsageException(input + ": a config.json beside the weights is required: " + ex.getMessage());
         }
     }
 }

@@ -136,9 +136,8 @@ final class Subcloning {
                             + "); subcloning narrows hidden_size and intermediate_size only, keep the head counts (rule: SubcloneDims)");
                 }
             }
-            TensorInfo out = new TensorInfo(t.name(), src.dtype(), t.shape(), null, 0, 0);
-            plans.add(new TransformPlanner.Planned(out, "subclone", new StridedSelectionAction(src, t.shape(), idx, f),
-                    "from " + name + (f != 1 ? " x " + f : ""), src.dtype()));
+            plans.add(TransformPlanner.Planned.computed(t.name(), src.dtype(), t.shape(), "subclone", new StridedSelectionAction(src, t.shape(), idx, f),
+                    "from " + name + (f != 1 ? " x " + f : "")));
         }
         return plans;
     }

@@ -1,6 +1,5 @@
 package io.weightlab.jobs;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.init.AffineAction;
@@ -23,7 +22,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -106,8 +104,7 @@ public final class UpcycleJob {
                 Matcher a = QKV.matcher(t.name());
                 if (tg == Target.QWEN2_MOE && a.matches() && ckpt.tensor(a.group(1) + "bias") == null) {
                     String b = a.group(1) + "bias"; // Qwen2 attention always has q/k/v biases: zero keeps the function
-                    plans.add(new TransformPlanner.Planned(new TensorInfo(b, t.dtype(), new long[] {t.dim(0)}, null, 0, 0), "bias",
-                            new EmbedAction(null, new long[] {t.dim(0)}, null, 0, o.seed(), b), "zero bias", t.dtype()));
+                    plans.add(fresh(b, t.dtype(), new long[] {t.dim(0)}, null, "bias", "zero bias", o.seed()));
                 }
                 continue;
             }
@@ -121,8 +118,8 @@ public final class UpcycleJob {
                 throw new UsageException(ckpt.root() + ": " + p + "mlp shapes disagree with config.json (intermediate " + ffn + ", hidden " + d + ")");
             }
             String router = p + tg.router;
-            plans.add(new TransformPlanner.Planned(new TensorInfo(router, w[0].dtype(), new long[] {e, d}, null, 0, 0), "router",
-                    new GroupedRowsAction(o.seed(), router, Samplers.normal(o.routerStd()), d, g), "router, rows shared by groups of " + g, w[0].dtype()));
+            plans.add(TransformPlanner.Planned.computed(router, w[0].dtype(), new long[] {e, d}, "router",
+                    new GroupedRowsAction(o.seed(), router, Samplers.normal(o.routerStd()), d, g), "router, rows shared by groups of " + g));
             for (int x = 0; x < e; x++) {
                 int s = x % g;
                 String q = p + String.format(tg.expert, x);
@@ -133,14 +130,11 @@ public final class UpcycleJob {
             if (tg == Target.QWEN2_MOE) {
                 String q = p + "mlp.shared_expert.";
                 for (String n : new String[] {"gate_proj.weight", "up_proj.weight"}) {
-                    plans.add(new TransformPlanner.Planned(new TensorInfo(q + n, w[0].dtype(), new long[] {shard, d}, null, 0, 0), "shared expert",
-                            new EmbedAction(null, new long[] {shard, d}, Samplers.normal(o.routerStd()), 0, o.seed(), q + n), "random input side", w[0].dtype()));
+                    plans.add(fresh(q + n, w[0].dtype(), new long[] {shard, d}, Samplers.normal(o.routerStd()), "shared expert", "random input side", o.seed()));
                 }
-                plans.add(new TransformPlanner.Planned(new TensorInfo(q + "down_proj.weight", w[0].dtype(), new long[] {d, shard}, null, 0, 0), "shared expert",
-                        new EmbedAction(null, new long[] {d, shard}, null, 0, o.seed(), q + "down_proj.weight"), "zero output side", w[0].dtype()));
+                plans.add(fresh(q + "down_proj.weight", w[0].dtype(), new long[] {d, shard}, null, "shared expert", "zero output side", o.seed()));
                 String sg = p + "mlp.shared_expert_gate.weight";
-                plans.add(new TransformPlanner.Planned(new TensorInfo(sg, w[0].dtype(), new long[] {1, d}, null, 0, 0), "shared expert",
-                        new EmbedAction(null, new long[] {1, d}, null, 0, o.seed(), sg), "zero gate", w[0].dtype()));
+                plans.add(fresh(sg, w[0].dtype(), new long[] {1, d}, null, "shared expert", "zero gate", o.seed()));
             }
         }
         if (mlps.isEmpty()) throw new UsageException(ckpt.root() + ": no model.layers.N.mlp.{gate,up,down}_proj.weight to upcycle (rule: GluMlp)");
@@ -207,8 +201,8 @@ public final class UpcycleJob {
             TensorInfo view = new TensorInfo(name, w.dtype(), w.shape(), w.file(), w.dataBegin(), w.dataEnd());
             return new TransformPlanner.Planned(view, "expert", action(scale, o, name), w.name(), w.dtype());
         }
-        TensorInfo out = new TensorInfo(name, w.dtype(), new long[] {w.dim(0), n}, null, 0, 0);
-        return new TransformPlanner.Planned(out, "expert", new ColumnBlockAction(w, s * n, n, scale), w.name() + " columns " + s * n + ".." + (s + 1) * n, w.dtype());
+        return TransformPlanner.Planned.computed(name, w.dtype(), new long[] {w.dim(0), n}, "expert", new ColumnBlockAction(w, s * n, n, scale),
+                w.name() + " columns " + s * n + ".." + (s + 1) * n);
     }
 
     private static TensorAction action(double scale, Options o, String name) {
@@ -216,26 +210,27 @@ public final class UpcycleJob {
         return scale == 1.0 ? KeepAction.INSTANCE : new AffineAction(scale, 0);
     }
 
+    /** A tensor the dense source does not have: {@code fill} draws (null: zeros) from the seed and its name. */
+    private static TransformPlanner.Planned fresh(String name, io.weightlab.common.io.DType dtype, long[] shape, io.weightlab.common.init.Sampler fill,
+                                                  String rule, String why, long seed) {
+        return TransformPlanner.Planned.computed(name, dtype, shape, rule, new EmbedAction(null, shape, fill, 0, seed, name), why);
+    }
+
     private static ObjectNode denseConfig(Configuration conf, String input, Target target) {
-        try {
-            String dir = CheckpointSiblings.sourceDir(conf, input).toString();
-            JsonNode c = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, dir + "/config.json"));
-            if (!(c instanceof ObjectNode n) || !SUPPORTED.contains(c.path("model_type").asText())) {
-                throw new UsageException(input + ": config.json model_type '" + c.path("model_type").asText() + "' is not a dense LLaMA/Mistral decoder"
-                        + " (upcycle writes Mixtral; rule: DenseDecoder)");
-            }
-            boolean qkvBias = n.path("model_type").asText().equals("qwen2") || n.path("attention_bias").asBoolean(false);
-            if (n.path("mlp_bias").asBoolean(false) || (qkvBias && target == Target.MIXTRAL)) {
-                throw new UsageException(input + ": " + (qkvBias ? "q/k/v biases have no place in Mixtral (use --target qwen2_moe)" : "MLP biases have no place in an MoE")
-                        + " (rule: DenseDecoder)");
-            }
-            long heads = n.path("num_attention_heads").asLong(1);
-            if (target == Target.QWEN2_MOE && n.has("head_dim") && n.path("head_dim").asLong() * heads != n.path("hidden_size").asLong()) {
-                throw new UsageException(input + ": head_dim x heads != hidden_size, which Qwen2-MoE cannot express (rule: DenseDecoder)");
-            }
-            return n;
-        } catch (IOException ex) {
-            throw new UsageException(input + ": a config.json beside the weights is required: " + ex.getMessage());
+        ObjectNode n = CheckpointSiblings.modelConfig(conf, input);
+        if (!SUPPORTED.contains(n.path("model_type").asText())) {
+            throw new UsageException(input + ": config.json model_type '" + n.path("model_type").asText() + "' is not a dense LLaMA/Mistral/Qwen2 decoder"
+                    + " (rule: DenseDecoder)");
         }
+        boolean qkvBias = n.path("model_type").asText().equals("qwen2") || n.path("attention_bias").asBoolean(false);
+        if (n.path("mlp_bias").asBoolean(false) || (qkvBias && target == Target.MIXTRAL)) {
+            throw new UsageException(input + ": " + (qkvBias ? "q/k/v biases have no place in Mixtral (use --target qwen2_moe)" : "MLP biases have no place in an MoE")
+                    + " (rule: DenseDecoder)");
+        }
+        long heads = n.path("num_attention_heads").asLong(1);
+        if (target == Target.QWEN2_MOE && n.has("head_dim") && n.path("head_dim").asLong() * heads != n.path("hidden_size").asLong()) {
+            throw new UsageException(input + ": head_dim x heads != hidden_size, which Qwen2-MoE cannot express (rule: DenseDecoder)");
+        }
+        return n;
     }
 }

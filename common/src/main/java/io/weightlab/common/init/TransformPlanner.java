@@ -34,6 +34,11 @@ public final class TransformPlanner {
         public boolean copiesBytes() {
             return !action.changesValues() && outDType == tensor.dtype();
         }
+
+        /** A tensor the job computes (no stored bytes of its own), written in {@code dtype}. */
+        public static Planned computed(String name, DType dtype, long[] shape, String rule, TensorAction action, String why) {
+            return new Planned(new TensorInfo(name, dtype, shape, null, 0, 0), rule, action, why, dtype);
+        }
     }
 
     private final List<TensorInfo> tensors;

@@ -23,6 +23,16 @@ public final class DecoderArchitecture {
 
     private DecoderArchitecture() {}
 
+    /** The attention head size: {@code head_dim} when given, else hidden_size / num_attention_heads (which must divide). */
+    public static long headDim(JsonNode c, String source) {
+        long h = need(c, "hidden_size", source), heads = need(c, "num_attention_heads", source);
+        if (c.has("head_dim") && !c.get("head_dim").isNull()) return need(c, "head_dim", source);
+        if (h % heads != 0) {
+            throw new UsageException(source + ": hidden_size " + h + " is not a multiple of num_attention_heads " + heads + " and head_dim is not given");
+        }
+        return h / heads;
+    }
+
     public static List<Tensor> tensors(JsonNode c, String source) {
         String type = c.path("model_type").asText("");
         if (!DENSE.contains(type) && !MOE.contains(type)) {
@@ -31,11 +41,7 @@ public final class DecoderArchitecture {
         long h = need(c, "hidden_size", source), layers = need(c, "num_hidden_layers", source), vocab = need(c, "vocab_size", source);
         long heads = need(c, "num_attention_heads", source);
         long kv = c.has("num_key_value_heads") && !c.get("num_key_value_heads").isNull() ? need(c, "num_key_value_heads", source) : heads;
-        boolean explicitHd = c.has("head_dim") && !c.get("head_dim").isNull();
-        if (!explicitHd && h % heads != 0) {
-            throw new UsageException(source + ": hidden_size " + h + " is not a multiple of num_attention_heads " + heads + " and head_dim is not given");
-        }
-        long hd = explicitHd ? need(c, "head_dim", source) : h / heads;
+        long hd = headDim(c, source);
         if (heads % kv != 0) throw new UsageException(source + ": num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kv);
         boolean qkvBias = c.path("attention_bias").asBoolean(type.startsWith("qwen2"));
         boolean qkNorm = type.equals("qwen3");
