@@ -28,6 +28,12 @@ public final class RandomizedSvd {
 
         /** Z = Aᵀ X, X is rows x l, Z cols x l (row-major). */
         double[] transposeTimes(double[] x, int l);
+
+        /**
+         * Z = Aᵀ(A X), X is cols x l: one power step on the right. An in-memory operator does it in one pass over A, each
+         * row block staying in cache for both products (skinny products are bound by reading A).
+         */
+        default double[] gramTimes(double[] x, int l) { return transposeTimes(times(x, l), l); }
     }
 
     /**
@@ -74,8 +80,44 @@ public final class RandomizedSvd {
 
             public double[] transposeTimes(double[] x, int l) { return sgemm(p, true, x, cols, l, rows); }
 
+            @Override
+            public double[] gramTimes(double[] x, int l) { return sgemmGram(p, x, rows, cols, l); }
+
             public void close() { p.close(); }
         };
+    }
+
+    /**
+     * Row blocks of about this many bytes stay in cache between their two products (medians of five on 2048 x 5632,
+     * 8192 x 28672 and its transpose: 2 MiB is best or tied against 0.5, 1 and 4 MiB).
+     */
+    private static final long GRAM_BLOCK_BYTES = 2 << 20;
+
+    /**
+     * Aᵀ(A X) for a row-major float32 A, one pass over A: per row block, T = A_b X and Z += A_bᵀ T (sgemm; across
+     * blocks beta = 1, accumulating in float32 as inside one sgemm). Against the two full products: 10–25 % less time
+     * on Llama shapes up to 8192 x 28672 (row blocks beat column blocks of A(AᵀX) on wide matrices too).
+     */
+    private static double[] sgemmGram(FloatPointer a, double[] x, int rows, int cols, int l) {
+        float[] xf = new float[x.length];
+        for (int i = 0; i < x.length; i++) xf[i] = (float) x[i];
+        int block = (int) Math.min(rows, Math.max(8, GRAM_BLOCK_BYTES / (4L * cols)));
+        try (FloatPointer xp = new FloatPointer(xf); FloatPointer tp = new FloatPointer((long) block * l);
+             FloatPointer zp = new FloatPointer((long) cols * l)) {
+            FloatPointer ab = new FloatPointer(a); // a view at a's address (no deallocator): only its position moves
+            for (int r0 = 0; r0 < rows; r0 += block) {
+                int b = Math.min(block, rows - r0);
+                ab.position((long) r0 * cols);
+                openblas.cblas_sgemm(openblas.CblasRowMajor, openblas.CblasNoTrans, openblas.CblasNoTrans, b, l, cols, 1f, ab, cols, xp, l, 0f, tp, l);
+                openblas.cblas_sgemm(openblas.CblasRowMajor, openblas.CblasTrans, openblas.CblasNoTrans, cols, l, b, 1f, ab, cols, tp, l,
+                        r0 == 0 ? 0f : 1f, zp, l);
+            }
+            float[] z = new float[cols * l];
+            zp.get(z);
+            double[] out = new double[z.length];
+            for (int i = 0; i < z.length; i++) out[i] = z[i];
+            return out;
+        }
     }
 
     /** C = op(A)·X, A off-heap row-major (rows x cols of the stored matrix), X k x n, C m x n. */
@@ -126,20 +168,20 @@ public final class RandomizedSvd {
     }
 
     /**
-     * Top-{@code k} factors as torch.svd_lowrank(A, q=k+p, niter=q) computes them (Halko Alg. 4.4 with
-     * re-orthonormalized power iterations): U = Q·U_B, S, Vᵀ from the SVD of the small B = QᵀA.
+     * Top-{@code k} factors of the subspace torch.svd_lowrank(A, q=k+p, niter=q) finds, span(A (AᵀA)^q Ω), by power
+     * steps on the right, V = orth(Aᵀ(A V)), each one pass over A ({@link Operator#gramTimes}); then Q = orth(A V),
+     * and U = Q·U_B, S, Vᵀ from the SVD of the small B = QᵀA. torch re-orthonormalizes after every product (2q + 2
+     * passes), we after every pair (q + 2 passes): in float32 products that only loses directions with σ_i/σ_1 below
+     * √eps ≈ 2.4e-4 per step, far below any top-k a LoRA keeps.
      */
     public static Lapack.Factors topFactors(Operator a, int k, int p, int q, long seed) {
         int m = a.rows(), n = a.cols();
         int l = Math.min(Math.min(m, n), k + p);
         SplittableRandom rng = new SplittableRandom(seed);
-        double[] omega = new double[n * l];
-        for (int i = 0; i < omega.length; i++) omega[i] = gaussian(rng);
-        double[] qm = Lapack.orthonormalize(a.times(omega, l), m, l);
-        for (int it = 0; it < q; it++) {
-            double[] z = Lapack.orthonormalize(a.transposeTimes(qm, l), n, l);
-            qm = Lapack.orthonormalize(a.times(z, l), m, l);
-        }
+        double[] v = new double[n * l];
+        for (int i = 0; i < v.length; i++) v[i] = gaussian(rng);
+        for (int it = 0; it < q; it++) v = Lapack.orthonormalize(a.gramTimes(v, l), n, l);
+        double[] qm = Lapack.orthonormalize(a.times(v, l), m, l);
         // Bᵀ = AᵀQ (n x l); SVD of Bᵀ = V_B S U_Bᵀ, so B = U_B S V_Bᵀ.
         Lapack.Factors f = Lapack.svd(a.transposeTimes(qm, l), n, l);
         int kk = Math.min(k, f.k());

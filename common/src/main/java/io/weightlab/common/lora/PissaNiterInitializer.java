@@ -2,6 +2,7 @@ package io.weightlab.common.lora;
 
 import io.weightlab.common.linalg.Lapack;
 import io.weightlab.common.linalg.RandomizedSvd;
+import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * {@code pissa_niter_K}: PiSSA on torch.svd_lowrank's approximation (q = r, no oversampling, K power iterations,
@@ -17,10 +18,17 @@ public final class PissaNiterInitializer implements LoraInitializer {
     public LoraFactors init(ModuleData d, int r, double scaling, long seed) {
         int out = d.out(), in = d.in();
         double[] w = d.requireWeight();
-        float[] wf = new float[w.length]; // the sketch's products in float32 (as torch's); the residual stays exact in double
-        for (int i = 0; i < w.length; i++) wf[i] = (float) w[i];
+        // the sketch's products in float32 (as torch's), straight into native memory; the residual stays exact in double
+        FloatPointer wf = new FloatPointer((long) w.length);
+        float[] chunk = new float[Math.min(w.length, 1 << 16)];
+        for (int off = 0; off < w.length; off += chunk.length) {
+            int c = Math.min(chunk.length, w.length - off);
+            for (int i = 0; i < c; i++) chunk[i] = (float) w[off + i];
+            wf.position(off).put(chunk, 0, c);
+        }
+        wf.position(0); // native calls take the address at the position
         Lapack.Factors f;
-        try (RandomizedSvd.Operator op = RandomizedSvd.denseFloat(wf, out, in)) {
+        try (RandomizedSvd.Operator op = RandomizedSvd.denseFloatOffHeap(wf, out, in)) {
             f = RandomizedSvd.topFactors(op, r, 0, niter, seed);
         }
         return SvdSplit.split(f.u(), f.s(), f.vt(), f.k(), out, in, 0, r, scaling, "randomized, niter=" + niter);

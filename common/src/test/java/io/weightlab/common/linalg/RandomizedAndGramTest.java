@@ -82,4 +82,59 @@ class RandomizedAndGramTest {
         assertTrue(ek < ep, "krylov " + ek + " vs power " + ep);
         assertTrue(ek < 1e-3, "krylov top-16 error " + ek);
     }
+
+    /** The one-pass Aᵀ(A X) over row blocks (several blocks and a short last one here) equals the two products. */
+    @Test
+    void fusedGramPassEqualsTheTwoProducts() {
+        double[] a = matrix("encoder.layer.0.intermediate.dense.weight"); // 1536 x 384: 9 blocks of 170 rows and one of 6
+        int rows = 1536, cols = 384, l = 16;
+        float[] af = new float[a.length];
+        for (int i = 0; i < a.length; i++) af[i] = (float) a[i];
+        double[] x = RandomizedSvd.gaussianMatrix(cols, l, 3);
+        double[] fused, twoPasses;
+        try (RandomizedSvd.Operator op = RandomizedSvd.denseFloat(af, rows, cols)) {
+            fused = op.gramTimes(x, l);
+            twoPasses = op.transposeTimes(op.times(x, l), l);
+        }
+        double[] exact = Lapack.multiply(a, true, Lapack.multiply(a, false, x, false, rows, l, cols), false, cols, l, rows);
+        double scale = 0;
+        for (double v : exact) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < exact.length; i++) {
+            // float32 products: both within 1e-5 of the largest entry of the double-precision result
+            assertEquals(exact[i], fused[i], 1e-5 * scale, "fused " + i);
+            assertEquals(exact[i], twoPasses[i], 1e-5 * scale, "two passes " + i);
+        }
+    }
+
+    /**
+     * topFactors re-orthonormalizes once per power step; the subspace is still torch.svd_lowrank's span(A (AᵀA)^q Ω):
+     * against torch's ordering (orthonormalize after every product), run here in double from the same Ω.
+     */
+    @Test
+    void topFactorsFindTorchsSubspace() {
+        double[] a = matrix("encoder.layer.0.intermediate.dense.weight");
+        int rows = 1536, cols = 384, k = 16, q = 4;
+        long seed = 9;
+        float[] af = new float[a.length];
+        for (int i = 0; i < a.length; i++) af[i] = (float) a[i];
+        Lapack.Factors ours;
+        try (RandomizedSvd.Operator op = RandomizedSvd.denseFloat(af, rows, cols)) {
+            ours = RandomizedSvd.topFactors(op, k, 0, q, seed);
+        }
+        double[] qm;
+        double[] sTorch;
+        try (RandomizedSvd.Operator op = RandomizedSvd.dense(a, rows, cols)) {
+            qm = Lapack.orthonormalize(op.times(RandomizedSvd.gaussianMatrix(cols, k, seed), k), rows, k);
+            for (int it = 0; it < q; it++) {
+                qm = Lapack.orthonormalize(op.times(Lapack.orthonormalize(op.transposeTimes(qm, k), cols, k), k), rows, k);
+            }
+            sTorch = Lapack.singularValues(op.transposeTimes(qm, k), cols, k);
+        }
+        for (int i = 0; i < k; i++) assertEquals(sTorch[i], ours.s()[i], 1e-5 * sTorch[0], "sigma " + i);
+        // ‖QQᵀ − UUᵀ‖_F² = 2k − 2‖QᵀU‖_F²
+        double[] qtu = Lapack.multiply(qm, true, ours.u(), false, k, k, rows);
+        double f = 0;
+        for (double v : qtu) f += v * v;
+        assertEquals(0, Math.sqrt(Math.max(0, 2 * k - 2 * f)), 1e-3, "projector distance to torch's subspace");
+    }
 }
