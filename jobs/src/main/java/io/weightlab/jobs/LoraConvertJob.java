@@ -66,7 +66,7 @@ public final class LoraConvertJob {
         } catch (IOException e) {
             staged.abort();
             throw new WeightLabException(o.out() + ": writing the converted adapter failed: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
             staged.abort();
             throw e;
         } finally {

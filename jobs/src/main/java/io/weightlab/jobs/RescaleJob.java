@@ -101,7 +101,7 @@ public final class RescaleJob {
                 console.printf("[rescale] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes(bytesOut), shards.size(), o.out(),
                         (double) run.get("seconds"));
                 return new Result(plans, before, shards, run);
-            } catch (RuntimeException e) {
+            } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
                 staged.abort();
                 throw e;
             }

@@ -162,7 +162,7 @@ public final class SpectrumJob {
                 staged.commit();
             }
             return results;
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
             if (staged != null) staged.abort();
             throw e;
         }

@@ -178,7 +178,7 @@ public final class StatsJob {
                 spark.sparkContext().removeSparkListener(progress);
                 conf.destroy();
             }
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
             if (staged != null) staged.abort();
             throw e;
         }

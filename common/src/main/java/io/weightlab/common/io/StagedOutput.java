@@ -249,7 +249,7 @@ public final class StagedOutput {
         } catch (IOException e) {
             abort();
             throw new WeightLabException(out + ": writing " + what + " failed: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
             abort();
             throw e;
         }
