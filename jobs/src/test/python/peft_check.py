@@ -5,7 +5,8 @@ Prints JSON: merged_rel_err (PEFT loads our adapter onto our residual; merge_and
 tensors of max|merged-base|/max|base|), peft_same_rel_diff (PEFT's own init of METHOD on the base: max over
 modules of max|sBA_ours - sBA_peft| / max|sBA_peft|; sign-invariant), spectral_rel_err (|‖W_res‖₂/σ_{r+1} − 1|,
 pissa only), aat_diag_rel_err (AAᵀ vs diag(σ_r/s), pissa only), minor_kept_rel_err (milora: top singular values
-of W_res vs those of W).
+of W_res vs those of W). For pissa_niter_K: sketch_rel_err, max over modules of ‖W_res‖₂/σ_{r+1} − 1 for our
+residual, and peft_sketch_rel_err, the same for PEFT's own pissa_niter_K init of the base (a different Ω).
 """
 import sys, json
 import numpy as np
@@ -44,6 +45,17 @@ if method in ("pissa", "olora"):
             worst = max(worst, float((ours[key] - theirs).abs().max() / theirs.abs().max()))
     res["peft_same_rel_diff"] = worst
 rs = load_file(out + "/residual/model.safetensors") if has_residual else None
+if method.startswith("pissa_niter_"):
+    fresh = BertModel.from_pretrained(base_dir, add_pooling_layer=False)
+    pm = get_peft_model(fresh, LoraConfig(r=r, lora_alpha=alpha, target_modules=targets, init_lora_weights=method))
+    ours_q, theirs_q = 0.0, 0.0
+    for name, mod in pm.named_modules():
+        if hasattr(mod, "lora_A") and "default" in getattr(mod, "lora_A", {}):
+            key = name[len("base_model.model."):]
+            sv = np.linalg.svd(base_sd[key + ".weight"].double().numpy(), compute_uv=False)
+            ours_q = max(ours_q, np.linalg.norm(rs[key + ".weight"].double().numpy(), 2) / sv[r] - 1)
+            theirs_q = max(theirs_q, np.linalg.norm(mod.base_layer.weight.double().detach().numpy(), 2) / sv[r] - 1)
+    res["sketch_rel_err"], res["peft_sketch_rel_err"] = float(ours_q), float(theirs_q)
 spec, aat, kept = 0.0, 0.0, 0.0
 for mod, dw in ours.items():
     w = base_sd[mod + ".weight"].double().numpy()

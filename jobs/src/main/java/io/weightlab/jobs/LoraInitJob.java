@@ -33,6 +33,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.bytedeco.javacpp.FloatPointer;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
@@ -163,7 +164,7 @@ public final class LoraInitJob {
         } catch (IOException e) {
             staged.abort();
             throw new WeightLabException(o.out() + ": writing the adapter failed: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
             staged.abort();
             throw e;
         } finally {
@@ -219,12 +220,21 @@ public final class LoraInitJob {
         LoraModule m = t.module();
         TensorInfo w = m.weight();
         LoraInitializer init = LoraRegistry.create(t.method(), t.params());
-        double[] weight = null, gradient = null;
-        try (RangeReader reader = new RangeReader(conf)) {
-            if (init.needsWeight()) weight = linearOrder(m, finiteValues(reader, w));
-            if (t.gradient() != null) gradient = linearOrder(m, finiteValues(reader, t.gradient()));
+        LoraFactors f;
+        if (init.needsWeight() && init.float32Weight() && t.gradient() == null && !m.fanInFanOut() && TensorValues.exactInFloat32(w.dtype())) {
+            // stored bytes straight to an off-heap float32 matrix: no double copy (8 bytes a value) of a big W
+            try (RangeReader reader = new RangeReader(conf); FloatPointer wf = new FloatPointer(w.elementCount())) {
+                if (TensorValues.readFloat32(reader, w, wf) >= 0) throw nonFinite(w);
+                f = init.init(ModuleData.ofFloat32(wf, m.out(), m.in()), m.r(), m.scaling(), t.seed());
+            }
+        } else {
+            double[] weight = null, gradient = null;
+            try (RangeReader reader = new RangeReader(conf)) {
+                if (init.needsWeight()) weight = linearOrder(m, finiteValues(reader, w));
+                if (t.gradient() != null) gradient = linearOrder(m, finiteValues(reader, t.gradient()));
+            }
+            f = init.init(new ModuleData(m.out(), m.in(), weight, gradient), m.r(), m.scaling(), t.seed());
         }
-        LoraFactors f = init.init(new ModuleData(m.out(), m.in(), weight, gradient), m.r(), m.scaling(), t.seed());
         Path p = new Path(t.file());
         FileSystem fs = p.getFileSystem(conf);
         try (FSDataOutputStream os = fs.create(p, true)) {
@@ -256,12 +266,12 @@ public final class LoraInitJob {
 
     private static double[] finiteValues(RangeReader reader, TensorInfo t) {
         double[] values = TensorValues.read(reader, t, 0, t.elementCount(), null);
-        for (double v : values) {
-            if (!Double.isFinite(v)) {
-                throw new UsageException(t.file() + ": '" + t.name() + "' holds NaN/Inf; a decomposition of it is meaningless (rule: FiniteValues)");
-            }
-        }
+        for (double v : values) if (!Double.isFinite(v)) throw nonFinite(t);
         return values;
+    }
+
+    private static UsageException nonFinite(TensorInfo t) {
+        return new UsageException(t.file() + ": '" + t.name() + "' holds NaN/Inf; a decomposition of it is meaningless (rule: FiniteValues)");
     }
 
     private static Factored weightFactors(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, StagedOutput staged,

@@ -49,6 +49,31 @@ class LoraInitJobTest {
         assertEquals(tmp.resolve("pissa/residual").toString(), cfg.get("base_model_name_or_path").asText());
     }
 
+    /** The randomized sketch reads F32 straight into float32 (no double copy); PEFT's own sketch is the yardstick. */
+    @Test
+    void pissaNiterReproducesTheBaseAndSketchesAsWellAsPeft(@TempDir Path tmp) throws IOException {
+        JsonNode c = run(tmp.resolve("niter"), "pissa_niter_4");
+        assertEquals(0.0, c.get("merged_rel_err").asDouble(), 1e-5, "W_res + s·B·A == W in fp32");
+        double ours = c.get("sketch_rel_err").asDouble(), peft = c.get("peft_sketch_rel_err").asDouble();
+        // ‖W_res‖₂ ≥ σ_{r+1} always; the sketch's excess is its own error, the same algorithm as PEFT's (another Ω)
+        assertTrue(ours >= -1e-6, "‖W_res‖₂ below σ_{r+1}: " + ours);
+        assertTrue(ours <= 2 * peft + 1e-3, "our sketch " + ours + " vs PEFT's " + peft);
+    }
+
+    /** NaN/Inf in a targeted W: both the float32 path (pissa_niter) and the double path (pissa) refuse it, nothing written. */
+    @Test
+    void nonFiniteWeightFailsNamingTheTensorOnBothPaths(@TempDir Path tmp) throws IOException {
+        Path nan = CliTest.nanFile(tmp);
+        for (String method : new String[] {"pissa_niter_4", "pissa"}) {
+            Path out = tmp.resolve(method);
+            Cli.Run r = Cli.run("lora-init", nan.toString(), "--out", out.toString(), "--method", method, "--r", "1", "--target-modules", "up_proj");
+            assertEquals(2, r.exit(), method + ": " + r.err());
+            assertTrue(r.err().contains("nan.safetensors") && r.err().contains("model.layers.0.mlp.up_proj.weight") && r.err().contains("FiniteValues"),
+                    method + ": " + r.err());
+            assertFalse(Files.exists(out), method + ": no partial output");
+        }
+    }
+
     @Test
     void miloraKeepsTheTopSpectrumAndOloraMatchesPeft(@TempDir Path tmp) throws IOException {
         JsonNode m = run(tmp.resolve("milora"), "milora");

@@ -35,6 +35,43 @@ public final class TensorValues {
         return values;
     }
 
+    /** Whether every value of this dtype is a float32 (F32, BF16, F16, the F8s): {@link #readFloat32} takes it. */
+    public static boolean exactInFloat32(DType d) {
+        return d.isDecodable() && d.isFloatingPoint() && d.byteSize() >= 1 && d.byteSize() <= 4;
+    }
+
+    /**
+     * All of {@code t}'s elements as float32, exactly, into {@code dst} (off-heap, at least elementCount floats), in
+     * bounded pieces: no double copy of the tensor, for jobs whose arithmetic is float32 anyway. Returns the index of
+     * the first NaN/Inf, or -1 when all are finite.
+     */
+    public static long readFloat32(RangeReader r, TensorInfo t, org.bytedeco.javacpp.FloatPointer dst) {
+        if (!exactInFloat32(t.dtype())) throw new IllegalArgumentException(t.dtype() + " is not exact in float32");
+        long n = t.elementCount();
+        int size = t.dtype().byteSize();
+        int per = (int) Math.min(n, Math.max(1, PIECE_BYTES / size));
+        byte[] buf = new byte[per * size];
+        double[] decoded = new double[per];
+        float[] floats = new float[per];
+        long firstBad = -1;
+        long pos = dst.position();
+        try {
+            for (long e = 0; e < n; e += per) {
+                int count = (int) Math.min(per, n - e);
+                r.read(t.file(), t.dataBegin() + e * size, buf, 0, count * size);
+                ElementDecoder.decode(t.dtype(), buf, 0, count, decoded, 0);
+                for (int i = 0; i < count; i++) {
+                    floats[i] = (float) decoded[i];
+                    if (firstBad < 0 && !Double.isFinite(decoded[i])) firstBad = e + i;
+                }
+                dst.position(pos + e).put(floats, 0, count);
+            }
+        } finally {
+            dst.position(pos);
+        }
+        return firstBad;
+    }
+
     /** The finite values only (the same array when all are finite). */
     public static double[] finite(double[] values) {
         int k = 0;

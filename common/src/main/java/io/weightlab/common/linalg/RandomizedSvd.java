@@ -71,6 +71,15 @@ public final class RandomizedSvd {
 
     /** As {@link #denseFloat}, for a row-major float32 matrix already off-heap; the operator owns {@code p}. */
     public static Operator denseFloatOffHeap(FloatPointer p, int rows, int cols) {
+        return floatOperator(p, rows, cols, true);
+    }
+
+    /** As {@link #denseFloatOffHeap}, but {@code p} stays the caller's: closing the operator leaves it alone. */
+    public static Operator denseFloatView(FloatPointer p, int rows, int cols) {
+        return floatOperator(p, rows, cols, false);
+    }
+
+    private static Operator floatOperator(FloatPointer p, int rows, int cols, boolean owns) {
         return new Operator() {
             public int rows() { return rows; }
 
@@ -83,7 +92,7 @@ public final class RandomizedSvd {
             @Override
             public double[] gramTimes(double[] x, int l) { return sgemmGram(p, x, rows, cols, l); }
 
-            public void close() { p.close(); }
+            public void close() { if (owns) p.close(); }
         };
     }
 

@@ -15,4 +15,7 @@ public interface LoraInitializer {
 
     /** Whether {@link ModuleData#gradient()} is read: the job then requires {@code --gradients}. */
     default boolean needsGradient() { return false; }
+
+    /** Reads W only as float32 (its products are float32): a job may hand it {@link ModuleData#weightF32()} instead of doubles. */
+    default boolean float32Weight() { return false; }
 }

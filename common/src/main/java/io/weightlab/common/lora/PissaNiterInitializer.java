@@ -17,8 +17,16 @@ public final class PissaNiterInitializer implements LoraInitializer {
     @Override
     public LoraFactors init(ModuleData d, int r, double scaling, long seed) {
         int out = d.out(), in = d.in();
-        double[] w = d.requireWeight();
-        // the sketch's products in float32 (as torch's), straight into native memory; the residual stays exact in double
+        Lapack.Factors f;
+        try (RandomizedSvd.Operator op = d.weightF32() != null ? RandomizedSvd.denseFloatView(d.weightF32(), out, in)
+                : RandomizedSvd.denseFloatOffHeap(toFloat32(d.requireWeight()), out, in)) {
+            f = RandomizedSvd.topFactors(op, r, 0, niter, seed);
+        }
+        return SvdSplit.split(f.u(), f.s(), f.vt(), f.k(), out, in, 0, r, scaling, "randomized, niter=" + niter);
+    }
+
+    /** The sketch's products are float32 (as torch's): W straight into native memory; the residual stays exact in double. */
+    private static FloatPointer toFloat32(double[] w) {
         FloatPointer wf = new FloatPointer((long) w.length);
         float[] chunk = new float[Math.min(w.length, 1 << 16)];
         for (int off = 0; off < w.length; off += chunk.length) {
@@ -26,13 +34,10 @@ public final class PissaNiterInitializer implements LoraInitializer {
             for (int i = 0; i < c; i++) chunk[i] = (float) w[off + i];
             wf.position(off).put(chunk, 0, c);
         }
-        wf.position(0); // native calls take the address at the position
-        Lapack.Factors f;
-        try (RandomizedSvd.Operator op = RandomizedSvd.denseFloatOffHeap(wf, out, in)) {
-            f = RandomizedSvd.topFactors(op, r, 0, niter, seed);
-        }
-        return SvdSplit.split(f.u(), f.s(), f.vt(), f.k(), out, in, 0, r, scaling, "randomized, niter=" + niter);
+        return wf.position(0); // native calls take the address at the position
     }
+
+    @Override public boolean float32Weight() { return true; }
 
     @Override public boolean changesBase() { return true; }
 }
