@@ -21,8 +21,8 @@ import java.util.zip.CheckedOutputStream;
 /**
  * Writes one output shard: for each tensor in file order, either copies its stored bytes or runs its action piece
  * by piece (read, decode, transform in double, encode to the output dtype, append). Memory: one piece of
- * {@link #PIECE_ELEMENTS} values plus its bytes, whatever the tensor's size (orthogonal init excepted: the planner
- * bounds that matrix). The moments of every transformed tensor before the cast come back for provenance.
+ * {@link #PIECE_ELEMENTS} values plus its bytes (2 x threads + 1 of them when transforming on threads), whatever the
+ * tensor's size (orthogonal init excepted: the planner bounds that matrix). The moments of every transformed tensor before the cast come back for provenance.
  */
 public final class TransformedShardWriter {
     static final int PIECE_ELEMENTS = 1 << 20;
@@ -70,7 +70,8 @@ public final class TransformedShardWriter {
     /**
      * Piece by piece: read (when the action reads), decode, apply, moments, encode, append. A parallel-safe action with
      * {@code threads} > 1 has up to 2 x threads pieces in flight on a pool, while this thread reads and appends in
-     * order; otherwise one set of buffers is reused. Pieces' moments merge in order, so both give the same result.
+     * order; their buffers are recycled (a piece's are several MiB: fresh ones per piece were humongous allocations
+     * for G1). Otherwise one set of buffers is reused. Pieces' moments merge in order, so both give the same result.
      */
     private static MomentAccumulator transform(RangeReader reader, TransformPlanner.Planned p, SafetensorsWriter w, int threads) throws IOException {
         if (p.action().elementwise() && p.tensor().dtype().byteSize() == 2 && p.tensor().dtype().isDecodable()) return byTable(reader, p, w);
@@ -81,34 +82,34 @@ public final class TransformedShardWriter {
         long n = t.elementCount();
         int piece = (int) Math.min(PIECE_ELEMENTS, Math.max(1, n));
         boolean parallel = threads > 1 && action.parallelSafe() && n > piece;
+        int sets = parallel ? 2 * threads + 1 : 1; // in flight, plus the one being read
+        java.util.ArrayDeque<Buffers> free = new java.util.ArrayDeque<>();
+        for (int i = 0; i < sets; i++) {
+            free.add(new Buffers(action.needsInput() ? new byte[piece * in.byteSize()] : null, new double[piece], new byte[piece * out.byteSize()]));
+        }
         java.util.concurrent.ExecutorService pool = parallel ? java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
             Thread th = new Thread(r, "shard-transform");
             th.setDaemon(true);
             return th;
         }) : null;
         java.util.ArrayDeque<java.util.concurrent.Future<Piece>> inFlight = new java.util.ArrayDeque<>();
-        double[] values = parallel ? null : new double[piece];
-        byte[] inBuf = parallel || !action.needsInput() ? null : new byte[piece * in.byteSize()];
-        byte[] outBuf = parallel ? null : new byte[piece * out.byteSize()];
         MomentAccumulator m = new MomentAccumulator();
         try {
             for (long first = 0; first < n; first += piece) {
                 int count = (int) Math.min(piece, n - first);
-                byte[] raw = parallel && action.needsInput() ? new byte[count * in.byteSize()] : inBuf;
-                if (action.needsInput()) reader.read(t.file(), t.dataBegin() + first * in.byteSize(), raw, 0, count * in.byteSize());
+                Buffers b = free.poll(); // never empty: at most 2 x threads sets are in flight here
+                if (action.needsInput()) reader.read(t.file(), t.dataBegin() + first * in.byteSize(), b.raw(), 0, count * in.byteSize());
                 if (!parallel) {
-                    m.merge(transformPiece(in, out, action, first, count, raw, values, outBuf));
-                    w.write(outBuf, 0, count * out.byteSize());
+                    m.merge(transformPiece(in, out, action, first, count, b.raw(), b.values(), b.encoded()));
+                    w.write(b.encoded(), 0, count * out.byteSize());
+                    free.add(b);
                     continue;
                 }
                 long f = first;
-                inFlight.add(pool.submit(() -> {
-                    byte[] encoded = new byte[count * out.byteSize()];
-                    return new Piece(encoded, transformPiece(in, out, action, f, count, raw, new double[count], encoded));
-                }));
-                if (inFlight.size() >= 2 * threads) append(inFlight.poll(), w, m);
+                inFlight.add(pool.submit(() -> new Piece(b, count * out.byteSize(), transformPiece(in, out, action, f, count, b.raw(), b.values(), b.encoded()))));
+                if (inFlight.size() >= 2 * threads) free.add(append(inFlight.poll(), w, m));
             }
-            while (!inFlight.isEmpty()) append(inFlight.poll(), w, m);
+            while (!inFlight.isEmpty()) free.add(append(inFlight.poll(), w, m));
         } finally {
             if (pool != null) pool.shutdownNow();
             action.release();
@@ -127,9 +128,13 @@ public final class TransformedShardWriter {
         return m;
     }
 
-    private record Piece(byte[] bytes, MomentAccumulator moments) {}
+    /** One piece's buffers: the stored bytes it reads, its values, its encoded output. */
+    private record Buffers(byte[] raw, double[] values, byte[] encoded) {}
 
-    private static void append(java.util.concurrent.Future<Piece> f, SafetensorsWriter w, MomentAccumulator m) throws IOException {
+    private record Piece(Buffers buffers, int length, MomentAccumulator moments) {}
+
+    /** Appends the oldest piece in order and hands its buffers back. */
+    private static Buffers append(java.util.concurrent.Future<Piece> f, SafetensorsWriter w, MomentAccumulator m) throws IOException {
         Piece piece;
         try {
             piece = f.get();
@@ -140,8 +145,9 @@ public final class TransformedShardWriter {
             if (e.getCause() instanceof RuntimeException re) throw re;
             throw new IOException(e.getCause());
         }
-        w.write(piece.bytes(), 0, piece.bytes().length);
+        w.write(piece.buffers().encoded(), 0, piece.length());
         m.merge(piece.moments());
+        return piece.buffers();
     }
 
     /**

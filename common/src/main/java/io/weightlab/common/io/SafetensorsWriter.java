@@ -44,7 +44,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             throw new IllegalStateException(file + ": " + len + " bytes given but tensor '"
                     + (next() == null ? "<none>" : next().name()) + "' has only " + remainingInCurrent + " left");
         }
-        out.write(b, off, len);
+        for (int done = 0; done < len; done += WRITE_SLICE) out.write(b, off + done, Math.min(WRITE_SLICE, len - done));
         remainingInCurrent -= len;
         advance();
     }
@@ -63,6 +63,11 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     private static final int TRANSFER_BYTES = 8 << 20;
+    /**
+     * Writes reach the stream in slices of at most 1 MiB: the JDK mallocs a native copy of every FileOutputStream write
+     * over 8 KiB, and at 4–8 MiB those came as fresh pages each time (262 MB copied at 0.5 GB/s instead of 3.7 GB/s).
+     */
+    private static final int WRITE_SLICE = 1 << 20;
 
     /** Flushes and checks completeness; the caller closes or commits the stream. */
     public void finish() throws IOException {

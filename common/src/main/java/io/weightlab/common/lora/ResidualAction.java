@@ -17,7 +17,7 @@ public final class ResidualAction implements TensorAction {
     private final double scaling;
     private final int r, in, out;
     private final boolean fanInFanOut;
-    private transient float[] a, b;
+    private transient double[] a, b; // the float32 factors, widened once (exact) so the loop below is pure double and vectorizes
 
     public ResidualAction(String factorFile, double scaling, int r, int in, int out, boolean fanInFanOut) {
         this.factorFile = factorFile;
@@ -37,8 +37,8 @@ public final class ResidualAction implements TensorAction {
     public void open(RangeReader reader) {
         if (a != null) return;
         float[][] f = FactorFiles.read(reader, factorFile, r, in, out);
-        a = f[0];
-        b = f[1];
+        a = widen(f[0]);
+        b = widen(f[1]);
     }
 
     @Override
@@ -81,6 +81,12 @@ public final class ResidualAction implements TensorAction {
             for (int j = 0; j < len; j++) values[k + j] -= scaling * acc[j];
             k += len;
         }
+    }
+
+    private static double[] widen(float[] x) {
+        double[] d = new double[x.length];
+        for (int i = 0; i < x.length; i++) d[i] = x[i];
+        return d;
     }
 
     @Override
