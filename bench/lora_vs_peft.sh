@@ -2,23 +2,25 @@
 # Benchmark: `weightlab lora-init --method pissa|pissa_niter_4 --target-modules all-linear` against PEFT's own
 # init_lora_weights="pissa"/"pissa_niter_4" (torch CPU, same machine, same run), r=16, on a TinyLlama-shaped
 # 2-block float32 Llama (14 matrices of 2048x2048 .. 2048x5632; generated on first use).
-#   bench/lora_vs_peft.sh [MODEL_DIR] [MASTER]   (REPEAT=3: runs per tool, alternating; medians reported)
+#   bench/lora_vs_peft.sh [MODEL_DIR] [MASTER]   (REPEAT=3: runs per tool, alternating; medians reported;
+#   METHODS="pissa pissa_niter_4"; LAYERS=2 for a generated MODEL_DIR)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MODEL="${1:-$ROOT/bench/data/tinyllama-2l-f32}"
 MASTER="${2:-local[2]}"
-OUT="$ROOT/bench/out/lora"
+OUT="${OUT:-$ROOT/bench/out/lora}"
 PY="${WEIGHTLAB_PYTHON:-python3}"
 "$PY" -c "import torch, transformers, peft" 2>/dev/null || "$PY" -m pip install -q torch transformers peft safetensors
-[[ -f "$MODEL/model.safetensors" || -f "$MODEL/model.safetensors.index.json" ]] || "$PY" "$ROOT/bench/make_llama_f32.py" "$MODEL" 2
+[[ -f "$MODEL/model.safetensors" || -f "$MODEL/model.safetensors.index.json" ]] || "$PY" "$ROOT/bench/make_llama_f32.py" "$MODEL" "${LAYERS:-2}"
 REPEAT="${REPEAT:-3}"
+METHODS="${METHODS:-pissa pissa_niter_4}"
 rm -rf "$OUT"; mkdir -p "$OUT"
 # Our launcher records its class-data archive on the first Spark job after a build: that run is here, untimed.
 "$ROOT/submit-scripts/weightlab" lora-init "$MODEL" --out "$OUT/warm-up" --master "$MASTER" --method pissa_niter_4 --r 16 \
     --target-modules all-linear > "$OUT/warm-up.log" 2>&1
 rm -rf "$OUT/warm-up"
 for rep in $(seq 1 "$REPEAT"); do
-  for m in pissa pissa_niter_4; do
+  for m in $METHODS; do
     # each timed run starts with no dirty pages pending from the previous tool's 1 GB residual (both write one)
     sync
     echo "[bench] $rep/$REPEAT peft $m"
@@ -34,12 +36,12 @@ for rep in $(seq 1 "$REPEAT"); do
     echo "{\"wall\": $("$PY" -c "print($t1 - $t0)"), \"factors\": $("$PY" -c "import json; print(json.load(open('$OUT/wl-$m/weightlab_provenance.json'))['run']['seconds_factors'])"), \"job\": $("$PY" -c "import json; print(json.load(open('$OUT/wl-$m/weightlab_provenance.json'))['run']['seconds'])")}" > "$OUT/wl-$m-$rep.json"
   done
 done
-for m in pissa pissa_niter_4; do "$PY" "$ROOT/bench/lora_reconstruction.py" "$MODEL" "$OUT/wl-$m" > "$OUT/wl-$m-check.json"; done
-"$PY" - "$OUT" "$REPEAT" <<'PYEOF'
+for m in $METHODS; do "$PY" "$ROOT/bench/lora_reconstruction.py" "$MODEL" "$OUT/wl-$m" > "$OUT/wl-$m-check.json"; done
+BENCH_MODEL="$MODEL" "$PY" - "$OUT" "$REPEAT" $METHODS <<'PYEOF'
 import json, sys, os, datetime, statistics
-out, n = sys.argv[1], int(sys.argv[2])
-res = {"date": datetime.date.today().isoformat(), "machine": f"{os.cpu_count()} cores", "repeats": n, "statistic": "median"}
-for m in ("pissa", "pissa_niter_4"):
+out, n, methods = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+res = {"date": datetime.date.today().isoformat(), "model": os.environ.get("BENCH_MODEL", ""), "machine": f"{os.cpu_count()} cores", "repeats": n, "statistic": "median"}
+for m in methods:
     ps = [json.load(open(os.path.join(out, f"peft-{m}-{i}.json"))) for i in range(1, n + 1)]
     ws = [json.load(open(os.path.join(out, f"wl-{m}-{i}.json"))) for i in range(1, n + 1)]
     c = json.load(open(os.path.join(out, f"wl-{m}-check.json")))
