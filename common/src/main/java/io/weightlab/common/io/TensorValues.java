@@ -51,7 +51,8 @@ public final class TensorValues {
         int size = t.dtype().byteSize();
         int per = (int) Math.min(n, Math.max(1, PIECE_BYTES / size));
         byte[] buf = new byte[per * size];
-        double[] decoded = new double[per];
+        boolean f32 = t.dtype() == DType.F32;
+        double[] decoded = f32 ? null : new double[per];
         float[] floats = new float[per];
         long firstBad = -1;
         long pos = dst.position();
@@ -59,10 +60,24 @@ public final class TensorValues {
             for (long e = 0; e < n; e += per) {
                 int count = (int) Math.min(per, n - e);
                 r.read(t.file(), t.dataBegin() + e * size, buf, 0, count * size);
-                ElementDecoder.decode(t.dtype(), buf, 0, count, decoded, 0);
-                for (int i = 0; i < count; i++) {
-                    floats[i] = (float) decoded[i];
-                    if (firstBad < 0 && !Double.isFinite(decoded[i])) firstBad = e + i;
+                if (f32) {
+                    java.nio.ByteBuffer.wrap(buf, 0, count * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(floats, 0, count);
+                } else {
+                    ElementDecoder.decode(t.dtype(), buf, 0, count, decoded, 0);
+                    for (int i = 0; i < count; i++) floats[i] = (float) decoded[i];
+                }
+                if (firstBad < 0) {
+                    // an all-ones exponent (NaN/±Inf) carries into the sign bit: one branch-free OR pass, the search only on a hit
+                    int probe = 0;
+                    for (int i = 0; i < count; i++) probe |= (Float.floatToRawIntBits(floats[i]) & 0x7f800000) + 0x00800000;
+                    if (probe < 0) {
+                        for (int i = 0; i < count; i++) {
+                            if (!Float.isFinite(floats[i])) {
+                                firstBad = e + i;
+                                break;
+                            }
+                        }
+                    }
                 }
                 dst.position(pos + e).put(floats, 0, count);
             }
