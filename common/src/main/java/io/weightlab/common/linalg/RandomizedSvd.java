@@ -108,10 +108,8 @@ public final class RandomizedSvd {
      * on Llama shapes up to 8192 x 28672 (row blocks beat column blocks of A(AᵀX) on wide matrices too).
      */
     private static double[] sgemmGram(FloatPointer a, double[] x, int rows, int cols, int l) {
-        float[] xf = new float[x.length];
-        for (int i = 0; i < x.length; i++) xf[i] = (float) x[i];
         int block = (int) Math.min(rows, Math.max(8, GRAM_BLOCK_BYTES / (4L * cols)));
-        try (FloatPointer xp = new FloatPointer(xf); FloatPointer tp = new FloatPointer((long) block * l);
+        try (FloatPointer xp = new FloatPointer(toFloat(x)); FloatPointer tp = new FloatPointer((long) block * l);
              FloatPointer zp = new FloatPointer((long) cols * l)) {
             FloatPointer ab = new FloatPointer(a); // a view at a's address (no deallocator): only its position moves
             for (int r0 = 0; r0 < rows; r0 += block) {
@@ -121,12 +119,23 @@ public final class RandomizedSvd {
                 openblas.cblas_sgemm(openblas.CblasRowMajor, openblas.CblasTrans, openblas.CblasNoTrans, cols, l, b, 1f, ab, cols, tp, l,
                         r0 == 0 ? 0f : 1f, zp, l);
             }
-            float[] z = new float[cols * l];
-            zp.get(z);
-            double[] out = new double[z.length];
-            for (int i = 0; i < z.length; i++) out[i] = z[i];
-            return out;
+            return toDouble(zp, cols * l);
         }
+    }
+
+    private static float[] toFloat(double[] x) {
+        float[] f = new float[x.length];
+        for (int i = 0; i < x.length; i++) f[i] = (float) x[i];
+        return f;
+    }
+
+    /** The first {@code n} floats at {@code p}, widened. */
+    private static double[] toDouble(FloatPointer p, int n) {
+        float[] f = new float[n];
+        p.get(f);
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) out[i] = f[i];
+        return out;
     }
 
     /** C = op(A)·X, A off-heap row-major (rows x cols of the stored matrix), X k x n, C m x n. */
@@ -141,16 +150,10 @@ public final class RandomizedSvd {
     }
 
     private static double[] sgemm(FloatPointer a, boolean transA, double[] x, int m, int n, int k) {
-        float[] xf = new float[x.length];
-        for (int i = 0; i < x.length; i++) xf[i] = (float) x[i];
-        try (FloatPointer xp = new FloatPointer(xf); FloatPointer cp = new FloatPointer((long) m * n)) {
+        try (FloatPointer xp = new FloatPointer(toFloat(x)); FloatPointer cp = new FloatPointer((long) m * n)) {
             openblas.cblas_sgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans, openblas.CblasNoTrans,
                     m, n, k, 1f, a, transA ? m : k, xp, n, 0f, cp, n);
-            float[] c = new float[Math.multiplyExact(m, n)];
-            cp.get(c);
-            double[] out = new double[c.length];
-            for (int i = 0; i < c.length; i++) out[i] = c[i];
-            return out;
+            return toDouble(cp, Math.multiplyExact(m, n));
         }
     }
 
