@@ -62,10 +62,7 @@ final class DistributedSpectrum {
                     for (int j = 0; j < w; j++) x[j * rows + i] = seg[j];
                 }
             }
-            for (double v : x) {
-                if (!Double.isFinite(v)) throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': NaN or Inf in the matrix: no spectrum");
-            }
-            return x;
+            return x; // NaN/Inf propagate into the sums; the routes then list the matrix as not analysed, as a single task does
         }
     }
 
@@ -161,6 +158,7 @@ final class DistributedSpectrum {
 
             public void close() { g.close(); }
         });
+        if (!allFinite(gram)) return notAnalysed(t, console);
         double[] ev = eigenvalues(t, gram, n);
         int k = o.randomized() && o.topK() > 0 ? Math.min(o.topK(), n) : n;
         double[] sv = new double[k];
@@ -185,7 +183,9 @@ final class DistributedSpectrum {
         double[] y = omega;
         int plannedPasses = Math.min(q + 1, (n + b - 1) / b) + 1;
         for (int i = 0; i <= q; i++) {
-            y = Lapack.orthonormalize(applyGram(jsc, conf, t, dq, blocks, y, n, b), n, b);
+            double[] gy = applyGram(jsc, conf, t, dq, blocks, y, n, b);
+            if (i == 0 && !allFinite(gy)) return notAnalysed(t, console); // any NaN/Inf in A reaches GΩ
+            y = Lapack.orthonormalize(gy, n, b);
             krylov.add(y);
             console.printf("[spectrum] %s: Krylov pass %d/%d done, %.1f s%n", t.name(), krylov.size(), plannedPasses, (System.nanoTime() - t0) / 1e9);
             if ((long) b * krylov.size() >= n) break; // the space is all of R^n: exact from here
@@ -240,6 +240,18 @@ final class DistributedSpectrum {
         } catch (WeightLabException e) {
             throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': " + e.getMessage(), e);
         }
+    }
+
+    private static boolean allFinite(double[] x) {
+        for (double v : x) if (!Double.isFinite(v)) return false;
+        return true;
+    }
+
+    /** As the single-task routes report it: listed with the reason, no values. */
+    private static SpectrumJob.MatrixResult notAnalysed(TensorInfo t, PrintStream console) {
+        String s = "not analysed: the matrix holds NaN or Inf";
+        console.printf("[spectrum] %s %s: %s%n", t.name(), t.shapeString(), s);
+        return new SpectrumJob.MatrixResult(t.name(), s, SpectrumJob.baseRow(t, TensorName.parse(t.name()), s, "none"), new double[0]);
     }
 
     private static SpectrumJob.MatrixResult result(TensorInfo t, double[] sv, String method, SpectrumJob.Options o, long t0) {

@@ -99,6 +99,68 @@ class SpectrumJobTest {
         for (int i = 0; i < 64; i++) assertEquals(w.get(i).asDouble(), wide.singularValues()[i], 1e-6 * w.get(i).asDouble(), "wide sv " + i);
     }
 
+    /** A one-file F32 checkpoint: three 600 x 100 / 100 x 600 Gaussian matrices, one with a NaN and one with an Inf. */
+    static Path nonFiniteCheckpoint(Path dir) throws IOException {
+        String[] names = {"model.layers.0.mlp.down_proj.weight", "model.layers.0.mlp.up_proj.weight", "model.layers.0.self_attn.q_proj.weight"};
+        long[][] shapes = {{600, 100}, {600, 100}, {100, 600}};
+        com.fasterxml.jackson.databind.node.ObjectNode header = JSON.createObjectNode();
+        long off = 0;
+        for (int i = 0; i < names.length; i++) {
+            long bytes = shapes[i][0] * shapes[i][1] * 4;
+            com.fasterxml.jackson.databind.node.ObjectNode e = header.putObject(names[i]);
+            e.put("dtype", "F32");
+            e.putArray("shape").add(shapes[i][0]).add(shapes[i][1]);
+            e.putArray("data_offsets").add(off).add(off + bytes);
+            off += bytes;
+        }
+        byte[] h = JSON.writeValueAsBytes(header);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) (8 + h.length + off)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h);
+        java.util.SplittableRandom g = new java.util.SplittableRandom(5);
+        for (int i = 0; i < 3 * 60000; i++) {
+            float v = (float) g.nextGaussian();
+            if (i == 60000 + 31337) v = Float.NaN;                   // up_proj
+            if (i == 120000 + 4242) v = Float.NEGATIVE_INFINITY;      // q_proj (wide)
+            b.putFloat(v);
+        }
+        java.nio.file.Files.createDirectories(dir);
+        Path f = dir.resolve("model.safetensors");
+        java.nio.file.Files.write(f, b.array());
+        return dir;
+    }
+
+    /**
+     * NaN/Inf in a matrix on the distributed routes: listed as not analysed (as a single task lists it), the job goes
+     * on, and the finite matrix beside it still gets its spectrum (against dgesdd, 1e-6). Gram route, then Krylov.
+     */
+    @Test
+    void distributedRoutesListNonFiniteMatricesAsNotAnalysed(@TempDir Path tmp) throws IOException {
+        String in = nonFiniteCheckpoint(tmp.resolve("m")).toUri().toString();
+        double[] exact;
+        try (io.weightlab.common.io.RangeReader rr = new io.weightlab.common.io.RangeReader(new org.apache.hadoop.conf.Configuration())) {
+            io.weightlab.common.io.Checkpoint c = io.weightlab.common.io.CheckpointCatalog.open(new org.apache.hadoop.conf.Configuration(), in);
+            io.weightlab.common.model.TensorInfo t = c.tensor("model.layers.0.mlp.down_proj.weight");
+            exact = io.weightlab.common.linalg.Lapack.singularValues(io.weightlab.common.io.TensorValues.read(rr, t, 0, t.elementCount(), null), 600, 100);
+        }
+        for (boolean randomized : new boolean[] {false, true}) {
+            // 64 KiB budget: every matrix (470 KiB as doubles) goes distributed, in 32 KiB blocks; G (78 KiB) is over it too
+            SpectrumJob.Options o = randomized
+                    ? new SpectrumJob.Options(in, null, false, Set.of(), 64L << 10, false, new int[] {128, 128}, true, true, 16, 6, 1, 0, null)
+                    : new SpectrumJob.Options(in, null, false, Set.of(), 64L << 10, false, new int[] {128, 128}, true);
+            List<SpectrumJob.MatrixResult> r = withBlockBytes(32 << 10, o);
+            String route = randomized ? "randomized block Krylov" : "gram (distributed";
+            SpectrumJob.MatrixResult ok = named(r, "model.layers.0.mlp.down_proj.weight");
+            String method = (String) ok.row().get("method");
+            assertTrue(method.startsWith(route) && method.contains("distributed"), ok.row().toString());
+            for (int i = 0; i < 16; i++) assertEquals(exact[i], ok.singularValues()[i], 1e-6 * exact[i], route + " sv " + i);
+            for (String bad : new String[] {"model.layers.0.mlp.up_proj.weight", "model.layers.0.self_attn.q_proj.weight"}) {
+                SpectrumJob.MatrixResult m = named(r, bad);
+                assertEquals("not analysed: the matrix holds NaN or Inf", m.status(), route + " " + bad);
+                assertEquals(0, m.singularValues().length);
+            }
+        }
+    }
+
     /** Block Krylov whose blocks reach the short side (7 x 72 > 384 columns) spans all of it: exact top-64 (1e-9). */
     @Test
     void distributedKrylovThatSpansTheShortSideIsExact() {
