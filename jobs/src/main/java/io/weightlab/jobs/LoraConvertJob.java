@@ -11,7 +11,6 @@ import io.weightlab.common.io.SafetensorsWriter;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.io.UsageException;
-import io.weightlab.common.io.WeightLabException;
 import io.weightlab.common.lora.LoraConversion;
 import io.weightlab.common.lora.PeftAdapterWriter;
 import io.weightlab.common.model.TensorInfo;
@@ -57,18 +56,14 @@ public final class LoraConvertJob {
         StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
         try {
-            String path = staged.staged(PeftAdapterWriter.WEIGHTS).toString();
-            jsc.parallelize(List.of(path), 1).foreach(p -> write(p, pairs, conf.value().get()));
-            staged.writeString(PeftAdapterWriter.CONFIG, config);
-            staged.commit();
+            staged.commitAfter("the converted adapter", () -> {
+                String path = staged.staged(PeftAdapterWriter.WEIGHTS).toString();
+                jsc.parallelize(List.of(path), 1).foreach(p -> write(p, pairs, conf.value().get()));
+                staged.writeString(PeftAdapterWriter.CONFIG, config);
+                return null;
+            });
             console.printf("[lora-convert] plain LoRA written: %s%n", o.out());
             return pairs.size();
-        } catch (IOException e) {
-            staged.abort();
-            throw new WeightLabException(o.out() + ": writing the converted adapter failed: " + e.getMessage(), e);
-        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
-            staged.abort();
-            throw e;
         } finally {
             conf.destroy();
         }

@@ -13,7 +13,6 @@ import io.weightlab.common.io.ResumeKey;
 import io.weightlab.common.io.StagedOutput;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.io.UsageException;
-import io.weightlab.common.io.WeightLabException;
 import io.weightlab.common.linalg.RandomizedSvd;
 import io.weightlab.common.lora.ActivationStats;
 import io.weightlab.common.lora.EvaInitializer;
@@ -109,64 +108,62 @@ public final class LoraInitJob {
         StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), o.resume() ? resumeKey(hconf, ckpt, modules, rankPattern, o, conv1d) : null);
         if (staged.isResumed()) console.printf("[lora-init] resuming the interrupted run in %s%n", o.out());
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+        List<LoraModule> targets = modules;
+        Map<String, Integer> ranks = rankPattern;
         try {
-            Factored fx = init instanceof EvaInitializer eva
-                    ? evaFactors(jsc, conf, staged, eva, modules, o)
-                    : weightFactors(jsc, conf, staged, init, modules, rankPattern, o, hconf, console);
-            List<LoraModule> kept = fx.modules();
-            Map<String, String> files = fx.files();
-            Map<String, String> notes = fx.notes();
-            long tFactors = System.nanoTime();
+            Result res = staged.commitAfter("the adapter", () -> {
+                Factored fx = init instanceof EvaInitializer eva
+                        ? evaFactors(jsc, conf, staged, eva, targets, o)
+                        : weightFactors(jsc, conf, staged, init, targets, ranks, o, hconf, console);
+                List<LoraModule> kept = fx.modules();
+                Map<String, String> files = fx.files();
+                Map<String, String> notes = fx.notes();
+                long tFactors = System.nanoTime();
 
-            // One executor streams every module's factors into the adapter file; the driver never holds them.
-            String adapterPath = staged.staged(ADAPTER + PeftAdapterWriter.WEIGHTS).toString();
-            jsc.parallelize(List.of(adapterPath), 1).foreach(path -> writeAdapter(path, kept, files, conf.value().get()));
-            boolean residual = init.changesBase();
-            String base = residual ? staged.finalPath(RESIDUAL.substring(0, RESIDUAL.length() - 1)).toString() : ckpt.root();
-            if (base.startsWith("file:")) base = new Path(base).toUri().getPath(); // a plain path, as transformers expects
-            staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, PeftAdapterWriter.configJson(new PeftAdapterWriter.Settings(
-                    base, o.r(), o.alpha(), o.rslora(), fx.rankPattern(), fx.alphaPattern(), o.taskType(), fx.targets(), conv1d)));
-            if (residual) writeResidual(jsc, conf, staged, ckpt, kept, files, o, hconf);
-            Map<String, Object> run = new LinkedHashMap<>();
-            run.put("job", "lora-init");
-            run.put("input", ckpt.root());
-            run.put("method", o.method());
-            run.put("r", o.r());
-            run.put("lora_alpha", o.alpha());
-            run.put("use_rslora", o.rslora());
-            run.put("seed", o.seed());
-            run.put("modules", kept.size());
-            if (!o.initParams().isEmpty()) run.put("init_params", new TreeMap<>(o.initParams()));
-            if (o.gradients() != null) run.put("gradients", o.gradients());
-            if (o.activations() != null) run.put("activations", o.activations());
-            if (init instanceof LoraSbInitializer sb) run.put("eta", sb.eta());
-            run.put("residual_written", residual);
-            run.put("seconds_factors", (tFactors - t0) / 1e9);
-            run.put("seconds", (System.nanoTime() - t0) / 1e9);
-            List<Map<String, Object>> rows = new ArrayList<>();
-            for (LoraModule m : kept) {
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("module", m.module());
-                row.put("shape", m.weight().shape());
-                row.put("r", m.r());
-                row.put("lora_alpha", m.alpha());
-                row.put("scaling", m.scaling());
-                row.put("note", notes.get(m.module()));
-                rows.add(row);
-            }
-            try (FSDataOutputStream os = staged.create(RescaleJob.PROVENANCE)) {
-                Tables.writeJson(os, Map.of("run", run, "modules", rows));
-            }
-            staged.commit();
-            console.printf("[lora-init] adapter (%d modules) %sin %.1f s: %s%n", kept.size(), residual ? "and residual base " : "",
-                    (double) run.get("seconds"), o.out());
-            return new Result(kept, notes, residual, run);
-        } catch (IOException e) {
-            staged.abort();
-            throw new WeightLabException(o.out() + ": writing the adapter failed: " + e.getMessage(), e);
-        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
-            staged.abort();
-            throw e;
+                // One executor streams every module's factors into the adapter file; the driver never holds them.
+                String adapterPath = staged.staged(ADAPTER + PeftAdapterWriter.WEIGHTS).toString();
+                jsc.parallelize(List.of(adapterPath), 1).foreach(path -> writeAdapter(path, kept, files, conf.value().get()));
+                boolean residual = init.changesBase();
+                String base = residual ? staged.finalPath(RESIDUAL.substring(0, RESIDUAL.length() - 1)).toString() : ckpt.root();
+                if (base.startsWith("file:")) base = new Path(base).toUri().getPath(); // a plain path, as transformers expects
+                staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, PeftAdapterWriter.configJson(new PeftAdapterWriter.Settings(
+                        base, o.r(), o.alpha(), o.rslora(), fx.rankPattern(), fx.alphaPattern(), o.taskType(), fx.targets(), conv1d)));
+                if (residual) writeResidual(jsc, conf, staged, ckpt, kept, files, o, hconf);
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("job", "lora-init");
+                run.put("input", ckpt.root());
+                run.put("method", o.method());
+                run.put("r", o.r());
+                run.put("lora_alpha", o.alpha());
+                run.put("use_rslora", o.rslora());
+                run.put("seed", o.seed());
+                run.put("modules", kept.size());
+                if (!o.initParams().isEmpty()) run.put("init_params", new TreeMap<>(o.initParams()));
+                if (o.gradients() != null) run.put("gradients", o.gradients());
+                if (o.activations() != null) run.put("activations", o.activations());
+                if (init instanceof LoraSbInitializer sb) run.put("eta", sb.eta());
+                run.put("residual_written", residual);
+                run.put("seconds_factors", (tFactors - t0) / 1e9);
+                run.put("seconds", (System.nanoTime() - t0) / 1e9);
+                List<Map<String, Object>> rows = new ArrayList<>();
+                for (LoraModule m : kept) {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("module", m.module());
+                    row.put("shape", m.weight().shape());
+                    row.put("r", m.r());
+                    row.put("lora_alpha", m.alpha());
+                    row.put("scaling", m.scaling());
+                    row.put("note", notes.get(m.module()));
+                    rows.add(row);
+                }
+                try (FSDataOutputStream os = staged.create(RescaleJob.PROVENANCE)) {
+                    Tables.writeJson(os, Map.of("run", run, "modules", rows));
+                }
+                return new Result(kept, notes, residual, run);
+            });
+            console.printf("[lora-init] adapter (%d modules) %sin %.1f s: %s%n", res.modules().size(), res.residual() ? "and residual base " : "",
+                    (double) res.run().get("seconds"), o.out());
+            return res;
         } finally {
             conf.destroy();
         }

@@ -83,7 +83,7 @@ public final class RescaleJob {
 
             StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), o.resume() ? resumeKey(hconf, ckpt, o, layout) : null);
             if (staged.isResumed()) console.printf("[rescale] resuming the interrupted run in %s%n", o.out());
-            try {
+            Result res = staged.commitAfter("the checkpoint", () -> {
                 Map<String, TransformedShardWriter.ShardResult> shards = WeightWriter.write(jsc, conf, staged, shardPlan, plans, shardMetadata(o, rules));
                 long tWritten = System.nanoTime();
                 List<String> siblings = CheckpointSiblings.copy(hconf, o.input(), staged, o.outDType());
@@ -97,14 +97,11 @@ public final class RescaleJob {
                 run.put("bytes_out", bytesOut);
                 writeProvenance(staged, run, plans, before, shards);
                 WeightWriter.writeIndex(staged, shardPlan);
-                staged.commit();
-                console.printf("[rescale] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes(bytesOut), shards.size(), o.out(),
-                        (double) run.get("seconds"));
                 return new Result(plans, before, shards, run);
-            } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
-                staged.abort();
-                throw e;
-            }
+            });
+            console.printf("[rescale] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes((long) res.run().get("bytes_out")), res.shards().size(),
+                    o.out(), (double) res.run().get("seconds"));
+            return res;
         } finally {
             conf.destroy();
         }
