@@ -73,7 +73,6 @@ final class CheckpointSiblings {
         return done;
     }
 
-    /** A small file (a sibling, or a parameter file such as stats.json) from any Hadoop file system, up to 64 MiB. */
     /** The {@code config.json} beside the weights of {@code input}, as a JSON object (a UsageException naming it otherwise). */
     static ObjectNode modelConfig(Configuration conf, String input) {
         try {
@@ -86,6 +85,7 @@ final class CheckpointSiblings {
         }
     }
 
+    /** A small file (a sibling, or a parameter file such as stats.json) from any Hadoop file system, up to 64 MiB. */
     static byte[] readSmall(Configuration conf, String uri) {
         Path p = new Path(uri);
         try {

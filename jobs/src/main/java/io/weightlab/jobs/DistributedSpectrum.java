@@ -247,11 +247,11 @@ final class DistributedSpectrum {
         return true;
     }
 
-    /** As the single-task routes report it: listed with the reason, no values. */
+    /** As the single-task routes report it, and said on the console (this route runs for a while). */
     private static SpectrumJob.MatrixResult notAnalysed(TensorInfo t, PrintStream console) {
-        String s = "not analysed: the matrix holds NaN or Inf";
-        console.printf("[spectrum] %s %s: %s%n", t.name(), t.shapeString(), s);
-        return new SpectrumJob.MatrixResult(t.name(), s, SpectrumJob.baseRow(t, TensorName.parse(t.name()), s, "none"), new double[0]);
+        SpectrumJob.MatrixResult r = SpectrumJob.nonFinite(t);
+        console.printf("[spectrum] %s %s: %s%n", t.name(), t.shapeString(), r.status());
+        return r;
     }
 
     private static SpectrumJob.MatrixResult result(TensorInfo t, double[] sv, String method, SpectrumJob.Options o, long t0) {

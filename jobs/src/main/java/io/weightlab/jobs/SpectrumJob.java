@@ -185,6 +185,12 @@ public final class SpectrumJob {
         return row;
     }
 
+    /** A matrix holding NaN/Inf, on any route: listed with the reason, no values; the job goes on. */
+    static MatrixResult nonFinite(TensorInfo t) {
+        String s = "not analysed: the matrix holds NaN or Inf";
+        return new MatrixResult(t.name(), s, baseRow(t, TensorName.parse(t.name()), s, "none"), new double[0]);
+    }
+
     static MatrixResult factorize(Configuration conf, TensorInfo t, Dequantization dq, boolean powerLaw, Options o) {
         int rows = (int) t.dim(0), cols = (int) t.dim(1);
         if (o.randomized()) return randomized(conf, t, dq, powerLaw, o);
@@ -193,10 +199,7 @@ public final class SpectrumJob {
             a = io.weightlab.common.io.TensorValues.read(r, t, 0, Math.multiplyExact(rows, cols), dq);
         }
         for (double v : a) {
-            if (!Double.isFinite(v)) {
-                String s = "not analysed: the matrix holds NaN or Inf";
-                return new MatrixResult(t.name(), s, baseRow(t, TensorName.parse(t.name()), s, "none"), new double[0]);
-            }
+            if (!Double.isFinite(v)) return nonFinite(t);
         }
         long t0 = System.nanoTime();
         double[] sv;
@@ -269,8 +272,7 @@ public final class SpectrumJob {
                 for (double v : piece) {
                     if (!Double.isFinite(v)) {
                         p.close();
-                        String s = "not analysed: the matrix holds NaN or Inf";
-                        return new MatrixResult(t.name(), s, baseRow(t, TensorName.parse(t.name()), s, "none"), new double[0]);
+                        return nonFinite(t);
                     }
                 }
                 if (single) {

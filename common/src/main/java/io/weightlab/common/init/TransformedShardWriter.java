@@ -22,7 +22,8 @@ import java.util.zip.CheckedOutputStream;
  * Writes one output shard: for each tensor in file order, either copies its stored bytes or runs its action piece
  * by piece (read, decode, transform in double, encode to the output dtype, append). Memory: one piece of
  * {@link #PIECE_ELEMENTS} values plus its bytes (2 x threads + 1 of them when transforming on threads), whatever the
- * tensor's size (orthogonal init excepted: the planner bounds that matrix). The moments of every transformed tensor before the cast come back for provenance.
+ * tensor's size (orthogonal init excepted: the planner bounds that matrix). The moments of every transformed tensor
+ * before the cast come back for provenance.
  */
 public final class TransformedShardWriter {
     static final int PIECE_ELEMENTS = 1 << 20;

@@ -2,7 +2,6 @@ package io.weightlab.common.lora;
 
 import io.weightlab.common.linalg.Lapack;
 import io.weightlab.common.linalg.RandomizedSvd;
-import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * {@code pissa_niter_K}: PiSSA on torch.svd_lowrank's approximation (q = r, no oversampling, K power iterations,
@@ -19,22 +18,10 @@ public final class PissaNiterInitializer implements LoraInitializer {
         int out = d.out(), in = d.in();
         Lapack.Factors f;
         try (RandomizedSvd.Operator op = d.weightF32() != null ? RandomizedSvd.denseFloatView(d.weightF32(), out, in)
-                : RandomizedSvd.denseFloatOffHeap(toFloat32(d.requireWeight()), out, in)) {
+                : RandomizedSvd.denseFloat(LoraFactors.toFloat(d.requireWeight()), out, in)) {
             f = RandomizedSvd.topFactors(op, r, 0, niter, seed);
         }
         return SvdSplit.split(f.u(), f.s(), f.vt(), f.k(), out, in, 0, r, scaling, "randomized, niter=" + niter);
-    }
-
-    /** The sketch's products are float32 (as torch's): W straight into native memory; the residual stays exact in double. */
-    private static FloatPointer toFloat32(double[] w) {
-        FloatPointer wf = new FloatPointer((long) w.length);
-        float[] chunk = new float[Math.min(w.length, 1 << 16)];
-        for (int off = 0; off < w.length; off += chunk.length) {
-            int c = Math.min(chunk.length, w.length - off);
-            for (int i = 0; i < c; i++) chunk[i] = (float) w[off + i];
-            wf.position(off).put(chunk, 0, c);
-        }
-        return wf.position(0); // native calls take the address at the position
     }
 
     @Override public boolean float32Weight() { return true; }
