@@ -1,6 +1,8 @@
 package io.weightlab.jobs;
 
-import io.weightlab.common.io.WeightLabException;
+import io.weightlab.jobs.cli.YamlConfig;
+
+import io.weightlab.common.error.WeightLabException;
 import io.weightlab.jobs.cli.CompareCommand;
 import io.weightlab.jobs.cli.FedAvgCommand;
 import io.weightlab.jobs.cli.ImportCommand;

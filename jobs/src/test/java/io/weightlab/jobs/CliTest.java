@@ -19,11 +19,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The CLI as a user meets it: exit codes, one-line errors, nothing left behind, NaN/Inf reported not fatal. */
-class CliTest {
+public class CliTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
     /** A float32 file with NaN, +Inf and -Inf among ordinary values. */
-    static Path nanFile(Path dir) throws IOException {
+    public static Path nanFile(Path dir) throws IOException {
         String header = "{\"model.layers.0.mlp.up_proj.weight\":{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[0,32]}}";
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + 32).order(ByteOrder.LITTLE_ENDIAN);

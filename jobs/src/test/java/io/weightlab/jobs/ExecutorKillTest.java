@@ -2,7 +2,7 @@ package io.weightlab.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.weightlab.common.io.StagedOutput;
+import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * retries the lost tasks on a new executor; the outputs must equal an undisturbed local run exactly, with no
  * duplicate or partial shard and no staging left behind.
  */
-class ExecutorKillTest {
+public class ExecutorKillTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 

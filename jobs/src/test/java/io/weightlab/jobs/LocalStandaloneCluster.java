@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * classpath (a SPARK_HOME whose jars/ links the classpath's jars), plus drivers submitted through SparkSubmit.
  * Closing it kills every process it started and their children (the executors) by handle.
  */
-final class LocalStandaloneCluster implements AutoCloseable {
+public final class LocalStandaloneCluster implements AutoCloseable {
     final Path dir, sparkHome, app;
     final String master;
     final List<Process> workers = new ArrayList<>();

@@ -1,8 +1,14 @@
 package io.weightlab.jobs;
 
+import io.weightlab.jobs.analysis.StatsJob;
+import io.weightlab.jobs.federated.FedAvgJob;
+import io.weightlab.jobs.weights.LoraInitJob;
+import io.weightlab.jobs.weights.RescaleJob;
+import io.weightlab.jobs.weights.RescaleJobTest;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.weightlab.common.io.StagedOutput;
+import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.testing.Fixtures;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
@@ -34,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * output is committed in place on its own storage.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class RemoteStorageTest {
+public class RemoteStorageTest {
     static final String BUCKET = "weights";
     static final String ACCESS = "test-access-key";
     static final String SECRET = "test-secret-key-not-for-logs";

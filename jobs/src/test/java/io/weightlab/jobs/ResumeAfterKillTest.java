@@ -1,6 +1,8 @@
 package io.weightlab.jobs;
 
-import io.weightlab.common.io.StagedOutput;
+import io.weightlab.jobs.federated.FedAvgJobTest;
+
+import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * those results untouched (same modification time), computes the rest, and commits the same bytes as an
  * undisturbed run. (That a different resume key does not take a staging over is StagedOutputTest's.)
  */
-class ResumeAfterKillTest {
+public class ResumeAfterKillTest {
     static final String[] RESCALE = {"--apply", "*=tvr:target_std=0.02", "--max-shard-size", "1MB", "--seed", "3"};
 
     @Test

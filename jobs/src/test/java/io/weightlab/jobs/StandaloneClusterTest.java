@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * separate JVMs, and the stats job submitted to it through SparkSubmit in a driver JVM of its own. Its result
  * must equal the local[*] run's, number for number. Everything started is stopped by its process handle.
  */
-class StandaloneClusterTest {
+public class StandaloneClusterTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
     static int freePort() throws IOException {
@@ -38,7 +38,7 @@ class StandaloneClusterTest {
         }
     }
 
-    static List<String> jvmFlags() {
+    public static List<String> jvmFlags() {
         List<String> f = new ArrayList<>(List.of(System.getProperty("weightlab.spark.flags", "").trim().split("\\s+")));
         f.removeIf(String::isEmpty);
         return f;

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * range, and no output. A slow, trickling store gives the same numbers; a read that hangs is aborted by the read
  * timeout and retried on a fresh stream (same numbers), and a store where every read hangs ends in a clear error.
  */
-class StorageFaultTest {
+public class StorageFaultTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
     static Cli.Run stats(Path in, Path out, String... faults) {

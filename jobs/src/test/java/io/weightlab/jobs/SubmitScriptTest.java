@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The cluster wrapper's dry run: the spark-submit command users will run, and no credentials in it. */
-class SubmitScriptTest {
+public class SubmitScriptTest {
     static Path script() {
         Path p = Paths.get("../submit-scripts/submit");
         return p.toAbsolutePath().normalize();

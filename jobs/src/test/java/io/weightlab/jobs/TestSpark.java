@@ -1,5 +1,7 @@
 package io.weightlab.jobs;
 
+import io.weightlab.jobs.spark.SparkSupport;
+
 import org.apache.spark.sql.SparkSession;
 
 import java.util.Map;

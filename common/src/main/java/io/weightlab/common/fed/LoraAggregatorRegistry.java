@@ -1,7 +1,7 @@
 package io.weightlab.common.fed;
 
-import io.weightlab.common.init.MethodParams;
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.error.UsageException;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package io.weightlab.common.fed;
 
-import io.weightlab.common.io.WeightLabException;
+import io.weightlab.common.error.WeightLabException;
 import io.weightlab.common.linalg.Lapack;
 
 import java.util.List;

@@ -1,6 +1,6 @@
 package io.weightlab.common.fed;
 
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.error.UsageException;
 
 import java.util.Arrays;
 

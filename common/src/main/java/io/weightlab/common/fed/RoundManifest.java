@@ -1,7 +1,7 @@
 package io.weightlab.common.fed;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.error.UsageException;
 
 import java.io.Serializable;
 import java.util.ArrayList;

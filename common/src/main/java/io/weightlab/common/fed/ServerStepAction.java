@@ -1,6 +1,6 @@
 package io.weightlab.common.fed;
 
-import io.weightlab.common.init.TensorAction;
+import io.weightlab.common.transform.TensorAction;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.model.TensorInfo;

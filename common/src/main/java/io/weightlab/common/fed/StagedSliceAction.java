@@ -1,7 +1,7 @@
 package io.weightlab.common.fed;
 
-import io.weightlab.common.init.Samplers;
-import io.weightlab.common.init.TensorAction;
+import io.weightlab.common.transform.Samplers;
+import io.weightlab.common.transform.TensorAction;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.RawDoubles;
 

@@ -1,6 +1,6 @@
 package io.weightlab.common.fed;
 
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.error.UsageException;
 
 /**
  * Variance-corrected averaging (algorithms.md §5.2): the average's spread is rescaled about its mean back to the

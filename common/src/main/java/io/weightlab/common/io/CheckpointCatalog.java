@@ -1,5 +1,10 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.commit.StagedOutput;
+import io.weightlab.common.error.CheckpointFormatException;
+import io.weightlab.common.error.UsageException;
+import io.weightlab.common.error.WeightLabException;
+
 import io.weightlab.common.model.TensorInfo;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;

@@ -1,5 +1,7 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.error.CheckpointFormatException;
+
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.model.TensorName;

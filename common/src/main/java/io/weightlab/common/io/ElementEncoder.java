@@ -1,5 +1,8 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.error.WeightLabException;
+import io.weightlab.common.model.DType;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;

@@ -1,5 +1,8 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.error.CheckpointFormatException;
+import io.weightlab.common.error.WeightLabException;
+
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.Path;

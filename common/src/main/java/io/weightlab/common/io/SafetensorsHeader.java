@@ -1,5 +1,8 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.error.CheckpointFormatException;
+import io.weightlab.common.model.DType;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;

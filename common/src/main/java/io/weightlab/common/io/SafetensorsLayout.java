@@ -1,5 +1,7 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.model.DType;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

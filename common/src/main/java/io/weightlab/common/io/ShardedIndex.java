@@ -1,5 +1,7 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.error.CheckpointFormatException;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,7 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.model.DType;
+
 import io.weightlab.common.model.TensorInfo;
 
 import java.util.Arrays;

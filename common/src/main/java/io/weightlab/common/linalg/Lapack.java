@@ -1,6 +1,6 @@
 package io.weightlab.common.linalg;
 
-import io.weightlab.common.io.WeightLabException;
+import io.weightlab.common.error.WeightLabException;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.openblas.global.openblas;

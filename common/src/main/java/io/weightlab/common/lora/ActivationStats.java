@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.TensorValues;
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.TensorInfo;
 
 import java.io.IOException;

@@ -5,9 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.io.Checkpoint;
-import io.weightlab.common.io.DType;
+import io.weightlab.common.model.DType;
 import io.weightlab.common.io.SafetensorsLayout;
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.TensorInfo;
 
 import java.io.IOException;

@@ -1,8 +1,8 @@
 package io.weightlab.common.lora;
 
-import io.weightlab.common.init.MethodParams;
-import io.weightlab.common.init.TensorRandom;
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.transform.TensorRandom;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.linalg.Lapack;
 import org.apache.commons.math3.random.RandomGenerator;
 

@@ -2,7 +2,7 @@ package io.weightlab.common.lora;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.weightlab.common.io.DType;
+import io.weightlab.common.model.DType;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.SafetensorsLayout;
 import io.weightlab.common.io.SafetensorsWriter;

@@ -1,7 +1,7 @@
 package io.weightlab.common.lora;
 
-import io.weightlab.common.init.MethodParams;
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.linalg.Lapack;
 
 /**

@@ -1,6 +1,6 @@
 package io.weightlab.common.lora;
 
-import io.weightlab.common.init.TensorRandom;
+import io.weightlab.common.transform.TensorRandom;
 import io.weightlab.common.linalg.Lapack;
 import org.apache.commons.math3.random.RandomGenerator;
 
@@ -25,7 +25,7 @@ public final class PlainLoraInitializer implements LoraInitializer {
             case KAIMING -> { for (int i = 0; i < a.length; i++) a[i] = (2 * rng.nextDouble() - 1) / Math.sqrt(in); }
             case GAUSSIAN -> { for (int i = 0; i < a.length; i++) a[i] = rng.nextGaussian() / r; }
             case ORTHOGONAL -> {
-                if (r % 2 != 0) throw new io.weightlab.common.io.UsageException("orthogonal LoRA init needs an even r, got " + r);
+                if (r % 2 != 0) throw new io.weightlab.common.error.UsageException("orthogonal LoRA init needs an even r, got " + r);
                 double[] g = new double[r * r];
                 for (int i = 0; i < g.length; i++) g[i] = rng.nextGaussian();
                 double[] q = Lapack.qr(g, r, r).q();

@@ -1,6 +1,5 @@
 package io.weightlab.common.model;
 
-import io.weightlab.common.io.DType;
 
 import java.io.Serializable;
 import java.util.Arrays;

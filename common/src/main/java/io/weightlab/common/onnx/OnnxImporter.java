@@ -2,13 +2,13 @@ package io.weightlab.common.onnx;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.weightlab.common.io.CheckpointFormatException;
+import io.weightlab.common.error.CheckpointFormatException;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.SafetensorsLayout;
 import io.weightlab.common.io.SafetensorsWriter;
-import io.weightlab.common.io.StagedOutput;
-import io.weightlab.common.io.UsageException;
-import io.weightlab.common.io.WeightLabException;
+import io.weightlab.common.commit.StagedOutput;
+import io.weightlab.common.error.UsageException;
+import io.weightlab.common.error.WeightLabException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;

@@ -1,6 +1,6 @@
 package io.weightlab.common.onnx;
 
-import io.weightlab.common.io.DType;
+import io.weightlab.common.model.DType;
 
 /**
  * One initializer of an ONNX graph and where its bytes are: a range of the model file ({@code raw_data}), a

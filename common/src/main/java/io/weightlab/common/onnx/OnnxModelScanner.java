@@ -2,8 +2,8 @@ package io.weightlab.common.onnx;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
-import io.weightlab.common.io.CheckpointFormatException;
-import io.weightlab.common.io.DType;
+import io.weightlab.common.error.CheckpointFormatException;
+import io.weightlab.common.model.DType;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

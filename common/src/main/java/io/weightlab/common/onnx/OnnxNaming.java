@@ -1,6 +1,6 @@
 package io.weightlab.common.onnx;
 
-import io.weightlab.common.io.CheckpointFormatException;
+import io.weightlab.common.error.CheckpointFormatException;
 
 import java.util.HashMap;
 import java.util.LinkedHashMap;

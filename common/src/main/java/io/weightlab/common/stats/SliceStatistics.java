@@ -1,6 +1,6 @@
 package io.weightlab.common.stats;
 
-import io.weightlab.common.io.DType;
+import io.weightlab.common.model.DType;
 import io.weightlab.common.io.ElementDecoder;
 import io.weightlab.common.io.RangeReader;
 

@@ -1,7 +1,7 @@
 package io.weightlab.common.synth;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
 
 import java.util.ArrayList;

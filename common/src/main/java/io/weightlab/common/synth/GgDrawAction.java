@@ -1,8 +1,8 @@
 package io.weightlab.common.synth;
 
-import io.weightlab.common.init.Samplers;
-import io.weightlab.common.init.TensorAction;
-import io.weightlab.common.init.TensorRandom;
+import io.weightlab.common.transform.Samplers;
+import io.weightlab.common.transform.TensorAction;
+import io.weightlab.common.transform.TensorRandom;
 import org.apache.commons.rng.UniformRandomProvider;
 import org.apache.commons.rng.sampling.distribution.AhrensDieterMarsagliaTsangGammaSampler;
 import org.apache.commons.rng.sampling.distribution.SharedStateContinuousSampler;

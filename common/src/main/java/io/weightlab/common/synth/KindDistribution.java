@@ -1,6 +1,6 @@
 package io.weightlab.common.synth;
 
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
 
 import java.io.Serializable;

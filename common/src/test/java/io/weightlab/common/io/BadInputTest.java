@@ -1,5 +1,7 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.error.CheckpointFormatException;
+
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

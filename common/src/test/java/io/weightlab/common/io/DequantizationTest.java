@@ -1,5 +1,8 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.error.CheckpointFormatException;
+import io.weightlab.common.model.DType;
+
 import io.weightlab.common.stats.MomentAccumulator;
 import io.weightlab.common.stats.SliceStatistics;
 import io.weightlab.common.stats.StatsUnit;

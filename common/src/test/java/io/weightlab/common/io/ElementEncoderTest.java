@@ -1,5 +1,7 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.model.DType;
+
 import io.weightlab.common.testing.Python;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

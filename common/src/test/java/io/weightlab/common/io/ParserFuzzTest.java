@@ -1,5 +1,7 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.error.WeightLabException;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.weightlab.common.onnx.OnnxModelScanner;
 

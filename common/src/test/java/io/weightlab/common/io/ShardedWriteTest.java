@@ -1,5 +1,8 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.commit.StagedOutput;
+import io.weightlab.common.model.DType;
+
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.testing.Python;
 import io.weightlab.common.testing.TensorAssertions;

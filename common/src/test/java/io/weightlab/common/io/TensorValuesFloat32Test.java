@@ -1,5 +1,7 @@
 package io.weightlab.common.io;
 
+import io.weightlab.common.model.DType;
+
 import io.weightlab.common.lora.LoraFactors;
 import io.weightlab.common.lora.ModuleData;
 import io.weightlab.common.lora.PissaNiterInitializer;

@@ -1,6 +1,6 @@
 package io.weightlab.common.lora;
 
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.linalg.Lapack;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,5 @@
 package io.weightlab.common.model;
 
-import io.weightlab.common.io.DType;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

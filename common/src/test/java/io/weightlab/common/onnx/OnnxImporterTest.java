@@ -2,8 +2,8 @@ package io.weightlab.common.onnx;
 
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
-import io.weightlab.common.io.CheckpointFormatException;
-import io.weightlab.common.io.StagedOutput;
+import io.weightlab.common.error.CheckpointFormatException;
+import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.testing.Python;
 import io.weightlab.common.testing.TensorAssertions;
 import org.apache.hadoop.conf.Configuration;

@@ -1,6 +1,6 @@
 package io.weightlab.common.stats;
 
-import io.weightlab.common.io.DType;
+import io.weightlab.common.model.DType;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;

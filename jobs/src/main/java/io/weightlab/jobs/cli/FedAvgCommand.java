@@ -1,9 +1,9 @@
 package io.weightlab.jobs.cli;
 
-import io.weightlab.common.io.DType;
-import io.weightlab.common.io.UsageException;
-import io.weightlab.jobs.FedAvgJob;
-import io.weightlab.jobs.SparkSupport;
+import io.weightlab.common.model.DType;
+import io.weightlab.common.error.UsageException;
+import io.weightlab.jobs.federated.FedAvgJob;
+import io.weightlab.jobs.spark.SparkSupport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -1,7 +1,7 @@
 package io.weightlab.jobs.cli;
 
-import io.weightlab.jobs.GrowJob;
-import io.weightlab.jobs.SparkSupport;
+import io.weightlab.jobs.surgery.GrowJob;
+import io.weightlab.jobs.spark.SparkSupport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

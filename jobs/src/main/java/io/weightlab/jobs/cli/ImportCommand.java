@@ -1,8 +1,8 @@
 package io.weightlab.jobs.cli;
 
-import io.weightlab.common.io.StagedOutput;
+import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.onnx.OnnxImporter;
-import io.weightlab.jobs.Format;
+import io.weightlab.jobs.spark.Format;
 import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -2,12 +2,12 @@ package io.weightlab.jobs.cli;
 
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
-import io.weightlab.common.io.StagedOutput;
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.commit.StagedOutput;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.report.Tables;
-import io.weightlab.jobs.InspectJob;
-import io.weightlab.jobs.ParquetTables;
-import io.weightlab.jobs.SparkSupport;
+import io.weightlab.jobs.analysis.InspectJob;
+import io.weightlab.jobs.spark.ParquetTables;
+import io.weightlab.jobs.spark.SparkSupport;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import picocli.CommandLine.Command;

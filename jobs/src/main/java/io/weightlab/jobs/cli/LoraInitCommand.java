@@ -1,8 +1,8 @@
 package io.weightlab.jobs.cli;
 
-import io.weightlab.common.io.UsageException;
-import io.weightlab.jobs.LoraInitJob;
-import io.weightlab.jobs.SparkSupport;
+import io.weightlab.common.error.UsageException;
+import io.weightlab.jobs.weights.LoraInitJob;
+import io.weightlab.jobs.spark.SparkSupport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

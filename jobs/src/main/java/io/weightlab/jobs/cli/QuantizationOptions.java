@@ -1,6 +1,6 @@
 package io.weightlab.jobs.cli;
 
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.error.UsageException;
 import picocli.CommandLine.Option;
 
 /** How quantized weights are read, shared by the jobs that analyse values. */

@@ -2,8 +2,8 @@ package io.weightlab.jobs.cli;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.weightlab.common.io.StagedOutput;
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.commit.StagedOutput;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.report.AnalysisReport;
 import io.weightlab.common.stats.StatsRow;
 import io.weightlab.common.stats.TensorHistogram;
@@ -75,7 +75,7 @@ public class ReportCommand implements Callable<Integer> {
             matrices = (List<Map<String, Object>>) doc.get("matrices");
             run.putIfAbsent("input", doc.get("input"));
             run.put("matrices", matrices.size());
-            svs = read(conf, spectrum, io.weightlab.jobs.SpectrumJob.SINGULAR_VALUES, new TypeReference<Map<String, double[]>>() {});
+            svs = read(conf, spectrum, io.weightlab.jobs.analysis.SpectrumJob.SINGULAR_VALUES, new TypeReference<Map<String, double[]>>() {});
         }
         run.put("job", stats != null && spectrum != null ? "stats + spectrum" : stats != null ? "stats" : "spectrum");
         StagedOutput so = StagedOutput.begin(conf, out, overwrite);

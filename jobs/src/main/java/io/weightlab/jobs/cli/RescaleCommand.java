@@ -1,11 +1,11 @@
 package io.weightlab.jobs.cli;
 
-import io.weightlab.common.init.MethodRegistry;
-import io.weightlab.common.init.TensorContext;
-import io.weightlab.common.io.DType;
-import io.weightlab.common.io.UsageException;
-import io.weightlab.jobs.RescaleJob;
-import io.weightlab.jobs.SparkSupport;
+import io.weightlab.common.transform.MethodRegistry;
+import io.weightlab.common.transform.TensorContext;
+import io.weightlab.common.model.DType;
+import io.weightlab.common.error.UsageException;
+import io.weightlab.jobs.weights.RescaleJob;
+import io.weightlab.jobs.spark.SparkSupport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -1,8 +1,8 @@
 package io.weightlab.jobs.cli;
 
-import io.weightlab.common.io.UsageException;
-import io.weightlab.jobs.SparkSupport;
-import io.weightlab.jobs.StatsJob;
+import io.weightlab.common.error.UsageException;
+import io.weightlab.jobs.spark.SparkSupport;
+import io.weightlab.jobs.analysis.StatsJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -1,11 +1,11 @@
 package io.weightlab.jobs.cli;
 
-import io.weightlab.common.io.DType;
-import io.weightlab.common.io.UsageException;
+import io.weightlab.common.model.DType;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.synth.KindDistribution;
-import io.weightlab.jobs.SparkSupport;
-import io.weightlab.jobs.SynthJob;
+import io.weightlab.jobs.spark.SparkSupport;
+import io.weightlab.jobs.surgery.SynthJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -70,7 +70,7 @@ public class SynthCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab synth", spark.master, spark.conf)) {
             SynthJob.run(h.session(), new SynthJob.Options(preset, config, output.out, output.overwrite, dt, maxShardBytes, seed, k, depthSlope,
                     layers, resume), System.out);
-            System.out.println("output: " + output.out + "  (safetensors shards, index, config.json, " + io.weightlab.jobs.RescaleJob.PROVENANCE + ")");
+            System.out.println("output: " + output.out + "  (safetensors shards, index, config.json, " + io.weightlab.jobs.weights.RescaleJob.PROVENANCE + ")");
             return 0;
         }
     }

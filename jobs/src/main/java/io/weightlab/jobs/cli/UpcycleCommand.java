@@ -1,7 +1,7 @@
 package io.weightlab.jobs.cli;
 
-import io.weightlab.jobs.SparkSupport;
-import io.weightlab.jobs.UpcycleJob;
+import io.weightlab.jobs.spark.SparkSupport;
+import io.weightlab.jobs.surgery.UpcycleJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -55,9 +55,9 @@ public class UpcycleCommand implements Callable<Integer> {
                     maxShardBytes, switch (target.toLowerCase(java.util.Locale.ROOT)) {
                         case "mixtral" -> UpcycleJob.Target.MIXTRAL;
                         case "qwen2_moe", "qwen2-moe" -> UpcycleJob.Target.QWEN2_MOE;
-                        default -> throw new io.weightlab.common.io.UsageException("--target must be mixtral or qwen2_moe");
+                        default -> throw new io.weightlab.common.error.UsageException("--target must be mixtral or qwen2_moe");
                     }), System.out);
-            System.out.println("output: " + output.out + "  (Mixtral safetensors, config.json, " + io.weightlab.jobs.RescaleJob.PROVENANCE + ")");
+            System.out.println("output: " + output.out + "  (Mixtral safetensors, config.json, " + io.weightlab.jobs.weights.RescaleJob.PROVENANCE + ")");
             return 0;
         }
     }

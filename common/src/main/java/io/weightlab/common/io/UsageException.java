@@ -1,9 +1,0 @@
-package io.weightlab.common.io;
-
-/** Bad options, bad paths, a refused overwrite: the user must change the command. */
-public class UsageException extends WeightLabException {
-    public UsageException(String message) { super(message); }
-
-    @Override
-    public int exitCode() { return 2; }
-}

@@ -1,0 +1,371 @@
+package io.weightlab.jobs.analysis;
+
+import io.weightlab.jobs.spark.Format;
+import io.weightlab.jobs.spark.ParquetTables;
+import io.weightlab.jobs.spark.ProgressReporter;
+import io.weightlab.jobs.spark.SerializableConfiguration;
+
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.io.Dequantization;
+import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.commit.StagedOutput;
+import io.weightlab.common.error.WeightLabException;
+import io.weightlab.common.linalg.Lapack;
+import io.weightlab.common.linalg.RandomizedSvd;
+import io.weightlab.common.linalg.SpectralMetrics;
+import io.weightlab.common.model.ModuleKind;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.model.TensorName;
+import io.weightlab.common.report.Tables;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import scala.Tuple2;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code weightlab spectrum}: all singular values of every weight matrix, one matrix per task (LAPACK dgesdd in
+ * double), many matrices in parallel, and the WeightWatcher metrics of each. Every 2-D tensor appears in the
+ * output: analysed, or listed with the reason it was not (never skipped silently).
+ */
+public final class SpectrumJob {
+    public static final String SINGULAR_VALUES = "singular_values.json";
+
+
+    /** Which matrices: attention/MLP/router always; embeddings and heads on request. */
+    public record Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
+                          boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
+                          int powerIterations, long seed, int factorRank, String factorsDir) implements Serializable {
+        public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
+                       boolean powerLaw, int[] blockSize, boolean dequantize) {
+            this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, false, 0, 4, 0, 0, null);
+        }
+
+        Options withMaxExactBytes(long bytes) {
+            return new Options(input, out, overwrite, include, bytes, powerLaw, blockSize, dequantize, randomized, topK,
+                    powerIterations, seed, factorRank, factorsDir);
+        }
+
+        Options withFactorsDir(String dir) {
+            return new Options(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
+                    powerIterations, seed, factorRank, dir);
+        }
+    }
+
+    /** One matrix's outcome: metrics (or the reason there are none) and its singular values. */
+    public record MatrixResult(String name, String status, Map<String, Object> row, double[] singularValues) implements Serializable {}
+
+    private SpectrumJob() {}
+
+    /**
+     * The largest matrix one task may factorize whole: its doubles, LAPACK's copy and workspace come to about 3x,
+     * and every task slot of an executor may hold one at a time. Local mode: this JVM's heap over its threads.
+     */
+    static long autoBudget(org.apache.spark.SparkContext sc) {
+        org.apache.spark.SparkConf c = sc.getConf();
+        long heap = sc.isLocal() ? Runtime.getRuntime().maxMemory() : c.getSizeAsBytes("spark.executor.memory", "1g");
+        int slots = sc.isLocal() ? sc.defaultParallelism() : Math.max(1, c.getInt("spark.executor.cores", 1) / Math.max(1, c.getInt("spark.task.cpus", 1)));
+        return Math.max(64L << 20, Math.min(4096L << 20, heap / (3L * slots)));
+    }
+
+    static String exclusion(TensorInfo t, TensorName n, Set<String> include) {
+        if (t.rank() != 2) return null; // not a matrix: not listed
+        if (!n.isAnalysable()) return "not a weight (" + n.kind().label() + ")";
+        if (!t.dtype().isDecodable()) return "dtype " + t.dtype() + " cannot be decoded";
+        if (t.dim(0) < 2 || t.dim(1) < 2) return "degenerate matrix " + t.shapeString();
+        ModuleKind.Role role = n.role();
+        if (role == ModuleKind.Role.EMBEDDING && !include.contains("embeddings")) return "embedding (add --include embeddings)";
+        if (role == ModuleKind.Role.HEAD && !include.contains("head")) return "head (add --include head)";
+        if (role == ModuleKind.Role.NORM || role == ModuleKind.Role.BUFFER) return "not a projection (" + n.kind().label() + ")";
+        return "";
+    }
+
+    public static List<MatrixResult> run(SparkSession spark, Options o, PrintStream console) {
+        long t0 = System.nanoTime();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration hconf = jsc.hadoopConfiguration();
+        Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
+        if (o.maxExactBytes() <= 0) {
+            o = o.withMaxExactBytes(autoBudget(jsc.sc()));
+            console.printf("[spectrum] matrices over %s as float64 take a distributed route (--max-exact-mb auto: heap / (3 x tasks))%n",
+                    Format.bytes(o.maxExactBytes()));
+        }
+        StagedOutput staged = o.out() == null ? null : StagedOutput.begin(hconf, o.out(), o.overwrite());
+        if (o.factorRank() > 0) {
+            if (staged == null) throw new io.weightlab.common.error.UsageException("--factors needs --out");
+            o = o.withFactorsDir(staged.staged("factors").toString());
+        }
+        final Options opts = o;
+        try {
+            Map<String, Dequantization> dq = o.dequantize() ? Dequantization.pair(ckpt, o.blockSize()) : Map.of();
+            List<MatrixResult> results = new ArrayList<>();
+            List<Tuple2<TensorInfo, Dequantization>> work = new ArrayList<>();
+            List<Tuple2<TensorInfo, Dequantization>> oversized = new ArrayList<>();
+            List<TensorInfo> matrices = new ArrayList<>();
+            for (TensorInfo t : ckpt.tensors()) {
+                if (io.weightlab.common.model.FusedExperts.isFused(t)) matrices.addAll(io.weightlab.common.model.FusedExperts.split(t));
+                else matrices.add(t);
+            }
+            for (TensorInfo t : matrices) {
+                TensorName n = TensorName.parse(t.name());
+                String why = exclusion(t, n, o.include());
+                if (why == null) continue;
+                if (!why.isEmpty()) {
+                    results.add(new MatrixResult(t.name(), "not analysed: " + why, baseRow(t, n, "not analysed: " + why, "none"), new double[0]));
+                } else if (t.elementCount() * 8 > o.maxExactBytes()) {
+                    if (!o.randomized() && !DistributedSpectrum.gramFits(t)) {
+                        String s = "not analysed: " + t.shapeString() + " needs " + Format.bytes(t.elementCount() * 8)
+                                + " in double, over --max-exact-mb, and the distributed Gram route needs a short side of at most 16384"
+                                + " (--method randomized --top-k K takes the distributed Krylov route, any size)";
+                        results.add(new MatrixResult(t.name(), s, baseRow(t, n, s, "none"), new double[0]));
+                    } else {
+                        oversized.add(new Tuple2<>(t, dq.get(t.name())));
+                    }
+                } else {
+                    work.add(new Tuple2<>(t, dq.get(t.name())));
+                }
+            }
+            work.sort(Comparator.comparingLong((Tuple2<TensorInfo, Dequantization> w) -> w._1().elementCount()).reversed());
+            long bytes = work.stream().mapToLong(w -> w._1().byteLength()).sum();
+            console.printf("[spectrum] %s: %d matrices to factorize (%s), %d listed as not analysed%n", ckpt.root(), work.size(),
+                    Format.bytes(bytes), results.size());
+            long[] taskBytes = work.stream().mapToLong(w -> w._1().byteLength()).toArray();
+            ProgressReporter progress = new ProgressReporter("spectrum", taskBytes, console);
+            spark.sparkContext().addSparkListener(progress);
+            Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+            boolean pl = o.powerLaw();
+            try {
+                if (!work.isEmpty()) {
+                    results.addAll(jsc.parallelize(work, work.size()).map(w -> factorize(conf.value().get(), w._1(), w._2(), pl, opts)).collect());
+                }
+                for (Tuple2<TensorInfo, Dequantization> w : oversized) {
+                    // top-k asked: the Gram matrix's exact top when it fits a task's budget, else block Krylov
+                    boolean krylov = opts.randomized() && !DistributedSpectrum.gramWithin(w._1(), opts.maxExactBytes());
+                    results.add(krylov ? DistributedSpectrum.krylovRoute(jsc, conf, w._1(), w._2(), opts, console)
+                            : DistributedSpectrum.gramRoute(jsc, conf, w._1(), w._2(), opts, console));
+                }
+            } finally {
+                spark.sparkContext().removeSparkListener(progress);
+                conf.destroy();
+            }
+            results.sort((a, b) -> io.weightlab.common.io.NaturalOrder.INSTANCE.compare(a.name(), b.name()));
+            console.printf("[spectrum] %d matrices in %.1f s%n", work.size(), (System.nanoTime() - t0) / 1e9);
+            if (staged != null) {
+                write(spark, staged, results, ckpt.root());
+                staged.commit();
+            }
+            return results;
+        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
+            if (staged != null) staged.abort();
+            throw e;
+        }
+    }
+
+    static Map<String, Object> baseRow(TensorInfo t, TensorName n, String status, String method) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("name", t.name());
+        row.put("dtype", t.dtype().name());
+        row.put("N", Math.max(t.dim(0), t.dim(1)));
+        row.put("M", Math.min(t.dim(0), t.dim(1)));
+        row.put("rows", t.dim(0));
+        row.put("cols", t.dim(1));
+        row.put("stack", n.stack());
+        row.put("layer", n.layer());
+        row.put("expert", n.expert());
+        row.put("module_kind", n.kind().label());
+        row.put("method", method);
+        row.put("analysis", status);
+        return row;
+    }
+
+    /** A matrix holding NaN/Inf, on any route: listed with the reason, no values; the job goes on. */
+    static MatrixResult nonFinite(TensorInfo t) {
+        String s = "not analysed: the matrix holds NaN or Inf";
+        return new MatrixResult(t.name(), s, baseRow(t, TensorName.parse(t.name()), s, "none"), new double[0]);
+    }
+
+    static MatrixResult factorize(Configuration conf, TensorInfo t, Dequantization dq, boolean powerLaw, Options o) {
+        int rows = (int) t.dim(0), cols = (int) t.dim(1);
+        if (o.randomized()) return randomized(conf, t, dq, powerLaw, o);
+        double[] a;
+        try (RangeReader r = new RangeReader(conf)) {
+            a = io.weightlab.common.io.TensorValues.read(r, t, 0, Math.multiplyExact(rows, cols), dq);
+        }
+        for (double v : a) {
+            if (!Double.isFinite(v)) return nonFinite(t);
+        }
+        long t0 = System.nanoTime();
+        double[] sv;
+        String method;
+        try {
+            if (o.factorRank() > 0) {
+                Lapack.Factors f = Lapack.svd(a, rows, cols);
+                sv = f.s();
+                try {
+                    writeFactors(conf, o.factorsDir(), t.name(), f, Math.min(o.factorRank(), f.k()));
+                } catch (IOException e) {
+                    throw new WeightLabException(o.factorsDir() + ": writing the factors of '" + t.name() + "' failed: " + e.getMessage(), e);
+                }
+                method = "exact (LAPACK dgesdd with factors, float64)";
+            } else {
+                sv = Lapack.singularValues(a, rows, cols);
+                method = "exact (LAPACK dgesdd, float64)";
+            }
+        } catch (WeightLabException e) {
+            // LAPACK knows the shape, not the tensor: name the file and the tensor here
+            throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': " + e.getMessage(), e);
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
+        row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
+        row.put("svd_seconds", secs);
+        return new MatrixResult(t.name(), "ok", row, sv);
+    }
+
+    /**
+     * Writes the top-r factors of one matrix as {@code <dir>/<name>.safetensors}: {@code <name>.U} [rows, r],
+     * {@code <name>.S} [r] and {@code <name>.V} [cols, r] in F64, so that W_r = U diag(S) Vᵀ (PiSSA's layout).
+     * Written by the executor that computed them, into the job's staging directory.
+     */
+    static void writeFactors(Configuration conf, String dir, String name, Lapack.Factors f, int r) throws IOException {
+        int rows = f.rows(), cols = f.cols(), k = f.k();
+        java.nio.ByteBuffer u = java.nio.ByteBuffer.allocate(rows * r * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < rows; i++) for (int j = 0; j < r; j++) u.putDouble(f.u()[i * k + j]);
+        java.nio.ByteBuffer sBuf = java.nio.ByteBuffer.allocate(r * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int j = 0; j < r; j++) sBuf.putDouble(f.s()[j]);
+        java.nio.ByteBuffer v = java.nio.ByteBuffer.allocate(cols * r * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < cols; i++) for (int j = 0; j < r; j++) v.putDouble(f.vt()[j * cols + i]);
+        Map<String, byte[]> data = Map.of(name + ".U", u.array(), name + ".S", sBuf.array(), name + ".V", v.array());
+        io.weightlab.common.io.SafetensorsLayout layout = io.weightlab.common.io.SafetensorsLayout.of(List.of(
+                new io.weightlab.common.io.SafetensorsLayout.Spec(name + ".U", io.weightlab.common.model.DType.F64, new long[] {rows, r}),
+                new io.weightlab.common.io.SafetensorsLayout.Spec(name + ".S", io.weightlab.common.model.DType.F64, new long[] {r}),
+                new io.weightlab.common.io.SafetensorsLayout.Spec(name + ".V", io.weightlab.common.model.DType.F64, new long[] {cols, r})),
+                Map.of("format", "pt", "weightlab_factors_of", name));
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir, name + ".safetensors");
+        try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true);
+             io.weightlab.common.io.SafetensorsWriter w = new io.weightlab.common.io.SafetensorsWriter(os, layout, p.toString())) {
+            for (io.weightlab.common.io.SafetensorsLayout.Entry e : layout.entries()) w.write(data.get(e.spec().name()));
+        }
+    }
+
+    /**
+     * The randomized route: the matrix is decoded piece by piece straight into an off-heap buffer (one copy of the
+     * matrix per task, none on the heap), then block Krylov top-k (the same products with A as power iterations, far
+     * faster convergence; BENCHMARKS.md).
+     */
+    private static MatrixResult randomized(Configuration conf, TensorInfo t, Dequantization dq, boolean powerLaw, Options o) {
+        int rows = (int) t.dim(0), cols = (int) t.dim(1);
+        long n = Math.multiplyExact((long) rows, cols);
+        // Stored in at most 32 bits and not dequantized: float32 holds every value exactly, and sgemm is twice dgemm.
+        boolean single = dq == null && t.dtype().byteSize() <= 4;
+        org.bytedeco.javacpp.Pointer p = single ? new org.bytedeco.javacpp.FloatPointer(n) : new org.bytedeco.javacpp.DoublePointer(n);
+        try (RangeReader r = new RangeReader(conf)) {
+            for (long f = 0; f < n; f += 1 << 20) {
+                double[] piece = io.weightlab.common.io.TensorValues.read(r, t, f, Math.min(n, f + (1 << 20)), dq);
+                for (double v : piece) {
+                    if (!Double.isFinite(v)) {
+                        p.close();
+                        return nonFinite(t);
+                    }
+                }
+                if (single) {
+                    float[] fl = new float[piece.length];
+                    for (int i = 0; i < fl.length; i++) fl[i] = (float) piece[i];
+                    ((org.bytedeco.javacpp.FloatPointer) p).position(f).put(fl, 0, fl.length);
+                } else {
+                    ((org.bytedeco.javacpp.DoublePointer) p).position(f).put(piece, 0, piece.length);
+                }
+            }
+            p.position(0); // native calls take the address at the position
+        } catch (RuntimeException e) {
+            p.close();
+            throw e;
+        }
+        long t0 = System.nanoTime();
+        int k = o.topK() > 0 ? o.topK() : 64;
+        double[] sv;
+        try (RandomizedSvd.Operator op = single ? RandomizedSvd.denseFloatOffHeap((org.bytedeco.javacpp.FloatPointer) p, rows, cols)
+                : RandomizedSvd.denseOffHeap((org.bytedeco.javacpp.DoublePointer) p, rows, cols)) {
+            sv = RandomizedSvd.topSingularValuesKrylov(op, k, 8, o.powerIterations(), RandomizedSvd.seedFor(o.seed(), t.name()));
+        } catch (WeightLabException e) {
+            throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': " + e.getMessage(), e);
+        }
+        String method = "randomized block Krylov top-" + k + " (block " + (k + 8) + ", " + o.powerIterations() + " iterations, "
+                + (single ? "float32" : "float64") + " products)";
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
+        row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
+        row.put("svd_seconds", secs);
+        return new MatrixResult(t.name(), "ok", row, sv);
+    }
+
+    static void write(SparkSession spark, StagedOutput staged, List<MatrixResult> results, String input) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        Map<String, Object> svs = new LinkedHashMap<>();
+        for (MatrixResult r : results) {
+            rows.add(r.row());
+            if (r.singularValues().length > 0) svs.put(r.name(), r.singularValues());
+        }
+        // columns differ between analysed and listed matrices: give every row the union, in first-seen order
+        List<String> cols = new ArrayList<>();
+        for (Map<String, Object> r : rows) for (String k : r.keySet()) if (!cols.contains(k)) cols.add(k);
+        List<Map<String, Object>> full = new ArrayList<>();
+        for (Map<String, Object> r : rows) {
+            Map<String, Object> f = new LinkedHashMap<>();
+            for (String c : cols) f.put(c, r.get(c));
+            full.add(f);
+        }
+        try {
+            try (FSDataOutputStream os = staged.create("spectrum.json")) {
+                Tables.writeJson(os, Map.of("input", input, "matrices", full));
+            }
+            try (FSDataOutputStream os = staged.create("spectrum.csv")) {
+                Tables.writeCsv(os, full);
+            }
+            try (FSDataOutputStream os = staged.create(SINGULAR_VALUES)) {
+                Tables.writeJson(os, svs);
+            }
+            Map<String, double[]> svArrays = new LinkedHashMap<>();
+            svs.forEach((k, v) -> svArrays.put(k, (double[]) v));
+            Map<String, Object> run = new LinkedHashMap<>();
+            run.put("job", "spectrum");
+            run.put("input", input);
+            run.put("matrices", results.size());
+            run.put("spark_master", spark.sparkContext().master());
+            run.put("finished", java.time.Instant.now().toString());
+            try (FSDataOutputStream os = staged.create("report.html")) {
+                os.write(io.weightlab.common.report.AnalysisReport.render(run, null, null, null, full, svArrays)
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            throw new WeightLabException("writing results failed: " + e.getMessage(), e);
+        }
+        ParquetTables.write(spark, full, staged.staged("spectrum.parquet").toString());
+    }
+
+    public static void printSummary(List<MatrixResult> results, String out, PrintStream console) {
+        console.printf("%n%-56s %10s %10s %8s %8s %8s%n", "matrix", "sv_max", "stable_rk", "alpha", "D", "status");
+        for (MatrixResult r : results) {
+            if (!r.status().equals("ok")) continue;
+            Map<String, Object> m = r.row();
+            console.printf("%-56s %10s %10s %8s %8s %8s%n", r.name(), Format.g((double) m.get("sv_max")), Format.g((double) m.get("stable_rank")),
+                    m.containsKey("alpha") ? Format.g((double) m.get("alpha")) : "-", m.containsKey("D") ? Format.g((double) m.get("D")) : "-",
+                    m.getOrDefault("status", ""));
+        }
+        long skipped = results.stream().filter(r -> !r.status().equals("ok")).count();
+        if (skipped > 0) console.printf("%d matrices listed as not analysed (reason in spectrum.json)%n", skipped);
+        if (out != null) console.println("output: " + out + "  (report.html, spectrum.json, spectrum.csv, spectrum.parquet, singular_values.json)");
+    }
+}

@@ -1,0 +1,308 @@
+package io.weightlab.jobs.analysis;
+
+import io.weightlab.jobs.spark.Format;
+import io.weightlab.jobs.spark.ParquetTables;
+import io.weightlab.jobs.spark.ProgressReporter;
+import io.weightlab.jobs.spark.SerializableConfiguration;
+import io.weightlab.jobs.spark.WorkPacker;
+
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.io.Dequantization;
+import io.weightlab.common.io.NaturalOrder;
+import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.commit.StagedOutput;
+import io.weightlab.common.model.ModuleKind;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.model.TensorName;
+import io.weightlab.common.report.Tables;
+import io.weightlab.common.stats.SliceStatistics;
+import io.weightlab.common.stats.StatsRow;
+import io.weightlab.common.stats.StatsUnit;
+import io.weightlab.common.stats.TensorPartial;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code weightlab stats}: per-tensor statistics computed on executors from row slices and merged exactly,
+ * rolled up per layer, per module kind and for the whole model. The driver reads headers only.
+ */
+public final class StatsJob {
+
+    /** What to do. {@code sliceBytes} bounds each work unit; {@code dequantize} pairs weights with their scales. */
+    public record Options(String input, String out, boolean overwrite, long sliceBytes, boolean dequantize,
+                          int[] blockSize, GgMode gg, String histogramTensor) implements Serializable {
+        public Options(String input, String out, boolean overwrite, long sliceBytes, boolean dequantize, int[] blockSize) {
+            this(input, out, overwrite, sliceBytes, dequantize, blockSize, GgMode.MLE, null);
+        }
+    }
+
+    /** Generalized-Gaussian fitting: maximum likelihood on all values (default), moment estimates only, or none. */
+    public enum GgMode { MLE, MOMENTS, NONE }
+
+    /** What came out: every row (tensors first, then roll-ups) and a few run facts. */
+    public record Result(List<StatsRow> tensors, List<StatsRow> rollups, Map<String, Object> run,
+                         io.weightlab.common.stats.TensorHistogram histogram) {}
+
+    /** Units are packed into tasks of about this many bytes: per-task scheduling costs milliseconds. */
+    public static final long TASK_BYTES = 512L << 20;
+
+    private StatsJob() {}
+
+    public static Result run(SparkSession spark, Options o, PrintStream console) {
+        long t0 = System.nanoTime();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration hconf = jsc.hadoopConfiguration();
+        Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
+        long tCatalog = System.nanoTime();
+        StagedOutput staged = o.out() == null ? null : StagedOutput.begin(hconf, o.out(), o.overwrite());
+        try {
+            Map<String, Dequantization> dq = o.dequantize() ? Dequantization.pair(ckpt, o.blockSize()) : Map.of();
+            List<StatsUnit> units = new ArrayList<>();
+            List<String> skipped = new ArrayList<>();
+            for (TensorInfo t : ckpt.tensors()) {
+                if (!t.dtype().isDecodable()) {
+                    skipped.add(t.name() + " (" + t.dtype() + ": no numeric decoding)");
+                    continue;
+                }
+                units.addAll(StatsUnit.slice(t, o.sliceBytes(), dq.get(t.name())));
+            }
+            // Largest units first, so the stage does not end waiting on one big slice.
+            units.sort(Comparator.comparingLong(StatsUnit::byteLength).reversed());
+            long bytes = units.stream().mapToLong(StatsUnit::byteLength).sum();
+            console.printf("[stats] %s: %d tensors in %d file(s), %s of tensor data, %d slices of <= %s, %d quantized weight(s) dequantized%n",
+                    ckpt.root(), ckpt.tensors().size(), ckpt.shards().size(), Format.bytes(bytes), units.size(),
+                    Format.bytes(o.sliceBytes()), dq.size());
+            for (String s : skipped) console.println("[stats] not analysed: " + s);
+
+            List<List<StatsUnit>> tasks = WorkPacker.pack(units, StatsUnit::byteLength, jsc.defaultParallelism(), TASK_BYTES);
+            long[] taskBytes = tasks.stream().mapToLong(l -> l.stream().mapToLong(StatsUnit::byteLength).sum()).toArray();
+            ProgressReporter progress = new ProgressReporter("stats", taskBytes, console);
+            spark.sparkContext().addSparkListener(progress);
+            Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+            org.apache.spark.util.LongAccumulator computeNanos = spark.sparkContext().longAccumulator("weightlab.compute.nanos");
+            JavaPairRDD<String, TensorPartial> perTensor;
+            try {
+                // Slices are merged in slice order, so results are bit-identical however the work was partitioned.
+                perTensor = tensorPartials(jsc, conf, tasks, units.size(), computeNanos).persist(StorageLevel.MEMORY_AND_DISK());
+                long tSubmit = System.nanoTime();
+                Map<String, TensorPartial> collected = new HashMap<>(perTensor.collectAsMap());
+                long tCollected = System.nanoTime();
+                spark.sparkContext().removeSparkListener(progress);
+                console.println("[stats] " + progress.taskTimes() + String.format(java.util.Locale.ROOT, ", reading and computing %.1fs", computeNanos.value() / 1e9));
+
+                Map<String, io.weightlab.common.stats.GgFit> fits = o.gg() == GgMode.NONE ? Map.of()
+                        : GgFitStage.fit(jsc, conf, units, analysable(collected), o.gg() == GgMode.MLE, console);
+                long tFitted = System.nanoTime();
+                List<StatsRow> tensorRows = new ArrayList<>();
+                Map<String, TensorPartial> groups = new LinkedHashMap<>();
+                Map<String, long[]> groupCounts = new HashMap<>();
+                for (TensorInfo t : ckpt.tensors()) {
+                    TensorPartial p = collected.get(t.name());
+                    if (p == null) continue;
+                    TensorName tn = TensorName.parse(t.name());
+                    boolean deq = dq.containsKey(t.name());
+                    tensorRows.add(StatsRow.of("tensor", t.name(), t.dtype().name(), t.shapeString(), 1, t.elementCount(),
+                            tn.stack(), tn.layer(), tn.kind().label(), tn.role().name().toLowerCase(), deq, p)
+                            .withFit(fits.getOrDefault(t.name(), io.weightlab.common.stats.GgFit.notFitted(
+                                    o.gg() == GgMode.NONE ? "not requested" : "not a weight (quantization side tensor or buffer)"))));
+                    if (!tn.isAnalysable()) continue;
+                    for (String g : List.of("layer\u0000" + tn.layerKey(), "module_kind\u0000" + tn.kind().label(),
+                            "role\u0000" + tn.role().name().toLowerCase(), "model\u0000" + "all")) {
+                        TensorPartial copy = p.copy();
+                        groups.merge(g, copy, TensorPartial::merge);
+                        long[] c = groupCounts.computeIfAbsent(g, k -> new long[2]);
+                        c[0]++;
+                        c[1] += t.elementCount();
+                    }
+                }
+                List<StatsRow> rollups = new ArrayList<>();
+                List<String> keys = new ArrayList<>(groups.keySet());
+                keys.sort(Comparator.comparing((String k) -> levelRank(k.substring(0, k.indexOf('\u0000'))))
+                        .thenComparing((a, b) -> NaturalOrder.INSTANCE.compare(a, b)));
+                for (String g : keys) {
+                    String level = g.substring(0, g.indexOf('\u0000'));
+                    String key = g.substring(g.indexOf('\u0000') + 1);
+                    long[] c = groupCounts.get(g);
+                    TensorPartial gp = groups.get(g);
+                    io.weightlab.common.stats.GgFit gf = o.gg() == GgMode.NONE ? io.weightlab.common.stats.GgFit.notFitted("not requested")
+                            : io.weightlab.common.stats.GgFit.precheck(gp.moments()) != null ? io.weightlab.common.stats.GgFit.notFitted(io.weightlab.common.stats.GgFit.precheck(gp.moments()))
+                            : gp.quantiles().isExact() ? gp.quantiles().ggFitExact(gp.moments())
+                            : io.weightlab.common.stats.GgFit.notFitted("group fits need one stored dtype of <= 16 bits");
+                    rollups.add(StatsRow.of(level, key, "", "", c[0], c[1], null, null, null, null, false, gp).withFit(gf));
+                }
+                double secs = (System.nanoTime() - t0) / 1e9;
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("job", "stats");
+                run.put("input", ckpt.root());
+                run.put("files", ckpt.shards().size());
+                run.put("tensors", ckpt.tensors().size());
+                run.put("parameters", ckpt.parameterCount());
+                run.put("tensor_bytes", bytes);
+                run.put("work_units", units.size());
+                run.put("slice_bytes", o.sliceBytes());
+                run.put("dequantized", dq.size());
+                run.put("not_analysed", skipped);
+                run.put("seconds", secs);
+                run.put("seconds_catalog", (tCatalog - t0) / 1e9);
+                run.put("seconds_distributed", (tCollected - tSubmit) / 1e9);
+                run.put("seconds_gg_fit", (tFitted - tCollected) / 1e9);
+                run.put("seconds_rollup", (System.nanoTime() - tFitted) / 1e9);
+                run.put("read_gb_per_s", bytes / secs / 1e9);
+                run.put("spark_master", spark.sparkContext().master());
+                run.put("finished", Instant.now().toString());
+                run.put("definitions", definitions());
+                io.weightlab.common.stats.TensorHistogram hist = null;
+                String chosen = o.histogramTensor() != null ? o.histogramTensor() : defaultHistogramTensor(ckpt, collected);
+                if (chosen != null) {
+                    if (!collected.containsKey(chosen)) throw new io.weightlab.common.error.UsageException("--histogram-tensor: no tensor '" + chosen + "' in " + ckpt.root());
+                    hist = io.weightlab.common.stats.TensorHistogram.of(chosen, collected.get(chosen), fits.get(chosen), 120);
+                }
+                Result result = new Result(tensorRows, rollups, run, hist);
+                if (staged != null) write(spark, staged, result);
+                if (staged != null) staged.commit();
+                return result;
+            } finally {
+                spark.sparkContext().removeSparkListener(progress);
+                conf.destroy();
+            }
+        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
+            if (staged != null) staged.abort();
+            throw e;
+        }
+    }
+
+    /** The report's histogram by default: the first MLP down projection, else the largest weight matrix. */
+    static String defaultHistogramTensor(Checkpoint ckpt, Map<String, TensorPartial> collected) {
+        TensorInfo largest = null;
+        for (TensorInfo t : ckpt.tensors()) {
+            TensorName n = TensorName.parse(t.name());
+            if (!collected.containsKey(t.name()) || !n.isAnalysable() || t.rank() != 2) continue;
+            if (n.kind() == io.weightlab.common.model.ModuleKind.MLP_DOWN) return t.name();
+            if (largest == null || t.elementCount() > largest.elementCount()) largest = t;
+        }
+        return largest == null ? null : largest.name();
+    }
+
+    /** The partials of tensors that are weights (not quantization side tensors or buffers). */
+    private static Map<String, TensorPartial> analysable(Map<String, TensorPartial> collected) {
+        Map<String, TensorPartial> m = new HashMap<>();
+        collected.forEach((n, p) -> { if (TensorName.parse(n).isAnalysable()) m.put(n, p); });
+        return m;
+    }
+
+    private static int levelRank(String level) {
+        return switch (level) {
+            case "model" -> 0;
+            case "role" -> 1;
+            case "module_kind" -> 2;
+            default -> 3;
+        };
+    }
+
+    /** One partial per tensor: slices computed where the tasks run, then merged in slice order. */
+    public static JavaPairRDD<String, TensorPartial> tensorPartials(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
+                                                             List<List<StatsUnit>> tasks, int units,
+                                                             org.apache.spark.util.LongAccumulator nanos) {
+        return jsc.parallelize(tasks, Math.max(1, tasks.size()))
+                .mapPartitionsToPair(it -> computeUnits(WorkPacker.flatten(it), conf.value().get(), nanos))
+                .groupByKey(Math.max(1, Math.min(units, jsc.defaultParallelism() * 4)))
+                .mapValues(StatsJob::mergeInSliceOrder);
+    }
+
+    static Iterator<Tuple2<String, Tuple2<Integer, TensorPartial>>> computeUnits(Iterator<StatsUnit> it, Configuration conf,
+                                                                                 org.apache.spark.util.LongAccumulator nanos) {
+        List<Tuple2<String, Tuple2<Integer, TensorPartial>>> out = new ArrayList<>();
+        long t0 = System.nanoTime();
+        try (RangeReader reader = new RangeReader(conf)) {
+            while (it.hasNext()) {
+                StatsUnit u = it.next();
+                out.add(new Tuple2<>(u.tensor().name(), new Tuple2<>(u.sliceIndex(), SliceStatistics.compute(reader, u))));
+            }
+        }
+        nanos.add(System.nanoTime() - t0);
+        return out.iterator();
+    }
+
+    static TensorPartial mergeInSliceOrder(Iterable<Tuple2<Integer, TensorPartial>> parts) {
+        List<Tuple2<Integer, TensorPartial>> l = new ArrayList<>();
+        parts.forEach(l::add);
+        l.sort(Comparator.comparing(Tuple2::_1));
+        TensorPartial total = l.get(0)._2();
+        for (int i = 1; i < l.size(); i++) total.merge(l.get(i)._2());
+        return total;
+    }
+
+    static Map<String, String> definitions() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("std, variance, skewness, kurtosis_excess", "population forms over finite values (numpy ddof=0): m_k = mean((x-mean)^k); skewness m3/m2^1.5; kurtosis_excess m4/m2^2 - 3");
+        d.put("std_sample, variance_sample", "ddof=1 (torch's default)");
+        d.put("l1, l2, rms", "sum|x|, sqrt(sum x^2), sqrt(mean x^2) over finite values");
+        d.put("zero_fraction", "fraction of finite values equal to 0 (-0.0 counts)");
+        d.put("outlier_ratio", "max|x| / std");
+        d.put("q01..q99", "inverted-CDF quantiles (smallest v with F(v) >= p); exact for stored dtypes of <= 16 bits, else the midpoint of a float32 bucket of relative width 2^-7, within quantile_relative_error (2^-8 + 2^-24) of the exact quantile");
+        d.put("gg_*", "generalized Gaussian f(x) = b/(2aG(1/b)) exp(-(|x-mu|/a)^b) with mu = mean: gg_beta_moment from mean|x-mu|^2/var, gg_beta_kurtosis from the excess kurtosis, gg_beta/gg_alpha by maximum likelihood on all values (Newton/bisection; gg_mle_steps); gg_loglik, gaussian_loglik, laplace_loglik are mean log-likelihoods per value at the MLE; *_ks are KS distances (on 2^-7 float32 buckets when ks_on_buckets); best_fit has the smallest KS");
+        d.put("dequantized", "true when the values are (q - zero_point) * scale from the tensor's _scale/_zero_point/_scale_inv companions");
+        return d;
+    }
+
+    static void write(SparkSession spark, StagedOutput staged, Result r) {
+        List<Map<String, Object>> all = new ArrayList<>();
+        for (StatsRow row : r.tensors()) all.add(row.toMap());
+        for (StatsRow row : r.rollups()) all.add(row.toMap());
+        try {
+            try (FSDataOutputStream os = staged.create("stats.json")) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("run", r.run());
+                doc.put("rows", all);
+                if (r.histogram() != null) doc.put("histogram", Map.of("tensor", r.histogram().tensor(), "edges", r.histogram().edges(), "counts", r.histogram().counts()));
+                Tables.writeJson(os, doc);
+            }
+            try (FSDataOutputStream os = staged.create("stats.csv")) {
+                Tables.writeCsv(os, all);
+            }
+            try (FSDataOutputStream os = staged.create("report.html")) {
+                os.write(io.weightlab.common.report.AnalysisReport.render(r.run(), r.tensors(), r.rollups(), r.histogram(), null, null)
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            throw new io.weightlab.common.error.WeightLabException("writing results failed: " + e.getMessage(), e);
+        }
+        ParquetTables.write(spark, all, staged.staged("stats.parquet").toString());
+    }
+
+    /** The console summary: model totals and the roll-up per role. */
+    public static void printSummary(Result r, String out, PrintStream console) {
+        console.println();
+        console.printf("%-16s %8s %12s %12s %12s %10s %10s %8s%n", "group", "tensors", "params", "mean", "std", "kurtosis", "max|x|", "nan/inf");
+        for (StatsRow row : r.rollups()) {
+            if (!row.level().equals("model") && !row.level().equals("role")) continue;
+            console.printf("%-16s %8d %12s %12s %12s %10s %10s %8d%n", row.level().equals("model") ? "model" : row.key(),
+                    row.tensors(), Format.count(row.elements()), Format.g(row.mean()), Format.g(row.std()),
+                    Format.g(row.kurtosisExcess()), Format.g(row.maxAbs()), row.nanCount() + row.infCount());
+        }
+        long bad = r.tensors().stream().filter(x -> x.nanCount() + x.infCount() > 0).count();
+        if (bad > 0) console.printf("%d tensor(s) hold NaN or Inf values: see the report%n", bad);
+        console.printf("stats: %d tensors in %.1f s (%.2f GB/s)%n", r.tensors().size(), (double) r.run().get("seconds"),
+                (double) r.run().get("read_gb_per_s"));
+        if (out != null) console.println("output: " + out + "  (report.html, stats.json, stats.csv, stats.parquet)");
+    }
+}

@@ -1,0 +1,125 @@
+package io.weightlab.jobs.surgery;
+
+import io.weightlab.jobs.spark.CheckpointSiblings;
+import io.weightlab.jobs.spark.SerializableConfiguration;
+import io.weightlab.jobs.spark.WeightWriter;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.weightlab.common.transform.EmbedAction;
+import io.weightlab.common.transform.KeepAction;
+import io.weightlab.common.transform.Samplers;
+import io.weightlab.common.transform.TransformPlanner;
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.model.DType;
+import io.weightlab.common.io.ShardPlan;
+import io.weightlab.common.commit.StagedOutput;
+import io.weightlab.common.error.UsageException;
+import io.weightlab.common.model.ModuleKind;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.synth.DecoderArchitecture;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code weightlab grow}: a deeper and/or wider-FFN decoder that computes exactly the source model's function
+ * (function-preserving growth, as in masked structural growth and "Transfer training from smaller language
+ * models"): the source fills the leading blocks; new layers are appended with zero o_proj and down_proj, so each
+ * is an identity residual block, and new FFN units get small random gate/up rows but zero down_proj columns.
+ * The input side is random so the new parts receive gradients. Hidden size and head counts are refused: under
+ * RMSNorm and GQA grouping, zero padding there does not preserve the function.
+ */
+public final class GrowJob {
+    public record Options(String source, String out, boolean overwrite, Map<String, String> set, double newStd, long seed, long maxShardBytes) {}
+
+    private static final Set<String> GROWABLE = Set.of("num_hidden_layers", "intermediate_size", "moe_intermediate_size");
+
+    private GrowJob() {}
+
+    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+        long t0 = System.nanoTime();
+        if (o.out() == null) throw new UsageException("--out is required");
+        if (o.set().isEmpty()) throw new UsageException("give the target's shape with --set, e.g. --set num_hidden_layers=32 --set intermediate_size=16384");
+        if (!(o.newStd() >= 0)) throw new UsageException("--new-std must be >= 0");
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration hconf = jsc.hadoopConfiguration();
+        Checkpoint src = CheckpointCatalog.open(hconf, o.source());
+        ObjectNode config = CheckpointSiblings.modelConfig(hconf, o.source());
+        ObjectNode target = config.deepCopy();
+        for (Map.Entry<String, String> e : o.set().entrySet()) {
+            if (!GROWABLE.contains(e.getKey())) {
+                throw new UsageException("--set " + e.getKey() + ": grow changes " + GROWABLE + " only; zero-padding the hidden size or the heads does not"
+                        + " preserve the function (RMSNorm's mean, GQA's head grouping) (rule: FunctionPreserving)");
+            }
+            long old = config.path(e.getKey()).asLong(-1), v;
+            try {
+                v = Long.parseLong(e.getValue());
+            } catch (NumberFormatException ex) {
+                throw new UsageException("--set " + e.getKey() + "=" + e.getValue() + ": not an integer");
+            }
+            if (old < 1 || v < old) throw new UsageException("--set " + e.getKey() + "=" + v + ": must be at least the source's " + old + " (rule: TargetNotSmaller)");
+            target.put(e.getKey(), v);
+        }
+        int srcLayers = config.path("num_hidden_layers").asInt();
+        DType newDtype = src.tensors().get(0).dtype();
+        List<TransformPlanner.Planned> plans = new ArrayList<>();
+        int copied = 0, grown = 0, fresh = 0;
+        for (DecoderArchitecture.Tensor t : DecoderArchitecture.tensors(target, "the target config")) {
+            TensorInfo s = t.layer() >= srcLayers ? null : src.tensor(t.name());
+            if (t.layer() < srcLayers && s == null) throw new UsageException(src.root() + ": '" + t.name() + "' is not in the source (rule: SelectedKeyExists)");
+            if (s != null && Arrays.equals(s.shape(), t.shape())) {
+                plans.add(new TransformPlanner.Planned(s, "copy", KeepAction.INSTANCE, "unchanged", s.dtype()));
+                copied++;
+                continue;
+            }
+            boolean outputSide = t.kind() == ModuleKind.MLP_DOWN || (s == null && t.kind() == ModuleKind.ATTN_O);
+            EmbedAction a;
+            String why;
+            if (outputSide) {
+                a = new EmbedAction(s, t.shape(), null, 0, o.seed(), t.name());
+                why = "output side of new units: zero";
+            } else if (t.kind() == ModuleKind.NORM) {
+                a = new EmbedAction(s, t.shape(), null, 1.0, o.seed(), t.name());
+                why = "norm gain: ones";
+            } else {
+                a = new EmbedAction(s, t.shape(), o.newStd() > 0 ? Samplers.normal(o.newStd()) : null, 0, o.seed(), t.name());
+                why = "input side of new units: N(0, " + o.newStd() + "^2)";
+            }
+            DType dt = s != null ? s.dtype() : newDtype;
+            plans.add(TransformPlanner.Planned.computed(t.name(), dt, t.shape(), s == null ? "new" : "grown", a, why));
+            if (s == null) fresh++;
+            else grown++;
+        }
+        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
+        console.printf("[grow] %s: %d copied, %d grown, %d new tensors in %d shard(s)%n", src.root(), copied, grown, fresh, plan.shards().size());
+        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
+        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+        try {
+            return staged.commitAfter("the grown checkpoint", () -> {
+                WeightWriter.writeModel(jsc, conf, staged, plan, plans, "grow", o.source(), target);
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("job", "grow");
+                run.put("source", src.root());
+                run.put("set", o.set());
+                run.put("new_std", o.newStd());
+                run.put("seed", o.seed());
+                run.put("seconds", (System.nanoTime() - t0) / 1e9);
+                WeightWriter.finishModel(staged, plan, run, WeightWriter.planRows(plans));
+                console.printf("[grow] wrote %s in %.1f s%n", o.out(), (System.nanoTime() - t0) / 1e9);
+                return run;
+            });
+        } finally {
+            conf.destroy();
+        }
+    }
+}

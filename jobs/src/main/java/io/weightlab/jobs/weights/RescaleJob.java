@@ -1,0 +1,208 @@
+package io.weightlab.jobs.weights;
+
+import io.weightlab.jobs.spark.CheckpointSiblings;
+import io.weightlab.jobs.spark.Format;
+import io.weightlab.jobs.spark.MomentPass;
+import io.weightlab.jobs.spark.SerializableConfiguration;
+import io.weightlab.jobs.spark.WeightWriter;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.weightlab.common.transform.ApplyRule;
+import io.weightlab.common.transform.TensorContext;
+import io.weightlab.common.transform.TransformPlanner;
+import io.weightlab.common.transform.TransformedShardWriter;
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.model.DType;
+import io.weightlab.common.io.ShardPlan;
+import io.weightlab.common.commit.ResumeKey;
+import io.weightlab.common.commit.StagedOutput;
+import io.weightlab.common.error.UsageException;
+import io.weightlab.common.error.WeightLabException;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.report.Tables;
+import io.weightlab.common.stats.MomentAccumulator;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * {@code weightlab rescale} (alias {@code reinit}): new weights from a checkpoint by per-module rules
+ * ({@code --apply 'mlp.*=tvr:target_std=0.02'}). The driver reads headers, measures the moments the rules need in
+ * one distributed pass, plans every tensor, and executors write the shards; the index and _SUCCESS come last.
+ */
+public final class RescaleJob {
+    public static final String PROVENANCE = "weightlab_provenance.json";
+
+    public record Options(String input, String out, boolean overwrite, List<String> apply, long seed, DType outDType,
+                          long maxShardBytes, TensorContext.Layout layout, long sliceBytes, boolean resume) {
+        public Options(String input, String out, boolean overwrite, List<String> apply, long seed, DType outDType, long maxShardBytes,
+                       TensorContext.Layout layout, long sliceBytes) {
+            this(input, out, overwrite, apply, seed, outDType, maxShardBytes, layout, sliceBytes, false);
+        }
+    }
+
+    public record Result(List<TransformPlanner.Planned> plans, Map<String, MomentAccumulator> before,
+                         Map<String, TransformedShardWriter.ShardResult> shards, Map<String, Object> run) {}
+
+    private RescaleJob() {}
+
+    public static Result run(SparkSession spark, Options o, PrintStream console) {
+        long t0 = System.nanoTime();
+        if (o.apply() == null || o.apply().isEmpty()) throw new UsageException("give at least one --apply PATTERN=METHOD rule");
+        if (o.out() == null) throw new UsageException("--out is required: where the new checkpoint goes");
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration hconf = jsc.hadoopConfiguration();
+        Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
+        List<ApplyRule> rules = new ArrayList<>();
+        for (String a : o.apply()) rules.add(ApplyRule.parse(a, path -> CheckpointSiblings.readSmall(hconf, path)));
+        TensorContext.Layout layout = o.layout() != null ? o.layout() : detectLayout(hconf, o.input());
+        List<TensorInfo> tensors = ckpt.tensors();
+        TransformPlanner planner = new TransformPlanner(tensors, rules, layout, o.seed(), o.outDType());
+
+        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+        try {
+            List<TensorInfo> measured = planner.needingMoments();
+            console.printf("[rescale] %s: %d tensors in %d file(s); %d rule(s); measuring %d tensor(s)%n", ckpt.root(),
+                    tensors.size(), ckpt.shards().size(), rules.size(), measured.size());
+            Map<String, MomentAccumulator> before = MomentPass.measure(jsc, conf, measured, o.sliceBytes());
+            long tMeasured = System.nanoTime();
+            List<TransformPlanner.Planned> plans = planner.plan(before);
+            long changed = plans.stream().filter(p -> p.action().changesValues()).count();
+            ShardPlan shardPlan = WeightWriter.shardPlan(plans, o.maxShardBytes());
+            console.printf("[rescale] %d tensor(s) change, %d kept; writing %d shard(s) of <= %s%n", changed, plans.size() - changed,
+                    shardPlan.shards().size(), Format.bytes(o.maxShardBytes()));
+
+            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), o.resume() ? resumeKey(hconf, ckpt, o, layout) : null);
+            if (staged.isResumed()) console.printf("[rescale] resuming the interrupted run in %s%n", o.out());
+            Result res = staged.commitAfter("the checkpoint", () -> {
+                Map<String, TransformedShardWriter.ShardResult> shards = WeightWriter.write(jsc, conf, staged, shardPlan, plans, shardMetadata(o, rules));
+                long tWritten = System.nanoTime();
+                List<String> siblings = CheckpointSiblings.copy(hconf, o.input(), staged, o.outDType());
+                Map<String, Object> run = runFacts(o, ckpt, layout, planner.numLayers(), shards, siblings);
+                run.put("seconds_measure", (tMeasured - t0) / 1e9);
+                run.put("seconds_write", (tWritten - tMeasured) / 1e9);
+                run.put("seconds", (System.nanoTime() - t0) / 1e9);
+                long bytesIn = tensors.stream().mapToLong(TensorInfo::byteLength).sum();
+                long bytesOut = shards.values().stream().mapToLong(TransformedShardWriter.ShardResult::length).sum();
+                run.put("bytes_in", bytesIn);
+                run.put("bytes_out", bytesOut);
+                writeProvenance(staged, run, plans, before, shards);
+                WeightWriter.writeIndex(staged, shardPlan);
+                return new Result(plans, before, shards, run);
+            });
+            console.printf("[rescale] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes((long) res.run().get("bytes_out")), res.shards().size(),
+                    o.out(), (double) res.run().get("seconds"));
+            return res;
+        } finally {
+            conf.destroy();
+        }
+    }
+
+    /** What every shard records in __metadata__: deterministic, so re-runs give the same bytes. */
+    static Map<String, String> shardMetadata(Options o, List<ApplyRule> rules) {
+        Map<String, String> m = new TreeMap<>();
+        m.put("format", "pt");
+        m.put("weightlab.job", "rescale");
+        m.put("weightlab.apply", String.join(" ; ", rules.stream().map(ApplyRule::text).toList()));
+        m.put("weightlab.seed", Long.toString(o.seed()));
+        if (o.outDType() != null) m.put("weightlab.out_dtype", o.outDType().name());
+        return m;
+    }
+
+    private static Map<String, Object> runFacts(Options o, Checkpoint ckpt, TensorContext.Layout layout, int layers,
+                                                Map<String, TransformedShardWriter.ShardResult> shards, List<String> siblings) {
+        Map<String, Object> run = new LinkedHashMap<>();
+        run.put("job", "rescale");
+        run.put("input", ckpt.root());
+        run.put("output", o.out());
+        run.put("apply", o.apply());
+        run.put("seed", o.seed());
+        run.put("out_dtype", o.outDType() == null ? "as stored" : o.outDType().name());
+        run.put("max_shard_bytes", o.maxShardBytes());
+        run.put("layout", layout.name().toLowerCase());
+        run.put("num_layers", layers);
+        List<Map<String, Object>> files = new ArrayList<>();
+        for (TransformedShardWriter.ShardResult r : new TreeMap<>(shards).values()) {
+            files.add(Map.of("file", r.fileName(), "bytes", r.length(), "crc32c", String.format("%08x", r.crc32c())));
+        }
+        run.put("shards", files);
+        run.put("copied", siblings);
+        run.put("finished", Instant.now().toString());
+        return run;
+    }
+
+    private static void writeProvenance(StagedOutput staged, Map<String, Object> run, List<TransformPlanner.Planned> plans,
+                                        Map<String, MomentAccumulator> before, Map<String, TransformedShardWriter.ShardResult> shards) {
+        Map<String, MomentAccumulator> after = new LinkedHashMap<>();
+        for (TransformedShardWriter.ShardResult r : shards.values()) after.putAll(r.written());
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (TransformPlanner.Planned p : plans) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("tensor", p.tensor().name());
+            row.put("shape", p.tensor().shape());
+            row.put("dtype_in", p.tensor().dtype().name());
+            row.put("dtype_out", p.outDType().name());
+            row.put("rule", p.rule());
+            row.put("action", p.action().describe());
+            row.put("why", p.why());
+            if (before.containsKey(p.tensor().name())) row.put("before", moments(before.get(p.tensor().name())));
+            if (after.containsKey(p.tensor().name())) row.put("after_before_cast", moments(after.get(p.tensor().name())));
+            rows.add(row);
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("run", run);
+        doc.put("tensors", rows);
+        try (FSDataOutputStream os = staged.create(PROVENANCE)) {
+            Tables.writeJson(os, doc);
+        } catch (IOException e) {
+            throw new WeightLabException("writing " + PROVENANCE + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<String, Object> moments(MomentAccumulator m) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("count", m.count());
+        r.put("mean", m.mean());
+        r.put("std_sample", m.stdSample());
+        r.put("min", m.min());
+        r.put("max", m.max());
+        return r;
+    }
+
+    /** Everything the written shards depend on: the input's files and tensors, the rules, seed, dtype, layout and split. */
+    static String resumeKey(Configuration conf, Checkpoint ckpt, Options o, TensorContext.Layout layout) {
+        return ResumeKey.of(conf, "rescale").checkpoint(ckpt).add(o.apply()).add(o.seed()).add(o.outDType()).add(o.maxShardBytes()).add(layout).hash();
+    }
+
+    /** GPT-2-style checkpoints (config.json model_type gpt2 / openai-gpt / imagegpt) store Conv1D [in, out] weights. */
+    static TensorContext.Layout detectLayout(Configuration conf, String input) {
+        try {
+            Path config = new Path(CheckpointSiblings.sourceDir(conf, input), "config.json");
+            FileSystem fs = config.getFileSystem(conf);
+            if (!fs.exists(config)) return TensorContext.Layout.LINEAR;
+            JsonNode root = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, config.toString()));
+            String type = root.path("model_type").asText("");
+            return switch (type) {
+                case "gpt2", "openai-gpt", "imagegpt" -> TensorContext.Layout.CONV1D;
+                default -> TensorContext.Layout.LINEAR;
+            };
+        } catch (IOException e) {
+            return TensorContext.Layout.LINEAR;
+        }
+    }
+}

@@ -1,0 +1,146 @@
+package io.weightlab.jobs.analysis;
+
+import io.weightlab.jobs.TestSpark;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.weightlab.common.stats.StatsRow;
+import io.weightlab.common.testing.Fixtures;
+import io.weightlab.common.testing.Python;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The stats job end to end on local Spark against the fixtures' numpy reference (relative 1e-9, min/max exact),
+ * with slices small enough that most tensors are split and merged.
+ */
+public class StatsJobTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    static StatsJob.Result run(String input, String out, boolean dequantize, long sliceBytes) {
+        return StatsJob.run(TestSpark.get(), new StatsJob.Options(input, out, true, sliceBytes, dequantize, new int[] {128, 128}), System.out);
+    }
+
+    static void close(double expected, double actual, String what) {
+        if (Double.isNaN(expected)) {
+            assertTrue(Double.isNaN(actual), what + ": expected NaN, got " + actual);
+            return;
+        }
+        assertEquals(expected, actual, Math.max(1e-9 * Math.abs(expected), 1e-12), what);
+    }
+
+    @Test
+    void rawStatisticsOfBothFixturesMatchTheReference(@TempDir Path tmp) throws IOException {
+        for (String fixture : new String[] {"all-minilm-l6-v2", "all-minilm-l6-v2-q-sharded"}) {
+            JsonNode ref = Fixtures.reference(fixture.replace("-sharded", "")).get("tensors");
+            Path out = tmp.resolve(fixture);
+            StatsJob.Result r = run(Fixtures.dir(fixture).toUri().toString(), out.toUri().toString(), false, 256 << 10);
+            assertEquals(ref.size(), r.tensors().size());
+            int fitted = 0, mleClose = 0;
+            StringBuilder mleOff = new StringBuilder();
+            for (StatsRow row : r.tensors()) {
+                JsonNode e = ref.get(row.key());
+                assertEquals(e.get("count").asLong(), row.finite(), row.key());
+                close(e.get("mean").asDouble(), row.mean(), row.key() + " mean");
+                close(e.get("std").asDouble(), row.std(), row.key() + " std");
+                close(e.get("l2_norm").asDouble(), row.l2(), row.key() + " l2");
+                assertEquals(e.get("min").asDouble(), row.min(), 0.0, row.key() + " min");
+                assertEquals(e.get("max").asDouble(), row.max(), 0.0, row.key() + " max");
+                if (!e.get("kurtosis_excess").isNull()) close(e.get("kurtosis_excess").asDouble(), row.kurtosisExcess(), row.key() + " kurtosis");
+                JsonNode g = e.get("gennorm");
+                if (g != null && !g.get("moment_beta_mad").isNull() && row.moduleKind().equals("buffer")) {
+                    assertEquals("not a weight (quantization side tensor or buffer)", row.gg().status(), row.key());
+                } else if (g != null && !g.get("moment_beta_mad").isNull()) {
+                    // moment shapes to 1e-6 of the reference
+                    assertEquals(g.get("moment_beta_mad").asDouble(), row.gg().betaMoment(), 1e-6 * g.get("moment_beta_mad").asDouble(), row.key());
+                    assertEquals(g.get("moment_scale_mad").asDouble(), row.gg().alphaMoment(), 1e-6 * g.get("moment_scale_mad").asDouble(), row.key());
+                    assertEquals("converged", row.gg().status(), row.key());
+                    if (Math.abs(g.get("beta").asDouble() - row.gg().beta()) <= 0.01 * g.get("beta").asDouble()) mleClose++;
+                    else mleOff.append(' ').append(row.key()).append(" ours ").append(row.gg().beta()).append(" scipy ").append(g.get("beta").asDouble());
+                    fitted++;
+                }
+            }
+            assertEquals(39, fitted, "every 2-D weight of " + fixture + " (40 2-D tensors less the position_ids buffer) is fitted");
+            // scipy also fits the location; with the location at the mean, heavy-tailed tensors can land elsewhere
+            assertTrue(mleClose >= 0.9 * fitted, mleClose + " of " + fitted + " MLE shapes within 1 % of scipy; off:" + mleOff);
+            // Written and committed: JSON rows carry the same numbers, and the report exists.
+            assertTrue(Files.exists(out.resolve("_SUCCESS")));
+            assertTrue(Files.exists(out.resolve("report.html")));
+            assertTrue(Files.isDirectory(out.resolve("stats.parquet")));
+            assertFalse(Files.exists(out.resolve("_temporary")), "staging must be gone after commit");
+            JsonNode doc = JSON.readTree(out.resolve("stats.json").toFile());
+            Map<String, JsonNode> rows = new HashMap<>();
+            for (JsonNode n : doc.get("rows")) if (n.get("level").asText().equals("tensor")) rows.put(n.get("key").asText(), n);
+            for (StatsRow row : r.tensors()) {
+                // full precision: the JSON text reads back to the very same double
+                assertEquals(row.mean(), rows.get(row.key()).get("mean").asDouble(), 0.0, row.key());
+                assertEquals(row.std(), rows.get(row.key()).get("std").asDouble(), 0.0, row.key());
+            }
+            String csv = Files.readString(out.resolve("stats.csv"));
+            assertTrue(csv.startsWith("level,key,dtype,shape,"), csv.substring(0, 60));
+        }
+    }
+
+    @Test
+    void dequantizedStatisticsMatchNumpy(@TempDir Path tmp) throws IOException {
+        Python.require("numpy", "safetensors");
+        Path model = Fixtures.dir("all-minilm-l6-v2-q").resolve("model.safetensors");
+        JsonNode ref = JSON.readTree(Python.script(Python.testScript("dequant_reference.py"), model.toString()));
+        StatsJob.Result r = run(model.toUri().toString(), null, true, 64 << 10);
+        int checked = 0;
+        for (StatsRow row : r.tensors()) {
+            JsonNode e = ref.get(row.key());
+            if (e == null) {
+                assertFalse(row.dequantized(), row.key() + " has no scale but was dequantized");
+                continue;
+            }
+            assertTrue(row.dequantized(), row.key());
+            close(e.get("mean").asDouble(), row.mean(), row.key() + " mean");
+            close(e.get("std").asDouble(), row.std(), row.key() + " std");
+            close(e.get("l2_norm").asDouble(), row.l2(), row.key() + " l2");
+            close(e.get("kurtosis_excess").asDouble(), row.kurtosisExcess(), row.key() + " kurtosis");
+            assertEquals(e.get("min").asDouble(), row.min(), 0.0, row.key() + " min");
+            assertEquals(e.get("max").asDouble(), row.max(), 0.0, row.key() + " max");
+            checked++;
+        }
+        assertEquals(39, checked, "36 Linear weights and 3 embeddings are quantized");
+        // The dequantized model is close to the float one: the scale is what turns int8 into weights.
+        JsonNode floatRef = Fixtures.reference("all-minilm-l6-v2").get("tensors");
+        for (StatsRow row : r.tensors()) {
+            if (!row.dequantized()) continue;
+            double fs = floatRef.get(row.key()).get("std").asDouble();
+            assertEquals(fs, row.std(), 0.02 * fs, row.key() + " std of the dequantized vs the float model");
+        }
+    }
+
+    @Test
+    void resultsAreIdenticalHoweverTheWorkIsSliced() {
+        String in = Fixtures.dir("all-minilm-l6-v2-q-sharded").toUri().toString();
+        StatsJob.Result a = run(in, null, true, 1 << 30);
+        StatsJob.Result b = run(in, null, true, 32 << 10);
+        assertEquals(a.tensors().size(), b.tensors().size());
+        for (int i = 0; i < a.tensors().size(); i++) {
+            StatsRow x = a.tensors().get(i), y = b.tensors().get(i);
+            assertEquals(x.key(), y.key());
+            close(x.mean(), y.mean(), x.key());
+            close(x.std(), y.std(), x.key());
+            close(x.kurtosisExcess(), y.kurtosisExcess(), x.key());
+            assertEquals(x.min(), y.min(), 0.0);
+        }
+        // Roll-ups: the model row counts every analysable element.
+        StatsRow model = a.rollups().stream().filter(x -> x.level().equals("model")).findFirst().orElseThrow();
+        long expected = a.tensors().stream().filter(x -> !x.role().equals("quantization") && !x.moduleKind().equals("buffer"))
+                .mapToLong(StatsRow::elements).sum();
+        assertEquals(expected, model.elements());
+    }
+}
