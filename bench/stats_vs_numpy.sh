@@ -47,7 +47,7 @@ jobs = sorted(float(x) for x in sys.argv[5].split())
 np_run = json.load(open(os.path.join(out, "numpy_stats.json")))
 wl = json.load(open(os.path.join(out, "weightlab-stats", "stats.json")))
 run = wl["run"]
-rows = {r["key"]: r for r in wl["rows"] if r["level"] == "tensor"}
+rows = {r["name"]: r for r in wl["rows"] if r["level"] == "tensor"}
 worst = 0.0
 for name, s in np_run["stats"].items():
     r = rows[name]

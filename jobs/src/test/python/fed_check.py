@@ -103,7 +103,7 @@ if sys.argv[1] == "report":
     p = ex / ex.sum()
     ref = load(m["reference"])
     rep = json.load(open(os.path.join(result, "round_report.json")))
-    rows = {r["tensor"]: r for r in rep["tensors"]}
+    rows = {r["name"]: r for r in rep["tensors"]}
     dots, sq, msq = np.zeros(len(xs)), np.zeros(len(xs)), 0.0
     res = {"spread": 0.0, "mean_update_norm": 0.0}
     for name, r in ref.items():

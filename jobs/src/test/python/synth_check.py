@@ -33,9 +33,9 @@ def main():
     prov = json.load(open(os.path.join(d, "weightlab_provenance.json")))
     kinds = {}
     for row in prov["tensors"]:
-        k = row["kind"]
-        if per[row["tensor"]]["n"] > kinds.get(k, ("", 0))[1]:
-            kinds[k] = (row["tensor"], per[row["tensor"]]["n"])
+        k = row["module_kind"]
+        if per[row["name"]]["n"] > kinds.get(k, ("", 0))[1]:
+            kinds[k] = (row["name"], per[row["name"]]["n"])
     rng = np.random.default_rng(0)
     fits = {}
     for k, (name, n) in kinds.items():

@@ -114,7 +114,7 @@ public class StandaloneClusterTest {
                 var names = a.get(i).fieldNames();
                 while (names.hasNext()) {
                     String f = names.next();
-                    assertEquals(a.get(i).get(f), b.get(i).get(f), "row " + a.get(i).get("key") + " field " + f + ": cluster differs from local");
+                    assertEquals(a.get(i).get(f), b.get(i).get(f), "row " + a.get(i).get("name") + " field " + f + ": cluster differs from local");
                 }
             }
         }

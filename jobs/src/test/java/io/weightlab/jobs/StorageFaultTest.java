@@ -95,7 +95,7 @@ public class StorageFaultTest {
             for (var it = x.fieldNames(); it.hasNext(); ) {
                 String f = it.next();
                 if (f.equals("path") || f.equals("file")) continue; // the URI scheme differs
-                assertEquals(x.get(f), y.get(f), "row " + x.get("key") + " field " + f + ": a retried or short read changed a number");
+                assertEquals(x.get(f), y.get(f), "row " + x.get("name") + " field " + f + ": a retried or short read changed a number");
             }
         }
     }

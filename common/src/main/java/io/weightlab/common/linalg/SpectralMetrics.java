@@ -71,7 +71,7 @@ public final class SpectralMetrics {
             double an = 0;
             for (double l : evals) an += Math.pow(l, pl.alpha());
             m.put("log_alpha_norm", Math.log10(an));
-            m.put("status", pl.alpha() < 0 ? "fit failed" : pl.alpha() < 2 ? "over-trained" : pl.alpha() > 6 ? "under-trained" : "ok");
+            m.put("alpha_status", pl.alpha() < 0 ? "fit failed" : pl.alpha() < 2 ? "over-trained" : pl.alpha() > 6 ? "under-trained" : "ok");
         }
         return m;
     }

@@ -66,6 +66,11 @@ public final class TensorInfo implements Serializable {
         return shape.length == 0 ? 1 : shape[0];
     }
 
+    /** The shape as the output tables write it (docs/schema.md: a list of integers). */
+    public java.util.List<Long> shapeList() {
+        return java.util.Arrays.stream(shape).boxed().toList();
+    }
+
     public String shapeString() {
         return Arrays.toString(shape);
     }

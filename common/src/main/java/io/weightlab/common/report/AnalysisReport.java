@@ -50,7 +50,7 @@ public final class AnalysisReport {
         Map<String, List<double[]>> m = new TreeMap<>();
         for (StatsRow r : rows) {
             if (r.layer() == null || r.role() == null || r.role().equals("quantization") || r.role().equals("buffer")) continue;
-            if (r.shape() == null || !r.shape().contains(",")) continue; // matrices only
+            if (r.shape() == null || r.shape().size() < 2) continue; // matrices only
             m.computeIfAbsent(r.moduleKind(), k -> new ArrayList<>()).add(new double[] {r.layer(), f.applyAsDouble(r)});
         }
         Map<String, double[][]> out = new LinkedHashMap<>();
@@ -78,7 +78,7 @@ public final class AnalysisReport {
         Map<String, List<double[]>> alpha = new TreeMap<>(), stable = new TreeMap<>();
         Map<String, Object> lowest = null, highest = null;
         for (Map<String, Object> r : spectrum) {
-            if (!"ok".equals(r.get("analysis")) || r.get("layer") == null) continue;
+            if (!"ok".equals(r.get("status")) || r.get("layer") == null) continue;
             String kind = String.valueOf(r.get("module_kind"));
             double layer = ((Number) r.get("layer")).doubleValue();
             if (r.get("alpha") instanceof Number a && a.doubleValue() > 0) {

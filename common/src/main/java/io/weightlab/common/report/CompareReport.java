@@ -12,7 +12,7 @@ import java.util.TreeMap;
 public final class CompareReport {
     private CompareReport() {}
 
-    /** @param layers rows with "checkpoint_index", "checkpoint", "layer_index", "rotation", "rel_delta"; tensors rows with "kind", "delta_stable_rank", "delta_rank_0.01" */
+    /** @param layers rows with "checkpoint_index", "checkpoint", "layer_index", "rotation", "rel_delta"; tensors rows with "module_kind", "delta_stable_rank", "delta_rank_0.01" */
     public static String render(Map<String, Object> run, List<Map<String, Object>> layers, List<Map<String, Object>> tensors, List<Map<String, Object>> mismatches) {
         StringBuilder h = new StringBuilder(128 * 1024);
         StatsHtmlReport.head(h, "WeightLab compare: " + run.get("reference"));
@@ -27,7 +27,7 @@ public final class CompareReport {
         if (!mismatches.isEmpty()) {
             h.append("<h2>Not compared</h2>\n<table><tr><th>checkpoint</th><th>tensor</th><th>why</th></tr>\n");
             for (Map<String, Object> m : mismatches) {
-                h.append("<tr><td>").append(esc(m.get("checkpoint"))).append("</td><td>").append(esc(m.get("tensor"))).append("</td><td>")
+                h.append("<tr><td>").append(esc(m.get("checkpoint"))).append("</td><td>").append(esc(m.get("name"))).append("</td><td>")
                         .append(esc(m.get("why"))).append("</td></tr>\n");
             }
             h.append("</table>\n");
@@ -56,7 +56,7 @@ public final class CompareReport {
         for (Map<String, Object> r : tensors) {
             double v = num(r.get(key));
             if (!Double.isFinite(v)) continue;
-            double[] sn = acc.computeIfAbsent(String.valueOf(r.get("kind")), k -> new TreeMap<>())
+            double[] sn = acc.computeIfAbsent(String.valueOf(r.get("module_kind")), k -> new TreeMap<>())
                     .computeIfAbsent((Integer) r.get("checkpoint_index"), k -> new double[2]);
             sn[0] += v;
             sn[1]++;

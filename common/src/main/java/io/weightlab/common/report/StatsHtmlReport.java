@@ -48,7 +48,7 @@ public final class StatsHtmlReport {
         else {
             h.append("<table><tr><th class=\"l\">tensor</th><th class=\"l\">finding</th><th>nan</th><th>inf</th><th>std</th><th>kurtosis</th><th>max|x|/std</th></tr>\n");
             for (StatsRow r : anomalies) {
-                h.append("<tr class=\"bad\"><td class=\"l\">").append(esc(r.key())).append("</td><td class=\"l\">").append(esc(anomaly(r)))
+                h.append("<tr class=\"bad\"><td class=\"l\">").append(esc(r.name())).append("</td><td class=\"l\">").append(esc(anomaly(r)))
                         .append("</td><td>").append(r.nanCount()).append("</td><td>").append(r.infCount()).append("</td><td>")
                         .append(g(r.std())).append("</td><td>").append(g(r.kurtosisExcess())).append("</td><td>").append(g(r.outlierRatio())).append("</td></tr>\n");
             }
@@ -75,7 +75,7 @@ public final class StatsHtmlReport {
         for (Map<String, Object> r : odd) {
             h.append("<tr class=\"bad\"><td class=\"l\">").append(esc(String.valueOf(r.get("name")))).append("</td><td>")
                     .append(g(((Number) r.get("alpha")).doubleValue())).append("</td><td>").append(g(num(r.get("D")))).append("</td><td class=\"l\">")
-                    .append(esc(String.valueOf(r.get("status")))).append("</td></tr>\n");
+                    .append(esc(String.valueOf(r.get("alpha_status")))).append("</td></tr>\n");
         }
         h.append("</table>\n");
     }
@@ -84,13 +84,13 @@ public final class StatsHtmlReport {
         h.append("<h2>Matrices</h2>\n<table><tr><th class=\"l\">matrix</th><th>N x M</th><th>sv_max</th><th>stable rank</th><th>eff. rank</th>"
                 + "<th>entropy</th><th>alpha</th><th>D</th><th>spikes</th><th class=\"l\">method / status</th></tr>\n");
         for (Map<String, Object> r : spectrum) {
-            boolean ok = "ok".equals(r.get("analysis"));
+            boolean ok = "ok".equals(r.get("status"));
             h.append(ok ? "<tr>" : "<tr class=\"bad\">").append("<td class=\"l\">").append(esc(String.valueOf(r.get("name")))).append("</td><td>")
                     .append(r.get("N")).append(" x ").append(r.get("M")).append("</td><td>").append(g(num(r.get("sv_max")))).append("</td><td>")
                     .append(g(num(r.get("stable_rank")))).append("</td><td>").append(g(num(r.get("effective_rank")))).append("</td><td>")
                     .append(g(num(r.get("entropy")))).append("</td><td>").append(g(num(r.get("alpha")))).append("</td><td>")
                     .append(g(num(r.get("D")))).append("</td><td>").append(r.get("num_pl_spikes") == null ? "" : r.get("num_pl_spikes"))
-                    .append("</td><td class=\"l\">").append(esc(ok ? String.valueOf(r.get("method")) : String.valueOf(r.get("analysis"))))
+                    .append("</td><td class=\"l\">").append(esc(ok ? String.valueOf(r.get("method")) : String.valueOf(r.get("status"))))
                     .append("</td></tr>\n");
         }
         h.append("</table>\n");
@@ -124,10 +124,10 @@ public final class StatsHtmlReport {
         for (StatsRow r : rows) {
             boolean bad = r.nanCount() + r.infCount() > 0;
             h.append(bad ? "<tr class=\"bad\">" : "<tr>").append("<td class=\"l\">")
-                    .append(esc(r.level().equals("tensor") || r.level().equals("model") ? r.key() : r.level() + ": " + r.key())).append("</td>");
+                    .append(esc(r.level().equals("tensor") || r.level().equals("model") ? r.name() : r.level() + ": " + r.name())).append("</td>");
             if (tensorCols) {
                 h.append("<td class=\"l\">").append(esc(r.dtype())).append(r.dequantized() ? " (deq)" : "").append("</td><td class=\"l\">")
-                        .append(esc(r.shape())).append("</td><td class=\"l\">").append(esc(r.moduleKind())).append("</td>");
+                        .append(esc(r.shape() == null ? "" : String.valueOf(r.shape()))).append("</td><td class=\"l\">").append(esc(r.moduleKind())).append("</td>");
             } else {
                 h.append("<td>").append(r.tensors()).append("</td>");
             }

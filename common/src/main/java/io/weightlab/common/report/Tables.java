@@ -55,7 +55,10 @@ public final class Tables {
     public static void writeCsv(OutputStream out, List<Map<String, Object>> rows) throws IOException {
         Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
         if (!rows.isEmpty()) {
-            List<String> cols = new ArrayList<>(rows.get(0).keySet());
+            // every column any row has, in first-seen order: optional columns (set on some rows only) are not lost
+            java.util.LinkedHashSet<String> union = new java.util.LinkedHashSet<>();
+            for (Map<String, Object> r : rows) union.addAll(r.keySet());
+            List<String> cols = new ArrayList<>(union);
             w.write(String.join(",", cols.stream().map(Tables::csvField).toList()));
             w.write('\n');
             for (Map<String, Object> r : rows) {

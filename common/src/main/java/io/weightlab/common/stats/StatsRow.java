@@ -1,6 +1,8 @@
 package io.weightlab.common.stats;
 
 import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -10,7 +12,7 @@ import java.util.Map;
  * kurtosis is excess; quantiles are inverted-CDF, within relative error {@code quantileRelativeError} (0: exact).
  */
 public record StatsRow(
-        String level, String key, String dtype, String shape, long tensors, long elements, long finite,
+        String level, String name, String dtype, List<Long> shape, long tensors, long elements, long finite,
         String stack, Integer layer, String moduleKind, String role, boolean dequantized,
         double mean, double std, double stdSample, double variance, double varianceSample,
         double skewness, double kurtosisExcess, double min, double max, double maxAbs,
@@ -21,13 +23,13 @@ public record StatsRow(
     public static final String[] QUANTILE_NAMES = {"q01", "q05", "q25", "q50", "q75", "q95", "q99"};
 
     /** Builds a row from a merged partial; {@code elements} counts every element, finite or not. */
-    public static StatsRow of(String level, String key, String dtype, String shape, long tensors, long elements,
+    public static StatsRow of(String level, String name, String dtype, List<Long> shape, long tensors, long elements,
                               String stack, Integer layer, String moduleKind, String role, boolean dequantized,
                               TensorPartial p) {
         MomentAccumulator m = p.moments();
         double std = m.stdPopulation();
         long finite = m.count();
-        return new StatsRow(level, key, dtype, shape, tensors, elements, finite, stack, layer, moduleKind, role, dequantized,
+        return new StatsRow(level, name, dtype, shape, tensors, elements, finite, stack, layer, moduleKind, role, dequantized,
                 m.mean(), std, m.stdSample(), m.variancePopulation(), m.varianceSample(),
                 m.skewness(), m.excessKurtosis(), m.min(), m.max(), m.maxAbs(),
                 m.l1(), m.l2(), m.rms(), finite == 0 ? Double.NaN : (double) m.zeroCount() / finite,
@@ -37,7 +39,7 @@ public record StatsRow(
 
     /** The same row with a generalized-Gaussian fit attached. */
     public StatsRow withFit(GgFit fit) {
-        return new StatsRow(level, key, dtype, shape, tensors, elements, finite, stack, layer, moduleKind, role, dequantized,
+        return new StatsRow(level, name, dtype, shape, tensors, elements, finite, stack, layer, moduleKind, role, dequantized,
                 mean, std, stdSample, variance, varianceSample, skewness, kurtosisExcess, min, max, maxAbs, l1, l2, rms,
                 zeroFraction, nanCount, infCount, outlierRatio, quantiles, quantileRelativeError, fit);
     }
@@ -46,13 +48,21 @@ public record StatsRow(
     public static StatsRow fromMap(Map<String, Object> m) {
         double[] q = new double[QUANTILE_NAMES.length];
         for (int i = 0; i < q.length; i++) q[i] = d(m.get(QUANTILE_NAMES[i]));
-        return new StatsRow(str(m.get("level")), str(m.get("key")), str(m.get("dtype")), str(m.get("shape")), l(m.get("tensors")),
+        return new StatsRow(str(m.get("level")), str(m.get("name")), str(m.get("dtype")), shape(m.get("shape")), l(m.get("tensors")),
                 l(m.get("elements")), l(m.get("finite")), str(m.get("stack")), m.get("layer") == null ? null : ((Number) m.get("layer")).intValue(),
                 str(m.get("module_kind")), str(m.get("role")), Boolean.TRUE.equals(m.get("dequantized")),
                 d(m.get("mean")), d(m.get("std")), d(m.get("std_sample")), d(m.get("variance")), d(m.get("variance_sample")),
                 d(m.get("skewness")), d(m.get("kurtosis_excess")), d(m.get("min")), d(m.get("max")), d(m.get("max_abs")),
                 d(m.get("l1")), d(m.get("l2")), d(m.get("rms")), d(m.get("zero_fraction")), l(m.get("nan_count")), l(m.get("inf_count")),
                 d(m.get("outlier_ratio")), q, d(m.get("quantile_relative_error")), GgFit.fromMap(m));
+    }
+
+    /** A shape read back from JSON: a list of integers (null for roll-ups). */
+    static List<Long> shape(Object o) {
+        if (!(o instanceof List<?> l)) return null;
+        List<Long> s = new ArrayList<>();
+        for (Object v : l) s.add(((Number) v).longValue());
+        return s;
     }
 
     static double d(Object o) { return o instanceof Number n ? n.doubleValue() : Double.NaN; }
@@ -65,7 +75,7 @@ public record StatsRow(
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("level", level);
-        m.put("key", key);
+        m.put("name", name);
         m.put("dtype", dtype);
         m.put("shape", shape);
         m.put("tensors", tensors);

@@ -40,8 +40,8 @@ public final class ReferenceStats {
             if (!(o instanceof Map<?, ?> m)) continue;
             @SuppressWarnings("unchecked") StatsRow row = StatsRow.fromMap((Map<String, Object>) m);
             if (!"tensor".equals(row.level())) continue;
-            r.byName.put(row.key(), row);
-            TensorName n = TensorName.parse(row.key());
+            r.byName.put(row.name(), row);
+            TensorName n = TensorName.parse(row.name());
             r.byLayerKind.computeIfAbsent(layerKind(n), k -> new ArrayList<>()).add(row);
             double beta = row.gg() == null ? Double.NaN : row.gg().beta();
             if (Double.isFinite(beta) && n.isAnalysable() && n.param() != TensorName.Param.BIAS) {

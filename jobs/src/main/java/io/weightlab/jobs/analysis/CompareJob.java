@@ -69,7 +69,7 @@ public final class CompareJob {
         for (int c = 0; c < cks.size(); c++) join(ref, cks.get(c), c, o, pairs, mismatches);
         if (o.strict() && !mismatches.isEmpty()) {
             Map<String, Object> m = mismatches.get(0);
-            throw new UsageException(m.get("checkpoint") + ": '" + m.get("tensor") + "' " + m.get("why") + " (and " + (mismatches.size() - 1)
+            throw new UsageException(m.get("checkpoint") + ": '" + m.get("name") + "' " + m.get("why") + " (and " + (mismatches.size() - 1)
                     + " more; rule: SameTensors, --strict)");
         }
         if (pairs.isEmpty()) throw new UsageException(o.reference() + ": no tensor of the reference is in the compared checkpoints (rule: SameTensors)");
@@ -129,10 +129,10 @@ public final class CompareJob {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("checkpoint_index", pr.ckpt() + 1);
                 row.put("checkpoint", o.checkpoints().get(pr.ckpt()));
-                row.put("tensor", pr.a().name());
+                row.put("name", pr.a().name());
                 row.put("layer", tn.layerKey());
-                row.put("kind", tn.kind().label());
-                row.put("shape", pr.a().shape());
+                row.put("module_kind", tn.kind().label());
+                row.put("shape", pr.a().shapeList());
                 row.put("rotation", PairSums.rotation(second[p].unitDiffSq, nm.na(), nm.nb()));
                 row.put("norm_ref", nm.na());
                 row.put("norm", nm.nb());
@@ -148,7 +148,7 @@ public final class CompareJob {
                     r.put("checkpoint_index", pr.ckpt() + 1);
                     r.put("checkpoint", o.checkpoints().get(pr.ckpt()));
                     r.put("layer", pr.block());
-                    if (tn.layer() != null) r.put("layer_index", tn.layer());
+                    r.put("layer_index", tn.layer()); // always a column (null outside numbered blocks): CSV headers come from the first row
                     r.put("tensors", 0);
                     r.put("block_unit_diff_sq", 0.0);
                     r.put("diff_sq", 0.0);
@@ -218,14 +218,14 @@ public final class CompareJob {
                     : !Arrays.equals(a.shape(), b.shape()) ? "has shape " + b.shapeString() + " here but " + a.shapeString() + " in the reference"
                     : !b.dtype().isFloatingPoint() || !b.dtype().isDecodable() ? "is " + b.dtype() + " here, not a decodable floating type" : null;
             if (why != null) {
-                mismatches.add(Map.of("checkpoint", label, "tensor", a.name(), "why", why));
+                mismatches.add(Map.of("checkpoint", label, "name", a.name(), "why", why));
                 continue;
             }
             pairs.add(new Pair(c, a, b, n.layer() == null ? a.name() : n.layerKey()));
         }
         for (TensorInfo b : ck.tensors()) {
             if (ref.tensor(b.name()) == null && b.dtype().isFloatingPoint() && (b.rank() >= 2 || (b.rank() == 1 && o.includeBiases()))) {
-                mismatches.add(Map.of("checkpoint", label, "tensor", b.name(), "why", "is not in the reference"));
+                mismatches.add(Map.of("checkpoint", label, "name", b.name(), "why", "is not in the reference"));
             }
         }
     }
@@ -268,8 +268,8 @@ public final class CompareJob {
     private static void shift(Map<String, Object> row, MomentAccumulator a, MomentAccumulator b) {
         row.put("std_ref", a.stdPopulation());
         row.put("std", b.stdPopulation());
-        row.put("kurtosis_ref", a.excessKurtosis());
-        row.put("kurtosis", b.excessKurtosis());
+        row.put("kurtosis_excess_ref", a.excessKurtosis());
+        row.put("kurtosis_excess", b.excessKurtosis());
         row.put("gg_beta_ref", a.count() > 3 ? GeneralizedGaussian.betaFromKurtosis(a.excessKurtosis()) : Double.NaN);
         row.put("gg_beta", b.count() > 3 ? GeneralizedGaussian.betaFromKurtosis(b.excessKurtosis()) : Double.NaN);
     }

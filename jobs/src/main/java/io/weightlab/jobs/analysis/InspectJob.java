@@ -25,7 +25,7 @@ public final class InspectJob {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", t.name());
             m.put("dtype", t.dtype().name());
-            m.put("shape", t.shapeString());
+            m.put("shape", t.shapeList());
             m.put("parameters", t.elementCount());
             m.put("bytes", t.byteLength());
             m.put("shard", t.file().substring(t.file().lastIndexOf('/') + 1));

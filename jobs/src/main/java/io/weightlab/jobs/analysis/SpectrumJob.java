@@ -186,7 +186,7 @@ public final class SpectrumJob {
         row.put("expert", n.expert());
         row.put("module_kind", n.kind().label());
         row.put("method", method);
-        row.put("analysis", status);
+        row.put("status", status);
         return row;
     }
 
@@ -362,7 +362,7 @@ public final class SpectrumJob {
             Map<String, Object> m = r.row();
             console.printf("%-56s %10s %10s %8s %8s %8s%n", r.name(), Format.g((double) m.get("sv_max")), Format.g((double) m.get("stable_rank")),
                     m.containsKey("alpha") ? Format.g((double) m.get("alpha")) : "-", m.containsKey("D") ? Format.g((double) m.get("D")) : "-",
-                    m.getOrDefault("status", ""));
+                    m.getOrDefault("alpha_status", ""));
         }
         long skipped = results.stream().filter(r -> !r.status().equals("ok")).count();
         if (skipped > 0) console.printf("%d matrices listed as not analysed (reason in spectrum.json)%n", skipped);

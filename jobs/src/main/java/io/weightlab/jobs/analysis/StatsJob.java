@@ -120,7 +120,7 @@ public final class StatsJob {
                     if (p == null) continue;
                     TensorName tn = TensorName.parse(t.name());
                     boolean deq = dq.containsKey(t.name());
-                    tensorRows.add(StatsRow.of("tensor", t.name(), t.dtype().name(), t.shapeString(), 1, t.elementCount(),
+                    tensorRows.add(StatsRow.of("tensor", t.name(), t.dtype().name(), t.shapeList(), 1, t.elementCount(),
                             tn.stack(), tn.layer(), tn.kind().label(), tn.role().name().toLowerCase(), deq, p)
                             .withFit(fits.getOrDefault(t.name(), io.weightlab.common.stats.GgFit.notFitted(
                                     o.gg() == GgMode.NONE ? "not requested" : "not a weight (quantization side tensor or buffer)"))));
@@ -147,7 +147,7 @@ public final class StatsJob {
                             : io.weightlab.common.stats.GgFit.precheck(gp.moments()) != null ? io.weightlab.common.stats.GgFit.notFitted(io.weightlab.common.stats.GgFit.precheck(gp.moments()))
                             : gp.quantiles().isExact() ? gp.quantiles().ggFitExact(gp.moments())
                             : io.weightlab.common.stats.GgFit.notFitted("group fits need one stored dtype of <= 16 bits");
-                    rollups.add(StatsRow.of(level, key, "", "", c[0], c[1], null, null, null, null, false, gp).withFit(gf));
+                    rollups.add(StatsRow.of(level, key, "", null, c[0], c[1], null, null, null, null, false, gp).withFit(gf));
                 }
                 double secs = (System.nanoTime() - t0) / 1e9;
                 Map<String, Object> run = new LinkedHashMap<>();
@@ -295,7 +295,7 @@ public final class StatsJob {
         console.printf("%-16s %8s %12s %12s %12s %10s %10s %8s%n", "group", "tensors", "params", "mean", "std", "kurtosis", "max|x|", "nan/inf");
         for (StatsRow row : r.rollups()) {
             if (!row.level().equals("model") && !row.level().equals("role")) continue;
-            console.printf("%-16s %8d %12s %12s %12s %10s %10s %8d%n", row.level().equals("model") ? "model" : row.key(),
+            console.printf("%-16s %8d %12s %12s %12s %10s %10s %8d%n", row.level().equals("model") ? "model" : row.name(),
                     row.tensors(), Format.count(row.elements()), Format.g(row.mean()), Format.g(row.std()),
                     Format.g(row.kurtosisExcess()), Format.g(row.maxAbs()), row.nanCount() + row.infCount());
         }

@@ -58,7 +58,7 @@ public class ReportCommand implements Callable<Integer> {
             for (Map<String, Object> m : (List<Map<String, Object>>) doc.get("rows")) {
                 StatsRow r = StatsRow.fromMap(m);
                 (r.level().equals("tensor") ? tensors : rollups).add(r);
-                if (r.level().equals("tensor")) byName.put(r.key(), r);
+                if (r.level().equals("tensor")) byName.put(r.name(), r);
             }
             Map<String, Object> h = (Map<String, Object>) doc.get("histogram");
             if (h != null) {

@@ -216,7 +216,7 @@ public final class FedAvgJob {
                     TensorAggregation.Diagnostics d = diag.get(t.name());
                     ClientMoments cm = pass1.get(t.name());
                     Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("tensor", t.name());
+                    row.put("name", t.name());
                     row.put("elements", t.elementCount());
                     row.put("client_spread", d.spread / t.elementCount());
                     if (reference != null) row.put("mean_update_norm", Math.sqrt(d.meanUpdateSq));

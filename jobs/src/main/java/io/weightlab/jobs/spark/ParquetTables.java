@@ -12,13 +12,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** Writes a small table (rows of column -> value) as one Parquet file through Spark, typed from the values. */
+/** Writes a small table (rows of column -> value) as one Parquet file through Spark, typed from the values (lists are shapes: list<int64>). */
 public final class ParquetTables {
     private ParquetTables() {}
 
     public static void write(SparkSession spark, List<Map<String, Object>> rows, String path) {
         if (rows.isEmpty()) return;
-        List<String> cols = new ArrayList<>(rows.get(0).keySet());
+        java.util.LinkedHashSet<String> union = new java.util.LinkedHashSet<>(); // optional columns are set on some rows only
+        for (Map<String, Object> r : rows) union.addAll(r.keySet());
+        List<String> cols = new ArrayList<>(union);
         List<StructField> fields = new ArrayList<>();
         for (String c : cols) fields.add(DataTypes.createStructField(c, typeOf(rows, c), true));
         StructType schema = DataTypes.createStructType(fields);
@@ -39,6 +41,7 @@ public final class ParquetTables {
             if (v instanceof Long) return DataTypes.LongType;
             if (v instanceof Integer) return DataTypes.LongType;
             if (v instanceof Boolean) return DataTypes.BooleanType;
+            if (v instanceof List<?>) return DataTypes.createArrayType(DataTypes.LongType); // shapes (docs/schema.md)
             return DataTypes.StringType;
         }
         return DataTypes.StringType;

@@ -148,7 +148,7 @@ public final class WeightWriter {
     /** One provenance row per planned tensor: name, rule and what was done. */
     public static List<Map<String, Object>> planRows(List<TransformPlanner.Planned> plans) {
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (TransformPlanner.Planned p : plans) rows.add(Map.of("tensor", p.tensor().name(), "rule", p.rule(), "action", p.action().describe(), "why", p.why()));
+        for (TransformPlanner.Planned p : plans) rows.add(Map.of("name", p.tensor().name(), "rule", p.rule(), "action", p.action().describe(), "why", p.why()));
         return rows;
     }
 

@@ -109,9 +109,9 @@ public final class SynthJob {
                 List<Map<String, Object>> rows = new ArrayList<>();
                 for (TransformPlanner.Planned p : plans) {
                     Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("tensor", p.tensor().name());
-                    row.put("kind", p.rule());
-                    row.put("shape", p.tensor().shape());
+                    row.put("name", p.tensor().name());
+                    row.put("module_kind", p.rule());
+                    row.put("shape", p.tensor().shapeList());
                     row.put("distribution", p.action().describe());
                     MomentAccumulator m = written.get(p.tensor().name());
                     if (m != null) { // drawn values before the cast (absent for shards a resumed run kept)

@@ -154,7 +154,7 @@ public final class LoraInitJob {
                 for (LoraModule m : kept) {
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("module", m.module());
-                    row.put("shape", m.weight().shape());
+                    row.put("shape", m.weight().shapeList());
                     row.put("r", m.r());
                     row.put("lora_alpha", m.alpha());
                     row.put("scaling", m.scaling());

@@ -153,8 +153,8 @@ public final class RescaleJob {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (TransformPlanner.Planned p : plans) {
             Map<String, Object> row = new LinkedHashMap<>();
-            row.put("tensor", p.tensor().name());
-            row.put("shape", p.tensor().shape());
+            row.put("name", p.tensor().name());
+            row.put("shape", p.tensor().shapeList());
             row.put("dtype_in", p.tensor().dtype().name());
             row.put("dtype_out", p.outDType().name());
             row.put("rule", p.rule());

@@ -54,7 +54,7 @@ public class CompareJobTest {
         int kernels = 0;
         for (JsonNode t : all.get("tensors")) {
             String ck = Path.of(t.get("checkpoint").asText()).getFileName().toString();
-            String name = t.get("tensor").asText();
+            String name = t.get("name").asText();
             double rot = t.get("rotation").asDouble();
             switch (ck) {
                 case "same" -> {
@@ -93,7 +93,7 @@ public class CompareJobTest {
             assertEquals(ref.get("stable_rank").asDouble(), ours.get("delta_stable_rank").asDouble(), 1e-9 * ref.get("stable_rank").asDouble(), n + " stable rank");
             assertEquals(ref.get("effective_rank").asDouble(), ours.get("delta_effective_rank").asDouble(), 1e-9 * ref.get("effective_rank").asDouble(), n + " erank");
             assertEquals(ref.get("matrix_rank").asInt(), ours.get("delta_matrix_rank").asInt(), n + " rank above numpy's floor");
-            for (String f : new String[] {"std_ref", "std", "kurtosis_ref", "kurtosis"}) {
+            for (String f : new String[] {"std_ref", "std", "kurtosis_excess_ref", "kurtosis_excess"}) {
                 assertEquals(ref.get(f).asDouble(), ours.get(f).asDouble(), 1e-9 * Math.abs(ref.get(f).asDouble()) + 1e-12, n + " " + f + " (distribution shift)");
             }
         });

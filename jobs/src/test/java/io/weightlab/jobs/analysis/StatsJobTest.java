@@ -49,24 +49,24 @@ public class StatsJobTest {
             int fitted = 0, mleClose = 0;
             StringBuilder mleOff = new StringBuilder();
             for (StatsRow row : r.tensors()) {
-                JsonNode e = ref.get(row.key());
-                assertEquals(e.get("count").asLong(), row.finite(), row.key());
-                close(e.get("mean").asDouble(), row.mean(), row.key() + " mean");
-                close(e.get("std").asDouble(), row.std(), row.key() + " std");
-                close(e.get("l2_norm").asDouble(), row.l2(), row.key() + " l2");
-                assertEquals(e.get("min").asDouble(), row.min(), 0.0, row.key() + " min");
-                assertEquals(e.get("max").asDouble(), row.max(), 0.0, row.key() + " max");
-                if (!e.get("kurtosis_excess").isNull()) close(e.get("kurtosis_excess").asDouble(), row.kurtosisExcess(), row.key() + " kurtosis");
+                JsonNode e = ref.get(row.name());
+                assertEquals(e.get("count").asLong(), row.finite(), row.name());
+                close(e.get("mean").asDouble(), row.mean(), row.name() + " mean");
+                close(e.get("std").asDouble(), row.std(), row.name() + " std");
+                close(e.get("l2_norm").asDouble(), row.l2(), row.name() + " l2");
+                assertEquals(e.get("min").asDouble(), row.min(), 0.0, row.name() + " min");
+                assertEquals(e.get("max").asDouble(), row.max(), 0.0, row.name() + " max");
+                if (!e.get("kurtosis_excess").isNull()) close(e.get("kurtosis_excess").asDouble(), row.kurtosisExcess(), row.name() + " kurtosis");
                 JsonNode g = e.get("gennorm");
                 if (g != null && !g.get("moment_beta_mad").isNull() && row.moduleKind().equals("buffer")) {
-                    assertEquals("not a weight (quantization side tensor or buffer)", row.gg().status(), row.key());
+                    assertEquals("not a weight (quantization side tensor or buffer)", row.gg().status(), row.name());
                 } else if (g != null && !g.get("moment_beta_mad").isNull()) {
                     // moment shapes to 1e-6 of the reference
-                    assertEquals(g.get("moment_beta_mad").asDouble(), row.gg().betaMoment(), 1e-6 * g.get("moment_beta_mad").asDouble(), row.key());
-                    assertEquals(g.get("moment_scale_mad").asDouble(), row.gg().alphaMoment(), 1e-6 * g.get("moment_scale_mad").asDouble(), row.key());
-                    assertEquals("converged", row.gg().status(), row.key());
+                    assertEquals(g.get("moment_beta_mad").asDouble(), row.gg().betaMoment(), 1e-6 * g.get("moment_beta_mad").asDouble(), row.name());
+                    assertEquals(g.get("moment_scale_mad").asDouble(), row.gg().alphaMoment(), 1e-6 * g.get("moment_scale_mad").asDouble(), row.name());
+                    assertEquals("converged", row.gg().status(), row.name());
                     if (Math.abs(g.get("beta").asDouble() - row.gg().beta()) <= 0.01 * g.get("beta").asDouble()) mleClose++;
-                    else mleOff.append(' ').append(row.key()).append(" ours ").append(row.gg().beta()).append(" scipy ").append(g.get("beta").asDouble());
+                    else mleOff.append(' ').append(row.name()).append(" ours ").append(row.gg().beta()).append(" scipy ").append(g.get("beta").asDouble());
                     fitted++;
                 }
             }
@@ -80,11 +80,11 @@ public class StatsJobTest {
             assertFalse(Files.exists(out.resolve("_temporary")), "staging must be gone after commit");
             JsonNode doc = JSON.readTree(out.resolve("stats.json").toFile());
             Map<String, JsonNode> rows = new HashMap<>();
-            for (JsonNode n : doc.get("rows")) if (n.get("level").asText().equals("tensor")) rows.put(n.get("key").asText(), n);
+            for (JsonNode n : doc.get("rows")) if (n.get("level").asText().equals("tensor")) rows.put(n.get("name").asText(), n);
             for (StatsRow row : r.tensors()) {
                 // full precision: the JSON text reads back to the very same double
-                assertEquals(row.mean(), rows.get(row.key()).get("mean").asDouble(), 0.0, row.key());
-                assertEquals(row.std(), rows.get(row.key()).get("std").asDouble(), 0.0, row.key());
+                assertEquals(row.mean(), rows.get(row.name()).get("mean").asDouble(), 0.0, row.name());
+                assertEquals(row.std(), rows.get(row.name()).get("std").asDouble(), 0.0, row.name());
             }
             String csv = Files.readString(out.resolve("stats.csv"));
             assertTrue(csv.startsWith("level,key,dtype,shape,"), csv.substring(0, 60));
@@ -99,18 +99,18 @@ public class StatsJobTest {
         StatsJob.Result r = run(model.toUri().toString(), null, true, 64 << 10);
         int checked = 0;
         for (StatsRow row : r.tensors()) {
-            JsonNode e = ref.get(row.key());
+            JsonNode e = ref.get(row.name());
             if (e == null) {
-                assertFalse(row.dequantized(), row.key() + " has no scale but was dequantized");
+                assertFalse(row.dequantized(), row.name() + " has no scale but was dequantized");
                 continue;
             }
-            assertTrue(row.dequantized(), row.key());
-            close(e.get("mean").asDouble(), row.mean(), row.key() + " mean");
-            close(e.get("std").asDouble(), row.std(), row.key() + " std");
-            close(e.get("l2_norm").asDouble(), row.l2(), row.key() + " l2");
-            close(e.get("kurtosis_excess").asDouble(), row.kurtosisExcess(), row.key() + " kurtosis");
-            assertEquals(e.get("min").asDouble(), row.min(), 0.0, row.key() + " min");
-            assertEquals(e.get("max").asDouble(), row.max(), 0.0, row.key() + " max");
+            assertTrue(row.dequantized(), row.name());
+            close(e.get("mean").asDouble(), row.mean(), row.name() + " mean");
+            close(e.get("std").asDouble(), row.std(), row.name() + " std");
+            close(e.get("l2_norm").asDouble(), row.l2(), row.name() + " l2");
+            close(e.get("kurtosis_excess").asDouble(), row.kurtosisExcess(), row.name() + " kurtosis");
+            assertEquals(e.get("min").asDouble(), row.min(), 0.0, row.name() + " min");
+            assertEquals(e.get("max").asDouble(), row.max(), 0.0, row.name() + " max");
             checked++;
         }
         assertEquals(39, checked, "36 Linear weights and 3 embeddings are quantized");
@@ -118,8 +118,8 @@ public class StatsJobTest {
         JsonNode floatRef = Fixtures.reference("all-minilm-l6-v2").get("tensors");
         for (StatsRow row : r.tensors()) {
             if (!row.dequantized()) continue;
-            double fs = floatRef.get(row.key()).get("std").asDouble();
-            assertEquals(fs, row.std(), 0.02 * fs, row.key() + " std of the dequantized vs the float model");
+            double fs = floatRef.get(row.name()).get("std").asDouble();
+            assertEquals(fs, row.std(), 0.02 * fs, row.name() + " std of the dequantized vs the float model");
         }
     }
 
@@ -131,10 +131,10 @@ public class StatsJobTest {
         assertEquals(a.tensors().size(), b.tensors().size());
         for (int i = 0; i < a.tensors().size(); i++) {
             StatsRow x = a.tensors().get(i), y = b.tensors().get(i);
-            assertEquals(x.key(), y.key());
-            close(x.mean(), y.mean(), x.key());
-            close(x.std(), y.std(), x.key());
-            close(x.kurtosisExcess(), y.kurtosisExcess(), x.key());
+            assertEquals(x.name(), y.name());
+            close(x.mean(), y.mean(), x.name());
+            close(x.std(), y.std(), x.name());
+            close(x.kurtosisExcess(), y.kurtosisExcess(), x.name());
             assertEquals(x.min(), y.min(), 0.0);
         }
         // Roll-ups: the model row counts every analysable element.
