@@ -99,7 +99,7 @@ public class CompareJobTest {
         });
         int layersChecked = 0;
         for (JsonNode l : all.get("layers")) {
-            if (!Path.of(l.get("checkpoint").asText()).getFileName().toString().equals("noisy") || !l.has("layer_index")) continue;
+            if (!Path.of(l.get("checkpoint").asText()).getFileName().toString().equals("noisy") || !l.hasNonNull("layer_index")) continue;
             double ref = np.get("layers").get(l.get("layer_index").asText()).asDouble();
             assertEquals(ref, l.get("rotation").asDouble(), 1e-12 + 1e-9 * ref, "layer " + l.get("layer_index") + " rotation of its kernels as one vector");
             layersChecked++;

@@ -87,7 +87,7 @@ public class StatsJobTest {
                 assertEquals(row.std(), rows.get(row.name()).get("std").asDouble(), 0.0, row.name());
             }
             String csv = Files.readString(out.resolve("stats.csv"));
-            assertTrue(csv.startsWith("level,key,dtype,shape,"), csv.substring(0, 60));
+            assertTrue(csv.startsWith("level,name,dtype,shape,"), csv.substring(0, 60));
         }
     }
 
