@@ -1,8 +1,8 @@
 package io.weightlab.common.compare;
 
+import io.weightlab.common.stats.Mergeable;
 import io.weightlab.common.stats.MomentAccumulator;
 
-import java.io.Serializable;
 
 /**
  * Sums over the elements of a reference tensor a and a compared tensor b (same name and shape), in double, merged
@@ -10,7 +10,7 @@ import java.io.Serializable;
  * tensor's own norms and with its block's (layer's) norms, and ‖b − a‖², which give the rotation
  * δ = ½‖â − b̂‖² without the cancellation of 1 − cos near 0 (algorithms.md §7.1).
  */
-public final class PairSums implements Serializable {
+public final class PairSums implements Mergeable<PairSums> {
     public final MomentAccumulator a = new MomentAccumulator(), b = new MomentAccumulator();
     public double dot;
     public double unitDiffSq, blockUnitDiffSq, diffSq;
@@ -43,7 +43,18 @@ public final class PairSums implements Serializable {
         return s;
     }
 
+    @Override
+    public boolean isEmpty() {
+        return a.isEmpty() && b.isEmpty() && dot == 0 && unitDiffSq == 0 && blockUnitDiffSq == 0 && diffSq == 0;
+    }
+
+    @Override
+    public PairSums copy() {
+        return new PairSums().merge(this);
+    }
+
     /** In slice order: moments merge with Pébay's formulas, sums add. */
+    @Override
     public PairSums merge(PairSums o) {
         a.merge(o.a);
         b.merge(o.b);

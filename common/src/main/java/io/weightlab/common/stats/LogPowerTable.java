@@ -1,6 +1,5 @@
 package io.weightlab.common.stats;
 
-import java.io.Serializable;
 
 /**
  * A mergeable summary of the centred values |x − μ| from which the generalized-Gaussian MLE's power sums
@@ -16,7 +15,7 @@ import java.io.Serializable;
  * (a few hundred KB) replaces caching the values. Zeros (which add nothing at β > 0) and non-finite values are
  * skipped.
  */
-public final class LogPowerTable implements Serializable {
+public final class LogPowerTable implements Mergeable<LogPowerTable> {
     private static final long serialVersionUID = 1L;
     /** Mantissa bits in a bin's key: 2^8 bins per octave. */
     static final int MANTISSA_BITS = 8;
@@ -50,6 +49,14 @@ public final class LogPowerTable implements Serializable {
     }
 
     public double mu() { return mu; }
+
+    @Override
+    public boolean isEmpty() { return count == 0; }
+
+    @Override
+    public LogPowerTable copy() {
+        return new LogPowerTable(mu).merge(this);
+    }
 
     /** Number of values in the table (finite, non-zero |x − μ|). */
     public long count() { return count; }
@@ -108,7 +115,8 @@ public final class LogPowerTable implements Serializable {
         return (bin - firstBin) * MOMENTS;
     }
 
-    /** Adds another table of the same location into this one. */
+    /** Adds another table of the same location into this one (another location: IllegalArgumentException). */
+    @Override
     public LogPowerTable merge(LogPowerTable o) {
         if (Double.compare(o.mu, mu) != 0) throw new IllegalArgumentException("tables centred at " + mu + " and " + o.mu);
         int ob = o.rows.length / MOMENTS;

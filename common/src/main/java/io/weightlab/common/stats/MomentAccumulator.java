@@ -1,6 +1,5 @@
 package io.weightlab.common.stats;
 
-import java.io.Serializable;
 
 /**
  * Mergeable first-to-fourth central moments plus extrema, norms, zero and non-finite counts, accumulated in
@@ -8,7 +7,7 @@ import java.io.Serializable;
  * cache) and merged with Pébay's pairwise formulas, so no large sums are ever subtracted.
  * NaN and ±Inf are counted and kept out of the moments.
  */
-public final class MomentAccumulator implements Serializable {
+public final class MomentAccumulator implements Mergeable<MomentAccumulator> {
     private static final long serialVersionUID = 1L;
 
     private long n;
@@ -154,7 +153,13 @@ public final class MomentAccumulator implements Serializable {
         m4 = newM4;
     }
 
+    @Override
+    public boolean isEmpty() {
+        return n == 0 && nan == 0 && posInf == 0 && negInf == 0;
+    }
+
     /** An independent copy. */
+    @Override
     public MomentAccumulator copy() {
         MomentAccumulator c = new MomentAccumulator();
         c.merge(this);
@@ -162,6 +167,7 @@ public final class MomentAccumulator implements Serializable {
     }
 
     /** Merges another accumulator into this one (associative and commutative up to rounding). */
+    @Override
     public MomentAccumulator merge(MomentAccumulator o) {
         merge(o.n, o.mean, o.m2, o.m3, o.m4);
         absSum += o.absSum;

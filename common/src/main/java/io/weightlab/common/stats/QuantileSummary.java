@@ -6,7 +6,6 @@ import io.weightlab.common.io.ElementDecoder;
 import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
-import java.io.Serializable;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -30,7 +29,7 @@ import java.util.stream.IntStream;
  * whose value error at the tails is far larger than 2^-8.)
  * Quantile definition: the smallest value v with F(v) ≥ p (numpy's {@code method="inverted_cdf"}).
  */
-public final class QuantileSummary implements Serializable {
+public final class QuantileSummary implements Mergeable<QuantileSummary> {
     private static final long serialVersionUID = 2L;
     public static final double BUCKET_RELATIVE_ERROR = 0x1p-8 + 0x1p-24;
     private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
@@ -193,6 +192,8 @@ public final class QuantileSummary implements Serializable {
         pending = 0;
     }
 
+    /** Summaries of different stored dtypes merge on float32 buckets (the exact counts are re-bucketed). */
+    @Override
     public QuantileSummary merge(QuantileSummary o) {
         flush();
         o.flush();
@@ -249,7 +250,15 @@ public final class QuantileSummary implements Serializable {
         return out;
     }
 
+    @Override
+    public boolean isEmpty() {
+        flush();
+        for (long c : counts) if (c != 0) return false;
+        return true;
+    }
+
     /** An independent copy. */
+    @Override
     public QuantileSummary copy() {
         flush();
         QuantileSummary c = new QuantileSummary(exactType);

@@ -1,9 +1,8 @@
 package io.weightlab.common.stats;
 
-import java.io.Serializable;
 
 /** The mergeable partial result of one or more slices of one tensor. */
-public final class TensorPartial implements Serializable {
+public final class TensorPartial implements Mergeable<TensorPartial> {
     private static final long serialVersionUID = 1L;
 
     private final MomentAccumulator moments;
@@ -19,10 +18,15 @@ public final class TensorPartial implements Serializable {
     public QuantileSummary quantiles() { return quantiles; }
 
     /** A deep copy, for feeding one partial into several roll-ups. */
+    @Override
     public TensorPartial copy() {
         return new TensorPartial(moments.copy(), quantiles.copy());
     }
 
+    @Override
+    public boolean isEmpty() { return moments.isEmpty() && quantiles.isEmpty(); }
+
+    @Override
     public TensorPartial merge(TensorPartial o) {
         moments.merge(o.moments);
         quantiles.merge(o.quantiles);
