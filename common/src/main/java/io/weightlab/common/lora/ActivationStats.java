@@ -14,7 +14,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * A module's input-activation statistics, as {@code tools/collect_activation_stats.py} writes them
+ * A module's input-activation statistics, as {@code tools/weightlab_collect.py activations} writes them
  * (docs/activation-stats.md): in a safetensors checkpoint, per module {@code <module>.count} (scalar), and either
  * the centred {@code <module>.mean} [n] and {@code <module>.m2} [n, n] = Σ(x−μ)(x−μ)ᵀ (preferred: merged per batch
  * with Chan's formula, no cancellation) or the raw {@code <module>.sum} [n] and {@code <module>.xtx} [n, n]. Modules

@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 /**
  * LoRA initialisations by PEFT's names ({@code init_lora_weights}); one line per method. Parameters come from
  * {@code --init-param k=v}; a parameter the method does not read is an error. {@code eva} is listed here for its
- * name and parameters; its rank redistribution across modules runs in the job ({@link EvaDecomposition}).
+ * name and parameters; its rank redistribution across modules runs in the job ({@link EvaInitializer#redistribute}).
  */
 public final class LoraRegistry {
     private static final Map<String, Function<MethodParams, LoraInitializer>> METHODS = new LinkedHashMap<>();

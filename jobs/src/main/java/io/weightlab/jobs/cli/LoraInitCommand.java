@@ -38,10 +38,10 @@ public class LoraInitCommand implements Callable<Integer> {
             "lora_sb: eta=E or lr=, warmup_ratio=, total_steps=; eva: rho=2, whiten=false, adjust_scaling_factors=true"})
     Map<String, String> initParams = new LinkedHashMap<>();
 
-    @Option(names = "--gradients", description = "accumulated gradients, a safetensors checkpoint with the base's tensor names (tools/collect_gradients.py)")
+    @Option(names = "--gradients", description = "accumulated gradients, a safetensors checkpoint with the base's tensor names (tools/weightlab_collect.py gradients)")
     String gradients;
 
-    @Option(names = "--activations", description = "input-activation statistics for eva (tools/collect_activation_stats.py; docs/activation-stats.md)")
+    @Option(names = "--activations", description = "input-activation statistics for eva (tools/weightlab_collect.py activations; docs/activation-stats.md)")
     String activations;
 
     @Option(names = {"--r", "-r"}, defaultValue = "8", description = "rank (default: ${DEFAULT-VALUE})")

@@ -300,7 +300,7 @@ public final class LoraInitJob {
         if (init.needsGradient()) {
             if (o.gradients() == null) {
                 throw new UsageException(o.method() + " initialises from gradients: --gradients <safetensors with the base's tensor names> is required"
-                        + " (tools/collect_gradients.py writes it)");
+                        + " (`tools/weightlab_collect.py gradients` writes it)");
             }
             grads = CheckpointCatalog.open(hconf, o.gradients());
         }
@@ -351,7 +351,7 @@ public final class LoraInitJob {
                                        EvaInitializer eva, List<LoraModule> modules, Options o) {
         if (o.activations() == null) {
             throw new UsageException("eva initialises from input activations: --activations <statistics safetensors> is required"
-                    + " (tools/collect_activation_stats.py writes it; layout in docs/activation-stats.md)");
+                    + " (`tools/weightlab_collect.py activations` writes it; layout in docs/activation-stats.md)");
         }
         if (o.rslora() || o.alphaPattern() != null) {
             throw new UsageException("eva rewrites rank_pattern and alpha_pattern itself; it cannot be combined with --use-rslora or --alpha-pattern");
