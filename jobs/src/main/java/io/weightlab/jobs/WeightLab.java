@@ -1,7 +1,9 @@
 package io.weightlab.jobs;
 
+import io.weightlab.jobs.cli.VersionProvider;
 import io.weightlab.jobs.cli.YamlConfig;
 
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.error.WeightLabException;
 import io.weightlab.jobs.cli.CompareCommand;
 import io.weightlab.jobs.cli.FedAvgCommand;
@@ -26,7 +28,7 @@ import java.io.PrintWriter;
  * The one entry point: {@code weightlab <job> <input...> --out <dir> [options]}. Typed errors become one line
  * on stderr and exit code 2 (bad input or usage) or 1 (the run failed).
  */
-@Command(name = "weightlab", mixinStandardHelpOptions = true, version = "weightlab 0.1.0",
+@Command(name = "weightlab", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Spark jobs that read, analyse, transform and aggregate neural-network checkpoints.",
         subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class})
 public final class WeightLab implements Runnable {
@@ -45,23 +47,65 @@ public final class WeightLab implements Runnable {
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new WeightLab());
         cl.setExecutionExceptionHandler((ex, line, parse) -> report(line, ex));
-        cl.setDefaultValueProvider(YamlConfig.fromArgs(args));
-        return cl.execute(YamlConfig.stripConfigArgs(args));
+        cl.setParameterExceptionHandler(WeightLab::usageError);
+        // distinct: an alias (reinit) maps to the same CommandLine as its job
+        for (CommandLine job : new java.util.LinkedHashSet<>(cl.getSubcommands().values())) {
+            job.getCommandSpec().versionProvider(new VersionProvider());
+            job.getCommandSpec().addOption(CommandLine.Model.OptionSpec.builder(YamlConfig.OPTION).paramLabel("FILE").type(String.class)
+                    .description("option defaults from a YAML file: keys are this job's long options without dashes, or a section named "
+                            + "after the job; unknown keys are errors (command-line options win)").build());
+        }
+        String[] rest = YamlConfig.stripConfigArgs(args);
+        String job = jobName(cl, rest);
+        try {
+            YamlConfig config = YamlConfig.fromArgs(args);
+            if (config != null) {
+                config.validate(cl, job);
+                cl.setDefaultValueProvider(config);
+            }
+        } catch (UsageException e) {
+            return report(job == null ? cl : cl.getSubcommands().get(job), e);
+        }
+        return cl.execute(rest);
+    }
+
+    /** The job a command line runs: its first word that names one. */
+    static String jobName(CommandLine cl, String[] args) {
+        for (String a : args) if (cl.getSubcommands().containsKey(a)) return a;
+        return null;
+    }
+
+    /**
+     * A usage mistake is one line (with "did you mean" for a misspelled option) and where to look, not the whole
+     * usage text: {@code weightlab stats: error: Unknown option: '--slcie-mb'}.
+     */
+    static int usageError(CommandLine.ParameterException ex, String[] args) {
+        CommandLine line = ex.getCommandLine();
+        PrintWriter err = line.getErr();
+        String job = line.getCommandSpec().qualifiedName();
+        String message = ex.getMessage();
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            message += " (did you mean " + String.join(" or ", u.getSuggestions().stream().limit(3).map(s -> "'" + s + "'").toList()) + "?)";
+        }
+        err.println(job + ": error: " + message);
+        err.println("Try '" + job + " --help'.");
+        err.flush();
+        return 2;
     }
 
     /** Finds the WeightLab error inside Spark's wrapping and prints it as one actionable line. */
     static int report(CommandLine line, Throwable ex) {
         PrintWriter err = line.getErr();
         WeightLabException wl = find(ex);
-        String job = line.getCommandName();
+        String job = line.getCommandSpec().qualifiedName();
         if (wl != null) {
-            err.println("weightlab " + job + ": error: " + wl.getMessage());
+            err.println(job + ": error: " + wl.getMessage());
             err.flush();
             return wl.exitCode();
         }
         Throwable root = ex;
         while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-        err.println("weightlab " + job + ": failed: " + root.getClass().getSimpleName() + ": " + root.getMessage());
+        err.println(job + ": failed: " + root.getClass().getSimpleName() + ": " + root.getMessage());
         if (System.getenv("WEIGHTLAB_DEBUG") != null) ex.printStackTrace(err);
         err.flush();
         return 1;

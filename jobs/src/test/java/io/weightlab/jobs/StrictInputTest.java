@@ -1,0 +1,81 @@
+package io.weightlab.jobs;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Input that is wrong is refused with one line that says what and where, exit code 2, before any work: misspelled
+ * options and config keys (with "did you mean"), and the version and --config discoverable from the CLI itself.
+ */
+public class StrictInputTest {
+
+    static List<String> lines(String s) {
+        return s.lines().filter(l -> !l.isBlank()).toList();
+    }
+
+    @Test
+    void aMisspelledOptionIsOneLineWithASuggestionNotTheWholeUsage(@TempDir Path tmp) throws IOException {
+        Cli.Run r = Cli.run("stats", CliTest.nanFile(tmp).toString(), "--slcie-mb", "3");
+        assertEquals(2, r.exit());
+        List<String> err = lines(r.err());
+        assertEquals(2, err.size(), "one error line and the --help hint, not the usage:\n" + r.err());
+        assertTrue(err.get(0).startsWith("weightlab stats: error: ") && err.get(0).contains("--slcie-mb") && err.get(0).contains("did you mean '--slice-mb'"), err.get(0));
+        assertEquals("Try 'weightlab stats --help'.", err.get(1));
+        assertFalse(r.out().contains("Usage:"), r.out());
+    }
+
+    @Test
+    void anUnknownConfigKeyIsAnErrorNamingTheFileTheKeyAndTheNearestOption(@TempDir Path tmp) throws IOException {
+        Path f = CliTest.nanFile(tmp);
+        Path cfg = tmp.resolve("job.yaml");
+        Files.writeString(cfg, "stats:\n  slcie-mb: 32\n");
+        Cli.Run r = Cli.run("--config", cfg.toString(), "stats", f.toString());
+        assertEquals(2, r.exit());
+        List<String> err = lines(r.err());
+        assertEquals(1, err.size(), r.err());
+        assertTrue(err.get(0).contains(cfg.toString()) && err.get(0).contains("'stats.slcie-mb'") && err.get(0).contains("did you mean 'slice-mb'"), err.get(0));
+
+        // a top-level key is checked against the job being run
+        Files.writeString(cfg, "gg-fitt: moments\n");
+        r = Cli.run("stats", f.toString(), "--config", cfg.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("unknown key 'gg-fitt' for weightlab stats") && r.err().contains("did you mean 'gg-fit'"), r.err());
+
+        // a section for another job is checked against that job's options
+        Files.writeString(cfg, "rescale:\n  max-shard-sise: 1GB\n");
+        r = Cli.run("--config", cfg.toString(), "stats", f.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("'rescale.max-shard-sise' for weightlab rescale") && r.err().contains("max-shard-size"), r.err());
+
+        // a valid key still applies (slice-mb 0 is refused by the job, proving the value arrived)
+        Files.writeString(cfg, "stats:\n  slice-mb: 0\n");
+        r = Cli.run("--config", cfg.toString(), "stats", f.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("--slice-mb must be positive"), r.err());
+    }
+
+    @Test
+    void versionAndConfigAreDiscoverable() throws IOException {
+        String version = Files.readString(Path.of("target", "classes", "weightlab", "version.txt")).strip();
+        assertTrue(version.matches("\\d+\\.\\d+\\.\\d+.*"), "filtered from the POM: " + version);
+        Cli.Run v = Cli.run("-V");
+        assertEquals(0, v.exit());
+        assertTrue(v.out().startsWith("weightlab " + version + "\n"), v.out());
+        Cli.Run sub = Cli.run("stats", "--version");
+        assertTrue(sub.out().startsWith("weightlab " + version), "every job answers --version: " + sub.out());
+        for (String job : List.of("inspect", "stats", "spectrum", "rescale", "lora-init", "fedavg", "synth", "import", "report")) {
+            Cli.Run h = Cli.run(job, "--help");
+            assertEquals(0, h.exit(), job);
+            assertTrue(h.out().contains("--config=FILE"), job + " --help lists --config:\n" + h.out());
+        }
+    }
+}
