@@ -1,5 +1,6 @@
 package io.weightlab.jobs;
 
+import io.weightlab.common.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -77,5 +78,56 @@ public class StrictInputTest {
             assertEquals(0, h.exit(), job);
             assertTrue(h.out().contains("--config=FILE"), job + " --help lists --config:\n" + h.out());
         }
+    }
+
+    @Test
+    void aSelectionThatMatchesNothingIsAnErrorListingWhatExists(@TempDir Path tmp) throws IOException {
+        String bert = Fixtures.dir("all-minilm-l6-v2").toString();
+        Path out = tmp.resolve("out");
+        Cli.Run r = Cli.run("rescale", bert, "--out", out.toString(), "--apply", "mlp.*=tvr:target_std=0.02");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--apply 'mlp.*=tvr:target_std=0.02' matches no tensor") && r.err().contains("mlp_up (12)")
+                && r.err().contains("SelectionMatches"), r.err());
+        assertFalse(Files.exists(out), "nothing is written");
+
+        r = Cli.run("rescale", bert, "--out", out.toString(), "--apply", "*=keep", "--apply", "kind:mlp_up=tvr");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("taken by the earlier rule '*=keep'"), r.err());
+        r = Cli.run("rescale", bert, "--out", out.toString(), "--apply", "kind:mlp_upp=tvr");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("unknown module kind 'mlp_upp'") && r.err().contains("did you mean 'mlp_up'"), r.err());
+
+        r = Cli.run("spectrum", bert, "--include", "head");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("--include head matches no tensor"), r.err());
+
+        Path llama = tmp.resolve("llama");
+        assertEquals(0, Cli.run("synth", "--preset", "llama-tiny", "--out", llama.toString(), "--dtype", "F32").exit());
+        r = Cli.run("lora-init", llama.toString(), "--out", tmp.resolve("lora").toString(), "--method", "pissa", "--r", "4",
+                "--target-modules", "q_proj,qkv_proj");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("--target-modules 'qkv_proj' matches no tensor") && r.err().contains("attn_q"), r.err());
+        assertFalse(Files.exists(tmp.resolve("lora")));
+    }
+
+    @Test
+    void ruleSelectorsByModuleKindAndRoleSelectWhatInspectShows(@TempDir Path tmp) throws IOException {
+        Path llama = tmp.resolve("llama");
+        assertEquals(0, Cli.run("synth", "--preset", "llama-tiny", "--out", llama.toString(), "--dtype", "F32").exit());
+        Path out = tmp.resolve("out");
+        Cli.Run r = Cli.run("rescale", llama.toString(), "--out", out.toString(), "--apply", "kind:mlp_up|mlp_gate=target-std:std=0.01",
+                "--apply", "role:attention=keep");
+        assertEquals(0, r.exit(), r.err());
+        com.fasterxml.jackson.databind.JsonNode prov = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("weightlab_provenance.json").toFile());
+        int scaled = 0, kept = 0;
+        for (com.fasterxml.jackson.databind.JsonNode t : prov.get("tensors")) {
+            String name = t.get("name").asText(), rule = t.path("rule").asText();
+            boolean up = name.contains("mlp.up_proj") || name.contains("mlp.gate_proj");
+            boolean attention = name.contains("self_attn.");
+            if (up) { assertTrue(rule.startsWith("kind:"), name + " " + rule); scaled++; }
+            else if (attention) { assertTrue(rule.startsWith("role:"), name + " " + rule); kept++; }
+            else assertTrue(rule.isEmpty() || rule.equals("null"), name + " is selected by no rule: " + rule);
+        }
+        assertTrue(scaled > 0 && kept > 0, scaled + " " + kept);
     }
 }

@@ -2,6 +2,7 @@ package io.weightlab.common.lora;
 
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
+import io.weightlab.common.model.Selection;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.model.TensorName;
 
@@ -56,7 +57,15 @@ public final class LoraTargets {
             }
             out.add(new LoraModule(t, module, rr, a, rslora ? a / Math.sqrt(rr) : a / rr, fanInFanOut));
         }
-        if (out.isEmpty()) throw new UsageException("--target-modules " + targets + " matches no 2-D weight");
+        List<String> weights = tensors.stream().filter(t -> t.rank() == 2 && t.name().endsWith(".weight")).map(TensorInfo::name).toList();
+        if (out.isEmpty()) throw Selection.matchesNothing("--target-modules " + String.join(",", targets), "the base's 2-D weights", weights);
+        if (!allLinear && regex == null) {
+            for (String k : targets) {
+                if (out.stream().noneMatch(m -> m.module().equals(k) || m.module().endsWith("." + k))) {
+                    throw Selection.matchesNothing("--target-modules '" + k + "'", "the base's 2-D weights", weights);
+                }
+            }
+        }
         return out;
     }
 

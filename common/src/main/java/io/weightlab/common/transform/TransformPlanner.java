@@ -5,6 +5,7 @@ import io.weightlab.common.io.ElementEncoder;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.model.Selection;
 import io.weightlab.common.model.TensorName;
 import io.weightlab.common.stats.MomentAccumulator;
 
@@ -58,6 +59,32 @@ public final class TransformPlanner {
         this.seed = seed;
         this.outDType = outDType;
         this.numLayers = numLayers(tensors);
+        checkEveryRuleSelects(tensors, rules);
+    }
+
+    /**
+     * Every rule must be the first match of at least one tensor: a pattern that matches nothing, or only tensors an
+     * earlier rule already takes, is a mistake (a silent no-op would write an unchanged copy).
+     */
+    static void checkEveryRuleSelects(List<TensorInfo> tensors, List<ApplyRule> rules) {
+        if (rules.isEmpty()) return;
+        List<String> names = tensors.stream().map(TensorInfo::name).toList();
+        for (int i = 0; i < rules.size(); i++) {
+            ApplyRule r = rules.get(i);
+            List<String> matched = names.stream().filter(r::matches).toList();
+            if (matched.isEmpty()) throw Selection.matchesNothing("--apply '" + r.text() + "'", "the checkpoint", names);
+            boolean first = false;
+            for (String n : matched) {
+                ApplyRule winner = null;
+                for (ApplyRule e : rules) if (e.matches(n)) { winner = e; break; }
+                if (winner == r) { first = true; break; }
+            }
+            if (!first) {
+                String earlier = rules.subList(0, i).stream().filter(e -> matched.stream().anyMatch(e::matches)).map(ApplyRule::text).findFirst().orElse("?");
+                throw new UsageException("--apply '" + r.text() + "': every tensor it matches is taken by the earlier rule '" + earlier
+                        + "' (the first matching rule wins; put the narrower rule first) (rule: " + Selection.RULE + ")");
+            }
+        }
     }
 
     /** The model's block count, as the depth rules (gpt2) see it. */

@@ -128,6 +128,7 @@ public final class FedAvgJob {
         List<String> ids = new ArrayList<>(ckpts.keySet());
         List<TensorInfo> floats = new ArrayList<>();
         for (TensorInfo t : template.tensors()) if (t.dtype().isFloatingPoint()) floats.add(t);
+        checkCorrectSelects(o, vc, floats);
         int step = (int) Math.max(4096, Math.min(1 << 20, o.memoryBudget() / (8L * (ids.size() + 3))));
         List<Unit> units = units(floats, step);
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
@@ -336,6 +337,16 @@ public final class FedAvgJob {
             case "drop" -> true;
             default -> throw new UsageException("--bad-clients must be fail or drop, got " + o.badClients());
         };
+    }
+
+    /** --correct PATTERN must select some tensor, before any value is read. */
+    static void checkCorrectSelects(Options o, VarianceCorrection vc, List<TensorInfo> floats) {
+        if (vc == null || o.correctPattern().equals("2d")) return;
+        ApplyRule correct = ApplyRule.parse(o.correctPattern() + "=keep", f -> null);
+        if (floats.stream().noneMatch(t -> correct.matches(t.name()))) {
+            throw io.weightlab.common.model.Selection.matchesNothing("--correct '" + o.correctPattern() + "'", "the clients' floating-point tensors",
+                    floats.stream().map(TensorInfo::name).toList());
+        }
     }
 
     /** The report's row per manifest client: who was aggregated with which weight, who was dropped and why. */
