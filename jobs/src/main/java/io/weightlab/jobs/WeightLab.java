@@ -11,6 +11,7 @@ import io.weightlab.jobs.cli.ImportCommand;
 import io.weightlab.jobs.cli.InspectCommand;
 import io.weightlab.jobs.cli.LoraConvertCommand;
 import io.weightlab.jobs.cli.LoraInitCommand;
+import io.weightlab.jobs.cli.LrScalesCommand;
 import io.weightlab.jobs.cli.RescaleCommand;
 import io.weightlab.jobs.cli.ReportCommand;
 import io.weightlab.jobs.cli.SpectrumCommand;
@@ -30,7 +31,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "weightlab", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Spark jobs that read, analyse, transform and aggregate neural-network checkpoints.",
-        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class})
+        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, LrScalesCommand.class, FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class})
 public final class WeightLab implements Runnable {
 
     @Override

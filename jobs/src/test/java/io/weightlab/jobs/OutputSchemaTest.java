@@ -58,6 +58,9 @@ public class OutputSchemaTest {
         outputs.put("rescale", run("rescale", llama.toString(), "--out", tmp.resolve("rescale").toString(), "--apply", "*=tvr"));
         outputs.put("lora-init", run("lora-init", llama.toString(), "--out", tmp.resolve("lora-init").toString(), "--method", "pissa",
                 "--r", "4", "--target-modules", "q_proj,v_proj"));
+        Path grads = tmp.resolve("grads.safetensors");
+        Python.script(Python.testScript("lr_scales_check.py"), "make", llama.toString(), grads.toString());
+        outputs.put("lr-scales", run("lr-scales", llama.toString(), "--gradients", grads.toString(), "--out", tmp.resolve("lr-scales").toString()));
         outputs.put("synth", llama);
         outputs.put("upcycle", run("upcycle", llama.toString(), "--out", tmp.resolve("upcycle").toString(), "--experts", "4",
                 "--granularity", "1", "--top-k", "2"));
