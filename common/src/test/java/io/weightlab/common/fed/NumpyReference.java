@@ -52,6 +52,13 @@ final class NumpyReference {
         }
     }
 
+    /** As {@link #assertClose} with the error bound {@code relative} of the largest |want|: for values formed by cancellation. */
+    static void assertCloseNormwise(double[] want, double[] got, double relative, String why) {
+        double scale = 0;
+        for (double w : want) scale = Math.max(scale, Math.abs(w));
+        assertClose(want, got, 0, relative * scale, why);
+    }
+
     /** A deterministic N(mean, sd^2) vector. */
     static double[] gaussian(int n, double mean, double sd, long seed) {
         SplittableRandom g = new SplittableRandom(seed);
