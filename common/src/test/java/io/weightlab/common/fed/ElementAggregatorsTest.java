@@ -5,6 +5,7 @@ import io.weightlab.common.transform.MethodParams;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -121,21 +122,28 @@ class ElementAggregatorsTest {
     void trimmedMeanFollowsScipyTrimMeanIncludingTheRoundingOfTheTrimCount() {
         // (K, beta): no trim (floor 0.8), exact integers, floor of 2.1, only the median left, products just off an integer
         double[][] cases = {{4, 0.2}, {5, 0.2}, {7, 0.3}, {3, 0.34}, {10, 0.0}, {30, 0.1}, {20, 0.35}, {10, 0.49}, {100, 0.29}};
-        for (double[] c : cases) {
-            int k = (int) c[0];
-            double beta = c[1];
+        Map<String, Object> in = new HashMap<>();
+        double[][] got = new double[cases.length][];
+        for (int c = 0; c < cases.length; c++) {
+            int k = (int) cases[c][0];
             double[][] x = clients(k, 60 + k);
             x[0][1] = 1e3; // an outlier the trim must remove whenever floor(beta*K) >= 1
-            double[] got = combine(aggregator("trimmed-mean", Map.of("beta", Double.toString(beta))), x, uniform(k));
-            Map<String, double[]> ref = NumpyReference.run(Map.of("X", x, "beta", beta), """
+            in.put("X" + c, x);
+            in.put("beta" + c, cases[c][1]);
+            got[c] = combine(aggregator("trimmed-mean", Map.of("beta", Double.toString(cases[c][1]))), x, uniform(k));
+        }
+        Map<String, double[]> ref = NumpyReference.run(in, """
+                for c in range(%d):
+                    X, beta = globals()[f"X{c}"], globals()[f"beta{c}"]
                     K = X.shape[0]
                     cut = int(np.floor(beta * K))
-                    out("formula", np.sort(X, axis=0)[cut:K - cut].mean(axis=0))
-                    out("scipy", scipy.stats.trim_mean(X, beta, axis=0))
-                    """);
-            String why = "K=" + k + ", beta=" + beta + ": within 8 ulp of the largest |x| (1e3): the same sorted values, summed in another order";
-            assertClose(ref.get("formula"), got, 0, 8 * Math.ulp(1e3), why + " (numpy from the rule)");
-            assertClose(ref.get("scipy"), got, 0, 8 * Math.ulp(1e3), why + " (scipy.stats.trim_mean)");
+                    out(f"formula{c}", np.sort(X, axis=0)[cut:K - cut].mean(axis=0))
+                    out(f"scipy{c}", scipy.stats.trim_mean(X, beta, axis=0))
+                """.formatted(cases.length));
+        for (int c = 0; c < cases.length; c++) {
+            String why = "K=" + (int) cases[c][0] + ", beta=" + cases[c][1] + ": within 8 ulp of the largest |x| (1e3): the same sorted values, summed in another order";
+            assertClose(ref.get("formula" + c), got[c], 0, 8 * Math.ulp(1e3), why + " (numpy from the rule)");
+            assertClose(ref.get("scipy" + c), got[c], 0, 8 * Math.ulp(1e3), why + " (scipy.stats.trim_mean)");
         }
     }
 
