@@ -5,6 +5,7 @@ import io.weightlab.common.transform.MethodParams;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +45,7 @@ class ElementAggregatorsTest {
 
     static double[] uniform(int k) {
         double[] p = new double[k];
-        java.util.Arrays.fill(p, 1.0 / k);
+        Arrays.fill(p, 1.0 / k);
         return p;
     }
 

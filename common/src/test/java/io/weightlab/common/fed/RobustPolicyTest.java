@@ -4,6 +4,7 @@ import io.weightlab.common.error.UsageException;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -113,7 +114,7 @@ class RobustPolicyTest {
         for (int c = 0; c < cases.length; c++) {
             for (int z : new int[] {1, 3}) {
                 double[] got = flags(policy((double) z, null).reject(cases[c]));
-                assertArrayEquals(ref.get("n" + c + "_z" + z), got, 0.0, "z=" + z + ", norms " + java.util.Arrays.toString(cases[c]) + ": same decisions (exact)");
+                assertArrayEquals(ref.get("n" + c + "_z" + z), got, 0.0, "z=" + z + ", norms " + Arrays.toString(cases[c]) + ": same decisions (exact)");
             }
         }
     }

@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * two-step recurrence, written from Reddi et al., "Adaptive Federated Optimization" (Algorithm 2, pseudo-gradient
  * Δ = x̄ − x) as Flower implements it (FedAdam's bias-corrected η, FedYogi's sign rule, FedAdagrad's sum of squares),
  * and FedAvgM from Hsu et al. (m' = βm + Δ, x' = x + ηm', Flower's server_momentum). Flower's parameter names map
- * to ours as eta → eta, beta_1 → beta1, beta_2 → beta2, tau → tau, server_momentum → momentum.
+ * to ours as eta → eta, beta_1 → beta1, beta_2 → beta2, tau → tau, server_momentum → momentum. FedAdam's η_t uses
+ * t = the server step (1 on the first round), as {@link FedAdam} documents; Flower's exponent is server_round + 1.
  */
 class ServerOptimizersTest {
     static final int N = 48;

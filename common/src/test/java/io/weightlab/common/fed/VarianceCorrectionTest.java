@@ -4,6 +4,7 @@ import io.weightlab.common.error.UsageException;
 import io.weightlab.common.stats.MomentAccumulator;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -40,7 +41,7 @@ class VarianceCorrectionTest {
     static double[] corrected(VarianceCorrection vc, double[][] clients, double[] reference) {
         int k = clients.length;
         double[] p = new double[k];
-        java.util.Arrays.fill(p, 1.0 / k);
+        Arrays.fill(p, 1.0 / k);
         double[] y = new double[N];
         new WeightedMean().combine(clients, p, N, y);
         double c = vc.selfWeight();
@@ -137,7 +138,7 @@ class VarianceCorrectionTest {
     void clientsWithZeroVarianceKeepTheirConstant() {
         // Every client tensor is constant (its own constant): v = 0 and Var(w̄) = 0.
         double[][] x = new double[3][N];
-        for (int j = 0; j < 3; j++) java.util.Arrays.fill(x[j], 0.1 * (j + 1));
+        for (int j = 0; j < 3; j++) Arrays.fill(x[j], 0.1 * (j + 1));
         Map<String, double[]> withEps = paper(x, null, 0, 1e-4, null);
         assertCloseNormwise(withEps.get("w"), corrected(correction("follow-others", 0, null, null), x, null), 1e-15,
                 "ε = 1e-4: √(ε/ε) = 1, w' = w̄ = 0.2 (1e-15: the mean of three constants, summed in two orders)");
