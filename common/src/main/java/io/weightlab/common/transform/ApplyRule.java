@@ -1,53 +1,30 @@
 package io.weightlab.common.transform;
 
 import io.weightlab.common.error.UsageException;
-import org.apache.hadoop.fs.GlobPattern;
+import io.weightlab.common.model.TensorSelector;
 
 import java.util.function.Function;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
- * {@code --apply PATTERN=METHOD[:k=v,...]}. A glob pattern (Hadoop's {@link GlobPattern}: {@code *}, {@code ?},
- * {@code [abc]}, {@code {a,b}}) matches the whole tensor name
- * or its module name (the name without {@code .weight}/{@code .bias}), or any dotted suffix of those, as PEFT's
- * target_modules do ({@code mlp.*} matches
- * {@code model.layers.3.mlp.down_proj.weight}); {@code re:REGEX} must match the whole name. Rules are tried in
- * order and the first match wins; unmatched tensors are kept.
+ * {@code --apply SELECTION=METHOD[:k=v,...]}: which tensors ({@link TensorSelector}: a glob on names, modules and
+ * dotted suffixes, {@code re:REGEX}, {@code kind:mlp_up}, {@code role:attention}) get which method. Rules are tried
+ * in order and the first match wins; unmatched tensors are kept. A rule that matches no tensor is refused when the
+ * plan is made ({@link TransformPlanner}).
  */
-public record ApplyRule(String text, String pattern, Pattern regex, boolean suffixMatch, WeightMethod method) {
+public record ApplyRule(String text, TensorSelector selector, WeightMethod method) {
 
     public static ApplyRule parse(String text, Function<String, byte[]> files) {
         int eq = text.indexOf('=');
         if (eq <= 0 || eq == text.length() - 1) {
-            throw new UsageException("--apply '" + text + "': expected PATTERN=METHOD[:key=value,...], e.g. 'mlp.*=tvr:target_std=0.02'");
+            throw new UsageException("--apply '" + text + "': expected PATTERN=METHOD[:key=value,...], e.g. 'mlp.*=tvr:target_std=0.02' or 'kind:mlp_up=tvr'");
         }
-        String pattern = text.substring(0, eq).trim();
+        TensorSelector selector = TensorSelector.parse("--apply '" + text + "'", text.substring(0, eq).trim());
         WeightMethod method = MethodRegistry.create(text.substring(eq + 1).trim(), files);
-        try {
-            if (pattern.startsWith("re:")) return new ApplyRule(text, pattern, Pattern.compile(pattern.substring(3)), false, method);
-        } catch (PatternSyntaxException e) {
-            throw new UsageException("--apply '" + text + "': bad regular expression: " + e.getDescription());
-        }
-        try {
-            return new ApplyRule(text, pattern, Pattern.compile(new GlobPattern(pattern).compiled().pattern()), true, method);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--apply '" + text + "': bad glob pattern: " + e.getMessage());
-        }
+        return new ApplyRule(text, selector, method);
     }
 
-    /** Whether the rule covers a tensor: by its name, or (globs) by a dotted suffix of its name or module name. */
+    /** Whether the rule covers a tensor (see {@link TensorSelector#matches}). */
     public boolean matches(String name) {
-        if (regex.matcher(name).matches()) return true;
-        if (!suffixMatch) return false;
-        int lastDot = name.lastIndexOf('.');
-        String module = lastDot > 0 ? name.substring(0, lastDot) : name;
-        for (String s : new String[] {name, module}) {
-            if (regex.matcher(s).matches()) return true;
-            for (int i = s.indexOf('.'); i >= 0; i = s.indexOf('.', i + 1)) {
-                if (regex.matcher(s.substring(i + 1)).matches()) return true;
-            }
-        }
-        return false;
+        return selector.matches(name);
     }
 }

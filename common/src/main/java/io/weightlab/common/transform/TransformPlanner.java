@@ -18,7 +18,8 @@ import java.util.Map;
 /**
  * Decides, on the driver, what happens to every tensor of a checkpoint: which rule covers it, whether its moments
  * must be measured first, the action its writer runs, and the dtype it is written in. A bias follows its weight
- * when a method zeroes the bias of what it rescaled (TVR, LSUV).
+ * when a method zeroes the bias of what it rescaled (TVR, LSUV). Every rule must match some tensor: a rule that
+ * matches none is a misspelling, and running without it would write an unchanged copy.
  */
 public final class TransformPlanner {
     /** The decision for one tensor. {@code rule} is null for tensors no rule covers. */
@@ -54,6 +55,8 @@ public final class TransformPlanner {
         }
         this.tensors = List.copyOf(tensors);
         this.rules = List.copyOf(rules);
+        List<String> names = tensors.stream().map(TensorInfo::name).toList();
+        for (ApplyRule r : rules) r.selector().requireMatch("--apply '" + r.text() + "'", names);
         this.layout = layout;
         this.seed = seed;
         this.outDType = outDType;

@@ -92,6 +92,15 @@ public final class SpectrumJob {
         return "";
     }
 
+    /** {@code --include embeddings|head} on a checkpoint without such a matrix is a mistake, refused with what there is. */
+    static void requireIncluded(Set<String> include, List<TensorInfo> matrices) {
+        List<String> names = matrices.stream().filter(t -> t.rank() == 2).map(TensorInfo::name).toList();
+        for (String s : include) {
+            String role = s.equals("embeddings") ? "role:embedding" : "role:" + s;
+            io.weightlab.common.model.TensorSelector.parse("--include " + s, role).requireMatch("--include " + s, names);
+        }
+    }
+
     public static List<MatrixResult> run(SparkSession spark, Options o, PrintStream console) {
         long t0 = System.nanoTime();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -118,6 +127,7 @@ public final class SpectrumJob {
                 if (io.weightlab.common.model.FusedExperts.isFused(t)) matrices.addAll(io.weightlab.common.model.FusedExperts.split(t));
                 else matrices.add(t);
             }
+            requireIncluded(o.include(), matrices);
             for (TensorInfo t : matrices) {
                 TensorName n = TensorName.parse(t.name());
                 String why = exclusion(t, n, o.include());

@@ -15,7 +15,7 @@ import io.weightlab.common.fed.ServerOptimizerRegistry;
 import io.weightlab.common.fed.ServerStepAction;
 import io.weightlab.common.fed.StagedSliceAction;
 import io.weightlab.common.fed.VarianceCorrection;
-import io.weightlab.common.transform.ApplyRule;
+import io.weightlab.common.model.TensorSelector;
 import io.weightlab.common.transform.KeepAction;
 import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.common.io.Checkpoint;
@@ -128,6 +128,7 @@ public final class FedAvgJob {
         List<String> ids = new ArrayList<>(ckpts.keySet());
         List<TensorInfo> floats = new ArrayList<>();
         for (TensorInfo t : template.tensors()) if (t.dtype().isFloatingPoint()) floats.add(t);
+        TensorSelector correct = vc == null ? null : VarianceCorrection.selection(o.correctPattern(), floats.stream().map(TensorInfo::name).toList());
         int step = (int) Math.max(4096, Math.min(1 << 20, o.memoryBudget() / (8L * (ids.size() + 3))));
         List<Unit> units = units(floats, step);
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
@@ -211,7 +212,6 @@ public final class FedAvgJob {
 
                 List<Map<String, Object>> tensorRows = new ArrayList<>();
                 Map<String, double[]> corrections = new LinkedHashMap<>();
-                ApplyRule correct = vc == null || o.correctPattern().equals("2d") ? null : ApplyRule.parse(o.correctPattern() + "=keep", f -> null);
                 for (TensorInfo t : floats) {
                     TensorAggregation.Diagnostics d = diag.get(t.name());
                     ClientMoments cm = pass1.get(t.name());
