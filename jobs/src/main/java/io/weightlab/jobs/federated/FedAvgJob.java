@@ -114,7 +114,7 @@ public final class FedAvgJob {
             }
         }
         Checkpoint template = reference != null ? reference : ckpts.values().stream().findFirst()
-                .orElseThrow(() -> new UsageException(manifest.source() + ": no readable client: " + problems));
+                .orElseThrow(() -> new UsageException(manifest.source() + ": no readable client:" + RoundManifest.problemList(problems)));
         for (Map.Entry<String, Checkpoint> e : new ArrayList<>(ckpts.entrySet())) {
             String why = mismatch(template, e.getValue());
             if (why != null) {
@@ -358,8 +358,7 @@ public final class FedAvgJob {
     /** Fails the round with every reason, or checks that enough clients remain after dropping. */
     static void decide(Map<String, String> problems, boolean drop, RoundManifest m, int remaining, Options o, String when) {
         if (problems.isEmpty()) return;
-        StringBuilder sb = new StringBuilder();
-        problems.forEach((id, why) -> sb.append("\n  client '").append(id).append("': ").append(why));
+        String sb = RoundManifest.problemList(problems);
         if (!drop) throw new UsageException(m.source() + ": the round fails " + when + " (--bad-clients fail):" + sb);
         int total = m.clients().size();
         if (remaining < Math.max(1, o.minClients()) || remaining < o.minFraction() * total) {
