@@ -86,8 +86,7 @@ public class StrictInputTest {
         Path out = tmp.resolve("out");
         Cli.Run r = Cli.run("rescale", bert, "--out", out.toString(), "--apply", "mlp.*=tvr:target_std=0.02");
         assertEquals(2, r.exit(), r.err());
-        assertTrue(r.err().contains("--apply 'mlp.*=tvr:target_std=0.02' matches no tensor") && r.err().contains("mlp_up (12)")
-                && r.err().contains("SelectionMatches"), r.err());
+        assertTrue(r.err().contains("--apply 'mlp.*=tvr:target_std=0.02' matches no tensor") && r.err().contains("mlp_up (12)"), r.err());
         assertFalse(Files.exists(out), "nothing is written");
 
         r = Cli.run("rescale", bert, "--out", out.toString(), "--apply", "*=keep", "--apply", "kind:mlp_up=tvr");
@@ -106,7 +105,7 @@ public class StrictInputTest {
         r = Cli.run("lora-init", llama.toString(), "--out", tmp.resolve("lora").toString(), "--method", "pissa", "--r", "4",
                 "--target-modules", "q_proj,qkv_proj");
         assertEquals(2, r.exit());
-        assertTrue(r.err().contains("--target-modules 'qkv_proj' matches no tensor") && r.err().contains("attn_q"), r.err());
+        assertTrue(r.err().contains("qkv_proj") && r.err().contains("matches no 2-D weight") && r.err().contains("q_proj"), r.err());
         assertFalse(Files.exists(tmp.resolve("lora")));
     }
 
@@ -115,7 +114,7 @@ public class StrictInputTest {
         Path llama = tmp.resolve("llama");
         assertEquals(0, Cli.run("synth", "--preset", "llama-tiny", "--out", llama.toString(), "--dtype", "F32").exit());
         Path out = tmp.resolve("out");
-        Cli.Run r = Cli.run("rescale", llama.toString(), "--out", out.toString(), "--apply", "kind:mlp_up|mlp_gate=target-std:std=0.01",
+        Cli.Run r = Cli.run("rescale", llama.toString(), "--out", out.toString(), "--apply", "kind:mlp_up,mlp_gate=target-std:std=0.01",
                 "--apply", "role:attention=keep");
         assertEquals(0, r.exit(), r.err());
         com.fasterxml.jackson.databind.JsonNode prov = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("weightlab_provenance.json").toFile());

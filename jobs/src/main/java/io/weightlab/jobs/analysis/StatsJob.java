@@ -72,6 +72,7 @@ public final class StatsJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hconf = jsc.hadoopConfiguration();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
+        requireHistogramTensor(o.histogramTensor(), ckpt);
         long tCatalog = System.nanoTime();
         StagedOutput staged = o.out() == null ? null : StagedOutput.begin(hconf, o.out(), o.overwrite());
         try {
@@ -187,6 +188,16 @@ public final class StatsJob {
         } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
             if (staged != null) staged.abort();
             throw e;
+        }
+    }
+
+    /** {@code --histogram-tensor} must name a tensor of the checkpoint: refused before the work, with the nearest names. */
+    static void requireHistogramTensor(String name, Checkpoint ckpt) {
+        if (name == null) return;
+        List<String> names = ckpt.tensors().stream().map(TensorInfo::name).toList();
+        if (!names.contains(name)) {
+            throw new io.weightlab.common.error.UsageException("--histogram-tensor: no tensor '" + name + "' in " + ckpt.root()
+                    + io.weightlab.common.error.Suggestions.didYouMean(name, names));
         }
     }
 

@@ -7,6 +7,7 @@ import io.weightlab.jobs.spark.SparkSupport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -19,7 +20,11 @@ import java.util.concurrent.Callable;
                 "cosine to the mean update; per tensor: client spread, variance correction) and tensors.csv.",
                 "Memory per task does not grow with the number of clients (--memory-budget / K positions per step)."})
 public class FedAvgCommand implements Callable<Integer> {
-    @Option(names = "--manifest", description = "round manifest (JSON or YAML): round, reference, clients: [{id, uri, examples, weight}]")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MANIFEST", description = "round manifest (JSON or YAML): round, reference, "
+            + "clients: [{id, uri, examples, weight}]; relative URIs are relative to its folder")
+    String manifestArgument;
+
+    @Option(names = "--manifest", paramLabel = "MANIFEST", description = "the round manifest: the old spelling of the positional argument")
     String manifest;
 
     @Option(names = "--clients-prefix", description = "instead of a manifest: one directory per client, each with client.json {\"examples\": N}; _reference/ = previous global")
@@ -97,6 +102,8 @@ public class FedAvgCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (manifestArgument != null && manifest != null) throw new UsageException("give the manifest once: as the argument or with --manifest, not both");
+        if (manifestArgument != null) manifest = manifestArgument;
         DType dt = null;
         if (outDType != null) {
             dt = DType.parse(outDType.toUpperCase(Locale.ROOT));

@@ -101,7 +101,7 @@ public final class FedLoraJob {
                 configs.remove(c.id());
             }
         }
-        if (ckpts.isEmpty()) throw new UsageException(manifest.source() + ": no readable client adapter: " + problems);
+        if (ckpts.isEmpty()) throw new UsageException(manifest.source() + ": no readable client adapter:" + RoundManifest.problemList(problems));
         // Modules and per-client scalings; the first readable client is the template.
         Map<String, Map<String, ClientModule>> byClient = new LinkedHashMap<>();
         List<String> modules = null;
