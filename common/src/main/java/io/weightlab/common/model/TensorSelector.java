@@ -98,19 +98,22 @@ public final class TensorSelector implements Serializable {
     }
 
     /**
-     * The checkpoint's module kinds with their tensor counts and its names with block and expert numbers as
-     * {@code *}, abbreviated: what a selection could have named.
+     * The checkpoint's module kinds with their tensor counts, and its module names (block and expert numbers as
+     * {@code *}, blocks first), abbreviated: what a selection could have named.
      */
     public static String whatExists(Collection<String> names) {
         Map<String, Integer> kinds = new LinkedHashMap<>();
-        Set<String> shapes = new LinkedHashSet<>();
+        Set<String> repeated = new LinkedHashSet<>(), single = new LinkedHashSet<>();
         for (String n : names) {
             kinds.merge(TensorName.parse(n).kind().label(), 1, Integer::sum);
-            shapes.add(n.replaceAll("\\.\\d+(?=\\.|$)", ".*"));
+            String module = n.replaceFirst("\\.(weight|bias|gamma|beta)$", "");
+            String shape = module.replaceAll("\\.\\d+(?=\\.|$)", ".*");
+            (shape.equals(module) ? single : repeated).add(shape);
         }
         List<String> k = new ArrayList<>();
         kinds.forEach((kind, count) -> k.add(kind + " (" + count + ")"));
-        return "module kinds here: " + String.join(", ", k) + " (select with kind:NAME); names here: " + abbreviated(shapes)
+        repeated.addAll(single); // the blocks' modules first: what a pattern usually means to name
+        return "module kinds here: " + String.join(", ", k) + " (select with kind:NAME); modules here: " + abbreviated(repeated)
                 + " (" + names.size() + " tensors; weightlab inspect lists them)";
     }
 

@@ -47,7 +47,7 @@ class SelectionMatchesSomethingTest {
         String m = e.getMessage();
         assertTrue(m.startsWith("--apply 'mlp.*=tvr:target_std=0.02' matches no tensor;"), m);
         assertTrue(m.contains("mlp_up (2)") && m.contains("mlp_down (1)") && m.contains("select with kind:NAME"), m);
-        assertTrue(m.contains("encoder.layer.*.intermediate.dense.weight"), "names with block numbers as *: " + m);
+        assertTrue(m.contains("modules here: encoder.layer.*.attention.self.query, encoder.layer.*.attention.output.dense, encoder.layer.*.intermediate.dense"), "block modules first, numbers as *: " + m);
         // every rule counts, not only the first
         assertThrows(UsageException.class, () -> planner("query=keep", "o_proj=tvr"));
         planner("query=keep", "dense=tvr");
