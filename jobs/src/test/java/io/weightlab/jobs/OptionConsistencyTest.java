@@ -44,6 +44,15 @@ public class OptionConsistencyTest {
     }
 
     @Test
+    void aMisspelledOptionIsNamedWithoutTheValueThatFollowsIt(@TempDir Path tmp) throws java.io.IOException {
+        Cli.Run r = Cli.run("stats", CliTest.nanFile(tmp).toString(), "--slcie-mb", "3", "--gg-fitt=moments");
+        assertEquals(2, r.exit());
+        List<String> err = r.err().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(List.of("weightlab stats: error: Unknown options: '--slcie-mb', '--gg-fitt' (did you mean '--slice-mb'?)",
+                "Try 'weightlab stats --help'."), err);
+    }
+
+    @Test
     void synthCastsWithOutDtypeAndKeepsDtypeAsTheOldSpelling(@TempDir Path tmp) {
         for (String flag : List.of("--out-dtype", "--dtype")) {
             Path out = tmp.resolve(flag.substring(2));
