@@ -129,4 +129,31 @@ public class StrictInputTest {
         }
         assertTrue(scaled > 0 && kept > 0, scaled + " " + kept);
     }
+
+    @Test
+    void methodParametersAreCheckedAgainstTheirDeclarationAndListed(@TempDir Path tmp) throws IOException {
+        Path clients = io.weightlab.jobs.federated.FedAvgJobTest.clients(tmp.resolve("clients"), 2);
+        Path out = tmp.resolve("round");
+        for (String[] spelling : new String[][] {{"--method", "trimmed-mean", "--method-param", "betta=0.4"}, {"--method", "trimmed-mean:betta=0.4"}}) {
+            List<String> args = new java.util.ArrayList<>(List.of("fedavg", clients.resolve("manifest.json").toString(), "--out", out.toString()));
+            args.addAll(List.of(spelling));
+            Cli.Run r = Cli.run(args.toArray(String[]::new));
+            assertEquals(2, r.exit(), r.err());
+            assertTrue(r.err().contains("trimmed-mean: unknown parameter 'betta'") && r.err().contains("did you mean 'beta'"), r.err());
+            assertFalse(Files.exists(out), "nothing is written");
+        }
+        Cli.Run r = Cli.run("fedavg", clients.resolve("manifest.json").toString(), "--out", out.toString(), "--server-opt", "fedadam:tua=1e-3");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("did you mean 'tau'"), r.err());
+
+        Cli.Run list = Cli.run("rescale", "--list-methods");
+        assertEquals(0, list.exit(), list.err());
+        assertTrue(list.out().contains("tvr\n") && list.out().contains("target_std: number (0, ∞), default 0.02"), list.out());
+        list = Cli.run("lora-init", "--list-methods");
+        assertEquals(0, list.exit(), list.err());
+        assertTrue(list.out().contains("pissa\n") && list.out().contains("svd: choice gram|gesdd, default gram"), list.out());
+        list = Cli.run("fedavg", "--list-methods");
+        assertEquals(0, list.exit(), list.err());
+        assertTrue(list.out().contains("trimmed-mean") && list.out().contains("lora-fair") && list.out().contains("fedadam"), list.out());
+    }
 }

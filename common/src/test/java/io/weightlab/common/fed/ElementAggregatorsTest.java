@@ -1,7 +1,7 @@
 package io.weightlab.common.fed;
 
 import io.weightlab.common.error.UsageException;
-import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.method.MethodParams;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -53,13 +53,13 @@ public class RescaleCommand implements Callable<Integer> {
     @Mixin
     SliceOptions slices;
 
-    @Option(names = "--list-methods", description = "print the methods and exit")
+    @Option(names = "--list-methods", help = true, description = "print every method with its parameters (type, range, default) and exit")
     boolean listMethods;
 
     @Override
     public Integer call() {
         if (listMethods) {
-            MethodRegistry.summaries().forEach((k, v) -> System.out.printf("  %-16s %s%n", k, v));
+            System.out.print(MethodRegistry.catalog().listing());
             return 0;
         }
         if (input == null) throw new UsageException("the input checkpoint is required");

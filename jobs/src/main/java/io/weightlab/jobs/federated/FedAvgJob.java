@@ -85,7 +85,7 @@ public final class FedAvgJob {
         if (io.weightlab.common.fed.LoraAggregatorRegistry.has(o.method())) return FedLoraJob.run(spark, o, manifest, console);
         if (o.mergeInto() != null) throw new UsageException("--merge-into applies to LoRA rounds (fedit, ffa, stack, svd, lora-fair)");
         ElementAggregator aggregator = io.weightlab.common.fed.AggregatorRegistry.create(o.method(),
-                new io.weightlab.common.transform.MethodParams(o.method(), o.methodParams() == null ? Map.of() : o.methodParams(), f -> null));
+                new io.weightlab.common.method.MethodParams(o.method(), o.methodParams() == null ? Map.of() : o.methodParams(), f -> null));
         VarianceCorrection vc = o.varianceCorrection() == null ? null
                 : VarianceCorrection.parse(o.varianceCorrection(), o.conservativeC(), o.eps(), o.relativeEps());
         RobustPolicy robust = new RobustPolicy(o.rejectAbove(), o.clip());

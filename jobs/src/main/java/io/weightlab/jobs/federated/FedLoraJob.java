@@ -17,7 +17,7 @@ import io.weightlab.common.fed.LoraAggregatorRegistry;
 import io.weightlab.common.fed.LoraPair;
 import io.weightlab.common.fed.LowRankNorms;
 import io.weightlab.common.fed.RoundManifest;
-import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.model.DType;
