@@ -2,6 +2,8 @@ package io.weightlab.jobs;
 
 import io.weightlab.jobs.analysis.StatsJob;
 import io.weightlab.jobs.federated.FedAvgJob;
+import io.weightlab.common.fed.BadClients;
+import io.weightlab.common.fed.Weighting;
 import io.weightlab.jobs.weights.LoraInitJob;
 import io.weightlab.jobs.weights.RescaleJob;
 import io.weightlab.jobs.weights.RescaleJobTest;
@@ -297,8 +299,8 @@ public class RemoteStorageTest {
                 os.write(manifest.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
             String out = i == 0 ? tmp.resolve("global-1").toUri().toString() : roots[i].replace("round-1", "global-1");
-            Map<String, Object> report = FedAvgJob.run(TestSpark.get(), new FedAvgJob.Options(mf.toString(), null, out, false, "fedavg", Map.of(), "examples",
-                    null, 0.5, null, null, "2d", null, null, "drop", 2, 0, null, 5_000_000L, 1 << 20, null, null, false), System.out);
+            Map<String, Object> report = FedAvgJob.run(TestSpark.get(), new FedAvgJob.Options(mf.toString(), null, out, false, "fedavg", Map.of(), Weighting.EXAMPLES,
+                    null, 0.5, null, null, "2d", null, null, BadClients.DROP, 2, 0, null, 5_000_000L, 1 << 20, null, null, false), System.out);
             assertTrue(report.toString().contains("FiniteValues"), "c2's NaN is reported");
             assertNoSecrets(conf, out);
             FileSystem fs = new Path(out).getFileSystem(conf);

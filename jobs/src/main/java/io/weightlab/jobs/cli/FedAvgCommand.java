@@ -2,6 +2,8 @@ package io.weightlab.jobs.cli;
 
 import io.weightlab.common.model.DType;
 import io.weightlab.common.error.UsageException;
+import io.weightlab.common.fed.BadClients;
+import io.weightlab.common.fed.Weighting;
 import io.weightlab.jobs.federated.FedAvgJob;
 import io.weightlab.jobs.spark.SparkSupport;
 import io.weightlab.common.fed.AggregatorRegistry;
@@ -9,6 +11,7 @@ import io.weightlab.common.fed.LoraAggregatorRegistry;
 import io.weightlab.common.fed.ServerOptimizerRegistry;
 import io.weightlab.common.method.MethodCatalog;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -50,8 +53,9 @@ public class FedAvgCommand implements Callable<Integer> {
     @Option(names = "--method-param", description = "alias of --method NAME:KEY=VALUE (the old spelling); repeatable")
     Map<String, String> methodParams = new LinkedHashMap<>();
 
-    @Option(names = "--weighting", defaultValue = "examples", description = "examples, uniform or given (the manifest's weights) (default: ${DEFAULT-VALUE})")
-    String weighting;
+    @Option(names = "--weighting", defaultValue = "examples", converter = WeightingWord.class,
+            description = "examples, uniform or given (the manifest's weights) (default: ${DEFAULT-VALUE})")
+    Weighting weighting;
 
     @Option(names = "--variance-correction", description = "follow-others or conservative (algorithms.md 5.2)")
     String varianceCorrection;
@@ -74,8 +78,9 @@ public class FedAvgCommand implements Callable<Integer> {
     @Option(names = "--clip", description = "clip each update (client − reference) to norm TAU: 'median' or a number")
     String clip;
 
-    @Option(names = "--bad-clients", defaultValue = "fail", description = "fail the round, or drop clients that are missing, unreadable, mismatched, NaN/Inf or rejected (default: ${DEFAULT-VALUE})")
-    String badClients;
+    @Option(names = "--bad-clients", defaultValue = "fail", converter = BadClientsWord.class,
+            description = "fail the round, or drop clients that are missing, unreadable, mismatched, NaN/Inf or rejected (default: ${DEFAULT-VALUE})")
+    BadClients badClients;
 
     @Option(names = "--min-clients", defaultValue = "1", description = "with --bad-clients drop: fail unless this many remain (default: ${DEFAULT-VALUE})")
     int minClients;
@@ -107,6 +112,17 @@ public class FedAvgCommand implements Callable<Integer> {
 
     @Option(names = "--resume", description = "take over the staging of an interrupted round with the same clients and options: aggregated slices and written shards are kept")
     boolean resume;
+
+    /** The lowercase words users type, case-insensitive; a wrong word is a usage error listing the choices. */
+    static final class WeightingWord implements ITypeConverter<Weighting> {
+        @Override
+        public Weighting convert(String word) { return Weighting.parse(word); }
+    }
+
+    static final class BadClientsWord implements ITypeConverter<BadClients> {
+        @Override
+        public BadClients convert(String word) { return BadClients.parse(word); }
+    }
 
     @Override
     public Integer call() {
