@@ -31,7 +31,7 @@ public final class SparkSupport {
         // One OpenBLAS thread per task: two concurrent multi-threaded tasks oversubscribe the cores (STACK.md).
         sc.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
         boolean local = sc.get("spark.master").startsWith("local");
-        // A local run is one short-lived JVM: the web UI (Jetty, ~0.3 s) only slows its start; --conf turns it back on.
+        // A local run is one short-lived JVM: the web UI (Jetty) only slows its start; --conf turns it back on.
         if (local) sc.setIfMissing("spark.ui.enabled", "false");
         if (conf != null) conf.forEach(sc::set);
         // in local mode the tasks run in this JVM: load OpenBLAS while Spark starts
