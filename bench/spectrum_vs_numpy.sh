@@ -17,7 +17,7 @@ WALLS=""; JOBS=""
 for i in 1 2 3; do
   echo "[bench] weightlab spectrum (run $i of 3)"
   t0=$(date +%s.%N)
-  "$ROOT/submit-scripts/weightlab" spectrum "$CKPT" --include embeddings,head --out "$OUT/weightlab-spectrum" --overwrite --master "$MASTER" > "$OUT/weightlab-spectrum.log" 2>&1
+  "$ROOT/submit-scripts/weightlab" spectrum "$CKPT" --include embeddings --out "$OUT/weightlab-spectrum" --overwrite --master "$MASTER" > "$OUT/weightlab-spectrum.log" 2>&1
   t1=$(date +%s.%N)
   WALLS="$WALLS $("$PY" -c "print($t1 - $t0)")"
   JOBS="$JOBS $(grep -oE 'matrices in [0-9.]+ s' "$OUT/weightlab-spectrum.log" | grep -oE '[0-9.]+ s' | tr -d ' s')"

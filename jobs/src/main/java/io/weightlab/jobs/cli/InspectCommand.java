@@ -7,7 +7,6 @@ import io.weightlab.common.error.UsageException;
 import io.weightlab.common.report.Tables;
 import io.weightlab.jobs.analysis.InspectJob;
 import io.weightlab.jobs.spark.ParquetTables;
-import io.weightlab.jobs.spark.SparkSupport;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import picocli.CommandLine.Command;
@@ -73,9 +72,8 @@ public class InspectCommand implements Callable<Integer> {
                 }
             }
             if (formats.contains("parquet")) {
-                try (SparkSupport.Handle h = SparkSupport.open("weightlab inspect", spark.master, spark.conf)) {
-                    ParquetTables.write(h.session(), rows, out.staged("inspect.parquet").toString());
-                }
+                // written with the Parquet library: inspect starts no Spark, even for this format
+                ParquetTables.write(hconf, rows, out.staged("inspect.parquet").toString());
             }
             out.commit();
             System.out.println("output: " + out.outputDir());

@@ -1,57 +1,133 @@
 package io.weightlab.jobs.spark;
 
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.ParquetFileWriter;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.hadoop.util.HadoopOutputFile;
+import org.apache.parquet.schema.LogicalTypeAnnotation;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
+import org.apache.parquet.schema.Type;
+import org.apache.parquet.schema.Types;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
-import org.apache.spark.sql.types.StructType;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
-/** Writes a small table (rows of column -> value) as one Parquet file through Spark, typed from the values (lists are shapes: list<int64>). */
+/**
+ * Writes a small table (rows of column -> value) as a Parquet dataset directory holding one zstd file and
+ * {@code _SUCCESS}, as Spark's writer lays it out, typed from the values: long, double, boolean, string, and lists
+ * (shapes) as list&lt;int64&gt; in the standard three-level layout that Spark, pyarrow and pandas read.
+ * Written with the Parquet library through Hadoop's FileSystem (file, hdfs, s3a): a DataFrame write would start
+ * Catalyst and a Spark job, about 1 s of a small job's wall time (BENCHMARKS.md, job start-up).
+ */
 public final class ParquetTables {
+    /** The single data file inside the table directory; Spark, pyarrow and pandas read the directory. */
+    static final String PART_FILE = "part-00000.zstd.parquet";
+
     private ParquetTables() {}
 
+    /** Same as {@link #write(Configuration, List, String)} with the session's Hadoop configuration. */
     public static void write(SparkSession spark, List<Map<String, Object>> rows, String path) {
-        if (rows.isEmpty()) return;
-        java.util.LinkedHashSet<String> union = new java.util.LinkedHashSet<>(); // optional columns are set on some rows only
-        for (Map<String, Object> r : rows) union.addAll(r.keySet());
-        List<String> cols = new ArrayList<>(union);
-        List<StructField> fields = new ArrayList<>();
-        for (String c : cols) fields.add(DataTypes.createStructField(c, typeOf(rows, c), true));
-        StructType schema = DataTypes.createStructType(fields);
-        List<Row> data = new ArrayList<>();
-        for (Map<String, Object> r : rows) {
-            Object[] v = new Object[cols.size()];
-            for (int i = 0; i < v.length; i++) v[i] = coerce(r.get(cols.get(i)), fields.get(i).dataType());
-            data.add(RowFactory.create(v));
-        }
-        spark.createDataFrame(data, schema).coalesce(1).write().parquet(path);
+        write(spark.sparkContext().hadoopConfiguration(), rows, path);
     }
 
-    private static DataType typeOf(List<Map<String, Object>> rows, String col) {
+    /** Writes {@code rows} to the directory {@code path}, which must not exist yet; nothing when there are no rows. */
+    public static void write(Configuration hadoopConf, List<Map<String, Object>> rows, String path) {
+        if (rows.isEmpty()) return;
+        LinkedHashSet<String> union = new LinkedHashSet<>(); // optional columns are set on some rows only
+        for (Map<String, Object> r : rows) union.addAll(r.keySet());
+        List<String> cols = new ArrayList<>(union);
+        List<ColumnKind> kinds = new ArrayList<>();
+        Types.MessageTypeBuilder schema = Types.buildMessage();
+        for (String c : cols) {
+            ColumnKind kind = kindOf(rows, c);
+            kinds.add(kind);
+            schema.addField(kind.field(c));
+        }
+        MessageType type = schema.named("spark_schema");
+        Path dir = new Path(path);
+        try {
+            FileSystem fs = dir.getFileSystem(hadoopConf);
+            if (fs.exists(dir)) throw new IOException("path " + dir + " already exists");
+            SimpleGroupFactory groups = new SimpleGroupFactory(type);
+            try (ParquetWriter<Group> writer = ExampleParquetWriter.builder(HadoopOutputFile.fromPath(new Path(dir, PART_FILE), hadoopConf))
+                    .withConf(hadoopConf).withType(type).withCompressionCodec(CompressionCodecName.ZSTD)
+                    .withWriteMode(ParquetFileWriter.Mode.CREATE).build()) {
+                for (Map<String, Object> r : rows) {
+                    Group g = groups.newGroup();
+                    for (int i = 0; i < cols.size(); i++) {
+                        Object v = r.get(cols.get(i));
+                        if (v != null) kinds.get(i).append(g, cols.get(i), v);
+                    }
+                    writer.write(g);
+                }
+            }
+            fs.create(new Path(dir, "_SUCCESS"), false).close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path, e);
+        }
+    }
+
+    /** The Parquet type of a column and how a value goes into it; every column is optional (nullable). */
+    private enum ColumnKind {
+        LONG {
+            Type field(String name) { return Types.optional(PrimitiveTypeName.INT64).named(name); }
+            void append(Group g, String name, Object v) { g.append(name, ((Number) v).longValue()); }
+        },
+        DOUBLE {
+            Type field(String name) { return Types.optional(PrimitiveTypeName.DOUBLE).named(name); }
+            void append(Group g, String name, Object v) { g.append(name, ((Number) v).doubleValue()); }
+        },
+        BOOLEAN {
+            Type field(String name) { return Types.optional(PrimitiveTypeName.BOOLEAN).named(name); }
+            void append(Group g, String name, Object v) { g.append(name, (Boolean) v); }
+        },
+        STRING {
+            Type field(String name) {
+                return Types.optional(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named(name);
+            }
+            void append(Group g, String name, Object v) { g.append(name, v.toString()); }
+        },
+        /** shapes (docs/schema.md): optional group (LIST) { repeated group list { optional int64 element } } */
+        LONG_LIST {
+            Type field(String name) {
+                return Types.optionalList().optionalElement(PrimitiveTypeName.INT64).named(name);
+            }
+            void append(Group g, String name, Object v) {
+                Group list = g.addGroup(name);
+                for (Object e : (List<?>) v) {
+                    Group entry = list.addGroup("list");
+                    if (e != null) entry.append("element", ((Number) e).longValue());
+                }
+            }
+        };
+
+        abstract Type field(String name);
+
+        abstract void append(Group g, String name, Object v);
+    }
+
+    private static ColumnKind kindOf(List<Map<String, Object>> rows, String col) {
         for (Map<String, Object> r : rows) {
             Object v = r.get(col);
             if (v == null) continue;
-            if (v instanceof Double || v instanceof Float) return DataTypes.DoubleType;
-            if (v instanceof Long) return DataTypes.LongType;
-            if (v instanceof Integer) return DataTypes.LongType;
-            if (v instanceof Boolean) return DataTypes.BooleanType;
-            if (v instanceof List<?>) return DataTypes.createArrayType(DataTypes.LongType); // shapes (docs/schema.md)
-            return DataTypes.StringType;
+            if (v instanceof Double || v instanceof Float) return ColumnKind.DOUBLE;
+            if (v instanceof Long || v instanceof Integer) return ColumnKind.LONG;
+            if (v instanceof Boolean) return ColumnKind.BOOLEAN;
+            if (v instanceof List<?>) return ColumnKind.LONG_LIST;
+            return ColumnKind.STRING;
         }
-        return DataTypes.StringType;
-    }
-
-    private static Object coerce(Object v, DataType t) {
-        if (v == null) return null;
-        if (t == DataTypes.LongType) return ((Number) v).longValue();
-        if (t == DataTypes.DoubleType) return ((Number) v).doubleValue();
-        if (t == DataTypes.StringType) return v.toString();
-        return v;
+        return ColumnKind.STRING;
     }
 }

@@ -28,13 +28,14 @@ public final class SparkSupport {
         else if (!sc.contains("spark.master")) sc.setMaster("local[*]");
         sc.setIfMissing("spark.app.name", appName);
         sc.setIfMissing("spark.ui.showConsoleProgress", "false");
-        sc.setIfMissing("spark.sql.parquet.compression.codec", "zstd");
-        sc.setIfMissing("spark.sql.debug.maxToStringFields", "200");
         // One OpenBLAS thread per task: two concurrent multi-threaded tasks oversubscribe the cores (STACK.md).
         sc.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
+        boolean local = sc.get("spark.master").startsWith("local");
+        // A local run is one short-lived JVM: the web UI (Jetty) only slows its start; --conf turns it back on.
+        if (local) sc.setIfMissing("spark.ui.enabled", "false");
         if (conf != null) conf.forEach(sc::set);
         // in local mode the tasks run in this JVM: load OpenBLAS while Spark starts
-        if (sc.get("spark.master").startsWith("local")) io.weightlab.common.linalg.Lapack.preloadInBackground();
+        if (local) io.weightlab.common.linalg.Lapack.preloadInBackground();
         SparkSession s = SparkSession.builder().config(sc).getOrCreate();
         // An existing context ignores new spark.hadoop.* settings; the FileSystem must still see them.
         if (conf != null) {
