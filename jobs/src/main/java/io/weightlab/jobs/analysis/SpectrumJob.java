@@ -41,7 +41,7 @@ import java.util.Set;
  * output: analysed, or listed with the reason it was not (never skipped silently).
  */
 public final class SpectrumJob {
-    public static final String SINGULAR_VALUES = "singular_values.json";
+    public static final String SINGULAR_VALUES = io.weightlab.jobs.spark.OutputNames.SINGULAR_VALUES;
 
 
     /** Which matrices: attention/MLP/router always; embeddings and heads on request. */

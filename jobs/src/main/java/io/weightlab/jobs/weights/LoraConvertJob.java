@@ -109,7 +109,7 @@ public final class LoraConvertJob {
 
     /** The original base a lora-init run started from, from the provenance beside its adapter/ folder, or null. */
     private static String originalBase(Configuration conf, String initial) {
-        Path prov = new Path(new Path(dir(initial)).getParent(), RescaleJob.PROVENANCE);
+        Path prov = new Path(new Path(dir(initial)).getParent(), io.weightlab.jobs.spark.OutputNames.PROVENANCE);
         try {
             if (!prov.getFileSystem(conf).exists(prov)) return null;
             JsonNode run = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, prov.toString())).path("run");
