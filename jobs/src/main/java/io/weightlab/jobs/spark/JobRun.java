@@ -116,7 +116,8 @@ public final class JobRun implements AutoCloseable {
     public StagedOutput output(String out, Output need, String whatGoesThere, boolean overwrite, String resumeKey) {
         checkOut(out, need, whatGoesThere);
         if (out == null) {
-            console.printf("[%s] no --out given: nothing is written%n", job);
+            // a Spark job's results would otherwise look written; inspect's table on the console is the result
+            if (spark != null) console.printf("[%s] no --out given: nothing is written%n", job);
             return null;
         }
         if (staged != null) throw new IllegalStateException(job + ": the output was already begun");
