@@ -121,57 +121,55 @@ public final class LoraInitJob {
         Broadcast<SerializableConfiguration> conf = job.conf();
         List<LoraModule> targets = modules;
         Map<String, Integer> ranks = rankPattern;
-        {
-            Result res = job.commitAfter("the adapter", () -> {
-                Factored fx = init instanceof EvaInitializer eva
-                        ? evaFactors(jsc, conf, staged, eva, targets, o)
-                        : weightFactors(jsc, conf, staged, init, targets, ranks, o, hconf, console);
-                List<LoraModule> kept = fx.modules();
-                Map<String, String> files = fx.files();
-                Map<String, String> notes = fx.notes();
-                long tFactors = System.nanoTime();
+        Result res = job.commitAfter("the adapter", () -> {
+            Factored fx = init instanceof EvaInitializer eva
+                    ? evaFactors(jsc, conf, staged, eva, targets, o)
+                    : weightFactors(jsc, conf, staged, init, targets, ranks, o, hconf, console);
+            List<LoraModule> kept = fx.modules();
+            Map<String, String> files = fx.files();
+            Map<String, String> notes = fx.notes();
+            long tFactors = System.nanoTime();
 
-                // One executor streams every module's factors into the adapter file; the driver never holds them.
-                AdapterFiles.writeWeights(job, ADAPTER, kept, files);
-                boolean residual = init.changesBase();
-                String base = residual ? staged.finalPath(RESIDUAL.substring(0, RESIDUAL.length() - 1)).toString() : ckpt.root();
-                if (base.startsWith("file:")) base = new Path(base).toUri().getPath(); // a plain path, as transformers expects
-                staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, PeftAdapterWriter.configJson(new PeftAdapterWriter.Settings(
-                        base, o.r(), o.alpha(), o.rslora(), fx.rankPattern(), fx.alphaPattern(), o.taskType(), fx.targets(), conv1d)));
-                if (residual) writeResidual(job, ckpt, kept, files, o);
-                Map<String, Object> run = job.facts();
-                run.put("input", ckpt.root());
-                run.put("method", o.method());
-                run.put("r", o.r());
-                run.put("lora_alpha", o.alpha());
-                run.put("use_rslora", o.rslora());
-                run.put("seed", o.seed());
-                run.put("modules", kept.size());
-                if (!o.initParams().isEmpty()) run.put("init_params", new TreeMap<>(o.initParams()));
-                if (o.gradients() != null) run.put("gradients", o.gradients());
-                if (o.activations() != null) run.put("activations", o.activations());
-                if (init instanceof LoraSbInitializer sb) run.put("eta", sb.eta());
-                run.put("residual_written", residual);
-                run.put("seconds_factors", job.secondsAt(tFactors));
-                run.put("seconds", job.seconds());
-                List<Map<String, Object>> rows = new ArrayList<>();
-                for (LoraModule m : kept) {
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("module", m.module());
-                    row.put("shape", m.weight().shapeList());
-                    row.put("r", m.r());
-                    row.put("lora_alpha", m.alpha());
-                    row.put("scaling", m.scaling());
-                    row.put("note", notes.get(m.module()));
-                    rows.add(row);
-                }
-                ModelWriter.writeProvenance(staged, run, "modules", rows);
-                return new Result(kept, notes, residual, run);
-            });
-            console.printf("[lora-init] adapter (%d modules) %sin %.1f s: %s%n", res.modules().size(), res.residual() ? "and residual base " : "",
-                    (double) res.run().get("seconds"), o.out());
-            return res;
-        }
+            // One executor streams every module's factors into the adapter file; the driver never holds them.
+            AdapterFiles.writeWeights(job, ADAPTER, kept, files);
+            boolean residual = init.changesBase();
+            String base = residual ? staged.finalPath(RESIDUAL.substring(0, RESIDUAL.length() - 1)).toString() : ckpt.root();
+            if (base.startsWith("file:")) base = new Path(base).toUri().getPath(); // a plain path, as transformers expects
+            staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, PeftAdapterWriter.configJson(new PeftAdapterWriter.Settings(
+                    base, o.r(), o.alpha(), o.rslora(), fx.rankPattern(), fx.alphaPattern(), o.taskType(), fx.targets(), conv1d)));
+            if (residual) writeResidual(job, ckpt, kept, files, o);
+            Map<String, Object> run = job.facts();
+            run.put("input", ckpt.root());
+            run.put("method", o.method());
+            run.put("r", o.r());
+            run.put("lora_alpha", o.alpha());
+            run.put("use_rslora", o.rslora());
+            run.put("seed", o.seed());
+            run.put("modules", kept.size());
+            if (!o.initParams().isEmpty()) run.put("init_params", new TreeMap<>(o.initParams()));
+            if (o.gradients() != null) run.put("gradients", o.gradients());
+            if (o.activations() != null) run.put("activations", o.activations());
+            if (init instanceof LoraSbInitializer sb) run.put("eta", sb.eta());
+            run.put("residual_written", residual);
+            run.put("seconds_factors", job.secondsAt(tFactors));
+            run.put("seconds", job.seconds());
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (LoraModule m : kept) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("module", m.module());
+                row.put("shape", m.weight().shapeList());
+                row.put("r", m.r());
+                row.put("lora_alpha", m.alpha());
+                row.put("scaling", m.scaling());
+                row.put("note", notes.get(m.module()));
+                rows.add(row);
+            }
+            ModelWriter.writeProvenance(staged, run, "modules", rows);
+            return new Result(kept, notes, residual, run);
+        });
+        console.printf("[lora-init] adapter (%d modules) %sin %.1f s: %s%n", res.modules().size(), res.residual() ? "and residual base " : "",
+                (double) res.run().get("seconds"), o.out());
+        return res;
     }
 
     /** Each module's rank from its full spectrum in a spectrum job's singular_values.json (streamed; only targeted names kept). */
