@@ -59,7 +59,11 @@ public final class ModelWriter {
     /** Writes {@code m} into the run's staged output (not committed: the job's {@link JobRun#commitAfter} does that). */
     public static Written write(JobRun run, Model m) {
         StagedOutput out = run.staged();
+        // one task per shard, largest first (as WeightWriter submits them)
+        ProgressReporter progress = run.progress(m.plan().shards().stream().map(ShardPlan.Shard::dataBytes).sorted(java.util.Comparator.reverseOrder())
+                .mapToLong(Long::longValue).toArray());
         Map<String, TransformedShardWriter.ShardResult> shards = WeightWriter.write(run.jsc(), run.conf(), out, m.prefix(), m.plan(), m.tensors(), m.metadata());
+        run.endProgress(progress);
         List<String> copied = m.siblingsOf() == null ? new ArrayList<>()
                 : CheckpointSiblings.copy(run.hadoop(), m.siblingsOf(), out, m.prefix(), m.outDType());
         try {

@@ -6,6 +6,7 @@ import io.weightlab.jobs.spark.AdapterFiles;
 import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.ModelWriter;
 import io.weightlab.jobs.spark.OutputNames;
+import io.weightlab.jobs.spark.ProgressReporter;
 
 import io.weightlab.common.transform.TensorContext;
 import io.weightlab.common.transform.TransformPlanner;
@@ -122,9 +123,13 @@ public final class LoraInitJob {
         List<LoraModule> targets = modules;
         Map<String, Integer> ranks = rankPattern;
         Result res = job.commitAfter("the adapter", () -> {
+            // one task per matrix, largest first
+            ProgressReporter factorProgress = job.progress(targets.stream().mapToLong(m -> m.weight().byteLength())
+                    .boxed().sorted(java.util.Comparator.reverseOrder()).mapToLong(Long::longValue).toArray());
             Factored fx = init instanceof EvaInitializer eva
                     ? evaFactors(jsc, conf, staged, eva, targets, o)
                     : weightFactors(jsc, conf, staged, init, targets, ranks, o, hconf, console);
+            job.endProgress(factorProgress);
             List<LoraModule> kept = fx.modules();
             Map<String, String> files = fx.files();
             Map<String, String> notes = fx.notes();
