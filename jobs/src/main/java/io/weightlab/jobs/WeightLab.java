@@ -24,6 +24,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import java.util.List;
 
 /**
  * The one entry point: {@code weightlab <job> <input...> --out <dir> [options]}. Typed errors become one line
@@ -85,6 +86,11 @@ public final class WeightLab implements Runnable {
         PrintWriter err = line.getErr();
         String job = line.getCommandSpec().qualifiedName();
         String message = ex.getMessage();
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && u.isUnknownOption()) {
+            // picocli also lists the misspelled option's value ('--slcie-mb', '3'); the option is the mistake
+            List<String> options = u.getUnmatched().stream().filter(a -> a.startsWith("-")).map(a -> "'" + a.split("=", 2)[0] + "'").toList();
+            if (!options.isEmpty()) message = (options.size() == 1 ? "Unknown option: " : "Unknown options: ") + String.join(", ", options);
+        }
         if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
             message += " (did you mean " + String.join(" or ", u.getSuggestions().stream().limit(3).map(s -> "'" + s + "'").toList()) + "?)";
         }

@@ -2,20 +2,27 @@ package io.weightlab.common.fed;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.weightlab.common.error.UsageException;
+import org.apache.hadoop.fs.Path;
 
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * A round: {@code round} (a number or label), optional {@code reference} (the previous global model: update norms,
- * clipping and the conservative correction are relative to it), and {@code clients}: [{id, uri, examples, weight?}].
+ * clipping and the conservative correction are relative to it), and {@code clients}: [{id, uri, examples, weight?}];
+ * relative URIs are relative to the manifest's folder.
  * Parsed from JSON or YAML (the job picks the parser); every problem is reported with the client it concerns.
  */
 public record RoundManifest(String source, String round, String reference, List<ClientSpec> clients) implements Serializable {
+    /** A URI scheme ({@code s3a:}, {@code hdfs:}, {@code file:}); two letters at least, so a Windows drive is not one. */
+    private static final Pattern SCHEME = Pattern.compile("[a-zA-Z][a-zA-Z0-9+.-]+:");
+
     public static RoundManifest fromTree(String source, JsonNode root) {
         if (root == null || !root.isObject()) throw new UsageException(source + ": a round manifest is an object with a 'clients' list");
         for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
@@ -35,7 +42,7 @@ public record RoundManifest(String source, String round, String reference, List<
                 if (!Set.of("id", "uri", "examples", "weight").contains(k)) throw new UsageException(where + ": unknown key '" + k + "' (known: id, uri, examples, weight)");
             }
             String id = text(c, "id", where);
-            String uri = text(c, "uri", where);
+            String uri = resolve(source, text(c, "uri", where));
             if (!ids.add(id)) throw new UsageException(where + ": duplicate client id '" + id + "' (rule: UniqueClientIds)");
             JsonNode ex = c.get("examples");
             long examples = -1;
@@ -51,8 +58,25 @@ public record RoundManifest(String source, String round, String reference, List<
             clients.add(new ClientSpec(id, uri, examples, weight));
         }
         String round = root.has("round") ? root.get("round").asText() : null;
-        String reference = root.has("reference") ? root.get("reference").asText() : null;
+        String reference = root.has("reference") ? resolve(source, root.get("reference").asText()) : null;
         return new RoundManifest(source, round, reference, List.copyOf(clients));
+    }
+
+    /**
+     * A relative {@code uri} or {@code reference} is relative to the manifest's own folder, as a path in a file is
+     * relative to the file (a manifest beside its clients moves with them); a scheme or a leading '/' is kept as is.
+     */
+    static String resolve(String source, String uri) {
+        if (uri.startsWith("/") || SCHEME.matcher(uri).lookingAt()) return uri;
+        Path folder = new Path(source).getParent();
+        return folder == null ? uri : new Path(folder, uri).toString();
+    }
+
+    /** Per-client problems as one indented line each ({@code client 'a': why}), for an error message. */
+    public static String problemList(Map<String, String> problems) {
+        StringBuilder sb = new StringBuilder();
+        problems.forEach((id, why) -> sb.append("\n  client '").append(id).append("': ").append(why));
+        return sb.toString();
     }
 
     /** The client with this id. */

@@ -16,6 +16,8 @@ public final class TrimmedMean implements ElementAggregator {
         this.beta = beta;
     }
 
+    public double beta() { return beta; }
+
     @Override
     public void combine(double[][] values, double[] weights, int count, double[] out) {
         int k = values.length, cut = (int) Math.floor(beta * k);

@@ -1,6 +1,9 @@
 package io.weightlab.common.fed;
 
 import io.weightlab.common.error.UsageException;
+import io.weightlab.common.model.TensorSelector;
+
+import java.util.Collection;
 
 /**
  * Variance-corrected averaging (algorithms.md §5.2): the average's spread is rescaled about its mean back to the
@@ -38,6 +41,17 @@ public record VarianceCorrection(String mode, double selfWeight, double eps, boo
         if (current + e <= 0) return 1.0;
         double s = Math.sqrt((target + e) / (current + e));
         return Math.abs(s - 1) <= 1e-12 ? 1.0 : s;
+    }
+
+    /**
+     * {@code --correct}: the tensors the correction applies to, null for {@code 2d} (every 2-D weight); a pattern
+     * ({@link TensorSelector}) that matches none of {@code names} is refused before any work.
+     */
+    public static TensorSelector selection(String correct, Collection<String> names) {
+        if (correct.equals("2d")) return null;
+        TensorSelector s = TensorSelector.parse("--correct '" + correct + "'", correct);
+        s.requireMatch("--correct '" + correct + "'", names);
+        return s;
     }
 
     /** Tensors left alone: BatchNorm buffers, as the reference implementation skips them. */

@@ -2,20 +2,22 @@ package io.weightlab.common.lora;
 
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
-import io.weightlab.common.model.Selection;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.model.TensorName;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
  * Which modules get an adapter and with which rank, in PEFT's vocabulary: {@code target_modules} as a list of names
  * matched exactly or as a dotted suffix, one regex (full match), or {@code all-linear} (every 2-D weight but
  * embeddings, norms and the output head); {@code rank_pattern}/{@code alpha_pattern} keys match a module when
- * {@code (.*\.)?(key)$} does, first key first; s = α/r, or α/√r with rslora.
+ * {@code (.*\.)?(key)$} does, first key first; s = α/r, or α/√r with rslora. Unlike PEFT, which only refuses a
+ * list that matches nothing at all, every listed name must match some module.
  */
 public final class LoraTargets {
     private LoraTargets() {}
@@ -32,9 +34,12 @@ public final class LoraTargets {
         boolean allLinear = targets.size() == 1 && targets.get(0).equals("all-linear");
         Pattern regex = targets.size() == 1 && !allLinear && targets.get(0).matches(".*[\\\\\\[\\]()*+?|^$].*") ? Pattern.compile(targets.get(0)) : null;
         List<LoraModule> out = new ArrayList<>();
+        Set<String> unmatched = new LinkedHashSet<>(allLinear || regex != null ? List.of() : targets);
+        Set<String> leaves = new LinkedHashSet<>();
         for (TensorInfo t : tensors) {
             if (t.rank() != 2 || !t.name().endsWith(".weight")) continue;
             String module = t.name().substring(0, t.name().length() - ".weight".length());
+            leaves.add(module.substring(module.lastIndexOf('.') + 1));
             boolean hit;
             if (allLinear) {
                 TensorName n = TensorName.parse(t.name());
@@ -44,7 +49,12 @@ public final class LoraTargets {
                 hit = regex.matcher(module).matches();
             } else {
                 hit = false;
-                for (String k : targets) hit |= module.equals(k) || module.endsWith("." + k);
+                for (String k : targets) {
+                    if (module.equals(k) || module.endsWith("." + k)) {
+                        hit = true;
+                        unmatched.remove(k);
+                    }
+                }
             }
             if (!hit) continue;
             int rr = patternValue(rankPattern, module, r);
@@ -57,14 +67,11 @@ public final class LoraTargets {
             }
             out.add(new LoraModule(t, module, rr, a, rslora ? a / Math.sqrt(rr) : a / rr, fanInFanOut));
         }
-        List<String> weights = tensors.stream().filter(t -> t.rank() == 2 && t.name().endsWith(".weight")).map(TensorInfo::name).toList();
-        if (out.isEmpty()) throw Selection.matchesNothing("--target-modules " + String.join(",", targets), "the base's 2-D weights", weights);
-        if (!allLinear && regex == null) {
-            for (String k : targets) {
-                if (out.stream().noneMatch(m -> m.module().equals(k) || m.module().endsWith("." + k))) {
-                    throw Selection.matchesNothing("--target-modules '" + k + "'", "the base's 2-D weights", weights);
-                }
-            }
+        // Every name must select something: a misspelled one among others would silently get no adapter.
+        if (out.isEmpty() || !unmatched.isEmpty()) {
+            throw new UsageException("--target-modules " + String.join(",", out.isEmpty() ? targets : List.copyOf(unmatched))
+                    + " matches no 2-D weight; module names of the 2-D weights here: " + String.join(", ", leaves)
+                    + " (or all-linear, or one regex on the module path)");
         }
         return out;
     }

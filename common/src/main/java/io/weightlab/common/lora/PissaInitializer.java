@@ -1,6 +1,6 @@
 package io.weightlab.common.lora;
 
-import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.linalg.Lapack;
 

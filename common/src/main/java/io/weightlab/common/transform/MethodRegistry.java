@@ -12,75 +12,75 @@ import io.weightlab.common.transform.methods.TargetStdRescaler;
 import io.weightlab.common.transform.methods.TruncatedNormalInit;
 import io.weightlab.common.transform.methods.TvrRescaler;
 import io.weightlab.common.transform.methods.UniformInit;
-import io.weightlab.common.error.UsageException;
+import io.weightlab.common.method.MethodCatalog;
+import io.weightlab.common.method.MethodInfo;
+import io.weightlab.common.method.Param;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
 
 /**
  * Every rescale/reinit method by name, as PEFT registers its tuners: adding a method is one class and one line
- * here. A method is written {@code name[:key=value,...]}; presets are names with parameters filled in.
+ * here, with its declared parameters (docs/methods.md). A method is written {@code name[:key=value,...]}; presets
+ * are names with parameters filled in.
  */
 public final class MethodRegistry {
-    private record Entry(Function<MethodParams, WeightMethod> factory, Map<String, String> preset, String summary) {}
+    /** The std rule every drawing method takes (StdRule): a number or a named rule, with its inputs. */
+    private static final Param[] STD = {
+            Param.string("std", null, "a number, or kaiming|kaiming_fan_out|xavier|lecun|lir|gpt2 (default: the method's)"),
+            Param.positive("initializer_range", "0.02", "the config's initializer_range for the lir and gpt2 rules"),
+            Param.positive("scale_factor", "1", "multiplies the rule's std"),
+            Param.positive("gain", "sqrt(2) for kaiming, else 1", "nonlinearity gain of the kaiming/xavier/lecun rules")};
+    private static final Param PADDING = Param.integer("padding_idx", "-1", -1, Long.MAX_VALUE, "embedding row left at zero (-1: none)");
 
-    private static final Map<String, Entry> METHODS = new LinkedHashMap<>();
-
-    static {
-        register("keep", KeepMethod::new, "leave the tensor as stored");
-        register("tvr", TvrRescaler::new, "Target Variance Rescaling: shrink 2-D block weights to target_std (0.02) above ratio_threshold (1.2)");
-        register("target-std", TargetStdRescaler::new, "rescale to std=<value|rule> or to another model's stats.json (from=), keeping the mean");
-        register("lsuv", LsuvRescaler::new, "divide by sqrt of measured output variances (variances=<json>)");
-        register("lir", LirInit::new, "Layer Index Rescaling init: N(0, (initializer_range/sqrt(l))^2) in block l");
-        register("gpt2-residual", Gpt2ResidualInit::new, "GPT-2 init: residual output projections get initializer_range/sqrt(2 n_layer)");
-        register("normal", NormalInit::new, "N(0, std^2); std=<value>|kaiming|kaiming_fan_out|xavier|lecun|lir|gpt2");
-        register("uniform", UniformInit::new, "U(-sqrt(3) std, sqrt(3) std)");
-        register("truncnormal", TruncatedNormalInit::new, "normal truncated at +-bound_sigmas (2), rescaled to the exact std");
-        register("gg", GgInit::new, "generalized Gaussian with beta=<shape> or beta_from=<stats.json> (GG prior)");
-        register("orthogonal", OrthogonalInit::new, "torch orthogonal_ (QR of a Gaussian), gain (1)");
-        register("idinit", IdInit::new, "IDInit padded identity tau (1); eps (1e-6) on residual output projections");
-        preset("kaiming_normal", "normal", Map.of("std", "kaiming"));
-        preset("kaiming_uniform", "uniform", Map.of("std", "kaiming"));
-        preset("xavier_normal", "normal", Map.of("std", "xavier"));
-        preset("xavier_uniform", "uniform", Map.of("std", "xavier"));
-    }
+    private static final MethodCatalog<WeightMethod> CATALOG = new MethodCatalog<WeightMethod>("method")
+            .register(MethodInfo.of("keep", "leave the tensor as stored"), KeepMethod::new)
+            .register(MethodInfo.of("tvr", "Target Variance Rescaling: shrink 2-D block weights to target_std above ratio_threshold (docs/algorithms.md §1.2)",
+                    Param.positive("target_std", "0.02", "the std a rescaled weight gets"),
+                    Param.positive("ratio_threshold", "1.2", "rescale only where std / target_std exceeds this"),
+                    Param.flag("scale_with_depth", false, "divide the target by sqrt(2 * layer) as LIR does")), TvrRescaler::new)
+            .register(MethodInfo.of("target-std", "rescale to std=<value|rule> or to another model's stats.json (from=), keeping the mean",
+                    with(STD, Param.file("from", "another model's stats.json: each tensor gets that model's std_sample"))), TargetStdRescaler::new)
+            .register(MethodInfo.of("lsuv", "divide by sqrt of measured output variances (docs/algorithms.md §6.1)",
+                    Param.file("variances", "JSON of tensor name -> measured output variance"),
+                    Param.flag("zero_bias", true, "zero the bias of a rescaled weight")), LsuvRescaler::new)
+            .register(MethodInfo.of("lir", "Layer Index Rescaling init: N(0, (initializer_range/sqrt(l))^2) in block l (docs/algorithms.md §1.1)",
+                    with(STD, PADDING)), LirInit::new)
+            .register(MethodInfo.of("gpt2-residual", "GPT-2 init: residual output projections get initializer_range/sqrt(2 n_layer)",
+                    with(STD, PADDING)), Gpt2ResidualInit::new)
+            .register(MethodInfo.of("normal", "N(0, std^2) (default std 0.02)", with(STD, PADDING)), NormalInit::new)
+            .register(MethodInfo.of("uniform", "U(-sqrt(3) std, sqrt(3) std) (default std 0.02)", with(STD, PADDING)), UniformInit::new)
+            .register(MethodInfo.of("truncnormal", "normal truncated at +-bound_sigmas, rescaled to the exact std",
+                    with(STD, PADDING, Param.positive("bound_sigmas", "2", "truncation bound in stds"))), TruncatedNormalInit::new)
+            .register(MethodInfo.of("gg", "generalized Gaussian with shape beta, or each tensor's fitted beta from another model's stats.json (docs/algorithms.md §2.3)",
+                    with(STD, PADDING, Param.positive("beta", "2", "GG shape (2: Gaussian, 1: Laplace)"),
+                            Param.file("beta_from", "stats.json whose gg_beta each tensor takes"))), GgInit::new)
+            .register(MethodInfo.of("orthogonal", "torch orthogonal_ (QR of a Gaussian)",
+                    Param.positive("gain", "1", "multiplies the orthogonal matrix"),
+                    Param.positive("max_elements", "134217728", "largest matrix built on one executor")), OrthogonalInit::new)
+            .register(MethodInfo.of("idinit", "IDInit padded identity (docs/algorithms.md §6.2)",
+                    Param.number("tau", "1", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, "scale of the identity"),
+                    Param.number("eps", "1e-6", 0, Double.POSITIVE_INFINITY, "value of residual output projections (zero_last)"),
+                    Param.flag("zero_last", true, "residual output projections get eps instead of the identity")), IdInit::new)
+            .preset("kaiming_normal", "normal", Map.of("std", "kaiming"))
+            .preset("kaiming_uniform", "uniform", Map.of("std", "kaiming"))
+            .preset("xavier_normal", "normal", Map.of("std", "xavier"))
+            .preset("xavier_uniform", "uniform", Map.of("std", "xavier"));
 
     private MethodRegistry() {}
 
-    private static void register(String name, Function<MethodParams, WeightMethod> factory, String summary) {
-        METHODS.put(name, new Entry(factory, Map.of(), summary));
-    }
-
-    private static void preset(String name, String base, Map<String, String> params) {
-        Entry e = METHODS.get(base);
-        METHODS.put(name, new Entry(e.factory(), params, base + " with " + params));
+    private static Param[] with(Param[] base, Param... more) {
+        Param[] all = java.util.Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
     }
 
     /** Builds a method from {@code name[:k=v,...]}; {@code files} reads files named by parameters. */
     public static WeightMethod create(String spec, Function<String, byte[]> files) {
-        int colon = spec.indexOf(':');
-        String name = (colon < 0 ? spec : spec.substring(0, colon)).trim();
-        Entry e = METHODS.get(name);
-        if (e == null) throw new UsageException("unknown method '" + name + "'; known: " + String.join(", ", METHODS.keySet()));
-        Map<String, String> params = new LinkedHashMap<>(e.preset());
-        if (colon >= 0 && colon + 1 < spec.length()) {
-            for (String kv : spec.substring(colon + 1).split(",")) {
-                int eq = kv.indexOf('=');
-                if (eq <= 0) throw new UsageException(name + ": parameter '" + kv + "' is not key=value");
-                params.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
-            }
-        }
-        MethodParams p = new MethodParams(name, params, files);
-        WeightMethod m = e.factory().apply(p);
-        p.rejectUnread();
-        return m;
+        Map.Entry<String, Map<String, String>> s = MethodCatalog.parseSpec(spec);
+        return CATALOG.create(s.getKey(), s.getValue(), files);
     }
 
-    /** Name → one-line summary, for --help and the docs. */
-    public static Map<String, String> summaries() {
-        Map<String, String> m = new LinkedHashMap<>();
-        METHODS.forEach((k, v) -> m.put(k, v.summary()));
-        return m;
-    }
+    /** The declarations, for --list-methods and docs/methods.md. */
+    public static MethodCatalog<WeightMethod> catalog() { return CATALOG; }
 }

@@ -1,5 +1,6 @@
 package io.weightlab.common.transform;
 
+import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.error.UsageException;
 
 import java.util.Locale;

@@ -5,7 +5,6 @@ import io.weightlab.common.io.ElementEncoder;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
-import io.weightlab.common.model.Selection;
 import io.weightlab.common.model.TensorName;
 import io.weightlab.common.stats.MomentAccumulator;
 
@@ -19,7 +18,8 @@ import java.util.Map;
 /**
  * Decides, on the driver, what happens to every tensor of a checkpoint: which rule covers it, whether its moments
  * must be measured first, the action its writer runs, and the dtype it is written in. A bias follows its weight
- * when a method zeroes the bias of what it rescaled (TVR, LSUV).
+ * when a method zeroes the bias of what it rescaled (TVR, LSUV). Every rule must match some tensor: a rule that
+ * matches none is a misspelling, and running without it would write an unchanged copy.
  */
 public final class TransformPlanner {
     /** The decision for one tensor. {@code rule} is null for tensors no rule covers. */
@@ -55,6 +55,8 @@ public final class TransformPlanner {
         }
         this.tensors = List.copyOf(tensors);
         this.rules = List.copyOf(rules);
+        List<String> names = tensors.stream().map(TensorInfo::name).toList();
+        for (ApplyRule r : rules) r.selector().requireMatch("--apply '" + r.text() + "'", names);
         this.layout = layout;
         this.seed = seed;
         this.outDType = outDType;
@@ -63,26 +65,18 @@ public final class TransformPlanner {
     }
 
     /**
-     * Every rule must be the first match of at least one tensor: a pattern that matches nothing, or only tensors an
-     * earlier rule already takes, is a mistake (a silent no-op would write an unchanged copy).
+     * Every rule must also be the first match of some tensor: a rule whose tensors an earlier rule all takes never
+     * applies (the first matching rule wins), which is as silent as a rule that matches nothing.
      */
     static void checkEveryRuleSelects(List<TensorInfo> tensors, List<ApplyRule> rules) {
-        if (rules.isEmpty()) return;
-        List<String> names = tensors.stream().map(TensorInfo::name).toList();
-        for (int i = 0; i < rules.size(); i++) {
+        for (int i = 1; i < rules.size(); i++) {
             ApplyRule r = rules.get(i);
-            List<String> matched = names.stream().filter(r::matches).toList();
-            if (matched.isEmpty()) throw Selection.matchesNothing("--apply '" + r.text() + "'", "the checkpoint", names);
-            boolean first = false;
-            for (String n : matched) {
-                ApplyRule winner = null;
-                for (ApplyRule e : rules) if (e.matches(n)) { winner = e; break; }
-                if (winner == r) { first = true; break; }
-            }
-            if (!first) {
-                String earlier = rules.subList(0, i).stream().filter(e -> matched.stream().anyMatch(e::matches)).map(ApplyRule::text).findFirst().orElse("?");
-                throw new UsageException("--apply '" + r.text() + "': every tensor it matches is taken by the earlier rule '" + earlier
-                        + "' (the first matching rule wins; put the narrower rule first) (rule: " + Selection.RULE + ")");
+            List<String> matched = tensors.stream().map(TensorInfo::name).filter(r::matches).toList();
+            List<ApplyRule> earlier = rules.subList(0, i);
+            if (matched.stream().allMatch(n -> earlier.stream().anyMatch(e -> e.matches(n)))) {
+                String first = earlier.stream().filter(e -> matched.stream().anyMatch(e::matches)).map(ApplyRule::text).findFirst().orElse("?");
+                throw new UsageException("--apply '" + r.text() + "': every tensor it matches is taken by the earlier rule '" + first
+                        + "' (the first matching rule wins; put the narrower rule first)");
             }
         }
     }

@@ -44,8 +44,15 @@ import java.util.Map;
  * of std, kurtosis and GG shape. Names or shapes that do not match are reported, or fail the job with --strict.
  */
 public final class CompareJob {
+    /**
+     * A unit holds at most --slice-mb of stored bytes and at most 4 Mi elements: its sums are plain loops, merged
+     * pairwise, so a longer loop would lose digits (δ(W, −W) = 2 exactly on MiniLM's embeddings needs it), and a
+     * task holds both checkpoints' unit as doubles (2 x 32 MiB).
+     */
+    static final long MAX_SLICE_ELEMENTS = 4L << 20;
+
     public record Options(String reference, List<String> checkpoints, String out, boolean overwrite, boolean includeBiases, boolean strict,
-                          double[] tolerances, boolean deltaRank, long maxExactBytes, long sliceElements) {}
+                          double[] tolerances, boolean deltaRank, long maxExactBytes, long sliceBytes) {}
 
     private record Pair(int ckpt, TensorInfo a, TensorInfo b, String block) implements Serializable {}
 
@@ -85,7 +92,8 @@ public final class CompareJob {
         List<Unit> units = new ArrayList<>();
         for (int p = 0; p < pairs.size(); p++) {
             long n = pairs.get(p).a().elementCount();
-            for (long f = 0; f < n; f += o.sliceElements()) units.add(new Unit(units.size(), p, f, Math.min(n, f + o.sliceElements())));
+            long step = Math.max(1, Math.min(MAX_SLICE_ELEMENTS, o.sliceBytes() / Math.max(1, pairs.get(p).a().dtype().byteSize())));
+            for (long f = 0; f < n; f += step) units.add(new Unit(units.size(), p, f, Math.min(n, f + step)));
         }
         Broadcast<SerializableConfiguration> conf = job.conf();
         Broadcast<List<Pair>> pairsB = jsc.broadcast(pairs);

@@ -71,17 +71,6 @@ public final class SpectrumJob {
 
     private SpectrumJob() {}
 
-    /** --include embeddings|head must find such a matrix (a tied head has none of its own): else say what exists. */
-    static void checkIncluded(Set<String> include, List<TensorInfo> matrices) {
-        for (String inc : include) {
-            ModuleKind.Role role = inc.equals("head") ? ModuleKind.Role.HEAD : ModuleKind.Role.EMBEDDING;
-            if (matrices.stream().noneMatch(t -> t.rank() == 2 && TensorName.parse(t.name()).role() == role)) {
-                throw io.weightlab.common.model.Selection.matchesNothing("--include " + inc, "the checkpoint's matrices"
-                        + (inc.equals("head") ? " (a head tied to the embedding is not stored)" : ""), matrices.stream().map(TensorInfo::name).toList());
-            }
-        }
-    }
-
     static String exclusion(TensorInfo t, TensorName n, Set<String> include) {
         if (t.rank() != 2) return null; // not a matrix: not listed
         if (!n.isAnalysable()) return "not a weight (" + n.kind().label() + ")";
@@ -92,6 +81,15 @@ public final class SpectrumJob {
         if (role == ModuleKind.Role.HEAD && !include.contains("head")) return "head (add --include head)";
         if (role == ModuleKind.Role.NORM || role == ModuleKind.Role.BUFFER) return "not a projection (" + n.kind().label() + ")";
         return "";
+    }
+
+    /** {@code --include embeddings|head} on a checkpoint without such a matrix is a mistake, refused with what there is. */
+    static void requireIncluded(Set<String> include, List<TensorInfo> matrices) {
+        List<String> names = matrices.stream().filter(t -> t.rank() == 2).map(TensorInfo::name).toList();
+        for (String s : include) {
+            String role = s.equals("embeddings") ? "role:embedding" : "role:" + s;
+            io.weightlab.common.model.TensorSelector.parse("--include " + s, role).requireMatch("--include " + s, names);
+        }
     }
 
     public static List<MatrixResult> run(SparkSession spark, Options o, PrintStream console) {
@@ -125,7 +123,7 @@ public final class SpectrumJob {
                 if (io.weightlab.common.model.FusedExperts.isFused(t)) matrices.addAll(io.weightlab.common.model.FusedExperts.split(t));
                 else matrices.add(t);
             }
-            checkIncluded(opts.include(), matrices);
+            requireIncluded(opts.include(), matrices);
             for (TensorInfo t : matrices) {
                 TensorName n = TensorName.parse(t.name());
                 String why = exclusion(t, n, opts.include());

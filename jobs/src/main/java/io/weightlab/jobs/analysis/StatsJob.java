@@ -72,6 +72,7 @@ public final class StatsJob {
         PrintStream console = run.console();
         JavaSparkContext jsc = run.jsc();
         Checkpoint ckpt = CheckpointCatalog.open(run.hadoop(), o.input());
+        requireHistogramTensor(o.histogramTensor(), ckpt);
         long tCatalog = System.nanoTime();
         StagedOutput staged = run.output(o.out(), JobRun.Output.OPTIONAL, "where the statistics go", o.overwrite());
         return run.commitAfter("the statistics", () -> {
@@ -193,6 +194,16 @@ public final class StatsJob {
             rollups.add(StatsRow.of(level, key, "", null, c[0], c[1], null, null, null, null, false, gp).withFit(gf));
         }
         return rollups;
+    }
+
+    /** {@code --histogram-tensor} must name a tensor of the checkpoint: refused before the work, with the nearest names. */
+    static void requireHistogramTensor(String name, Checkpoint ckpt) {
+        if (name == null) return;
+        List<String> names = ckpt.tensors().stream().map(TensorInfo::name).toList();
+        if (!names.contains(name)) {
+            throw new io.weightlab.common.error.UsageException("--histogram-tensor: no tensor '" + name + "' in " + ckpt.root()
+                    + io.weightlab.common.error.Suggestions.didYouMean(name, names));
+        }
     }
 
     /** The report's histogram by default: the first MLP down projection, else the largest weight matrix. */

@@ -45,17 +45,17 @@ public class CompareCommand implements Callable<Integer> {
     @Option(names = "--max-exact-mb", defaultValue = "auto", description = "largest dW, as float64 MiB, to factorize (default: ${DEFAULT-VALUE}, executor heap / (3 x task slots), as spectrum)")
     String maxExactMb;
 
-    @Option(names = "--slice-mb", defaultValue = "32", description = "MiB of doubles per tensor and work unit (default: ${DEFAULT-VALUE})")
-    long sliceMb;
+    @Mixin
+    SliceOptions slices;
 
     @Override
     public Integer call() {
-        if (sliceMb <= 0) throw new UsageException("--slice-mb must be positive");
+        long sliceBytes = slices.sliceBytes();
         long maxExact = SpectrumCommand.maxExactBytes(maxExactMb);
         for (double t : tolerances) if (!(t > 0 && t < 1)) throw new UsageException("--rank-tol values must be in (0, 1), got " + t);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab compare", spark.master, spark.conf)) {
             CompareJob.run(h.session(), new CompareJob.Options(reference, checkpoints, output.out, output.overwrite, includeBiases, strict, tolerances,
-                    !noDeltaRank, maxExact, (sliceMb << 20) / 8), System.out);
+                    !noDeltaRank, maxExact, sliceBytes), System.out);
             return 0;
         }
     }

@@ -4,9 +4,14 @@ import io.weightlab.common.model.DType;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.jobs.federated.FedAvgJob;
 import io.weightlab.jobs.spark.SparkSupport;
+import io.weightlab.common.fed.AggregatorRegistry;
+import io.weightlab.common.fed.LoraAggregatorRegistry;
+import io.weightlab.common.fed.ServerOptimizerRegistry;
+import io.weightlab.common.method.MethodCatalog;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -19,7 +24,11 @@ import java.util.concurrent.Callable;
                 "cosine to the mean update; per tensor: client spread, variance correction) and tensors.csv.",
                 "Memory per task does not grow with the number of clients (--memory-budget / K positions per step)."})
 public class FedAvgCommand implements Callable<Integer> {
-    @Option(names = "--manifest", description = "round manifest (JSON or YAML): round, reference, clients: [{id, uri, examples, weight}]")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MANIFEST", description = "round manifest (JSON or YAML): round, reference, "
+            + "clients: [{id, uri, examples, weight}]; relative URIs are relative to its folder")
+    String manifestArgument;
+
+    @Option(names = "--manifest", paramLabel = "MANIFEST", description = "the round manifest: the old spelling of the positional argument")
     String manifest;
 
     @Option(names = "--clients-prefix", description = "instead of a manifest: one directory per client, each with client.json {\"examples\": N}; _reference/ = previous global")
@@ -32,10 +41,13 @@ public class FedAvgCommand implements Callable<Integer> {
     SparkOptions spark;
 
     @Option(names = "--method", defaultValue = "fedavg", description = {"full checkpoints: fedavg, median, trimmed-mean; LoRA adapters (PEFT dirs): fedit, ffa, stack,",
-            "svd (rank=R), lora-fair (lambda=L) (default: ${DEFAULT-VALUE})"})
+            "svd, lora-fair; parameters inline: --method trimmed-mean:beta=0.1 (--list-methods shows them all) (default: ${DEFAULT-VALUE})"})
     String method;
 
-    @Option(names = "--method-param", description = "KEY=VALUE, e.g. beta=0.2 for trimmed-mean; repeatable")
+    @Option(names = "--list-methods", help = true, description = "print every aggregator, LoRA aggregator and server optimiser with its parameters and exit")
+    boolean listMethods;
+
+    @Option(names = "--method-param", description = "alias of --method NAME:KEY=VALUE (the old spelling); repeatable")
     Map<String, String> methodParams = new LinkedHashMap<>();
 
     @Option(names = "--weighting", defaultValue = "examples", description = "examples, uniform or given (the manifest's weights) (default: ${DEFAULT-VALUE})")
@@ -80,10 +92,11 @@ public class FedAvgCommand implements Callable<Integer> {
     @Option(names = "--memory-budget", defaultValue = "256MiB", converter = ByteSize.class, description = "per-task buffer for the clients' values at one step (default: ${DEFAULT-VALUE})")
     long memoryBudget;
 
-    @Option(names = "--server-opt", description = "after aggregating, a server optimiser step from the reference: fedavgm, fedadam, fedyogi, fedadagrad")
+    @Option(names = "--server-opt", description = {"after aggregating, a server optimiser step from the reference: fedavgm, fedadam, fedyogi,",
+            "fedadagrad; parameters inline: --server-opt fedadam:eta=0.01,tau=1e-3"})
     String serverOpt;
 
-    @Option(names = "--server-opt-param", description = "KEY=VALUE for the server optimiser (eta, momentum, beta1, beta2, tau); repeatable")
+    @Option(names = "--server-opt-param", description = "alias of --server-opt NAME:KEY=VALUE (the old spelling); repeatable")
     Map<String, String> serverOptParams = new LinkedHashMap<>();
 
     @Option(names = "--server-state", description = "the previous round's <out>/server_state (omit on the first round: zeros)")
@@ -97,15 +110,29 @@ public class FedAvgCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (listMethods) {
+            System.out.println("Aggregators (full checkpoints):\n" + AggregatorRegistry.catalog().listing().indent(2));
+            System.out.println("LoRA aggregators (PEFT adapters):\n" + LoraAggregatorRegistry.catalog().listing().indent(2));
+            System.out.print("Server optimisers (--server-opt):\n" + ServerOptimizerRegistry.catalog().listing().indent(2));
+            return 0;
+        }
+        Map.Entry<String, Map<String, String>> methodSpec = MethodCatalog.parseSpec(method);
+        Map<String, String> aggregatorParams = new LinkedHashMap<>(methodSpec.getValue());
+        aggregatorParams.putAll(methodParams);
+        Map.Entry<String, Map<String, String>> optSpec = serverOpt == null ? null : MethodCatalog.parseSpec(serverOpt);
+        Map<String, String> optParams = new LinkedHashMap<>(optSpec == null ? Map.of() : optSpec.getValue());
+        optParams.putAll(serverOptParams);
+        if (manifestArgument != null && manifest != null) throw new UsageException("give the manifest once: as the argument or with --manifest, not both");
+        if (manifestArgument != null) manifest = manifestArgument;
         DType dt = null;
         if (outDType != null) {
             dt = DType.parse(outDType.toUpperCase(Locale.ROOT));
             if (dt == null) throw new UsageException("--out-dtype " + outDType + ": not a dtype (F32, BF16, F16, F64)");
         }
         try (SparkSupport.Handle h = SparkSupport.open("weightlab fedavg", spark.master, spark.conf)) {
-            FedAvgJob.run(h.session(), new FedAvgJob.Options(manifest, clientsPrefix, output.out, output.overwrite, method, methodParams, weighting,
+            FedAvgJob.run(h.session(), new FedAvgJob.Options(manifest, clientsPrefix, output.out, output.overwrite, methodSpec.getKey(), aggregatorParams, weighting,
                     varianceCorrection, conservativeC, eps, relativeEps, correctPattern, rejectAbove, clip, badClients, minClients, minFraction,
-                    dt, maxShardBytes, memoryBudget, serverOpt == null ? null : new FedAvgJob.ServerOpt(serverOpt, serverOptParams, serverState), mergeInto, resume), System.out);
+                    dt, maxShardBytes, memoryBudget, optSpec == null ? null : new FedAvgJob.ServerOpt(optSpec.getKey(), optParams, serverState), mergeInto, resume), System.out);
             System.out.println("output: " + output.out + "  (model/ or, for LoRA rounds, adapter/; " + FedAvgJob.REPORT + ")");
             return 0;
         }

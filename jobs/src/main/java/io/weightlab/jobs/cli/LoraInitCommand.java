@@ -3,6 +3,7 @@ package io.weightlab.jobs.cli;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.jobs.weights.LoraInitJob;
 import io.weightlab.jobs.spark.SparkSupport;
+import io.weightlab.common.method.MethodCatalog;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -30,12 +31,14 @@ public class LoraInitCommand implements Callable<Integer> {
 
     @Option(names = "--method", defaultValue = "pissa", description = {"from weights: pissa, pissa_niter_K, milora, olora, mica;",
             "plain: kaiming (PEFT's True), gaussian, orthogonal; from gradients (--gradients): lora_ga, lora_sb;",
-            "from activations (--activations): eva (default: ${DEFAULT-VALUE})"})
+            "from activations (--activations): eva; parameters inline: --method lora_ga:variant=original,stable_gamma=8",
+            "(--list-methods shows them all) (default: ${DEFAULT-VALUE})"})
     String method;
 
-    @Option(names = "--init-param", description = {"KEY=VALUE for the method; repeatable. lora_ga: variant=peft|original, direction=ArB2r|A2rBr|ArBr|random,",
-            "scale=stable|weight_svd|gd_scale|unit (peft) or stable|gd|unit|weightS (original), stable_gamma=16;",
-            "lora_sb: eta=E or lr=, warmup_ratio=, total_steps=; eva: rho=2, whiten=false, adjust_scaling_factors=true"})
+    @Option(names = "--list-methods", help = true, description = "print every LoRA init with its parameters (type, range, default) and exit")
+    boolean listMethods;
+
+    @Option(names = "--init-param", description = "alias of --method NAME:KEY=VALUE (the old spelling): KEY=VALUE for the method; repeatable")
     Map<String, String> initParams = new LinkedHashMap<>();
 
     @Option(names = "--gradients", description = "accumulated gradients, a safetensors checkpoint with the base's tensor names (tools/weightlab_collect.py gradients)")
@@ -89,14 +92,21 @@ public class LoraInitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (listMethods) {
+            System.out.print(io.weightlab.common.lora.LoraRegistry.catalog().listing());
+            return 0;
+        }
+        Map.Entry<String, Map<String, String>> spec = MethodCatalog.parseSpec(method);
+        Map<String, String> params = new LinkedHashMap<>(spec.getValue());
+        params.putAll(initParams);
         if (r < 1) throw new UsageException("--r must be >= 1");
         if (!(alpha > 0)) throw new UsageException("--alpha must be > 0");
         if (rankByEnergy != null && spectrum == null) throw new UsageException("--rank-by-energy needs --spectrum <spectrum output>");
         LoraInitJob.EnergyRank energy = rankByEnergy == null ? null : new LoraInitJob.EnergyRank(rankByEnergy, spectrum, rankBudget);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab lora-init", spark.master, spark.conf)) {
-            LoraInitJob.run(h.session(), new LoraInitJob.Options(input, output.out, output.overwrite, method, r, alpha, rslora, targets,
+            LoraInitJob.run(h.session(), new LoraInitJob.Options(input, output.out, output.overwrite, spec.getKey(), r, alpha, rslora, targets,
                     rankPattern.isEmpty() ? null : rankPattern, alphaPattern.isEmpty() ? null : alphaPattern, seed,
-                    maxShardBytes, taskType, initParams, gradients, activations, energy, RescaleCommand.layout(layout), resume), System.out);
+                    maxShardBytes, taskType, params, gradients, activations, energy, RescaleCommand.layout(layout), resume), System.out);
             System.out.println("output: " + output.out + "  (adapter/ in PEFT format, residual/ when the method changes the base)");
             return 0;
         }

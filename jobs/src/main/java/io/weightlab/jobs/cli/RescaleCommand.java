@@ -50,20 +50,20 @@ public class RescaleCommand implements Callable<Integer> {
     @Option(names = "--layout", defaultValue = "auto", description = "2-D weight layout: linear [out,in], conv1d [in,out] (GPT-2), auto from config.json (default: ${DEFAULT-VALUE})")
     String layout;
 
-    @Option(names = "--slice-mb", defaultValue = "64", description = "MiB per work unit of the measuring pass (default: ${DEFAULT-VALUE})")
-    long sliceMb;
+    @Mixin
+    SliceOptions slices;
 
-    @Option(names = "--list-methods", description = "print the methods and exit")
+    @Option(names = "--list-methods", help = true, description = "print every method with its parameters (type, range, default) and exit")
     boolean listMethods;
 
     @Override
     public Integer call() {
         if (listMethods) {
-            MethodRegistry.summaries().forEach((k, v) -> System.out.printf("  %-16s %s%n", k, v));
+            System.out.print(MethodRegistry.catalog().listing());
             return 0;
         }
         if (input == null) throw new UsageException("the input checkpoint is required");
-        if (sliceMb <= 0) throw new UsageException("--slice-mb must be positive");
+        long sliceBytes = slices.sliceBytes();
         DType dt = null;
         if (outDType != null) {
             dt = DType.parse(outDType.toUpperCase(Locale.ROOT));
@@ -72,7 +72,7 @@ public class RescaleCommand implements Callable<Integer> {
         TensorContext.Layout lay = layout(layout);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab rescale", spark.master, spark.conf)) {
             RescaleJob.run(h.session(), new RescaleJob.Options(input, output.out, output.overwrite, apply, seed, dt,
-                    maxShardBytes, lay, sliceMb << 20, resume), System.out);
+                    maxShardBytes, lay, sliceBytes, resume), System.out);
             System.out.println("output: " + output.out + "  (safetensors shards, " + RescaleJob.PROVENANCE + ", copied config/tokenizer files)");
             return 0;
         }

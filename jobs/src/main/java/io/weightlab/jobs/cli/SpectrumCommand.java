@@ -1,5 +1,6 @@
 package io.weightlab.jobs.cli;
 
+import io.weightlab.common.error.Suggestions;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.jobs.spark.SparkSupport;
 import io.weightlab.jobs.analysis.SpectrumJob;
@@ -29,6 +30,8 @@ public class SpectrumCommand implements Callable<Integer> {
 
     @Mixin
     QuantizationOptions quantization;
+
+    private static final List<String> INCLUDABLE = List.of("embeddings", "head");
 
     @Option(names = "--include", split = ",", description = "also analyse: embeddings, head (WeightWatcher drops them silently)")
     List<String> include = List.of();
@@ -72,7 +75,9 @@ public class SpectrumCommand implements Callable<Integer> {
         if (!method.equals("exact") && !method.equals("randomized")) throw new UsageException("--method must be exact or randomized");
         if (topK <= 0 || powerIterations < 0) throw new UsageException("--top-k must be positive and --power-iterations non-negative");
         Set<String> inc = new LinkedHashSet<>(include);
-        for (String s : inc) if (!Set.of("embeddings", "head").contains(s)) throw new UsageException("--include takes embeddings, head; not '" + s + "'");
+        for (String s : inc) {
+            if (!INCLUDABLE.contains(s)) throw new UsageException("--include takes embeddings, head; not '" + s + "'" + Suggestions.didYouMean(s, INCLUDABLE));
+        }
         long maxExact = maxExactBytes(maxExactMb);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.session(), new SpectrumJob.Options(input, output.out, output.overwrite,

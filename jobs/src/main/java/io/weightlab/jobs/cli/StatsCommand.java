@@ -27,8 +27,8 @@ public class StatsCommand implements Callable<Integer> {
     @Mixin
     QuantizationOptions quantization;
 
-    @Option(names = "--slice-mb", defaultValue = "64", description = "maximum MiB per work unit (default: ${DEFAULT-VALUE})")
-    long sliceMb;
+    @Mixin
+    SliceOptions slices;
 
     @Option(names = "--gg-fit", defaultValue = "mle", description = "generalized-Gaussian fit: mle (on all values), moments, none (default: ${DEFAULT-VALUE})")
     String ggFit;
@@ -44,10 +44,10 @@ public class StatsCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException("--gg-fit must be mle, moments or none");
         }
-        if (sliceMb <= 0) throw new UsageException("--slice-mb must be positive");
+        long sliceBytes = slices.sliceBytes();
         try (SparkSupport.Handle h = SparkSupport.open("weightlab stats", spark.master, spark.conf)) {
             StatsJob.Result r = StatsJob.run(h.session(), new StatsJob.Options(input, output.out, output.overwrite,
-                    sliceMb << 20, quantization.dequantize(), quantization.blockSize(), gg, histogramTensor), System.out);
+                    sliceBytes, quantization.dequantize(), quantization.blockSize(), gg, histogramTensor), System.out);
             StatsJob.printSummary(r, output.out, System.out);
             return 0;
         }

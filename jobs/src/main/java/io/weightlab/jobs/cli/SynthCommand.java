@@ -35,7 +35,8 @@ public class SynthCommand implements Callable<Integer> {
     @Mixin
     SparkOptions spark;
 
-    @Option(names = "--dtype", defaultValue = "BF16", description = "BF16, F16, F32 or F64 (default: ${DEFAULT-VALUE})")
+    @Option(names = {"--out-dtype", "--dtype"}, defaultValue = "BF16", description = "BF16, F16, F32 or F64, as every job's --out-dtype "
+            + "(--dtype: the old spelling) (default: ${DEFAULT-VALUE})")
     String dtype;
 
     @Option(names = "--max-shard-size", defaultValue = "5GB", converter = ByteSize.class, description = "largest shard (default: ${DEFAULT-VALUE}, as the hub)")
@@ -60,7 +61,7 @@ public class SynthCommand implements Callable<Integer> {
     public Integer call() {
         DType dt = DType.parse(dtype.toUpperCase(Locale.ROOT));
         if (dt == null || !(dt == DType.BF16 || dt == DType.F16 || dt == DType.F32 || dt == DType.F64)) {
-            throw new UsageException("--dtype " + dtype + ": one of BF16, F16, F32, F64");
+            throw new UsageException("--out-dtype " + dtype + ": one of BF16, F16, F32, F64");
         }
         Map<ModuleKind, KindDistribution.Gg> k = new EnumMap<>(ModuleKind.class);
         for (String s : kinds) {

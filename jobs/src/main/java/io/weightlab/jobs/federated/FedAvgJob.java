@@ -15,7 +15,7 @@ import io.weightlab.common.fed.ServerOptimizerRegistry;
 import io.weightlab.common.fed.ServerStepAction;
 import io.weightlab.common.fed.StagedSliceAction;
 import io.weightlab.common.fed.VarianceCorrection;
-import io.weightlab.common.transform.ApplyRule;
+import io.weightlab.common.model.TensorSelector;
 import io.weightlab.common.transform.KeepAction;
 import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.common.io.Checkpoint;
@@ -85,7 +85,7 @@ public final class FedAvgJob {
         if (io.weightlab.common.fed.LoraAggregatorRegistry.has(o.method())) return FedLoraJob.run(spark, o, manifest, console);
         if (o.mergeInto() != null) throw new UsageException("--merge-into applies to LoRA rounds (fedit, ffa, stack, svd, lora-fair)");
         ElementAggregator aggregator = io.weightlab.common.fed.AggregatorRegistry.create(o.method(),
-                new io.weightlab.common.transform.MethodParams(o.method(), o.methodParams() == null ? Map.of() : o.methodParams(), f -> null));
+                new io.weightlab.common.method.MethodParams(o.method(), o.methodParams() == null ? Map.of() : o.methodParams(), f -> null));
         VarianceCorrection vc = o.varianceCorrection() == null ? null
                 : VarianceCorrection.parse(o.varianceCorrection(), o.conservativeC(), o.eps(), o.relativeEps());
         RobustPolicy robust = new RobustPolicy(o.rejectAbove(), o.clip());
@@ -114,7 +114,7 @@ public final class FedAvgJob {
             }
         }
         Checkpoint template = reference != null ? reference : ckpts.values().stream().findFirst()
-                .orElseThrow(() -> new UsageException(manifest.source() + ": no readable client: " + problems));
+                .orElseThrow(() -> new UsageException(manifest.source() + ": no readable client:" + RoundManifest.problemList(problems)));
         for (Map.Entry<String, Checkpoint> e : new ArrayList<>(ckpts.entrySet())) {
             String why = mismatch(template, e.getValue());
             if (why != null) {
@@ -128,7 +128,7 @@ public final class FedAvgJob {
         List<String> ids = new ArrayList<>(ckpts.keySet());
         List<TensorInfo> floats = new ArrayList<>();
         for (TensorInfo t : template.tensors()) if (t.dtype().isFloatingPoint()) floats.add(t);
-        checkCorrectSelects(o, vc, floats);
+        TensorSelector correct = vc == null ? null : VarianceCorrection.selection(o.correctPattern(), floats.stream().map(TensorInfo::name).toList());
         int step = (int) Math.max(4096, Math.min(1 << 20, o.memoryBudget() / (8L * (ids.size() + 3))));
         List<Unit> units = units(floats, step);
         Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
@@ -212,7 +212,6 @@ public final class FedAvgJob {
 
                 List<Map<String, Object>> tensorRows = new ArrayList<>();
                 Map<String, double[]> corrections = new LinkedHashMap<>();
-                ApplyRule correct = vc == null || o.correctPattern().equals("2d") ? null : ApplyRule.parse(o.correctPattern() + "=keep", f -> null);
                 for (TensorInfo t : floats) {
                     TensorAggregation.Diagnostics d = diag.get(t.name());
                     ClientMoments cm = pass1.get(t.name());
@@ -339,16 +338,6 @@ public final class FedAvgJob {
         };
     }
 
-    /** --correct PATTERN must select some tensor, before any value is read. */
-    static void checkCorrectSelects(Options o, VarianceCorrection vc, List<TensorInfo> floats) {
-        if (vc == null || o.correctPattern().equals("2d")) return;
-        ApplyRule correct = ApplyRule.parse(o.correctPattern() + "=keep", f -> null);
-        if (floats.stream().noneMatch(t -> correct.matches(t.name()))) {
-            throw io.weightlab.common.model.Selection.matchesNothing("--correct '" + o.correctPattern() + "'", "the clients' floating-point tensors",
-                    floats.stream().map(TensorInfo::name).toList());
-        }
-    }
-
     /** The report's row per manifest client: who was aggregated with which weight, who was dropped and why. */
     static List<Map<String, Object>> clientRows(RoundManifest m, Map<String, String> problems, List<String> keptIds, double[] weights) {
         List<Map<String, Object>> rows = new ArrayList<>();
@@ -369,8 +358,7 @@ public final class FedAvgJob {
     /** Fails the round with every reason, or checks that enough clients remain after dropping. */
     static void decide(Map<String, String> problems, boolean drop, RoundManifest m, int remaining, Options o, String when) {
         if (problems.isEmpty()) return;
-        StringBuilder sb = new StringBuilder();
-        problems.forEach((id, why) -> sb.append("\n  client '").append(id).append("': ").append(why));
+        String sb = RoundManifest.problemList(problems);
         if (!drop) throw new UsageException(m.source() + ": the round fails " + when + " (--bad-clients fail):" + sb);
         int total = m.clients().size();
         if (remaining < Math.max(1, o.minClients()) || remaining < o.minFraction() * total) {

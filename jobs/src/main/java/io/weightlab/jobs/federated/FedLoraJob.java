@@ -17,7 +17,7 @@ import io.weightlab.common.fed.LoraAggregatorRegistry;
 import io.weightlab.common.fed.LoraPair;
 import io.weightlab.common.fed.LowRankNorms;
 import io.weightlab.common.fed.RoundManifest;
-import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.model.DType;
@@ -101,7 +101,7 @@ public final class FedLoraJob {
                 configs.remove(c.id());
             }
         }
-        if (ckpts.isEmpty()) throw new UsageException(manifest.source() + ": no readable client adapter: " + problems);
+        if (ckpts.isEmpty()) throw new UsageException(manifest.source() + ": no readable client adapter:" + RoundManifest.problemList(problems));
         // Modules and per-client scalings; the first readable client is the template.
         Map<String, Map<String, ClientModule>> byClient = new LinkedHashMap<>();
         List<String> modules = null;

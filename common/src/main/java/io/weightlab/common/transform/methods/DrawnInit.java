@@ -2,7 +2,7 @@ package io.weightlab.common.transform.methods;
 
 import io.weightlab.common.transform.ConstantAction;
 import io.weightlab.common.transform.DrawnAction;
-import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.transform.Sampler;
 import io.weightlab.common.transform.StdRule;
 import io.weightlab.common.transform.TensorContext;

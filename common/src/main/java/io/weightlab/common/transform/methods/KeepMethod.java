@@ -1,6 +1,6 @@
 package io.weightlab.common.transform.methods;
 
-import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.transform.TensorContext;
 import io.weightlab.common.transform.TransformPlan;
 import io.weightlab.common.transform.WeightMethod;

@@ -3,7 +3,7 @@ package io.weightlab.common.transform.methods;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.weightlab.common.transform.AffineAction;
-import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.transform.Samplers;
 import io.weightlab.common.transform.TensorContext;
 import io.weightlab.common.transform.TransformPlan;

@@ -1,7 +1,7 @@
 package io.weightlab.common.transform.methods;
 
 import io.weightlab.common.transform.ConstantAction;
-import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.transform.OrthogonalAction;
 import io.weightlab.common.transform.TensorContext;
 import io.weightlab.common.transform.TransformPlan;

@@ -1,6 +1,6 @@
 package io.weightlab.common.transform.methods;
 
-import io.weightlab.common.transform.MethodParams;
+import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.transform.ReferenceStats;
 import io.weightlab.common.transform.Samplers;
 import io.weightlab.common.transform.StdRule;

@@ -1,4 +1,4 @@
-package io.weightlab.common.transform;
+package io.weightlab.common.method;
 
 import io.weightlab.common.error.UsageException;
 
@@ -27,6 +27,9 @@ public final class MethodParams {
     }
 
     public String method() { return method; }
+
+    /** The parameters as given (checked against the method's declaration before it reads them). */
+    public Map<String, String> given() { return java.util.Collections.unmodifiableMap(values); }
 
     public boolean has(String key) {
         read.add(key);
