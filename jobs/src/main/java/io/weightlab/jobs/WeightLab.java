@@ -102,6 +102,7 @@ public final class WeightLab implements Runnable {
 
     /** Finds the WeightLab error inside Spark's wrapping and prints it as one actionable line. */
     static int report(CommandLine line, Throwable ex) {
+        if (io.weightlab.jobs.spark.JobRun.interrupted()) return io.weightlab.jobs.spark.JobRun.interruptedExitCode(); // its one line is printed
         PrintWriter err = line.getErr();
         WeightLabException wl = find(ex);
         String job = line.getCommandSpec().qualifiedName();

@@ -23,24 +23,35 @@ public final class KilledDriver {
 
     /** Runs {@code args} in a new JVM, kills it at {@code n} markers "*{@code suffix}.done" under {@code out}, returns them. */
     static List<Path> killAt(Path out, Path log, String suffix, int n, List<String> args) throws IOException, InterruptedException {
+        Process p = start(args, log, null);
+        awaitMarkers(p, out, log, suffix, n);
+        p.destroyForcibly();
+        p.waitFor(30, TimeUnit.SECONDS);
+        List<Path> markers = markers(out, suffix);
+        assertTrue(markers.size() >= n, "expected " + n + " completed " + suffix + " file(s) before the kill");
+        assertFalse(Files.exists(out.resolve(StagedOutput.SUCCESS)), "a killed run commits nothing");
+        return markers;
+    }
+
+    /** Starts {@code args} as a driver JVM on local[1]; stderr goes to {@code err}, or with stdout to {@code log} when null. */
+    static Process start(List<String> args, Path log, Path err) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(StandaloneClusterTest.jvmFlags());
         cmd.addAll(List.of("-Xmx1g", "-cp", System.getProperty("java.class.path"), "io.weightlab.jobs.WeightLab"));
         cmd.addAll(args);
         cmd.addAll(List.of("--master", "local[1]", "--conf", "spark.ui.enabled=false"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(log.toFile());
+        if (err == null) pb.redirectErrorStream(true);
+        else pb.redirectError(err.toFile());
         pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-        Process p = pb.start();
+        return pb.start();
+    }
+
+    /** Waits (at most 180 s) until the staging under {@code out} holds {@code n} markers "*{@code suffix}.done", the run still alive. */
+    static void awaitMarkers(Process p, Path out, Path log, String suffix, int n) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-        List<Path> markers = List.of();
-        while (p.isAlive() && System.nanoTime() < deadline && (markers = markers(out, suffix)).size() < n) Thread.sleep(2);
+        while (p.isAlive() && System.nanoTime() < deadline && markers(out, suffix).size() < n) Thread.sleep(2);
         assertTrue(p.isAlive(), "the run finished (or died) before it could be killed:\n" + Files.readString(log));
-        p.destroyForcibly();
-        p.waitFor(30, TimeUnit.SECONDS);
-        markers = markers(out, suffix);
-        assertTrue(markers.size() >= n, "expected " + n + " completed " + suffix + " file(s) before the kill");
-        assertFalse(Files.exists(out.resolve(StagedOutput.SUCCESS)), "a killed run commits nothing");
-        return markers;
     }
 
     static List<Path> markers(Path out, String suffix) throws IOException {

@@ -1,6 +1,7 @@
 package io.weightlab.jobs.analysis;
 
 import io.weightlab.jobs.spark.Format;
+import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.SerializableConfiguration;
 
 import io.weightlab.common.compare.DeltaRank;
@@ -62,11 +63,17 @@ public final class CompareJob {
     private CompareJob() {}
 
     public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
-        long t0 = System.nanoTime();
-        if (o.out() == null) throw new UsageException("--out is required");
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the comparison goes");
         if (o.checkpoints().isEmpty()) throw new UsageException("give the reference and at least one checkpoint to compare with it");
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
+        try (JobRun run = JobRun.start("compare", spark, console)) {
+            return run(run, o);
+        }
+    }
+
+    private static Map<String, Object> run(JobRun job, Options o) {
+        PrintStream console = job.console();
+        JavaSparkContext jsc = job.jsc();
+        Configuration hconf = job.hadoop();
         Checkpoint ref = CheckpointCatalog.open(hconf, o.reference());
         List<Checkpoint> cks = new ArrayList<>();
         for (String c : o.checkpoints()) cks.add(CheckpointCatalog.open(hconf, c));
@@ -88,7 +95,7 @@ public final class CompareJob {
             long step = Math.max(1, Math.min(MAX_SLICE_ELEMENTS, o.sliceBytes() / Math.max(1, pairs.get(p).a().dtype().byteSize())));
             for (long f = 0; f < n; f += step) units.add(new Unit(units.size(), p, f, Math.min(n, f + step)));
         }
-        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+        Broadcast<SerializableConfiguration> conf = job.conf();
         Broadcast<List<Pair>> pairsB = jsc.broadcast(pairs);
         int parts = Math.max(1, Math.min(units.size(), 4 * jsc.defaultParallelism()));
         try {
@@ -113,7 +120,7 @@ public final class CompareJob {
 
             Map<Integer, Map<String, Object>> ranks = new HashMap<>();
             if (o.deltaRank()) {
-                long budget = o.maxExactBytes() > 0 ? o.maxExactBytes() : SpectrumJob.autoBudget(jsc.sc());
+                long budget = o.maxExactBytes() > 0 ? o.maxExactBytes() : io.weightlab.jobs.spark.TaskBudget.exactBytes(jsc.sc());
                 List<Integer> matrices = new ArrayList<>();
                 for (int p = 0; p < pairs.size(); p++) {
                     TensorInfo a = pairs.get(p).a();
@@ -177,16 +184,15 @@ public final class CompareJob {
                 layers.add(lr);
             }
 
-            Map<String, Object> runFacts = new LinkedHashMap<>();
-            runFacts.put("job", "compare");
+            Map<String, Object> runFacts = job.facts();
             runFacts.put("reference", ref.root());
             runFacts.put("checkpoints", o.checkpoints());
             runFacts.put("tensor_pairs", pairs.size());
             runFacts.put("not_compared", mismatches.size());
             runFacts.put("tolerances", o.tolerances());
-            runFacts.put("seconds", (System.nanoTime() - t0) / 1e9);
-            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
-            return staged.commitAfter("the comparison", () -> {
+            runFacts.put("seconds", job.seconds());
+            StagedOutput staged = job.output(o.out(), JobRun.Output.REQUIRED, "where the comparison goes", o.overwrite());
+            return job.commitAfter("the comparison", () -> {
                 Map<String, Object> all = new LinkedHashMap<>();
                 all.put("run", runFacts);
                 all.put("tensors", tensorRows);
@@ -205,11 +211,10 @@ public final class CompareJob {
                     os.write(CompareReport.render(runFacts, layers, tensorRows, mismatches).getBytes(StandardCharsets.UTF_8));
                 }
                 console.printf("[compare] %d tensor pairs in %.1f s: %s (compare.json, compare.csv, layers.csv, report.html)%n", pairs.size(),
-                        (System.nanoTime() - t0) / 1e9, o.out());
+                        job.seconds(), o.out());
                 return all;
             });
         } finally {
-            conf.destroy();
             pairsB.destroy();
         }
     }

@@ -48,7 +48,7 @@ final class GgFitStage {
         List<StatsUnit> mine = new ArrayList<>();
         for (StatsUnit u : units) if (needPass.containsKey(u.tensor().name())) mine.add(u);
         Broadcast<Map<String, double[]>> moments = jsc.broadcast(needPass);
-        List<List<StatsUnit>> tasks = WorkPacker.pack(mine, StatsUnit::byteLength, jsc.defaultParallelism(), StatsJob.TASK_BYTES);
+        List<List<StatsUnit>> tasks = WorkPacker.pack(mine, StatsUnit::byteLength, jsc.defaultParallelism(), io.weightlab.jobs.spark.MomentPass.TASK_BYTES);
         try {
             // (tensor, slice) -> table; a tensor's tables are merged in slice order so that results do not depend on
             // the partitioning, then solved where they were merged

@@ -1,6 +1,8 @@
 package io.weightlab.jobs.analysis;
 
 import io.weightlab.jobs.spark.Format;
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.TaskBudget;
 import io.weightlab.jobs.spark.ParquetTables;
 import io.weightlab.jobs.spark.ProgressReporter;
 import io.weightlab.jobs.spark.SerializableConfiguration;
@@ -41,7 +43,7 @@ import java.util.Set;
  * output: analysed, or listed with the reason it was not (never skipped silently).
  */
 public final class SpectrumJob {
-    public static final String SINGULAR_VALUES = "singular_values.json";
+    public static final String SINGULAR_VALUES = io.weightlab.jobs.spark.OutputNames.SINGULAR_VALUES;
 
 
     /** Which matrices: attention/MLP/router always; embeddings and heads on request. */
@@ -69,17 +71,6 @@ public final class SpectrumJob {
 
     private SpectrumJob() {}
 
-    /**
-     * The largest matrix one task may factorize whole: its doubles, LAPACK's copy and workspace come to about 3x,
-     * and every task slot of an executor may hold one at a time. Local mode: this JVM's heap over its threads.
-     */
-    static long autoBudget(org.apache.spark.SparkContext sc) {
-        org.apache.spark.SparkConf c = sc.getConf();
-        long heap = sc.isLocal() ? Runtime.getRuntime().maxMemory() : c.getSizeAsBytes("spark.executor.memory", "1g");
-        int slots = sc.isLocal() ? sc.defaultParallelism() : Math.max(1, c.getInt("spark.executor.cores", 1) / Math.max(1, c.getInt("spark.task.cpus", 1)));
-        return Math.max(64L << 20, Math.min(4096L << 20, heap / (3L * slots)));
-    }
-
     static String exclusion(TensorInfo t, TensorName n, Set<String> include) {
         if (t.rank() != 2) return null; // not a matrix: not listed
         if (!n.isAnalysable()) return "not a weight (" + n.kind().label() + ")";
@@ -102,23 +93,28 @@ public final class SpectrumJob {
     }
 
     public static List<MatrixResult> run(SparkSession spark, Options o, PrintStream console) {
-        long t0 = System.nanoTime();
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
-        Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
+        try (JobRun run = JobRun.start("spectrum", spark, console)) {
+            return run(run, o);
+        }
+    }
+
+    private static List<MatrixResult> run(JobRun run, Options o) {
+        PrintStream console = run.console();
+        JavaSparkContext jsc = run.jsc();
+        Checkpoint ckpt = CheckpointCatalog.open(run.hadoop(), o.input());
         if (o.maxExactBytes() <= 0) {
-            o = o.withMaxExactBytes(autoBudget(jsc.sc()));
+            o = o.withMaxExactBytes(TaskBudget.exactBytes(jsc.sc()));
             console.printf("[spectrum] matrices over %s as float64 take a distributed route (--max-exact-mb auto: heap / (3 x tasks))%n",
                     Format.bytes(o.maxExactBytes()));
         }
-        StagedOutput staged = o.out() == null ? null : StagedOutput.begin(hconf, o.out(), o.overwrite());
+        StagedOutput staged = run.output(o.out(), JobRun.Output.OPTIONAL, "where the spectra go", o.overwrite());
         if (o.factorRank() > 0) {
             if (staged == null) throw new io.weightlab.common.error.UsageException("--factors needs --out");
             o = o.withFactorsDir(staged.staged("factors").toString());
         }
         final Options opts = o;
-        try {
-            Map<String, Dequantization> dq = o.dequantize() ? Dequantization.pair(ckpt, o.blockSize()) : Map.of();
+        return run.commitAfter("the spectra", () -> {
+            Map<String, Dequantization> dq = opts.dequantize() ? Dequantization.pair(ckpt, opts.blockSize()) : Map.of();
             List<MatrixResult> results = new ArrayList<>();
             List<Tuple2<TensorInfo, Dequantization>> work = new ArrayList<>();
             List<Tuple2<TensorInfo, Dequantization>> oversized = new ArrayList<>();
@@ -127,15 +123,15 @@ public final class SpectrumJob {
                 if (io.weightlab.common.model.FusedExperts.isFused(t)) matrices.addAll(io.weightlab.common.model.FusedExperts.split(t));
                 else matrices.add(t);
             }
-            requireIncluded(o.include(), matrices);
+            requireIncluded(opts.include(), matrices);
             for (TensorInfo t : matrices) {
                 TensorName n = TensorName.parse(t.name());
-                String why = exclusion(t, n, o.include());
+                String why = exclusion(t, n, opts.include());
                 if (why == null) continue;
                 if (!why.isEmpty()) {
                     results.add(new MatrixResult(t.name(), "not analysed: " + why, baseRow(t, n, "not analysed: " + why, "none"), new double[0]));
-                } else if (t.elementCount() * 8 > o.maxExactBytes()) {
-                    if (!o.randomized() && !DistributedSpectrum.gramFits(t)) {
+                } else if (t.elementCount() * 8 > opts.maxExactBytes()) {
+                    if (!opts.randomized() && !DistributedSpectrum.gramFits(t)) {
                         String s = "not analysed: " + t.shapeString() + " needs " + Format.bytes(t.elementCount() * 8)
                                 + " in double, over --max-exact-mb, and the distributed Gram route needs a short side of at most 16384"
                                 + " (--method randomized --top-k K takes the distributed Krylov route, any size)";
@@ -152,35 +148,24 @@ public final class SpectrumJob {
             console.printf("[spectrum] %s: %d matrices to factorize (%s), %d listed as not analysed%n", ckpt.root(), work.size(),
                     Format.bytes(bytes), results.size());
             long[] taskBytes = work.stream().mapToLong(w -> w._1().byteLength()).toArray();
-            ProgressReporter progress = new ProgressReporter("spectrum", taskBytes, console);
-            spark.sparkContext().addSparkListener(progress);
-            Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
-            boolean pl = o.powerLaw();
-            try {
-                if (!work.isEmpty()) {
-                    results.addAll(jsc.parallelize(work, work.size()).map(w -> factorize(conf.value().get(), w._1(), w._2(), pl, opts)).collect());
-                }
-                for (Tuple2<TensorInfo, Dequantization> w : oversized) {
-                    // top-k asked: the Gram matrix's exact top when it fits a task's budget, else block Krylov
-                    boolean krylov = opts.randomized() && !DistributedSpectrum.gramWithin(w._1(), opts.maxExactBytes());
-                    results.add(krylov ? DistributedSpectrum.krylovRoute(jsc, conf, w._1(), w._2(), opts, console)
-                            : DistributedSpectrum.gramRoute(jsc, conf, w._1(), w._2(), opts, console));
-                }
-            } finally {
-                spark.sparkContext().removeSparkListener(progress);
-                conf.destroy();
+            ProgressReporter progress = run.progress(taskBytes);
+            Broadcast<SerializableConfiguration> conf = run.conf();
+            boolean pl = opts.powerLaw();
+            if (!work.isEmpty()) {
+                results.addAll(jsc.parallelize(work, work.size()).map(w -> factorize(conf.value().get(), w._1(), w._2(), pl, opts)).collect());
+            }
+            run.endProgress(progress);
+            for (Tuple2<TensorInfo, Dequantization> w : oversized) {
+                // top-k asked: the Gram matrix's exact top when it fits a task's budget, else block Krylov
+                boolean krylov = opts.randomized() && !DistributedSpectrum.gramWithin(w._1(), opts.maxExactBytes());
+                results.add(krylov ? DistributedSpectrum.krylovRoute(jsc, conf, w._1(), w._2(), opts, console)
+                        : DistributedSpectrum.gramRoute(jsc, conf, w._1(), w._2(), opts, console));
             }
             results.sort((a, b) -> io.weightlab.common.io.NaturalOrder.INSTANCE.compare(a.name(), b.name()));
-            console.printf("[spectrum] %d matrices in %.1f s%n", work.size(), (System.nanoTime() - t0) / 1e9);
-            if (staged != null) {
-                write(spark, staged, results, ckpt.root());
-                staged.commit();
-            }
+            console.printf("[spectrum] %d matrices in %.1f s%n", work.size(), run.seconds());
+            if (staged != null) write(run, staged, results, ckpt.root());
             return results;
-        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
-            if (staged != null) staged.abort();
-            throw e;
-        }
+        });
     }
 
     static Map<String, Object> baseRow(TensorInfo t, TensorName n, String status, String method) {
@@ -321,7 +306,7 @@ public final class SpectrumJob {
         return new MatrixResult(t.name(), "ok", row, sv);
     }
 
-    static void write(SparkSession spark, StagedOutput staged, List<MatrixResult> results, String input) {
+    static void write(JobRun job, StagedOutput staged, List<MatrixResult> results, String input) {
         List<Map<String, Object>> rows = new ArrayList<>();
         Map<String, Object> svs = new LinkedHashMap<>();
         for (MatrixResult r : results) {
@@ -349,11 +334,10 @@ public final class SpectrumJob {
             }
             Map<String, double[]> svArrays = new LinkedHashMap<>();
             svs.forEach((k, v) -> svArrays.put(k, (double[]) v));
-            Map<String, Object> run = new LinkedHashMap<>();
-            run.put("job", "spectrum");
+            Map<String, Object> run = job.facts();
             run.put("input", input);
             run.put("matrices", results.size());
-            run.put("spark_master", spark.sparkContext().master());
+            run.put("spark_master", job.sparkMaster());
             run.put("finished", java.time.Instant.now().toString());
             try (FSDataOutputStream os = staged.create("report.html")) {
                 os.write(io.weightlab.common.report.AnalysisReport.render(run, null, null, null, full, svArrays)
@@ -362,7 +346,7 @@ public final class SpectrumJob {
         } catch (IOException e) {
             throw new WeightLabException("writing results failed: " + e.getMessage(), e);
         }
-        ParquetTables.write(spark, full, staged.staged("spectrum.parquet").toString());
+        ParquetTables.write(job.spark(), full, staged.staged("spectrum.parquet").toString());
     }
 
     public static void printSummary(List<MatrixResult> results, String out, PrintStream console) {

@@ -1,6 +1,8 @@
 package io.weightlab.jobs.analysis;
 
 import io.weightlab.jobs.spark.Format;
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.MomentPass;
 import io.weightlab.jobs.spark.ParquetTables;
 import io.weightlab.jobs.spark.ProgressReporter;
 import io.weightlab.jobs.spark.SerializableConfiguration;
@@ -10,13 +12,11 @@ import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.Dequantization;
 import io.weightlab.common.io.NaturalOrder;
-import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.model.TensorName;
 import io.weightlab.common.report.Tables;
-import io.weightlab.common.stats.SliceStatistics;
 import io.weightlab.common.stats.StatsRow;
 import io.weightlab.common.stats.StatsUnit;
 import io.weightlab.common.stats.TensorPartial;
@@ -27,7 +27,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
-import scala.Tuple2;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -36,7 +35,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,20 +60,22 @@ public final class StatsJob {
     public record Result(List<StatsRow> tensors, List<StatsRow> rollups, Map<String, Object> run,
                          io.weightlab.common.stats.TensorHistogram histogram) {}
 
-    /** Units are packed into tasks of about this many bytes: per-task scheduling costs milliseconds. */
-    public static final long TASK_BYTES = 512L << 20;
-
     private StatsJob() {}
 
     public static Result run(SparkSession spark, Options o, PrintStream console) {
-        long t0 = System.nanoTime();
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
-        Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
+        try (JobRun run = JobRun.start("stats", spark, console)) {
+            return run(run, o);
+        }
+    }
+
+    private static Result run(JobRun run, Options o) {
+        PrintStream console = run.console();
+        JavaSparkContext jsc = run.jsc();
+        Checkpoint ckpt = CheckpointCatalog.open(run.hadoop(), o.input());
         requireHistogramTensor(o.histogramTensor(), ckpt);
         long tCatalog = System.nanoTime();
-        StagedOutput staged = o.out() == null ? null : StagedOutput.begin(hconf, o.out(), o.overwrite());
-        try {
+        StagedOutput staged = run.output(o.out(), JobRun.Output.OPTIONAL, "where the statistics go", o.overwrite());
+        return run.commitAfter("the statistics", () -> {
             Map<String, Dequantization> dq = o.dequantize() ? Dequantization.pair(ckpt, o.blockSize()) : Map.of();
             List<StatsUnit> units = new ArrayList<>();
             List<String> skipped = new ArrayList<>();
@@ -94,101 +94,106 @@ public final class StatsJob {
                     Format.bytes(o.sliceBytes()), dq.size());
             for (String s : skipped) console.println("[stats] not analysed: " + s);
 
-            List<List<StatsUnit>> tasks = WorkPacker.pack(units, StatsUnit::byteLength, jsc.defaultParallelism(), TASK_BYTES);
-            long[] taskBytes = tasks.stream().mapToLong(l -> l.stream().mapToLong(StatsUnit::byteLength).sum()).toArray();
-            ProgressReporter progress = new ProgressReporter("stats", taskBytes, console);
-            spark.sparkContext().addSparkListener(progress);
-            Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
-            org.apache.spark.util.LongAccumulator computeNanos = spark.sparkContext().longAccumulator("weightlab.compute.nanos");
-            JavaPairRDD<String, TensorPartial> perTensor;
-            try {
-                // Slices are merged in slice order, so results are bit-identical however the work was partitioned.
-                perTensor = tensorPartials(jsc, conf, tasks, units.size(), computeNanos).persist(StorageLevel.MEMORY_AND_DISK());
-                long tSubmit = System.nanoTime();
-                Map<String, TensorPartial> collected = new HashMap<>(perTensor.collectAsMap());
-                long tCollected = System.nanoTime();
-                spark.sparkContext().removeSparkListener(progress);
-                console.println("[stats] " + progress.taskTimes() + String.format(java.util.Locale.ROOT, ", reading and computing %.1fs", computeNanos.value() / 1e9));
+            List<List<StatsUnit>> tasks = WorkPacker.pack(units, StatsUnit::byteLength, jsc.defaultParallelism(), MomentPass.TASK_BYTES);
+            ProgressReporter progress = run.progress(tasks.stream().mapToLong(l -> l.stream().mapToLong(StatsUnit::byteLength).sum()).toArray());
+            Broadcast<SerializableConfiguration> conf = run.conf();
+            org.apache.spark.util.LongAccumulator computeNanos = jsc.sc().longAccumulator("weightlab.compute.nanos");
+            // Slices are merged in slice order, so results are bit-identical however the work was partitioned.
+            JavaPairRDD<String, TensorPartial> perTensor = MomentPass.tensorPartials(jsc, conf, tasks, units.size(), computeNanos)
+                    .persist(StorageLevel.MEMORY_AND_DISK());
+            long tSubmit = System.nanoTime();
+            Map<String, TensorPartial> collected = new HashMap<>(perTensor.collectAsMap());
+            long tCollected = System.nanoTime();
+            run.endProgress(progress);
+            console.println("[stats] " + progress.taskTimes() + String.format(java.util.Locale.ROOT, ", reading and computing %.1fs", computeNanos.value() / 1e9));
 
-                Map<String, io.weightlab.common.stats.GgFit> fits = o.gg() == GgMode.NONE ? Map.of()
-                        : GgFitStage.fit(jsc, conf, units, analysable(collected), o.gg() == GgMode.MLE, console);
-                long tFitted = System.nanoTime();
-                List<StatsRow> tensorRows = new ArrayList<>();
-                Map<String, TensorPartial> groups = new LinkedHashMap<>();
-                Map<String, long[]> groupCounts = new HashMap<>();
-                for (TensorInfo t : ckpt.tensors()) {
-                    TensorPartial p = collected.get(t.name());
-                    if (p == null) continue;
-                    TensorName tn = TensorName.parse(t.name());
-                    boolean deq = dq.containsKey(t.name());
-                    tensorRows.add(StatsRow.of("tensor", t.name(), t.dtype().name(), t.shapeList(), 1, t.elementCount(),
-                            tn.stack(), tn.layer(), tn.kind().label(), tn.role().name().toLowerCase(), deq, p)
-                            .withFit(fits.getOrDefault(t.name(), io.weightlab.common.stats.GgFit.notFitted(
-                                    o.gg() == GgMode.NONE ? "not requested" : "not a weight (quantization side tensor or buffer)"))));
-                    if (!tn.isAnalysable()) continue;
-                    for (String g : List.of("layer\u0000" + tn.layerKey(), "module_kind\u0000" + tn.kind().label(),
-                            "role\u0000" + tn.role().name().toLowerCase(), "model\u0000" + "all")) {
-                        TensorPartial copy = p.copy();
-                        groups.merge(g, copy, TensorPartial::merge);
-                        long[] c = groupCounts.computeIfAbsent(g, k -> new long[2]);
-                        c[0]++;
-                        c[1] += t.elementCount();
-                    }
-                }
-                List<StatsRow> rollups = new ArrayList<>();
-                List<String> keys = new ArrayList<>(groups.keySet());
-                keys.sort(Comparator.comparing((String k) -> levelRank(k.substring(0, k.indexOf('\u0000'))))
-                        .thenComparing((a, b) -> NaturalOrder.INSTANCE.compare(a, b)));
-                for (String g : keys) {
-                    String level = g.substring(0, g.indexOf('\u0000'));
-                    String key = g.substring(g.indexOf('\u0000') + 1);
-                    long[] c = groupCounts.get(g);
-                    TensorPartial gp = groups.get(g);
-                    io.weightlab.common.stats.GgFit gf = o.gg() == GgMode.NONE ? io.weightlab.common.stats.GgFit.notFitted("not requested")
-                            : io.weightlab.common.stats.GgFit.precheck(gp.moments()) != null ? io.weightlab.common.stats.GgFit.notFitted(io.weightlab.common.stats.GgFit.precheck(gp.moments()))
-                            : gp.quantiles().isExact() ? gp.quantiles().ggFitExact(gp.moments())
-                            : io.weightlab.common.stats.GgFit.notFitted("group fits need one stored dtype of <= 16 bits");
-                    rollups.add(StatsRow.of(level, key, "", null, c[0], c[1], null, null, null, null, false, gp).withFit(gf));
-                }
-                double secs = (System.nanoTime() - t0) / 1e9;
-                Map<String, Object> run = new LinkedHashMap<>();
-                run.put("job", "stats");
-                run.put("input", ckpt.root());
-                run.put("files", ckpt.shards().size());
-                run.put("tensors", ckpt.tensors().size());
-                run.put("parameters", ckpt.parameterCount());
-                run.put("tensor_bytes", bytes);
-                run.put("work_units", units.size());
-                run.put("slice_bytes", o.sliceBytes());
-                run.put("dequantized", dq.size());
-                run.put("not_analysed", skipped);
-                run.put("seconds", secs);
-                run.put("seconds_catalog", (tCatalog - t0) / 1e9);
-                run.put("seconds_distributed", (tCollected - tSubmit) / 1e9);
-                run.put("seconds_gg_fit", (tFitted - tCollected) / 1e9);
-                run.put("seconds_rollup", (System.nanoTime() - tFitted) / 1e9);
-                run.put("read_gb_per_s", bytes / secs / 1e9);
-                run.put("spark_master", spark.sparkContext().master());
-                run.put("finished", Instant.now().toString());
-                run.put("definitions", definitions());
-                io.weightlab.common.stats.TensorHistogram hist = null;
-                String chosen = o.histogramTensor() != null ? o.histogramTensor() : defaultHistogramTensor(ckpt, collected);
-                if (chosen != null) {
-                    if (!collected.containsKey(chosen)) throw new io.weightlab.common.error.UsageException("--histogram-tensor: no tensor '" + chosen + "' in " + ckpt.root());
-                    hist = io.weightlab.common.stats.TensorHistogram.of(chosen, collected.get(chosen), fits.get(chosen), 120);
-                }
-                Result result = new Result(tensorRows, rollups, run, hist);
-                if (staged != null) write(spark, staged, result);
-                if (staged != null) staged.commit();
-                return result;
-            } finally {
-                spark.sparkContext().removeSparkListener(progress);
-                conf.destroy();
+            Map<String, io.weightlab.common.stats.GgFit> fits = o.gg() == GgMode.NONE ? Map.of()
+                    : GgFitStage.fit(jsc, conf, units, analysable(collected), o.gg() == GgMode.MLE, console);
+            long tFitted = System.nanoTime();
+            List<StatsRow> tensorRows = tensorRows(ckpt, collected, dq, fits, o.gg());
+            List<StatsRow> rollups = rollups(ckpt, collected, o.gg());
+            double secs = run.seconds();
+            Map<String, Object> facts = run.facts();
+            facts.put("input", ckpt.root());
+            facts.put("files", ckpt.shards().size());
+            facts.put("tensors", ckpt.tensors().size());
+            facts.put("parameters", ckpt.parameterCount());
+            facts.put("tensor_bytes", bytes);
+            facts.put("work_units", units.size());
+            facts.put("slice_bytes", o.sliceBytes());
+            facts.put("dequantized", dq.size());
+            facts.put("not_analysed", skipped);
+            facts.put("seconds", secs);
+            facts.put("seconds_catalog", run.secondsAt(tCatalog));
+            facts.put("seconds_distributed", (tCollected - tSubmit) / 1e9);
+            facts.put("seconds_gg_fit", (tFitted - tCollected) / 1e9);
+            facts.put("seconds_rollup", (System.nanoTime() - tFitted) / 1e9);
+            facts.put("read_gb_per_s", bytes / secs / 1e9);
+            facts.put("spark_master", run.sparkMaster());
+            facts.put("finished", Instant.now().toString());
+            facts.put("definitions", definitions());
+            io.weightlab.common.stats.TensorHistogram hist = null;
+            String chosen = o.histogramTensor() != null ? o.histogramTensor() : defaultHistogramTensor(ckpt, collected);
+            if (chosen != null) {
+                if (!collected.containsKey(chosen)) throw new io.weightlab.common.error.UsageException("--histogram-tensor: no tensor '" + chosen + "' in " + ckpt.root());
+                hist = io.weightlab.common.stats.TensorHistogram.of(chosen, collected.get(chosen), fits.get(chosen), 120);
             }
-        } catch (Exception e) { // also a failed Spark task's SparkException, which Scala throws unchecked
-            if (staged != null) staged.abort();
-            throw e;
+            Result result = new Result(tensorRows, rollups, facts, hist);
+            if (staged != null) write(run.spark(), staged, result);
+            return result;
+        });
+    }
+
+    /** One row per tensor that was analysed, in the checkpoint's order. */
+    private static List<StatsRow> tensorRows(Checkpoint ckpt, Map<String, TensorPartial> collected, Map<String, Dequantization> dq,
+                                             Map<String, io.weightlab.common.stats.GgFit> fits, GgMode gg) {
+        List<StatsRow> tensorRows = new ArrayList<>();
+        for (TensorInfo t : ckpt.tensors()) {
+            TensorPartial p = collected.get(t.name());
+            if (p == null) continue;
+            TensorName tn = TensorName.parse(t.name());
+            boolean deq = dq.containsKey(t.name());
+            tensorRows.add(StatsRow.of("tensor", t.name(), t.dtype().name(), t.shapeList(), 1, t.elementCount(),
+                    tn.stack(), tn.layer(), tn.kind().label(), tn.role().name().toLowerCase(), deq, p)
+                    .withFit(fits.getOrDefault(t.name(), io.weightlab.common.stats.GgFit.notFitted(
+                            gg == GgMode.NONE ? "not requested" : "not a weight (quantization side tensor or buffer)"))));
         }
+        return tensorRows;
+    }
+
+    /** The weights' partials merged per layer, module kind, role and for the whole model. */
+    private static List<StatsRow> rollups(Checkpoint ckpt, Map<String, TensorPartial> collected, GgMode gg) {
+        Map<String, TensorPartial> groups = new LinkedHashMap<>();
+        Map<String, long[]> groupCounts = new HashMap<>();
+        for (TensorInfo t : ckpt.tensors()) {
+            TensorPartial p = collected.get(t.name());
+            TensorName tn = TensorName.parse(t.name());
+            if (p == null || !tn.isAnalysable()) continue;
+            for (String g : List.of("layer\u0000" + tn.layerKey(), "module_kind\u0000" + tn.kind().label(),
+                    "role\u0000" + tn.role().name().toLowerCase(), "model\u0000" + "all")) {
+                TensorPartial copy = p.copy();
+                groups.merge(g, copy, TensorPartial::merge);
+                long[] c = groupCounts.computeIfAbsent(g, k -> new long[2]);
+                c[0]++;
+                c[1] += t.elementCount();
+            }
+        }
+        List<StatsRow> rollups = new ArrayList<>();
+        List<String> keys = new ArrayList<>(groups.keySet());
+        keys.sort(Comparator.comparing((String k) -> levelRank(k.substring(0, k.indexOf('\u0000'))))
+                .thenComparing((a, b) -> NaturalOrder.INSTANCE.compare(a, b)));
+        for (String g : keys) {
+            String level = g.substring(0, g.indexOf('\u0000'));
+            String key = g.substring(g.indexOf('\u0000') + 1);
+            long[] c = groupCounts.get(g);
+            TensorPartial gp = groups.get(g);
+            io.weightlab.common.stats.GgFit gf = gg == GgMode.NONE ? io.weightlab.common.stats.GgFit.notFitted("not requested")
+                    : io.weightlab.common.stats.GgFit.precheck(gp.moments()) != null ? io.weightlab.common.stats.GgFit.notFitted(io.weightlab.common.stats.GgFit.precheck(gp.moments()))
+                    : gp.quantiles().isExact() ? gp.quantiles().ggFitExact(gp.moments())
+                    : io.weightlab.common.stats.GgFit.notFitted("group fits need one stored dtype of <= 16 bits");
+            rollups.add(StatsRow.of(level, key, "", null, c[0], c[1], null, null, null, null, false, gp).withFit(gf));
+        }
+        return rollups;
     }
 
     /** {@code --histogram-tensor} must name a tensor of the checkpoint: refused before the work, with the nearest names. */
@@ -227,39 +232,6 @@ public final class StatsJob {
             case "module_kind" -> 2;
             default -> 3;
         };
-    }
-
-    /** One partial per tensor: slices computed where the tasks run, then merged in slice order. */
-    public static JavaPairRDD<String, TensorPartial> tensorPartials(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
-                                                             List<List<StatsUnit>> tasks, int units,
-                                                             org.apache.spark.util.LongAccumulator nanos) {
-        return jsc.parallelize(tasks, Math.max(1, tasks.size()))
-                .mapPartitionsToPair(it -> computeUnits(WorkPacker.flatten(it), conf.value().get(), nanos))
-                .groupByKey(Math.max(1, Math.min(units, jsc.defaultParallelism() * 4)))
-                .mapValues(StatsJob::mergeInSliceOrder);
-    }
-
-    static Iterator<Tuple2<String, Tuple2<Integer, TensorPartial>>> computeUnits(Iterator<StatsUnit> it, Configuration conf,
-                                                                                 org.apache.spark.util.LongAccumulator nanos) {
-        List<Tuple2<String, Tuple2<Integer, TensorPartial>>> out = new ArrayList<>();
-        long t0 = System.nanoTime();
-        try (RangeReader reader = new RangeReader(conf)) {
-            while (it.hasNext()) {
-                StatsUnit u = it.next();
-                out.add(new Tuple2<>(u.tensor().name(), new Tuple2<>(u.sliceIndex(), SliceStatistics.compute(reader, u))));
-            }
-        }
-        nanos.add(System.nanoTime() - t0);
-        return out.iterator();
-    }
-
-    static TensorPartial mergeInSliceOrder(Iterable<Tuple2<Integer, TensorPartial>> parts) {
-        List<Tuple2<Integer, TensorPartial>> l = new ArrayList<>();
-        parts.forEach(l::add);
-        l.sort(Comparator.comparing(Tuple2::_1));
-        TensorPartial total = l.get(0)._2();
-        for (int i = 1; i < l.size(); i++) total.merge(l.get(i)._2());
-        return total;
     }
 
     static Map<String, String> definitions() {

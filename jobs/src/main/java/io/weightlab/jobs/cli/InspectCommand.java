@@ -6,6 +6,7 @@ import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.report.Tables;
 import io.weightlab.jobs.analysis.InspectJob;
+import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.ParquetTables;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -14,7 +15,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,46 +41,45 @@ public class InspectCommand implements Callable<Integer> {
     boolean summary;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         for (String f : formats) if (!Set.of("json", "csv", "parquet").contains(f)) throw new UsageException("--format: unknown format '" + f + "'");
         Configuration hconf = new Configuration();
         spark.conf.forEach((k, v) -> { if (k.startsWith("spark.hadoop.")) hconf.set(k.substring(13), v); });
-        Checkpoint c = CheckpointCatalog.open(hconf, input);
-        InspectJob.print(c, System.out, !summary);
-        if (output.out == null) return 0;
-        StagedOutput out = StagedOutput.begin(hconf, output.out, output.overwrite);
-        try {
-            List<Map<String, Object>> rows = InspectJob.tensorRows(c);
-            if (formats.contains("json")) {
-                Map<String, Object> doc = new LinkedHashMap<>();
-                doc.put("input", c.root());
-                doc.put("tensors", rows);
-                Map<String, Object> totals = new LinkedHashMap<>();
-                InspectJob.totals(c).forEach((g, m) -> {
-                    Map<String, Object> gm = new LinkedHashMap<>();
-                    m.forEach((k, v) -> gm.put(k, Map.of("tensors", v[0], "parameters", v[1], "bytes", v[2])));
-                    totals.put(g, gm);
-                });
-                doc.put("totals", totals);
-                try (FSDataOutputStream os = out.create("inspect.json")) {
-                    Tables.writeJson(os, doc);
+        try (JobRun run = JobRun.local("inspect", hconf, System.out)) {
+            // the output is checked (committed result, file, unwritable) before the checkpoint is read
+            StagedOutput out = run.output(output.out, JobRun.Output.OPTIONAL, "where the inventory goes", output.overwrite);
+            Checkpoint c = CheckpointCatalog.open(hconf, input);
+            InspectJob.print(c, System.out, !summary);
+            if (out == null) return 0;
+            return run.commitAfter("the inventory", () -> {
+                List<Map<String, Object>> rows = InspectJob.tensorRows(c);
+                if (formats.contains("json")) {
+                    Map<String, Object> doc = new LinkedHashMap<>();
+                    doc.put("input", c.root());
+                    doc.put("tensors", rows);
+                    Map<String, Object> totals = new LinkedHashMap<>();
+                    InspectJob.totals(c).forEach((g, m) -> {
+                        Map<String, Object> gm = new LinkedHashMap<>();
+                        m.forEach((k, v) -> gm.put(k, Map.of("tensors", v[0], "parameters", v[1], "bytes", v[2])));
+                        totals.put(g, gm);
+                    });
+                    doc.put("totals", totals);
+                    try (FSDataOutputStream os = out.create("inspect.json")) {
+                        Tables.writeJson(os, doc);
+                    }
                 }
-            }
-            if (formats.contains("csv")) {
-                try (FSDataOutputStream os = out.create("inspect.csv")) {
-                    Tables.writeCsv(os, rows);
+                if (formats.contains("csv")) {
+                    try (FSDataOutputStream os = out.create("inspect.csv")) {
+                        Tables.writeCsv(os, rows);
+                    }
                 }
-            }
-            if (formats.contains("parquet")) {
-                // written with the Parquet library: inspect starts no Spark, even for this format
-                ParquetTables.write(hconf, rows, out.staged("inspect.parquet").toString());
-            }
-            out.commit();
-            System.out.println("output: " + out.outputDir());
-            return 0;
-        } catch (RuntimeException | IOException e) {
-            out.abort();
-            throw e;
+                if (formats.contains("parquet")) {
+                    // written with the Parquet library: inspect starts no Spark, even for this format
+                    ParquetTables.write(hconf, rows, out.staged("inspect.parquet").toString());
+                }
+                System.out.println("output: " + out.outputDir());
+                return 0;
+            });
         }
     }
 }

@@ -1,7 +1,5 @@
 package io.weightlab.jobs.spark;
 
-import io.weightlab.jobs.weights.RescaleJob;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.model.DType;
@@ -28,6 +26,8 @@ import java.util.Set;
  * follows.
  */
 public final class CheckpointSiblings {
+    /** The model's configuration, the one sibling transformers cannot load weights without. */
+    public static final String CONFIG = "config.json";
     static final long MAX_SIBLING_BYTES = 64L << 20;
     private static final Set<String> WEIGHT_SUFFIXES = Set.of(".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5",
             ".msgpack", ".onnx", ".onnx_data", ".gguf", ".pb", ".tflite", ".ot", ".npz");
@@ -57,7 +57,7 @@ public final class CheckpointSiblings {
             for (FileStatus c : fs.listStatus(dir)) {
                 String name = c.getPath().getName();
                 if (!c.isFile() || name.startsWith(".") || name.startsWith("_") || name.endsWith(".index.json")) continue;
-                if (isWeightFile(name) || name.equals(RescaleJob.PROVENANCE)) continue; // ours is written anew
+                if (isWeightFile(name) || name.equals(ModelWriter.PROVENANCE)) continue; // ours is written anew
                 if (c.getLen() > MAX_SIBLING_BYTES) {
                     done.add("skipped: " + name + " (" + c.getLen() + " bytes, over " + MAX_SIBLING_BYTES + ")");
                     continue;
@@ -84,6 +84,21 @@ public final class CheckpointSiblings {
             return n;
         } catch (IOException ex) {
             throw new UsageException(input + ": a config.json beside the weights is required: " + ex.getMessage());
+        }
+    }
+
+    /** GPT-2-style checkpoints (config.json model_type gpt2 / openai-gpt / imagegpt) store Conv1D [in, out] weights. */
+    public static io.weightlab.common.transform.TensorContext.Layout layout(Configuration conf, String input) {
+        try {
+            Path config = new Path(sourceDir(conf, input), CONFIG);
+            if (!config.getFileSystem(conf).exists(config)) return io.weightlab.common.transform.TensorContext.Layout.LINEAR;
+            String type = new ObjectMapper().readTree(readSmall(conf, config.toString())).path("model_type").asText("");
+            return switch (type) {
+                case "gpt2", "openai-gpt", "imagegpt" -> io.weightlab.common.transform.TensorContext.Layout.CONV1D;
+                default -> io.weightlab.common.transform.TensorContext.Layout.LINEAR;
+            };
+        } catch (IOException e) {
+            return io.weightlab.common.transform.TensorContext.Layout.LINEAR;
         }
     }
 

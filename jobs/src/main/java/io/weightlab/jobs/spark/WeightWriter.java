@@ -1,7 +1,5 @@
 package io.weightlab.jobs.spark;
 
-import io.weightlab.jobs.weights.RescaleJob;
-
 import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.common.transform.TransformedShardWriter;
 import io.weightlab.common.commit.CompletionMarker;
@@ -25,7 +23,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The output path of every job that writes weights: tensors are split into shards as Hugging Face does (default
+ * The shard writing under {@link ModelWriter} (which every job that writes weights calls): tensors are split into shards as Hugging Face does (default
  * 5 GB, a larger tensor alone), one Spark task writes one shard straight into the staged output (in place on
  * object stores), streaming each tensor piece by piece, and the driver writes the index after every shard is
  * complete. A retried task rewrites its whole shard from the start, and every byte is a function of the plan, so
@@ -112,44 +110,6 @@ public final class WeightWriter {
         // The marker, last: a later --resume keeps this shard only if the marker and a file of its length exist.
         CompletionMarker.write(conf, t.marker(), r, t.path());
         return r;
-    }
-
-    /**
-     * A job that makes a new model (synth, upcycle, shrink, grow): its shards, the small files beside {@code siblingsOf}
-     * (tokenizer, generation config; none when null) and its own {@code config.json}. Call {@link #finishModel} last.
-     */
-    public static Map<String, TransformedShardWriter.ShardResult> writeModel(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
-                                                                              StagedOutput out, ShardPlan plan, List<TransformPlanner.Planned> plans,
-                                                                              String job, String siblingsOf, com.fasterxml.jackson.databind.JsonNode config) {
-        Map<String, TransformedShardWriter.ShardResult> shards = write(jsc, conf, out, plan, plans, Map.of("format", "pt", "weightlab.job", job));
-        try {
-            if (siblingsOf != null) {
-                CheckpointSiblings.copy(conf.value().get(), siblingsOf, out, null);
-                out.fileSystem().delete(out.stagedFile("config.json"), false); // ours replaces the source's
-            }
-            out.writeString("config.json", new com.fasterxml.jackson.databind.ObjectMapper()
-                    .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(config));
-        } catch (IOException e) {
-            throw new WeightLabException(out.outputDir() + ": writing config.json failed: " + e.getMessage(), e);
-        }
-        return shards;
-    }
-
-    /** The provenance file (run facts and one row per tensor), then the index: the last files before the commit. */
-    public static void finishModel(StagedOutput out, ShardPlan plan, Map<String, Object> run, List<Map<String, Object>> tensors) {
-        try (FSDataOutputStream os = out.create(RescaleJob.PROVENANCE)) {
-            io.weightlab.common.report.Tables.writeJson(os, Map.of("run", run, "tensors", tensors));
-        } catch (IOException e) {
-            throw new WeightLabException(out.outputDir() + ": writing " + RescaleJob.PROVENANCE + " failed: " + e.getMessage(), e);
-        }
-        writeIndex(out, plan);
-    }
-
-    /** One provenance row per planned tensor: name, rule and what was done. */
-    public static List<Map<String, Object>> planRows(List<TransformPlanner.Planned> plans) {
-        List<Map<String, Object>> rows = new ArrayList<>();
-        for (TransformPlanner.Planned p : plans) rows.add(Map.of("name", p.tensor().name(), "rule", p.rule(), "action", p.action().describe(), "why", p.why()));
-        return rows;
     }
 
     /** Writes {@code model.safetensors.index.json} when the output has more than one shard; call after {@link #write}. */

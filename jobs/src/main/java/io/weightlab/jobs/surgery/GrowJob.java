@@ -1,8 +1,8 @@
 package io.weightlab.jobs.surgery;
 
 import io.weightlab.jobs.spark.CheckpointSiblings;
-import io.weightlab.jobs.spark.SerializableConfiguration;
-import io.weightlab.jobs.spark.WeightWriter;
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.ModelWriter;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.weightlab.common.transform.EmbedAction;
@@ -12,15 +12,11 @@ import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.model.DType;
-import io.weightlab.common.io.ShardPlan;
-import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.synth.DecoderArchitecture;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
@@ -47,12 +43,16 @@ public final class GrowJob {
     private GrowJob() {}
 
     public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
-        long t0 = System.nanoTime();
-        if (o.out() == null) throw new UsageException("--out is required");
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the grown checkpoint goes");
         if (o.set().isEmpty()) throw new UsageException("give the target's shape with --set, e.g. --set num_hidden_layers=32 --set intermediate_size=16384");
         if (!(o.newStd() >= 0)) throw new UsageException("--new-std must be >= 0");
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
+        try (JobRun run = JobRun.start("grow", spark, console)) {
+            return run(run, o);
+        }
+    }
+
+    private static Map<String, Object> run(JobRun job, Options o) {
+        Configuration hconf = job.hadoop();
         Checkpoint src = CheckpointCatalog.open(hconf, o.source());
         ObjectNode config = CheckpointSiblings.modelConfig(hconf, o.source());
         ObjectNode target = config.deepCopy();
@@ -100,26 +100,20 @@ public final class GrowJob {
             if (s == null) fresh++;
             else grown++;
         }
-        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
-        console.printf("[grow] %s: %d copied, %d grown, %d new tensors in %d shard(s)%n", src.root(), copied, grown, fresh, plan.shards().size());
-        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
-        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
-        try {
-            return staged.commitAfter("the grown checkpoint", () -> {
-                WeightWriter.writeModel(jsc, conf, staged, plan, plans, "grow", o.source(), target);
-                Map<String, Object> run = new LinkedHashMap<>();
-                run.put("job", "grow");
-                run.put("source", src.root());
-                run.put("set", o.set());
-                run.put("new_std", o.newStd());
-                run.put("seed", o.seed());
-                run.put("seconds", (System.nanoTime() - t0) / 1e9);
-                WeightWriter.finishModel(staged, plan, run, WeightWriter.planRows(plans));
-                console.printf("[grow] wrote %s in %.1f s%n", o.out(), (System.nanoTime() - t0) / 1e9);
-                return run;
-            });
-        } finally {
-            conf.destroy();
-        }
+        ModelWriter.Model model = ModelWriter.Model.of("", plans, o.maxShardBytes(), ModelWriter.jobMetadata("grow"), o.source(), null, target);
+        job.console().printf("[grow] %s: %d copied, %d grown, %d new tensors in %d shard(s)%n", src.root(), copied, grown, fresh, model.plan().shards().size());
+        job.output(o.out(), JobRun.Output.REQUIRED, "where the grown checkpoint goes", o.overwrite());
+        return job.commitAfter("the grown checkpoint", () -> {
+            ModelWriter.write(job, model);
+            Map<String, Object> run = job.facts();
+            run.put("source", src.root());
+            run.put("set", o.set());
+            run.put("new_std", o.newStd());
+            run.put("seed", o.seed());
+            run.put("seconds", job.seconds());
+            ModelWriter.writeProvenance(job.staged(), run, "tensors", ModelWriter.planRows(plans));
+            job.console().printf("[grow] wrote %s in %.1f s%n", o.out(), job.seconds());
+            return run;
+        });
     }
 }

@@ -1,8 +1,8 @@
 package io.weightlab.jobs.surgery;
 
 import io.weightlab.jobs.spark.CheckpointSiblings;
-import io.weightlab.jobs.spark.SerializableConfiguration;
-import io.weightlab.jobs.spark.WeightWriter;
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.ModelWriter;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,14 +11,11 @@ import io.weightlab.common.transform.StridedSelectionAction;
 import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
-import io.weightlab.common.io.ShardPlan;
-import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.surgery.SubclonePlan;
 import io.weightlab.common.synth.DecoderArchitecture;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
@@ -46,11 +43,16 @@ public final class ShrinkJob {
     private ShrinkJob() {}
 
     public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
-        long t0 = System.nanoTime();
-        if (o.out() == null) throw new UsageException("--out is required");
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the student checkpoint goes");
         if (o.set().isEmpty()) throw new UsageException("give the student's shape with --set KEY=VALUE, e.g. --set num_hidden_layers=8 --set hidden_size=1024");
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
+        try (JobRun run = JobRun.start("shrink", spark, console)) {
+            return run(run, o);
+        }
+    }
+
+    private static Map<String, Object> run(JobRun job, Options o) {
+        PrintStream console = job.console();
+        Configuration hconf = job.hadoop();
         Checkpoint teacher = CheckpointCatalog.open(hconf, o.teacher());
         ObjectNode config = CheckpointSiblings.modelConfig(hconf, o.teacher());
         ObjectNode student = config.deepCopy();
@@ -71,65 +73,59 @@ public final class ShrinkJob {
         if (!config.has("head_dim") && headDim != student.path("hidden_size").asLong() / Math.max(1, student.path("num_attention_heads").asLong())) {
             student.put("head_dim", headDim); // keep the teacher's head size explicit
         }
-        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
-        try { // the broadcast is released however planning or writing ends
-            List<TransformPlanner.Planned> plans = new ArrayList<>();
-            int copied = 0;
-            String importance = null;
-            if (o.method().equals("subclone")) {
-                for (String k : o.set().keySet()) {
-                    if (!Set.of("num_hidden_layers", "hidden_size", "intermediate_size").contains(k)) {
-                        throw new UsageException("--set " + k + ": subcloning narrows num_hidden_layers, hidden_size and intermediate_size (rule: SubcloneDims)");
-                    }
+        List<TransformPlanner.Planned> plans = new ArrayList<>();
+        int copied = 0;
+        String importance = null;
+        if (o.method().equals("subclone")) {
+            for (String k : o.set().keySet()) {
+                if (!Set.of("num_hidden_layers", "hidden_size", "intermediate_size").contains(k)) {
+                    throw new UsageException("--set " + k + ": subcloning narrows num_hidden_layers, hidden_size and intermediate_size (rule: SubcloneDims)");
                 }
-                student.put("head_dim", headDim);
-                Subcloning.Importance imp = Subcloning.importance(jsc, conf, teacher, config.path("num_hidden_layers").asInt(),
-                        config.path("hidden_size").asLong(), o.activations(), hconf);
-                importance = imp.source();
-                int[] keep = Subcloning.keptLayers(config.path("num_hidden_layers").asInt(), student.path("num_hidden_layers").asInt());
-                plans.addAll(Subcloning.plan(teacher, student, imp, keep, o.scale()));
-                console.printf("[shrink] subcloning: importance from %s; teacher layers kept %s%n", importance, Arrays.toString(keep));
-            } else if (o.method().equals("select")) {
-                for (DecoderArchitecture.Tensor t : DecoderArchitecture.tensors(student, "the student config")) {
-                    TensorInfo src = teacher.tensor(t.name());
-                    if (src == null) throw new UsageException(teacher.root() + ": the student's '" + t.name() + "' is not in the teacher (rule: SelectedKeyExists)");
-                    long[] s = t.shape(), d = src.shape();
-                    if (s.length != d.length) throw new UsageException(src.file() + ": '" + t.name() + "' is " + src.shapeString() + " in the teacher, rank " + s.length + " in the student (rule: SameRank)");
-                    for (int k = 0; k < s.length; k++) {
-                        if (s[k] > d[k]) throw new UsageException(src.file() + ": '" + t.name() + "' " + Arrays.toString(s) + " is larger than the teacher's " + src.shapeString() + " (rule: StudentNotLarger)");
-                    }
-                    if (Arrays.equals(s, d)) {
-                        plans.add(new TransformPlanner.Planned(src, "copy", KeepAction.INSTANCE, "same shape as in the teacher", src.dtype()));
-                        copied++;
-                    } else {
-                        plans.add(TransformPlanner.Planned.computed(t.name(), src.dtype(), s, "select", new StridedSelectionAction(src, s),
-                                "uniform selection from " + src.shapeString()));
-                    }
-                }
-            } else {
-                throw new UsageException("--method must be select (weight selection) or subclone");
             }
-            ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
-            console.printf("[shrink] %s -> %d tensors (%d selected, %d copied) in %d shard(s)%n", teacher.root(), plans.size(), plans.size() - copied, copied,
-                    plan.shards().size());
-            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
-            String imp = importance;
-            return staged.commitAfter("the student checkpoint", () -> {
-                WeightWriter.writeModel(jsc, conf, staged, plan, plans, "shrink", o.teacher(), student);
-                Map<String, Object> run = new LinkedHashMap<>();
-                run.put("job", "shrink");
-                run.put("teacher", teacher.root());
-                run.put("method", o.method().equals("subclone") ? "subcloning: importance rankings, layers spread, sqrt(D/d) scaling" + (o.scale() ? "" : " off")
-                        : "weight selection, uniform: index floor(i*D/S) per dimension, first-N layers");
-                if (imp != null) run.put("importance", imp);
-                run.put("set", o.set());
-                run.put("seconds", (System.nanoTime() - t0) / 1e9);
-                WeightWriter.finishModel(staged, plan, run, WeightWriter.planRows(plans));
-                console.printf("[shrink] wrote %s in %.1f s%n", o.out(), (System.nanoTime() - t0) / 1e9);
-                return run;
-            });
-        } finally {
-            conf.destroy();
+            student.put("head_dim", headDim);
+            SubclonePlan.Importance imp = Subcloning.importance(job.jsc(), job.conf(), teacher, config.path("num_hidden_layers").asInt(),
+                    config.path("hidden_size").asLong(), o.activations(), hconf);
+            importance = imp.source();
+            int[] keep = SubclonePlan.keptLayers(config.path("num_hidden_layers").asInt(), student.path("num_hidden_layers").asInt());
+            plans.addAll(SubclonePlan.plan(teacher, student, imp, keep, o.scale()));
+            console.printf("[shrink] subcloning: importance from %s; teacher layers kept %s%n", importance, Arrays.toString(keep));
+        } else if (o.method().equals("select")) {
+            for (DecoderArchitecture.Tensor t : DecoderArchitecture.tensors(student, "the student config")) {
+                TensorInfo src = teacher.tensor(t.name());
+                if (src == null) throw new UsageException(teacher.root() + ": the student's '" + t.name() + "' is not in the teacher (rule: SelectedKeyExists)");
+                long[] s = t.shape(), d = src.shape();
+                if (s.length != d.length) throw new UsageException(src.file() + ": '" + t.name() + "' is " + src.shapeString() + " in the teacher, rank " + s.length + " in the student (rule: SameRank)");
+                for (int k = 0; k < s.length; k++) {
+                    if (s[k] > d[k]) throw new UsageException(src.file() + ": '" + t.name() + "' " + Arrays.toString(s) + " is larger than the teacher's " + src.shapeString() + " (rule: StudentNotLarger)");
+                }
+                if (Arrays.equals(s, d)) {
+                    plans.add(new TransformPlanner.Planned(src, "copy", KeepAction.INSTANCE, "same shape as in the teacher", src.dtype()));
+                    copied++;
+                } else {
+                    plans.add(TransformPlanner.Planned.computed(t.name(), src.dtype(), s, "select", new StridedSelectionAction(src, s),
+                            "uniform selection from " + src.shapeString()));
+                }
+            }
+        } else {
+            throw new UsageException("--method must be select (weight selection) or subclone");
         }
+        ModelWriter.Model model = ModelWriter.Model.of("", plans, o.maxShardBytes(), ModelWriter.jobMetadata("shrink"), o.teacher(), null, student);
+        console.printf("[shrink] %s -> %d tensors (%d selected, %d copied) in %d shard(s)%n", teacher.root(), plans.size(), plans.size() - copied, copied,
+                model.plan().shards().size());
+        job.output(o.out(), JobRun.Output.REQUIRED, "where the student checkpoint goes", o.overwrite());
+        String imp = importance;
+        return job.commitAfter("the student checkpoint", () -> {
+            ModelWriter.write(job, model);
+            Map<String, Object> run = job.facts();
+            run.put("teacher", teacher.root());
+            run.put("method", o.method().equals("subclone") ? "subcloning: importance rankings, layers spread, sqrt(D/d) scaling" + (o.scale() ? "" : " off")
+                    : "weight selection, uniform: index floor(i*D/S) per dimension, first-N layers");
+            if (imp != null) run.put("importance", imp);
+            run.put("set", o.set());
+            run.put("seconds", job.seconds());
+            ModelWriter.writeProvenance(job.staged(), run, "tensors", ModelWriter.planRows(plans));
+            console.printf("[shrink] wrote %s in %.1f s%n", o.out(), job.seconds());
+            return run;
+        });
     }
 }

@@ -2,9 +2,7 @@ package io.weightlab.jobs.surgery;
 
 import io.weightlab.jobs.spark.SerializableConfiguration;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.weightlab.common.transform.StridedSelectionAction;
-import io.weightlab.common.transform.TransformPlanner;
+import io.weightlab.common.surgery.SubclonePlan;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.RangeReader;
@@ -12,7 +10,6 @@ import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
-import io.weightlab.common.synth.DecoderArchitecture;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -26,7 +23,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Weight subcloning ("Weight subcloning: direct initialization of transformers using larger pretrained ones",
+ * The measuring half of weight subcloning (the plan is {@link SubclonePlan}'s): weight subcloning ("Weight subcloning: direct initialization of transformers using larger pretrained ones",
  * algorithms.md §6.5) for LLaMA-style decoders: one ranking of the residual-stream (hidden) dimensions shared by
  * every layer, one ranking of FFN neurons per layer, the kept blocks spread evenly over the depth (first and last
  * kept), and the matrices that read the narrowed residual stream (q/k/v, gate/up) scaled by √(D/d) [the scaling is
@@ -37,8 +34,6 @@ import java.util.Map;
  * the columns that read a dimension and the rows that write it.
  */
 final class Subcloning {
-    record Importance(double[] hidden, Map<Integer, double[]> ffn, String source) implements Serializable {}
-
     private static final String HIDDEN = "hidden";
 
     /** A teacher matrix for the weight-norm proxy: which importance its column norms and its row norms add to (null: none). */
@@ -49,7 +44,7 @@ final class Subcloning {
     private Subcloning() {}
 
     /** Per teacher layer: the input statistics of q_proj (or k/v) and gate_proj (or up), and down_proj's. */
-    static Importance importance(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, Checkpoint teacher, int layers, long hidden,
+    static SubclonePlan.Importance importance(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, Checkpoint teacher, int layers, long hidden,
                                  String activations, Configuration hconf) {
         Map<String, double[]> parts = new HashMap<>(); // "hidden" or "ffn<l>" -> importance, summed over its sources
         int slots = 4 * jsc.defaultParallelism();
@@ -90,58 +85,7 @@ final class Subcloning {
             throw new UsageException((activations != null ? activations : teacher.root()) + ": the residual-stream importance has width "
                     + (h == null ? 0 : h.length) + ", the teacher's hidden_size is " + hidden + " (rule: ActivationStatsShape)");
         }
-        return new Importance(h, ffn, activations != null ? "E[x^2] of module inputs from " + activations : "weight-norm proxy (no activation statistics given)");
-    }
-
-    /** The d most important indices of {@code score}, most important first (ties: lower index first). */
-    static long[] top(double[] score, long d) {
-        Integer[] order = new Integer[score.length];
-        for (int i = 0; i < order.length; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> score[a] != score[b] ? Double.compare(score[b], score[a]) : Integer.compare(a, b));
-        long[] out = new long[(int) d];
-        for (int i = 0; i < d; i++) out[i] = order[i];
-        return out;
-    }
-
-    /** Teacher blocks to keep for a student of {@code target} layers: evenly spread, the first and the last kept. */
-    static int[] keptLayers(int teacher, int target) {
-        int[] keep = new int[target];
-        for (int i = 0; i < target; i++) keep[i] = target == 1 ? 0 : (int) Math.round(i * (teacher - 1) / (double) (target - 1));
-        return keep;
-    }
-
-    /** The student's tensors gathered from the teacher by the rankings; {@code keep[l]} is student layer l's teacher layer. */
-    static List<TransformPlanner.Planned> plan(Checkpoint teacher, ObjectNode student, Importance imp, int[] keep, boolean scale) {
-        long d = student.path("hidden_size").asLong(), ffnOut = student.path("intermediate_size").asLong();
-        long[] hid = top(imp.hidden(), d);
-        double s = scale ? Math.sqrt(imp.hidden().length / (double) d) : 1.0;
-        List<TransformPlanner.Planned> plans = new ArrayList<>();
-        for (DecoderArchitecture.Tensor t : DecoderArchitecture.tensors(student, "the student config")) {
-            String name = t.layer() < 0 ? t.name() : t.name().replaceFirst("^model\\.layers\\.\\d+\\.", "model.layers." + keep[t.layer()] + ".");
-            TensorInfo src = teacher.tensor(name);
-            if (src == null) throw new UsageException(teacher.root() + ": '" + name + "' is not in the teacher (rule: SelectedKeyExists)");
-            long[] ffn = t.layer() < 0 ? null : top(imp.ffn().get(keep[t.layer()]), ffnOut);
-            long[][] idx;
-            double f = 1.0;
-            switch (t.kind()) {
-                case EMBEDDING, LM_HEAD -> idx = new long[][] {null, hid};
-                case NORM -> idx = new long[][] {hid};
-                case ATTN_Q, ATTN_K, ATTN_V -> { idx = new long[][] {null, hid}; f = s; }
-                case ATTN_O -> idx = new long[][] {hid, null};
-                case MLP_GATE, MLP_UP -> { idx = new long[][] {ffn, hid}; f = s; }
-                case MLP_DOWN -> idx = new long[][] {hid, ffn};
-                default -> throw new UsageException("'" + t.name() + "': subcloning handles dense LLaMA/Mistral tensors, not " + t.kind().label());
-            }
-            for (int k = 0; k < idx.length; k++) {
-                if (idx[k] == null && t.shape()[k] != src.dim(k)) {
-                    throw new UsageException("'" + t.name() + "': dimension " + k + " changes (" + src.dim(k) + " -> " + t.shape()[k]
-                            + "); subcloning narrows hidden_size and intermediate_size only, keep the head counts (rule: SubcloneDims)");
-                }
-            }
-            plans.add(TransformPlanner.Planned.computed(t.name(), src.dtype(), t.shape(), "subclone", new StridedSelectionAction(src, t.shape(), idx, f),
-                    "from " + name + (f != 1 ? " x " + f : "")));
-        }
-        return plans;
+        return new SubclonePlan.Importance(h, ffn, activations != null ? "E[x^2] of module inputs from " + activations : "weight-norm proxy (no activation statistics given)");
     }
 
     private static TensorInfo weight(Checkpoint c, String module) {

@@ -2,8 +2,8 @@ package io.weightlab.jobs.surgery;
 
 import io.weightlab.jobs.spark.CheckpointSiblings;
 import io.weightlab.jobs.spark.Format;
-import io.weightlab.jobs.spark.SerializableConfiguration;
-import io.weightlab.jobs.spark.WeightWriter;
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.ModelWriter;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,8 +12,6 @@ import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.common.transform.TransformedShardWriter;
 import io.weightlab.common.model.DType;
 import io.weightlab.common.commit.ResumeKey;
-import io.weightlab.common.io.ShardPlan;
-import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
@@ -22,8 +20,6 @@ import io.weightlab.common.synth.DecoderArchitecture;
 import io.weightlab.common.synth.GgDrawAction;
 import io.weightlab.common.synth.KindDistribution;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.IOException;
@@ -51,10 +47,15 @@ public final class SynthJob {
     private SynthJob() {}
 
     public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
-        long t0 = System.nanoTime();
-        if (o.out() == null) throw new UsageException("--out is required");
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the synthetic checkpoint goes");
+        try (JobRun run = JobRun.start("synth", spark, console)) {
+            return run(run, o);
+        }
+    }
+
+    private static Map<String, Object> run(JobRun job, Options o) {
+        PrintStream console = job.console();
+        Configuration hconf = job.hadoop();
         ObjectNode config = config(hconf, o);
         String source = o.config() != null ? o.config() : "preset " + o.preset();
         List<DecoderArchitecture.Tensor> tensors = DecoderArchitecture.tensors(config, source);
@@ -78,20 +79,16 @@ public final class SynthJob {
                     "synthetic " + t.kind().label() + (t.layer() >= 0 ? " layer " + t.layer() : ""), dtype));
         }
         long parameters = params;
-        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
+        ModelWriter.Model model = ModelWriter.Model.of("", plans, o.maxShardBytes(), ModelWriter.jobMetadata("synth"), null, null, config);
         console.printf("[synth] %s: %s, %d tensors, %.3f B parameters, %s %s in %d shard(s)%n", source, config.path("model_type").asText(),
-                tensors.size(), params / 1e9, dtype, Format.bytes(dtype.byteLength(params)), plan.shards().size());
+                tensors.size(), params / 1e9, dtype, Format.bytes(dtype.byteLength(params)), model.plan().shards().size());
 
         String key = o.resume() ? ResumeKey.of(hconf, "synth").add(config).add(dtype).add(o.maxShardBytes()).add(o.seed())
                 .add(new TreeMap<>(dist.table())).add(o.depthSlope()).hash() : null;
-        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), key);
-        if (staged.isResumed()) console.printf("[synth] resuming the interrupted run in %s%n", o.out());
-        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
-        try {
-            return staged.commitAfter("the synthetic checkpoint", () -> {
-                Map<String, TransformedShardWriter.ShardResult> shards = WeightWriter.writeModel(jsc, conf, staged, plan, plans, "synth", null, config);
-                Map<String, Object> run = new LinkedHashMap<>();
-                run.put("job", "synth");
+        job.output(o.out(), JobRun.Output.REQUIRED, "where the synthetic checkpoint goes", o.overwrite(), key);
+        return job.commitAfter("the synthetic checkpoint", () -> {
+                Map<String, TransformedShardWriter.ShardResult> shards = ModelWriter.write(job, model).shards();
+                Map<String, Object> run = job.facts();
                 run.put("source", source);
                 run.put("model_type", config.path("model_type").asText());
                 run.put("parameters", parameters);
@@ -103,7 +100,7 @@ public final class SynthJob {
                 run.put("kinds", kinds);
                 long bytes = shards.values().stream().mapToLong(TransformedShardWriter.ShardResult::length).sum();
                 run.put("bytes_out", bytes);
-                run.put("seconds", (System.nanoTime() - t0) / 1e9);
+                run.put("seconds", job.seconds());
                 Map<String, MomentAccumulator> written = new LinkedHashMap<>();
                 for (TransformedShardWriter.ShardResult r : shards.values()) written.putAll(r.written());
                 List<Map<String, Object>> rows = new ArrayList<>();
@@ -120,13 +117,10 @@ public final class SynthJob {
                     }
                     rows.add(row);
                 }
-                WeightWriter.finishModel(staged, plan, run, rows);
+                ModelWriter.writeProvenance(job.staged(), run, "tensors", rows);
                 console.printf("[synth] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes(bytes), shards.size(), o.out(), (double) run.get("seconds"));
                 return run;
-            });
-        } finally {
-            conf.destroy();
-        }
+        });
     }
 
     /** The config.json to follow: a file (any file system) or a preset shipped in the jar; --layers overrides the depth. */

@@ -1,8 +1,8 @@
 package io.weightlab.jobs.surgery;
 
 import io.weightlab.jobs.spark.CheckpointSiblings;
-import io.weightlab.jobs.spark.SerializableConfiguration;
-import io.weightlab.jobs.spark.WeightWriter;
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.ModelWriter;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -17,13 +17,9 @@ import io.weightlab.common.transform.TensorAction;
 import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
-import io.weightlab.common.io.ShardPlan;
-import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.TensorInfo;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
@@ -79,15 +75,20 @@ public final class UpcycleJob {
     private UpcycleJob() {}
 
     public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
-        long t0 = System.nanoTime();
-        if (o.out() == null) throw new UsageException("--out is required");
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the mixture of experts goes");
         int e = o.experts(), g = o.granularity(), k = o.topK();
         if (g < 1 || e < 1 || e % g != 0) throw new UsageException("--experts " + e + " must be a positive multiple of --granularity " + g + " (rule: ExpertsPerGroup)");
         if (k < 1 || k > e) throw new UsageException("--top-k must be in [1, experts]");
         if (o.noise() > 0 && g != 1) throw new UsageException("--noise applies to plain replication (--granularity 1), not to shards of the FFN");
         if (k % g != 0) throw new UsageException("--top-k " + k + " must be a multiple of --granularity " + g + ": top-k has to select whole groups (rule: WholeGroups)");
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
+        try (JobRun run = JobRun.start("upcycle", spark, console)) {
+            return run(run, o);
+        }
+    }
+
+    private static Map<String, Object> run(JobRun job, Options o) {
+        int e = o.experts(), g = o.granularity(), k = o.topK();
+        Configuration hconf = job.hadoop();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
         ObjectNode config = denseConfig(hconf, o.input(), o.target());
         Target tg = o.target();
@@ -161,34 +162,28 @@ public final class UpcycleJob {
         }
         config.put("num_experts_per_tok", k);
         config.put("output_router_logits", false);
-        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
-        console.printf("[upcycle] %s: %d layer(s) to %d experts (granularity %d, top-%d, scale %.6g), %d tensors in %d shard(s)%n", ckpt.root(),
-                mlps.size(), e, g, k, scale, plans.size(), plan.shards().size());
-        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
-        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
-        try {
-            return staged.commitAfter("the upcycled checkpoint", () -> {
-                var shards = WeightWriter.writeModel(jsc, conf, staged, plan, plans, "upcycle", o.input(), config);
-                Map<String, Object> run = new LinkedHashMap<>();
-                run.put("job", "upcycle");
-                run.put("input", ckpt.root());
-                run.put("target", tg.name().toLowerCase(java.util.Locale.ROOT));
-                run.put("experts", e);
-                run.put("granularity", g);
-                run.put("top_k", k);
-                run.put("weight_scale", scale);
-                run.put("router_std", o.routerStd());
-                run.put("noise", o.noise());
-                run.put("seed", o.seed());
-                run.put("shards", shards.size());
-                run.put("seconds", (System.nanoTime() - t0) / 1e9);
-                WeightWriter.finishModel(staged, plan, run, WeightWriter.planRows(plans));
-                console.printf("[upcycle] wrote %s in %.1f s%n", o.out(), (System.nanoTime() - t0) / 1e9);
-                return run;
-            });
-        } finally {
-            conf.destroy();
-        }
+        ModelWriter.Model model = ModelWriter.Model.of("", plans, o.maxShardBytes(), ModelWriter.jobMetadata("upcycle"), o.input(), null, config);
+        job.console().printf("[upcycle] %s: %d layer(s) to %d experts (granularity %d, top-%d, scale %.6g), %d tensors in %d shard(s)%n", ckpt.root(),
+                mlps.size(), e, g, k, scale, plans.size(), model.plan().shards().size());
+        job.output(o.out(), JobRun.Output.REQUIRED, "where the mixture of experts goes", o.overwrite());
+        return job.commitAfter("the upcycled checkpoint", () -> {
+            var shards = ModelWriter.write(job, model).shards();
+            Map<String, Object> run = job.facts();
+            run.put("input", ckpt.root());
+            run.put("target", tg.name().toLowerCase(java.util.Locale.ROOT));
+            run.put("experts", e);
+            run.put("granularity", g);
+            run.put("top_k", k);
+            run.put("weight_scale", scale);
+            run.put("router_std", o.routerStd());
+            run.put("noise", o.noise());
+            run.put("seed", o.seed());
+            run.put("shards", shards.size());
+            run.put("seconds", job.seconds());
+            ModelWriter.writeProvenance(job.staged(), run, "tensors", ModelWriter.planRows(plans));
+            job.console().printf("[upcycle] wrote %s in %.1f s%n", o.out(), job.seconds());
+            return run;
+        });
     }
 
     /** Rows [s·n, (s+1)·n) of a [ffn, d] gate/up projection: a contiguous byte range of the source. */

@@ -1,6 +1,7 @@
 package io.weightlab.jobs.weights;
 
 import io.weightlab.jobs.spark.CheckpointSiblings;
+import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.SerializableConfiguration;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,7 +22,6 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
@@ -41,10 +41,16 @@ public final class LoraConvertJob {
     private LoraConvertJob() {}
 
     public static int run(SparkSession spark, Options o, PrintStream console) {
-        if (o.out() == null) throw new UsageException("--out is required");
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the converted adapter goes");
         if (o.initial() == null) throw new UsageException("--initial (the adapter as lora-init wrote it, before training) is required");
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
+        try (JobRun run = JobRun.start("lora-convert", spark, console)) {
+            return run(run, o);
+        }
+    }
+
+    private static int run(JobRun job, Options o) {
+        PrintStream console = job.console();
+        Configuration hconf = job.hadoop();
         Checkpoint trained = CheckpointCatalog.open(hconf, weights(o.trained()));
         Checkpoint initial = CheckpointCatalog.open(hconf, weights(o.initial()));
         List<LoraConversion.Pair> pairs = LoraConversion.pair(trained, initial);
@@ -56,20 +62,16 @@ public final class LoraConvertJob {
             throw new UsageException(dir(o.trained()) + "/" + PeftAdapterWriter.CONFIG + ": not valid JSON: " + e.getMessage());
         }
         console.printf("[lora-convert] %d module(s): rank r -> 2r for %s%n", pairs.size(), base == null ? "the trained config's base" : base);
-        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
-        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
-        try {
-            staged.commitAfter("the converted adapter", () -> {
-                String path = staged.staged(PeftAdapterWriter.WEIGHTS).toString();
-                jsc.parallelize(List.of(path), 1).foreach(p -> write(p, pairs, conf.value().get()));
-                staged.writeString(PeftAdapterWriter.CONFIG, config);
-                return null;
-            });
-            console.printf("[lora-convert] plain LoRA written: %s%n", o.out());
-            return pairs.size();
-        } finally {
-            conf.destroy();
-        }
+        StagedOutput staged = job.output(o.out(), JobRun.Output.REQUIRED, "where the converted adapter goes", o.overwrite());
+        Broadcast<SerializableConfiguration> conf = job.conf();
+        job.commitAfter("the converted adapter", () -> {
+            String path = staged.staged(PeftAdapterWriter.WEIGHTS).toString();
+            job.jsc().parallelize(List.of(path), 1).foreach(p -> write(p, pairs, conf.value().get()));
+            staged.writeString(PeftAdapterWriter.CONFIG, config);
+            return null;
+        });
+        console.printf("[lora-convert] plain LoRA written: %s%n", o.out());
+        return pairs.size();
     }
 
     private static void write(String path, List<LoraConversion.Pair> pairs, Configuration conf) throws IOException {
@@ -109,7 +111,7 @@ public final class LoraConvertJob {
 
     /** The original base a lora-init run started from, from the provenance beside its adapter/ folder, or null. */
     private static String originalBase(Configuration conf, String initial) {
-        Path prov = new Path(new Path(dir(initial)).getParent(), RescaleJob.PROVENANCE);
+        Path prov = new Path(new Path(dir(initial)).getParent(), io.weightlab.jobs.spark.OutputNames.PROVENANCE);
         try {
             if (!prov.getFileSystem(conf).exists(prov)) return null;
             JsonNode run = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, prov.toString())).path("run");

@@ -1,18 +1,19 @@
 package io.weightlab.jobs.weights;
 
-import io.weightlab.jobs.analysis.SpectrumJob;
 import io.weightlab.jobs.spark.CheckpointSiblings;
 import io.weightlab.jobs.spark.SerializableConfiguration;
-import io.weightlab.jobs.spark.WeightWriter;
+import io.weightlab.jobs.spark.AdapterFiles;
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.ModelWriter;
+import io.weightlab.jobs.spark.OutputNames;
+import io.weightlab.jobs.spark.ProgressReporter;
 
-import io.weightlab.common.transform.KeepAction;
 import io.weightlab.common.transform.TensorContext;
 import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.RawDoubles;
-import io.weightlab.common.io.ShardPlan;
 import io.weightlab.common.commit.CompletionMarker;
 import io.weightlab.common.commit.ResumeKey;
 import io.weightlab.common.commit.StagedOutput;
@@ -30,9 +31,8 @@ import io.weightlab.common.lora.LoraModule;
 import io.weightlab.common.lora.LoraRegistry;
 import io.weightlab.common.lora.LoraTargets;
 import io.weightlab.common.lora.PeftAdapterWriter;
-import io.weightlab.common.lora.ResidualAction;
+import io.weightlab.common.lora.ResidualPlan;
 import io.weightlab.common.model.TensorInfo;
-import io.weightlab.common.report.Tables;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
@@ -62,6 +62,7 @@ import java.util.TreeMap;
 public final class LoraInitJob {
     public static final String ADAPTER = "adapter/";
     public static final String RESIDUAL = "residual/";
+    private static final String WHAT = "where the adapter (and the residual base) go";
 
     public record Options(String input, String out, boolean overwrite, String method, int r, double alpha, boolean rslora,
                           List<String> targetModules, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern,
@@ -91,13 +92,19 @@ public final class LoraInitJob {
     private LoraInitJob() {}
 
     public static Result run(SparkSession spark, Options o, PrintStream console) {
-        long t0 = System.nanoTime();
-        if (o.out() == null) throw new UsageException("--out is required");
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, WHAT);
         LoraInitializer init = LoraRegistry.create(o.method(), o.initParams());
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
+        try (JobRun run = JobRun.start("lora-init", spark, console)) {
+            return run(run, init, o);
+        }
+    }
+
+    private static Result run(JobRun job, LoraInitializer init, Options o) {
+        PrintStream console = job.console();
+        JavaSparkContext jsc = job.jsc();
+        Configuration hconf = job.hadoop();
         Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
-        boolean conv1d = (o.layout() != null ? o.layout() : RescaleJob.detectLayout(hconf, o.input())) == TensorContext.Layout.CONV1D;
+        boolean conv1d = (o.layout() != null ? o.layout() : CheckpointSiblings.layout(hconf, o.input())) == TensorContext.Layout.CONV1D;
         if (conv1d && o.method().equals("olora")) throw new UsageException("olora does not support Conv1D (fan_in_fan_out) weights, as in PEFT");
         Map<String, Integer> rankPattern = o.rankPattern();
         List<LoraModule> modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), rankPattern, o.alphaPattern(), conv1d);
@@ -110,68 +117,64 @@ public final class LoraInitJob {
             console.printf("[lora-init] ranks by energy %.4g of %s: %d in total over %d modules%n", o.energyRank().energy(), o.energyRank().spectrum(), total, modules.size());
         }
         console.printf("[lora-init] %s: %s on %d module(s) of %d tensors%n", ckpt.root(), o.method(), modules.size(), ckpt.tensors().size());
-        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), o.resume() ? resumeKey(hconf, ckpt, modules, rankPattern, o, conv1d) : null);
-        if (staged.isResumed()) console.printf("[lora-init] resuming the interrupted run in %s%n", o.out());
-        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
+        StagedOutput staged = job.output(o.out(), JobRun.Output.REQUIRED, WHAT, o.overwrite(),
+                o.resume() ? resumeKey(hconf, ckpt, modules, rankPattern, o, conv1d) : null);
+        Broadcast<SerializableConfiguration> conf = job.conf();
         List<LoraModule> targets = modules;
         Map<String, Integer> ranks = rankPattern;
-        try {
-            Result res = staged.commitAfter("the adapter", () -> {
-                Factored fx = init instanceof EvaInitializer eva
-                        ? evaFactors(jsc, conf, staged, eva, targets, o)
-                        : weightFactors(jsc, conf, staged, init, targets, ranks, o, hconf, console);
-                List<LoraModule> kept = fx.modules();
-                Map<String, String> files = fx.files();
-                Map<String, String> notes = fx.notes();
-                long tFactors = System.nanoTime();
+        Result res = job.commitAfter("the adapter", () -> {
+            // one task per matrix, largest first
+            ProgressReporter factorProgress = job.progress(targets.stream().mapToLong(m -> m.weight().byteLength())
+                    .boxed().sorted(java.util.Comparator.reverseOrder()).mapToLong(Long::longValue).toArray());
+            Factored fx = init instanceof EvaInitializer eva
+                    ? evaFactors(jsc, conf, staged, eva, targets, o)
+                    : weightFactors(jsc, conf, staged, init, targets, ranks, o, hconf, console);
+            job.endProgress(factorProgress);
+            List<LoraModule> kept = fx.modules();
+            Map<String, String> files = fx.files();
+            Map<String, String> notes = fx.notes();
+            long tFactors = System.nanoTime();
 
-                // One executor streams every module's factors into the adapter file; the driver never holds them.
-                String adapterPath = staged.staged(ADAPTER + PeftAdapterWriter.WEIGHTS).toString();
-                jsc.parallelize(List.of(adapterPath), 1).foreach(path -> writeAdapter(path, kept, files, conf.value().get()));
-                boolean residual = init.changesBase();
-                String base = residual ? staged.finalPath(RESIDUAL.substring(0, RESIDUAL.length() - 1)).toString() : ckpt.root();
-                if (base.startsWith("file:")) base = new Path(base).toUri().getPath(); // a plain path, as transformers expects
-                staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, PeftAdapterWriter.configJson(new PeftAdapterWriter.Settings(
-                        base, o.r(), o.alpha(), o.rslora(), fx.rankPattern(), fx.alphaPattern(), o.taskType(), fx.targets(), conv1d)));
-                if (residual) writeResidual(jsc, conf, staged, ckpt, kept, files, o, hconf);
-                Map<String, Object> run = new LinkedHashMap<>();
-                run.put("job", "lora-init");
-                run.put("input", ckpt.root());
-                run.put("method", o.method());
-                run.put("r", o.r());
-                run.put("lora_alpha", o.alpha());
-                run.put("use_rslora", o.rslora());
-                run.put("seed", o.seed());
-                run.put("modules", kept.size());
-                if (!o.initParams().isEmpty()) run.put("init_params", new TreeMap<>(o.initParams()));
-                if (o.gradients() != null) run.put("gradients", o.gradients());
-                if (o.activations() != null) run.put("activations", o.activations());
-                if (init instanceof LoraSbInitializer sb) run.put("eta", sb.eta());
-                run.put("residual_written", residual);
-                run.put("seconds_factors", (tFactors - t0) / 1e9);
-                run.put("seconds", (System.nanoTime() - t0) / 1e9);
-                List<Map<String, Object>> rows = new ArrayList<>();
-                for (LoraModule m : kept) {
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("module", m.module());
-                    row.put("shape", m.weight().shapeList());
-                    row.put("r", m.r());
-                    row.put("lora_alpha", m.alpha());
-                    row.put("scaling", m.scaling());
-                    row.put("note", notes.get(m.module()));
-                    rows.add(row);
-                }
-                try (FSDataOutputStream os = staged.create(RescaleJob.PROVENANCE)) {
-                    Tables.writeJson(os, Map.of("run", run, "modules", rows));
-                }
-                return new Result(kept, notes, residual, run);
-            });
-            console.printf("[lora-init] adapter (%d modules) %sin %.1f s: %s%n", res.modules().size(), res.residual() ? "and residual base " : "",
-                    (double) res.run().get("seconds"), o.out());
-            return res;
-        } finally {
-            conf.destroy();
-        }
+            // One executor streams every module's factors into the adapter file; the driver never holds them.
+            AdapterFiles.writeWeights(job, ADAPTER, kept, files);
+            boolean residual = init.changesBase();
+            String base = residual ? staged.finalPath(RESIDUAL.substring(0, RESIDUAL.length() - 1)).toString() : ckpt.root();
+            if (base.startsWith("file:")) base = new Path(base).toUri().getPath(); // a plain path, as transformers expects
+            staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, PeftAdapterWriter.configJson(new PeftAdapterWriter.Settings(
+                    base, o.r(), o.alpha(), o.rslora(), fx.rankPattern(), fx.alphaPattern(), o.taskType(), fx.targets(), conv1d)));
+            if (residual) writeResidual(job, ckpt, kept, files, o);
+            Map<String, Object> run = job.facts();
+            run.put("input", ckpt.root());
+            run.put("method", o.method());
+            run.put("r", o.r());
+            run.put("lora_alpha", o.alpha());
+            run.put("use_rslora", o.rslora());
+            run.put("seed", o.seed());
+            run.put("modules", kept.size());
+            if (!o.initParams().isEmpty()) run.put("init_params", new TreeMap<>(o.initParams()));
+            if (o.gradients() != null) run.put("gradients", o.gradients());
+            if (o.activations() != null) run.put("activations", o.activations());
+            if (init instanceof LoraSbInitializer sb) run.put("eta", sb.eta());
+            run.put("residual_written", residual);
+            run.put("seconds_factors", job.secondsAt(tFactors));
+            run.put("seconds", job.seconds());
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (LoraModule m : kept) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("module", m.module());
+                row.put("shape", m.weight().shapeList());
+                row.put("r", m.r());
+                row.put("lora_alpha", m.alpha());
+                row.put("scaling", m.scaling());
+                row.put("note", notes.get(m.module()));
+                rows.add(row);
+            }
+            ModelWriter.writeProvenance(staged, run, "modules", rows);
+            return new Result(kept, notes, residual, run);
+        });
+        console.printf("[lora-init] adapter (%d modules) %sin %.1f s: %s%n", res.modules().size(), res.residual() ? "and residual base " : "",
+                (double) res.run().get("seconds"), o.out());
+        return res;
     }
 
     /** Each module's rank from its full spectrum in a spectrum job's singular_values.json (streamed; only targeted names kept). */
@@ -182,7 +185,7 @@ public final class LoraInitJob {
         Map<String, double[]> found = new HashMap<>();
         try {
             FileSystem fs = p.getFileSystem(conf);
-            if (fs.getFileStatus(p).isDirectory()) p = new Path(p, SpectrumJob.SINGULAR_VALUES);
+            if (fs.getFileStatus(p).isDirectory()) p = new Path(p, OutputNames.SINGULAR_VALUES);
             try (java.io.InputStream in = fs.open(p); com.fasterxml.jackson.core.JsonParser jp = new com.fasterxml.jackson.core.JsonFactory().createParser(in)) {
                 if (jp.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) throw new UsageException(p + ": not a JSON object of singular values");
                 while (jp.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
@@ -442,37 +445,21 @@ public final class LoraInitJob {
         return new EvaResult(t.source(), d.ratios(), d.variances(), d.count());
     }
 
-    /** On an executor: every module's factors, streamed from the factor files into one adapter_model.safetensors. */
+    /** For FedLoraJob until it calls {@link AdapterFiles#writeWeights}: every module's factors into one adapter file. */
+    @Deprecated
     public static void writeAdapter(String path, List<LoraModule> modules, Map<String, String> files, Configuration conf) throws IOException {
-        Path p = new Path(path);
-        FileSystem fs = p.getFileSystem(conf);
-        fs.setWriteChecksum(false);
-        try (FSDataOutputStream os = fs.create(p, true); RangeReader reader = new RangeReader(conf)) {
-            PeftAdapterWriter.writeWeights(os, modules, files, reader);
-        }
+        AdapterFiles.writeOnExecutor(path, modules, files, conf);
     }
 
-    private static void writeResidual(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, StagedOutput staged, Checkpoint ckpt,
-                                      List<LoraModule> modules, Map<String, String> files, Options o, Configuration hconf) {
+    /** The residual base W - s·B·A into residual/, with the base's config and tokenizer files. */
+    private static void writeResidual(JobRun job, Checkpoint ckpt, List<LoraModule> modules, Map<String, String> files, Options o) {
         Map<String, LoraModule> byTensor = new HashMap<>();
         for (LoraModule m : modules) byTensor.put(m.weight().name(), m);
-        List<TransformPlanner.Planned> plans = new ArrayList<>();
-        for (TensorInfo t : ckpt.tensors()) {
-            LoraModule m = byTensor.get(t.name());
-            if (m == null) {
-                plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not targeted", t.dtype()));
-            } else {
-                plans.add(new TransformPlanner.Planned(t, "lora-init " + o.method(),
-                        new ResidualAction(files.get(m.module()), m.scaling(), m.r(), m.in(), m.out(), m.fanInFanOut()), "W - s B A", t.dtype()));
-            }
-        }
-        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
+        List<TransformPlanner.Planned> plans = ResidualPlan.of(ckpt.tensors(), ckpt.root(), byTensor, files, true, "lora-init " + o.method(), "W - s B A");
         Map<String, String> md = new TreeMap<>();
         md.put("format", "pt");
         md.put("weightlab.job", "lora-init");
         md.put("weightlab.lora", o.method() + " r=" + o.r() + " alpha=" + o.alpha() + (o.rslora() ? " rslora" : "") + " seed=" + o.seed());
-        WeightWriter.write(jsc, conf, staged, RESIDUAL, plan, plans, md);
-        CheckpointSiblings.copy(hconf, o.input(), staged, RESIDUAL, null);
-        WeightWriter.writeIndex(staged, RESIDUAL, plan);
+        ModelWriter.write(job, ModelWriter.Model.of(RESIDUAL, plans, o.maxShardBytes(), md, o.input(), null, null));
     }
 }

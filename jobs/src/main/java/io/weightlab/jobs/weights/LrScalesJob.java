@@ -8,13 +8,11 @@ import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.optim.GradientSnr;
 import io.weightlab.common.report.Tables;
 import io.weightlab.common.stats.MomentAccumulator;
+import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.MomentPass;
 import io.weightlab.jobs.spark.ParquetTables;
-import io.weightlab.jobs.spark.SerializableConfiguration;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
@@ -39,21 +37,23 @@ public final class LrScalesJob {
     private LrScalesJob() {}
 
     public static List<Map<String, Object>> run(SparkSession spark, Options o, PrintStream console) {
-        long t0 = System.nanoTime();
-        if (o.out() == null) throw new UsageException("--out is required: where the learning-rate scales go");
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the learning-rate scales go");
         if (o.gradients() == null) throw new UsageException("--gradients is required (`tools/weightlab_collect.py gradients` writes it)");
         if (!(o.lr() > 0) || !(o.eps() > 0)) throw new UsageException("--lr and --eps must be positive");
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
+        try (JobRun job = JobRun.start("lr-scales", spark, console)) {
+            return run(job, o);
+        }
+    }
+
+    private static List<Map<String, Object>> run(JobRun job, Options o) {
+        Configuration hconf = job.hadoop();
         Checkpoint model = CheckpointCatalog.open(hconf, o.model());
         Checkpoint grads = CheckpointCatalog.open(hconf, o.gradients());
         List<TensorInfo> blocks = matchedGradients(model, grads);
-        console.printf("[lr-scales] %s: %d parameter tensor(s) with gradients from %s%n", model.root(), blocks.size(), grads.root());
-        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite());
-        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
-        try {
-            return staged.commitAfter("the learning-rate scales", () -> {
-                Map<String, MomentAccumulator> moments = MomentPass.measure(jsc, conf, blocks, o.sliceBytes());
+        job.console().printf("[lr-scales] %s: %d parameter tensor(s) with gradients from %s%n", model.root(), blocks.size(), grads.root());
+        StagedOutput staged = job.output(o.out(), JobRun.Output.REQUIRED, "where the learning-rate scales go", o.overwrite());
+        return job.commitAfter("the learning-rate scales", () -> {
+                Map<String, MomentAccumulator> moments = MomentPass.measure(job, blocks, o.sliceBytes());
                 Map<String, MomentAccumulator> ordered = new LinkedHashMap<>();
                 for (TensorInfo g : blocks) {
                     MomentAccumulator m = moments.get(g.name());
@@ -74,15 +74,14 @@ public final class LrScalesJob {
                     rows.add(r);
                     groups.add(Map.of("params", List.of(g.name()), "lr", r.get("lr")));
                 }
-                Map<String, Object> run = new LinkedHashMap<>();
-                run.put("job", "lr-scales");
+                Map<String, Object> run = job.facts();
                 run.put("model", model.root());
                 run.put("gradients", grads.root());
                 run.put("lr", o.lr());
                 run.put("eps", o.eps());
                 run.put("normalize", o.normalizeByMax() ? "max" : "none");
                 run.put("blocks", rows.size());
-                run.put("seconds", (System.nanoTime() - t0) / 1e9);
+                run.put("seconds", job.seconds());
                 run.put("finished", Instant.now().toString());
                 try (FSDataOutputStream os = staged.create("lr_scales.json")) {
                     Tables.writeJson(os, Map.of("run", run, "blocks", rows));
@@ -93,12 +92,9 @@ public final class LrScalesJob {
                 try (FSDataOutputStream os = staged.create(PARAM_GROUPS)) {
                     Tables.writeJson(os, Map.of("optimizer", "sgd-sai", "lr", o.lr(), "groups", groups));
                 }
-                ParquetTables.write(spark, rows, staged.staged("lr_scales.parquet").toString());
+                ParquetTables.write(job.spark(), rows, staged.staged("lr_scales.parquet").toString());
                 return rows;
-            });
-        } finally {
-            conf.destroy();
-        }
+        });
     }
 
     /**

@@ -2,33 +2,26 @@ package io.weightlab.jobs.weights;
 
 import io.weightlab.jobs.spark.CheckpointSiblings;
 import io.weightlab.jobs.spark.Format;
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.ModelWriter;
 import io.weightlab.jobs.spark.MomentPass;
-import io.weightlab.jobs.spark.SerializableConfiguration;
-import io.weightlab.jobs.spark.WeightWriter;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.weightlab.common.transform.ApplyRule;
 import io.weightlab.common.transform.TensorContext;
 import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.common.transform.TransformedShardWriter;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
-import io.weightlab.common.model.DType;
-import io.weightlab.common.io.ShardPlan;
 import io.weightlab.common.commit.ResumeKey;
 import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.error.WeightLabException;
+import io.weightlab.common.model.DType;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.report.Tables;
 import io.weightlab.common.stats.MomentAccumulator;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.IOException;
@@ -46,7 +39,9 @@ import java.util.TreeMap;
  * one distributed pass, plans every tensor, and executors write the shards; the index and _SUCCESS come last.
  */
 public final class RescaleJob {
-    public static final String PROVENANCE = "weightlab_provenance.json";
+    /** Kept for the commands that name it; the file belongs to every weight writer ({@link ModelWriter#PROVENANCE}). */
+    public static final String PROVENANCE = ModelWriter.PROVENANCE;
+    private static final String WHAT = "where the new checkpoint goes";
 
     public record Options(String input, String out, boolean overwrite, List<String> apply, long seed, DType outDType,
                           long maxShardBytes, TensorContext.Layout layout, long sliceBytes, boolean resume) {
@@ -62,54 +57,44 @@ public final class RescaleJob {
     private RescaleJob() {}
 
     public static Result run(SparkSession spark, Options o, PrintStream console) {
-        long t0 = System.nanoTime();
         if (o.apply() == null || o.apply().isEmpty()) throw new UsageException("give at least one --apply PATTERN=METHOD rule");
-        if (o.out() == null) throw new UsageException("--out is required: where the new checkpoint goes");
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
-        Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
-        List<ApplyRule> rules = new ArrayList<>();
-        for (String a : o.apply()) rules.add(ApplyRule.parse(a, path -> CheckpointSiblings.readSmall(hconf, path)));
-        TensorContext.Layout layout = o.layout() != null ? o.layout() : detectLayout(hconf, o.input());
-        List<TensorInfo> tensors = ckpt.tensors();
-        TransformPlanner planner = new TransformPlanner(tensors, rules, layout, o.seed(), o.outDType());
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, WHAT);
+        try (JobRun run = JobRun.start("rescale", spark, console)) {
+            Configuration hconf = run.hadoop();
+            Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
+            List<ApplyRule> rules = new ArrayList<>();
+            for (String a : o.apply()) rules.add(ApplyRule.parse(a, path -> CheckpointSiblings.readSmall(hconf, path)));
+            TensorContext.Layout layout = o.layout() != null ? o.layout() : CheckpointSiblings.layout(hconf, o.input());
+            List<TensorInfo> tensors = ckpt.tensors();
+            TransformPlanner planner = new TransformPlanner(tensors, rules, layout, o.seed(), o.outDType());
 
-        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hconf));
-        try {
+            StagedOutput staged = run.output(o.out(), JobRun.Output.REQUIRED, WHAT, o.overwrite(), o.resume() ? resumeKey(hconf, ckpt, o, layout) : null);
             List<TensorInfo> measured = planner.needingMoments();
             console.printf("[rescale] %s: %d tensors in %d file(s); %d rule(s); measuring %d tensor(s)%n", ckpt.root(),
                     tensors.size(), ckpt.shards().size(), rules.size(), measured.size());
-            Map<String, MomentAccumulator> before = MomentPass.measure(jsc, conf, measured, o.sliceBytes());
+            Map<String, MomentAccumulator> before = MomentPass.measure(run, measured, o.sliceBytes());
             long tMeasured = System.nanoTime();
             List<TransformPlanner.Planned> plans = planner.plan(before);
             long changed = plans.stream().filter(p -> p.action().changesValues()).count();
-            ShardPlan shardPlan = WeightWriter.shardPlan(plans, o.maxShardBytes());
+            ModelWriter.Model model = ModelWriter.Model.of("", plans, o.maxShardBytes(), shardMetadata(o, rules), o.input(), o.outDType(), null);
             console.printf("[rescale] %d tensor(s) change, %d kept; writing %d shard(s) of <= %s%n", changed, plans.size() - changed,
-                    shardPlan.shards().size(), Format.bytes(o.maxShardBytes()));
+                    model.plan().shards().size(), Format.bytes(o.maxShardBytes()));
 
-            StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), o.resume() ? resumeKey(hconf, ckpt, o, layout) : null);
-            if (staged.isResumed()) console.printf("[rescale] resuming the interrupted run in %s%n", o.out());
-            Result res = staged.commitAfter("the checkpoint", () -> {
-                Map<String, TransformedShardWriter.ShardResult> shards = WeightWriter.write(jsc, conf, staged, shardPlan, plans, shardMetadata(o, rules));
+            Result res = run.commitAfter("the checkpoint", () -> {
+                ModelWriter.Written written = ModelWriter.write(run, model);
                 long tWritten = System.nanoTime();
-                List<String> siblings = CheckpointSiblings.copy(hconf, o.input(), staged, o.outDType());
-                Map<String, Object> run = runFacts(o, ckpt, layout, planner.numLayers(), shards, siblings);
-                run.put("seconds_measure", (tMeasured - t0) / 1e9);
-                run.put("seconds_write", (tWritten - tMeasured) / 1e9);
-                run.put("seconds", (System.nanoTime() - t0) / 1e9);
-                long bytesIn = tensors.stream().mapToLong(TensorInfo::byteLength).sum();
-                long bytesOut = shards.values().stream().mapToLong(TransformedShardWriter.ShardResult::length).sum();
-                run.put("bytes_in", bytesIn);
-                run.put("bytes_out", bytesOut);
-                writeProvenance(staged, run, plans, before, shards);
-                WeightWriter.writeIndex(staged, shardPlan);
-                return new Result(plans, before, shards, run);
+                Map<String, Object> facts = runFacts(run, o, ckpt, layout, planner.numLayers(), written.shards(), written.copied());
+                facts.put("seconds_measure", run.secondsAt(tMeasured));
+                facts.put("seconds_write", (tWritten - tMeasured) / 1e9);
+                facts.put("seconds", run.seconds());
+                facts.put("bytes_in", tensors.stream().mapToLong(TensorInfo::byteLength).sum());
+                facts.put("bytes_out", written.bytes());
+                writeProvenance(staged, facts, plans, before, written.shards());
+                return new Result(plans, before, written.shards(), facts);
             });
             console.printf("[rescale] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes((long) res.run().get("bytes_out")), res.shards().size(),
                     o.out(), (double) res.run().get("seconds"));
             return res;
-        } finally {
-            conf.destroy();
         }
     }
 
@@ -124,10 +109,9 @@ public final class RescaleJob {
         return m;
     }
 
-    private static Map<String, Object> runFacts(Options o, Checkpoint ckpt, TensorContext.Layout layout, int layers,
+    private static Map<String, Object> runFacts(JobRun job, Options o, Checkpoint ckpt, TensorContext.Layout layout, int layers,
                                                 Map<String, TransformedShardWriter.ShardResult> shards, List<String> siblings) {
-        Map<String, Object> run = new LinkedHashMap<>();
-        run.put("job", "rescale");
+        Map<String, Object> run = job.facts();
         run.put("input", ckpt.root());
         run.put("output", o.out());
         run.put("apply", o.apply());
@@ -187,22 +171,5 @@ public final class RescaleJob {
     /** Everything the written shards depend on: the input's files and tensors, the rules, seed, dtype, layout and split. */
     static String resumeKey(Configuration conf, Checkpoint ckpt, Options o, TensorContext.Layout layout) {
         return ResumeKey.of(conf, "rescale").checkpoint(ckpt).add(o.apply()).add(o.seed()).add(o.outDType()).add(o.maxShardBytes()).add(layout).hash();
-    }
-
-    /** GPT-2-style checkpoints (config.json model_type gpt2 / openai-gpt / imagegpt) store Conv1D [in, out] weights. */
-    static TensorContext.Layout detectLayout(Configuration conf, String input) {
-        try {
-            Path config = new Path(CheckpointSiblings.sourceDir(conf, input), "config.json");
-            FileSystem fs = config.getFileSystem(conf);
-            if (!fs.exists(config)) return TensorContext.Layout.LINEAR;
-            JsonNode root = new ObjectMapper().readTree(CheckpointSiblings.readSmall(conf, config.toString()));
-            String type = root.path("model_type").asText("");
-            return switch (type) {
-                case "gpt2", "openai-gpt", "imagegpt" -> TensorContext.Layout.CONV1D;
-                default -> TensorContext.Layout.LINEAR;
-            };
-        } catch (IOException e) {
-            return TensorContext.Layout.LINEAR;
-        }
     }
 }
