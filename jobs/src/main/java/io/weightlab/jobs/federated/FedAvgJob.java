@@ -1,10 +1,10 @@
 package io.weightlab.jobs.federated;
 
-import io.weightlab.common.error.UsageException;
 import io.weightlab.common.fed.BadClients;
 import io.weightlab.common.fed.LoraAggregatorRegistry;
 import io.weightlab.common.fed.Weighting;
 import io.weightlab.common.model.DType;
+import io.weightlab.jobs.spark.JobRun;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
@@ -29,11 +29,14 @@ public final class FedAvgJob {
     /** A server optimiser step after the aggregation: name, parameters, and the previous round's state directory (or null). */
     public record ServerOpt(String name, Map<String, String> params, String stateIn) implements Serializable {}
 
+    /** What --out holds, for its error message. */
+    static final String OUT_WHAT = "where the round's global model (or adapter) and its report go";
+
     private FedAvgJob() {}
 
     public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
         long t0 = System.nanoTime();
-        if (o.out() == null) throw new UsageException("--out is required");
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, OUT_WHAT);
         try (RoundInputs in = RoundInputs.read(spark, o, console, t0)) {
             return LoraAggregatorRegistry.has(o.method()) ? LoraAdapterRound.run(in) : FullCheckpointRound.run(in);
         }

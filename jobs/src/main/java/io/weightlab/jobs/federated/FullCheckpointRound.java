@@ -20,7 +20,6 @@ import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.RawDoubles;
-import io.weightlab.common.io.ShardPlan;
 import io.weightlab.common.model.DType;
 import io.weightlab.common.model.TensorSelector;
 import io.weightlab.common.model.TensorInfo;
@@ -28,8 +27,7 @@ import io.weightlab.common.report.Tables;
 import io.weightlab.common.transform.KeepAction;
 import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.transform.TransformPlanner;
-import io.weightlab.jobs.spark.CheckpointSiblings;
-import io.weightlab.jobs.spark.WeightWriter;
+import io.weightlab.jobs.spark.ModelWriter;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.Path;
@@ -114,7 +112,7 @@ final class FullCheckpointRound {
         round.momentsPass();
         round.screenValues();
         StagedOutput staged = in.stage(round.clients.clients(), round.reference, round.prevState, null);
-        return staged.commitAfter("the round", () -> {
+        return in.run.commitAfter("the round", () -> {
             round.aggregatePass(staged);
             round.correctionPass();
             Map<String, StagedSliceAction> slices = round.writeModel(staged);
@@ -285,14 +283,9 @@ final class FullCheckpointRound {
                     a.describe() + ", then " + serverOpt.describe(), outDType != null ? outDType : t.dtype());
             plans.add(pl);
         }
-        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
-        Map<String, String> md = new TreeMap<>();
-        md.put("format", "pt");
-        md.put("weightlab.job", "fedavg");
+        Map<String, String> md = new TreeMap<>(ModelWriter.jobMetadata("fedavg"));
         md.put("weightlab.round", String.valueOf(in.manifest.round()));
-        WeightWriter.write(in.jsc, in.conf(), staged, FedAvgJob.MODEL, plan, plans, md);
-        CheckpointSiblings.copy(in.hconf, clients.template().root(), staged, FedAvgJob.MODEL, outDType);
-        WeightWriter.writeIndex(staged, FedAvgJob.MODEL, plan);
+        ModelWriter.write(in.run, ModelWriter.Model.of(FedAvgJob.MODEL, plans, o.maxShardBytes(), md, clients.template().root(), outDType, null));
         return slicesByTensor;
     }
 
@@ -308,9 +301,8 @@ final class FullCheckpointRound {
                         "server state " + out.name().toLowerCase(), DType.F32));
             }
             String prefix = FedAvgJob.STATE + out.name().toLowerCase() + "/";
-            ShardPlan statePlan = WeightWriter.shardPlan(sp, o.maxShardBytes());
-            WeightWriter.write(in.jsc, in.conf(), staged, prefix, statePlan, sp, Map.of("format", "pt", "weightlab.server_state", out.name().toLowerCase()));
-            WeightWriter.writeIndex(staged, prefix, statePlan);
+            ModelWriter.write(in.run, ModelWriter.Model.of(prefix, sp, o.maxShardBytes(),
+                    Map.of("format", "pt", "weightlab.server_state", out.name().toLowerCase()), null, null, null));
         }
         staged.writeString(FedAvgJob.STATE + ServerState.FILE, ServerState.json(o.serverOpt().name(), stepNo, o.serverOpt().params(), in.manifest.round()));
     }

@@ -19,22 +19,20 @@ import io.weightlab.common.fed.Weighting;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.RangeReader;
-import io.weightlab.common.io.ShardPlan;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.lora.FactorFiles;
 import io.weightlab.common.lora.LoraFactors;
 import io.weightlab.common.lora.LoraModule;
+import io.weightlab.common.lora.ResidualPlan;
 import io.weightlab.common.lora.PeftAdapterWriter;
-import io.weightlab.common.lora.ResidualAction;
 import io.weightlab.common.model.DType;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.report.Tables;
-import io.weightlab.common.transform.KeepAction;
 import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.jobs.spark.CheckpointSiblings;
-import io.weightlab.jobs.spark.WeightWriter;
-import io.weightlab.jobs.weights.LoraInitJob;
+import io.weightlab.jobs.spark.AdapterFiles;
+import io.weightlab.jobs.spark.ModelWriter;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.Path;
@@ -92,7 +90,7 @@ final class LoraAdapterRound {
         round.validateAdapters();
         round.finiteValuesPass();
         StagedOutput staged = in.stage(round.adapters.checkpoints(), null, null, new TreeMap<>(round.adapters.configs()));
-        return staged.commitAfter("the round", () -> {
+        return in.run.commitAfter("the round", () -> {
             round.aggregatePass(staged);
             round.writeAdapter(staged);
             if (round.o.mergeInto() != null) round.mergeIntoBase(staged);
@@ -197,11 +195,7 @@ final class LoraAdapterRound {
             outModules.add(new LoraModule(shape, name, r.r(), r.r() * r.scaling(), r.scaling(), false));
             factorFiles.put(name, t.file());
         }
-        String path = staged.staged(ADAPTER + PeftAdapterWriter.WEIGHTS).toString();
-        var conf = in.conf();
-        List<LoraModule> modules = outModules;
-        Map<String, String> files = factorFiles;
-        in.jsc.parallelize(List.of(path), 1).foreach(pp -> LoraInitJob.writeAdapter(pp, modules, files, conf.value().get()));
+        AdapterFiles.writeWeights(in.run, ADAPTER, outModules, factorFiles);
         staged.writeString(ADAPTER + PeftAdapterWriter.CONFIG, config(adapters.configs().get(kept.get(0))));
     }
 
@@ -237,24 +231,8 @@ final class LoraAdapterRound {
         Checkpoint base = CheckpointCatalog.open(in.hconf, o.mergeInto());
         Map<String, LoraModule> byWeight = new LinkedHashMap<>();
         for (LoraModule m : outModules) byWeight.put(m.module() + ".weight", m);
-        List<TransformPlanner.Planned> plans = new ArrayList<>();
-        for (TensorInfo t : base.tensors()) {
-            LoraModule m = byWeight.remove(t.name());
-            if (m == null) {
-                plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not targeted", t.dtype()));
-                continue;
-            }
-            if (t.rank() != 2 || t.dim(0) != m.out() || t.dim(1) != m.in()) {
-                throw new UsageException(t.file() + ": '" + t.name() + "' is " + t.shapeString() + " but the adapter's module is [" + m.out() + ", " + m.in() + "] (rule: SameShapes)");
-            }
-            plans.add(new TransformPlanner.Planned(t, "merge", new ResidualAction(factorFiles.get(m.module()), -m.scaling(), m.r(), m.in(), m.out(), false),
-                    "W + s B A", t.dtype()));
-        }
-        if (!byWeight.isEmpty()) throw new UsageException(o.mergeInto() + ": no base weight for adapter module(s) " + byWeight.keySet() + " (rule: SameModules)");
-        ShardPlan plan = WeightWriter.shardPlan(plans, o.maxShardBytes());
-        WeightWriter.write(in.jsc, in.conf(), staged, MERGED, plan, plans, Map.of("format", "pt", "weightlab.job", "fedavg-merge"));
-        CheckpointSiblings.copy(in.hconf, o.mergeInto(), staged, MERGED, null);
-        WeightWriter.writeIndex(staged, MERGED, plan);
+        List<TransformPlanner.Planned> plans = ResidualPlan.of(base.tensors(), o.mergeInto(), byWeight, factorFiles, false, "merge", "W + s B A");
+        ModelWriter.write(in.run, ModelWriter.Model.of(MERGED, plans, o.maxShardBytes(), ModelWriter.jobMetadata("fedavg-merge"), o.mergeInto(), null, null));
     }
 
     /** round_report.json: run facts, clients, and per module the aggregate's rank, scaling and residuals. */

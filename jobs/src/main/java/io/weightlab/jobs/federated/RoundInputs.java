@@ -6,6 +6,7 @@ import io.weightlab.common.fed.ClientSpec;
 import io.weightlab.common.fed.ClientValidation;
 import io.weightlab.common.fed.RoundManifest;
 import io.weightlab.common.io.Checkpoint;
+import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.SerializableConfiguration;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -21,42 +22,48 @@ import java.util.TreeMap;
 
 /**
  * What every round shares, created once by the dispatcher: the options, the manifest, the clients' validation, the
- * Spark context with its broadcasts (destroyed on close), the staged output with its resume key, the console and
- * the start time. The round kinds read their inputs from here and add their own passes.
+ * job skeleton ({@link JobRun}: Spark context, broadcast configuration, staged output with its resume key and its
+ * one commit path, interrupts, progress, console, start time) and the round's own broadcasts (destroyed on close).
+ * The round kinds read their inputs from here and add their own passes.
  */
 final class RoundInputs implements AutoCloseable {
     final FedAvgJob.Options options;
     final RoundManifest manifest;
     final ClientValidation validation;
+    final JobRun run;
     final JavaSparkContext jsc;
     final Configuration hconf;
     final PrintStream console;
     final long startNanos;
-    private Broadcast<SerializableConfiguration> conf;
     private final List<Broadcast<?>> broadcasts = new ArrayList<>();
 
-    private RoundInputs(FedAvgJob.Options options, RoundManifest manifest, JavaSparkContext jsc, PrintStream console, long startNanos) {
+    private RoundInputs(FedAvgJob.Options options, RoundManifest manifest, JobRun run, PrintStream console, long startNanos) {
         this.options = options;
         this.manifest = manifest;
         this.validation = new ClientValidation(manifest, new ClientValidation.Policy(options.badClients(), options.minClients(), options.minFraction()));
-        this.jsc = jsc;
-        this.hconf = jsc.hadoopConfiguration();
+        this.run = run;
+        this.jsc = run.jsc();
+        this.hconf = run.hadoop();
         this.console = console;
         this.startNanos = startNanos;
     }
 
     /** The round's manifest (--manifest, or discovered under --clients-prefix) and everything shared around it. */
     static RoundInputs read(SparkSession spark, FedAvgJob.Options o, PrintStream console, long startNanos) {
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hconf = jsc.hadoopConfiguration();
-        RoundManifest manifest = o.manifest() != null ? RoundManifests.read(hconf, o.manifest()) : RoundManifests.discover(hconf, o.clientsPrefix());
-        return new RoundInputs(o, manifest, jsc, console, startNanos);
+        JobRun run = JobRun.start("fedavg", spark, console);
+        try {
+            Configuration hconf = run.hadoop();
+            RoundManifest manifest = o.manifest() != null ? RoundManifests.read(hconf, o.manifest()) : RoundManifests.discover(hconf, o.clientsPrefix());
+            return new RoundInputs(o, manifest, run, console, startNanos);
+        } catch (RuntimeException e) {
+            run.close();
+            throw e;
+        }
     }
 
-    /** The Hadoop configuration for executors, broadcast on first use. */
+    /** The Hadoop configuration for executors (the skeleton's broadcast). */
     Broadcast<SerializableConfiguration> conf() {
-        if (conf == null) conf = broadcast(new SerializableConfiguration(hconf));
-        return conf;
+        return run.conf();
     }
 
     /** A broadcast that lives until the round ends. */
@@ -91,9 +98,7 @@ final class RoundInputs implements AutoCloseable {
                     .add(o.rejectAbove()).add(o.clip()).add(o.badClients().spelling()).add(o.minClients()).add(o.minFraction()).add(o.outDType())
                     .add(o.maxShardBytes()).add(o.memoryBudget()).add(o.serverOpt()).add(o.mergeInto()).hash();
         }
-        StagedOutput staged = StagedOutput.begin(hconf, o.out(), o.overwrite(), key);
-        if (staged.isResumed()) console.printf("[fedavg] resuming the interrupted round in %s%n", o.out());
-        return staged;
+        return run.output(o.out(), JobRun.Output.REQUIRED, FedAvgJob.OUT_WHAT, o.overwrite(), key);
     }
 
     /** The report's row per manifest client: who was aggregated with which weight, who was dropped and why. */
@@ -117,5 +122,6 @@ final class RoundInputs implements AutoCloseable {
     @Override
     public void close() {
         for (Broadcast<?> b : broadcasts) b.destroy();
+        run.close();
     }
 }

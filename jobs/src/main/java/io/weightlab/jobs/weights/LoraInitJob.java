@@ -445,12 +445,6 @@ public final class LoraInitJob {
         return new EvaResult(t.source(), d.ratios(), d.variances(), d.count());
     }
 
-    /** For FedLoraJob until it calls {@link AdapterFiles#writeWeights}: every module's factors into one adapter file. */
-    @Deprecated
-    public static void writeAdapter(String path, List<LoraModule> modules, Map<String, String> files, Configuration conf) throws IOException {
-        AdapterFiles.writeOnExecutor(path, modules, files, conf);
-    }
-
     /** The residual base W - s·B·A into residual/, with the base's config and tokenizer files. */
     private static void writeResidual(JobRun job, Checkpoint ckpt, List<LoraModule> modules, Map<String, String> files, Options o) {
         Map<String, LoraModule> byTensor = new HashMap<>();
