@@ -1,4 +1,4 @@
-"""PEFT's side of the lora-convert test (algorithms.md §4, conversion to a plain LoRA on the original base).
+"""PEFT's side of the lora-convert test (docs/algorithms.md §4, conversion to a plain LoRA on the original base).
 
 usage: lora_convert_check.py train BASE INIT_OUT TRAINED_DIR PEFT_CONVERTED_DIR
          loads INIT_OUT/adapter onto INIT_OUT/residual with PEFT, "trains" it (a seeded perturbation of every A and B),

@@ -1,4 +1,4 @@
-"""Checks `weightlab lora-init` outputs of the data-driven methods with numpy and real PEFT (algorithms.md §3.5-3.7).
+"""Checks `weightlab lora-init` outputs of the data-driven methods with numpy and real PEFT (docs/algorithms.md §3.5-3.7).
 
 usage: lora_data_check.py eva     BASE OUT IDS_JSONL R ALPHA RHO N_MODULES
        lora_data_check.py lora_ga BASE OUT GRADS R ALPHA VARIANT   (VARIANT peft also runs PEFT's own lora_ga)

@@ -1,4 +1,4 @@
-"""Checks a `weightlab lora-init` output with real PEFT (algorithms.md §3.1, §3.3, §4).
+"""Checks a `weightlab lora-init` output with real PEFT (docs/algorithms.md §3.1, §3.3, §4).
 
 usage: peft_check.py BASE_DIR OUT_DIR METHOD R ALPHA TARGETS(comma-separated)
 Prints JSON: merged_rel_err (PEFT loads our adapter onto our residual; merge_and_unload vs the base, max over

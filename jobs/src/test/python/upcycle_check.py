@@ -2,7 +2,7 @@
 
 usage: upcycle_check.py DENSE_DIR MOE_DIR G
 Loads the dense model (LlamaForCausalLM) and the upcycled one (MixtralForCausalLM or Qwen2MoeForCausalLM) in float32, runs both on the
-same tokens and reports the largest logit difference; checks the virtual-group oracles of algorithms.md §6.3 on
+same tokens and reports the largest logit difference; checks the virtual-group oracles of docs/algorithms.md §6.3 on
 the raw tensors: the G shards of group 0 concatenated and divided by G^(1/3) give the dense gate/up/down exactly,
 and router rows within a group are identical. Prints JSON.
 """

@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Ranks of ΔW = W_t − W_0 from its singular values (algorithms.md §7.2, §7.5): numerical rank #{σᵢ > τ·σ₁} per
+ * Ranks of ΔW = W_t − W_0 from its singular values (docs/algorithms.md §7.2, §7.5): numerical rank #{σᵢ > τ·σ₁} per
  * relative tolerance τ, the rank above numpy's floor σ₁·max(m, n)·eps, stable rank Σσ²/σ₁² and Roy–Vetterli's
  * effective rank exp(−Σ pᵢ ln pᵢ) with pᵢ = σᵢ/Σσ.
  */

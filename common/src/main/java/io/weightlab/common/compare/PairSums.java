@@ -8,7 +8,7 @@ import io.weightlab.common.stats.MomentAccumulator;
  * Sums over the elements of a reference tensor a and a compared tensor b (same name and shape), in double, merged
  * slice by slice. Pass 1: moments of a and b and ⟨a, b⟩. Pass 2, once the norms are known: ‖â − b̂‖² with the
  * tensor's own norms and with its block's (layer's) norms, and ‖b − a‖², which give the rotation
- * δ = ½‖â − b̂‖² without the cancellation of 1 − cos near 0 (algorithms.md §7.1).
+ * δ = ½‖â − b̂‖² without the cancellation of 1 − cos near 0 (docs/algorithms.md §7.1).
  */
 public final class PairSums implements Mergeable<PairSums> {
     public final MomentAccumulator a = new MomentAccumulator(), b = new MomentAccumulator();

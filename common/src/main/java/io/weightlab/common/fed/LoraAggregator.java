@@ -4,7 +4,7 @@ import java.io.Serializable;
 import java.util.List;
 
 /**
- * One module's server-side LoRA aggregation (algorithms.md §5.1, anchors.md §4): the clients' adapters and their
+ * One module's server-side LoRA aggregation (docs/algorithms.md §5.1, docs/design.md (What we compare against §4)): the clients' adapters and their
  * weights p (Σ = 1) in, one adapter out, whose scaling the aggregator chooses. Registered by name in
  * {@link LoraAggregatorRegistry}.
  */

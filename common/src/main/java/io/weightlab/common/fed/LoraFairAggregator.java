@@ -6,7 +6,7 @@ import io.weightlab.common.linalg.Lapack;
 import java.util.List;
 
 /**
- * LoRA-FAIR-style correction, our deterministic variant (algorithms.md §5.1: the paper's similarity metric and
+ * LoRA-FAIR-style correction, our deterministic variant (docs/algorithms.md §5.1: the paper's similarity metric and
  * solver are not public): Ā, B̄ as FedIT, then B̄' = B̄ + ΔB* with the ridge solution
  * ΔB* = (ΔW/s − B̄Ā)Āᵀ(ĀĀᵀ + λI)⁻¹, where ΔW·Āᵀ = Σ p_k s_k B_k (A_k Āᵀ) needs only r x r products, never the
  * dense ΔW. Its residual ‖ΔW − s·B̄'Ā‖ is never above FedIT's; (Ā, B̄') is also the next round's initialisation.

@@ -6,7 +6,7 @@ import io.weightlab.common.model.TensorSelector;
 import java.util.Collection;
 
 /**
- * Variance-corrected averaging (algorithms.md §5.2): the average's spread is rescaled about its mean back to the
+ * Variance-corrected averaging (docs/algorithms.md §5.2): the average's spread is rescaled about its mean back to the
  * clients' mean variance, w' = (w̄ − mean(w̄))·√((v + ε)/(Var(w̄) + ε)) + mean(w̄), variances with ddof = 1.
  * {@code follow-others}: v = mean_k Var(w_k). {@code conservative} with c: the output first mixes the reference
  * (the server's own model) in, c·w_ref + (1−c)·w̄, and the target is c·Var(w_ref) + (1−c)·v. ε is absolute

@@ -7,7 +7,7 @@ import org.bytedeco.openblas.global.openblas;
 
 /**
  * Dense factorizations from OpenBLAS's LAPACK through the JavaCPP presets (never ND4J's own svd/qr ops, which
- * crash or are wrong in M2.1: STACK.md). Matrices arrive row-major as weights are stored; a row-major m x n
+ * crash or are wrong in M2.1: docs/design.md (Stack)). Matrices arrive row-major as weights are stored; a row-major m x n
  * matrix is the column-major n x m matrix Wᵀ, which has the same singular values.
  */
 public final class Lapack {

@@ -1,7 +1,7 @@
 package io.weightlab.common.linalg;
 
 /**
- * WeightWatcher's power-law fit of the tail of an eigenvalue spectrum (algorithms.md §7.4): for every
+ * WeightWatcher's power-law fit of the tail of an eigenvalue spectrum (docs/algorithms.md §7.4): for every
  * candidate x_min = x_i (ascending, λ > 1e-5 kept), α_i = 1 + n / (Σ_{j≥i} ln x_j − n ln x_i) and the KS distance
  * D_i = max_j |1 − (x_{i+j}/x_i)^{1−α_i} − j/n|; the fit is the i with the smallest D. Same answer as the
  * exhaustive scan, but α_i comes from suffix sums in O(1) and each D_i's inner loop stops as soon as it

@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * Metrics of one matrix's singular values, with WeightWatcher's names and definitions where they overlap
- * (algorithms.md §7.4–7.5): ESD eigenvalues are λ = σ², spectral_norm = λ_max, norm = Σλ, entropy is WW's
+ * (docs/algorithms.md §7.4–7.5): ESD eigenvalues are λ = σ², spectral_norm = λ_max, norm = Σλ, entropy is WW's
  * normalized matrix entropy; effective_rank is Roy–Vetterli's (on σ, not σ²).
  */
 public final class SpectralMetrics {

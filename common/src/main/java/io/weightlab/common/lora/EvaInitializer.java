@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code eva} (algorithms.md §3.5), exact variant: each module's A is the top principal directions of its input
+ * {@code eva} (docs/algorithms.md §3.5), exact variant: each module's A is the top principal directions of its input
  * activations, from the covariance of the collected statistics (LAPACK dsyevd) instead of PEFT's incremental
  * low-rank PCA and its convergence loop; B = 0 and the base is unchanged. Rank moves between modules by explained
  * variance: every module offers its first round(r·ρ) ratios, the largest Σr of all of them win, a module's new rank

@@ -21,7 +21,7 @@ import java.util.TreeSet;
 
 /**
  * A trained adapter whose initialisation changed the base (PiSSA, MiLoRA, OLoRA, LoRA-GA) turned into a plain LoRA on
- * the original base (algorithms.md §4, PEFT's {@code path_initial_model_for_weight_conversion}):
+ * the original base (docs/algorithms.md §4, PEFT's {@code path_initial_model_for_weight_conversion}):
  * ΔW = s(BA − B₀A₀) = s·[B | −B₀]·[A ; A₀], so A' = [A ; A₀] [2r, in], B' = [B | −B₀] [out, 2r], r' = 2r,
  * α' = 2α (α·√2 with rslora) and patterns doubled, so s is unchanged. Exact: concatenation and negation only.
  */

@@ -7,7 +7,7 @@ import io.weightlab.common.linalg.Lapack;
 import org.apache.commons.math3.random.RandomGenerator;
 
 /**
- * {@code lora_ga} (algorithms.md §3.6): A and B from the top 2r singular triplets of the accumulated gradient G,
+ * {@code lora_ga} (docs/algorithms.md §3.6): A and B from the top 2r singular triplets of the accumulated gradient G,
  * W_res = W − s·B·A. Two variants, chosen by {@code variant=}:
  * <ul>
  *   <li>{@code peft} (default, peft layer.py::lora_ga_init): B = U[:, idx]·diag(S[idx]); scale {@code stable} multiplies

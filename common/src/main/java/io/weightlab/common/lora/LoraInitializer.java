@@ -1,7 +1,7 @@
 package io.weightlab.common.lora;
 
 /**
- * One LoRA initialisation of one module (algorithms.md §3), registered by PEFT's name in {@link LoraRegistry}.
+ * One LoRA initialisation of one module (docs/algorithms.md §3), registered by PEFT's name in {@link LoraRegistry}.
  * {@code scaling} is s = α/r (or α/√r); {@code seed} is already specific to the module.
  */
 public interface LoraInitializer {

@@ -5,7 +5,7 @@ import io.weightlab.common.error.UsageException;
 import io.weightlab.common.linalg.Lapack;
 
 /**
- * {@code lora_sb} (algorithms.md §3.7): the simulated first Adam step ΔŴ = −η·sign(G), η = lr / (warmup_ratio ·
+ * {@code lora_sb} (docs/algorithms.md §3.7): the simulated first Adam step ΔŴ = −η·sign(G), η = lr / (warmup_ratio ·
  * total_steps) or given as {@code eta=}; its top r singular triplets give B = U_r, R = diag(σ_r), A = V_rᵀ. PEFT has
  * no slot for R, so we export the plain LoRA B' = B·R/s, A' = A, for which s·B'·A' = B·R·A whatever α is (the
  * original fixes α = r, s = 1). The base is not changed: at step 0 the model already includes ≈ ΔŴ, as intended.

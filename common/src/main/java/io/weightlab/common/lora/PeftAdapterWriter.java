@@ -17,7 +17,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * A PEFT LoRA adapter directory (algorithms.md §4): {@code adapter_config.json} (sorted keys, indent 2, as
+ * A PEFT LoRA adapter directory (docs/algorithms.md §4): {@code adapter_config.json} (sorted keys, indent 2, as
  * save_pretrained writes it, {@code init_lora_weights: true} so PEFT never re-decomposes on load) and
  * {@code adapter_model.safetensors} (float32 A/B under PEFT's keys, metadata {"format":"pt"}), streamed one
  * module's factors at a time from the factor files.

@@ -5,7 +5,7 @@ import io.weightlab.common.linalg.Lapack;
 import org.apache.commons.math3.random.RandomGenerator;
 
 /**
- * PEFT's plain inits, base unchanged (algorithms.md §3.4): {@code kaiming} (PEFT's default {@code True}:
+ * PEFT's plain inits, base unchanged (docs/algorithms.md §3.4): {@code kaiming} (PEFT's default {@code True}:
  * A ~ U(−1/√in, 1/√in), B = 0), {@code gaussian} (A ~ N(0, 1/r²), B = 0), {@code orthogonal} (A and B non-zero
  * from the odd/even rows of an r x r orthogonal Q, so B·A = 0; r even).
  */

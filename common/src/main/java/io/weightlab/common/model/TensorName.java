@@ -9,7 +9,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The structure carried by a tensor name (anchors.md §7): the stack it lives in ({@code model.layers},
+ * The structure carried by a tensor name (docs/design.md (What we compare against §7)): the stack it lives in ({@code model.layers},
  * {@code encoder.block}, ...), the block (layer) index, an expert index for MoE, the module kind and role,
  * and whether it is a weight, bias or other parameter. Families: BERT/RoBERTa, LLaMA/Mistral/Qwen/Gemma,
  * Mixtral/Qwen-MoE, Phi-3, GPT-2/NeoX/BLOOM/Falcon, T5, ViT.

@@ -5,7 +5,7 @@ import org.apache.commons.math3.special.Erf;
 import org.apache.commons.math3.special.Gamma;
 
 /**
- * The generalized Gaussian f(x) = β / (2αΓ(1/β)) exp(-(|x-μ|/α)^β) (algorithms.md §2): moment estimators,
+ * The generalized Gaussian f(x) = β / (2αΓ(1/β)) exp(-(|x-μ|/α)^β) (docs/algorithms.md §2): moment estimators,
  * the profile likelihood, and CDFs of it and of its two special cases used for comparison. Special functions
  * and the root finder are Apache Commons Math's.
  */

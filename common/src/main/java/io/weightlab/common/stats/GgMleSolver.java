@@ -7,7 +7,7 @@ import org.apache.commons.math3.special.Gamma;
  * step's sums can come from wherever the data is: {@link #beta()} says at which β the power sums
  * S0 = Σ|x|^β, S1 = Σ|x|^β ln|x|, S2 = Σ|x|^β ln²|x| (x centred) are needed next, {@link #accept} takes them.
  * Newton on g(β) = 1 + ψ(1/β)/β − S1/S0 + ln(βS0/N)/β (Do & Vetterli 2002), falling back to bisection of the
- * bracket when a step leaves it or g' ≥ 0 (algorithms.md §2.2).
+ * bracket when a step leaves it or g' ≥ 0 (docs/algorithms.md §2.2).
  */
 public final class GgMleSolver implements java.io.Serializable {
     private static final long serialVersionUID = 1L;

@@ -6,7 +6,7 @@ import io.weightlab.common.model.TensorInfo;
 
 /**
  * Columns [{@code first}, {@code first + width}) of a row-major [rows, cols] source matrix, times {@code scale}: an
- * expert's share of a dense down projection when upcycling (algorithms.md §6.3). Each output row is one ranged
+ * expert's share of a dense down projection when upcycling (docs/algorithms.md §6.3). Each output row is one ranged
  * read of its contiguous source segment.
  */
 public final class ColumnBlockAction implements TensorAction {

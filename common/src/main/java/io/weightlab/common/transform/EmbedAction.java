@@ -7,7 +7,7 @@ import io.weightlab.common.model.TensorInfo;
 /**
  * A grown tensor: the source (if any) in its leading block, every other element drawn from {@code fill} (null:
  * zero), element e from the stream of (seed, tensor, block) as every draw here. With zeros on the output side of
- * new units (down-projection columns, o_proj of new layers) growth keeps the model's function (algorithms.md §6).
+ * new units (down-projection columns, o_proj of new layers) growth keeps the model's function (docs/algorithms.md §6).
  */
 public final class EmbedAction implements TensorAction {
     private final TensorInfo source;

@@ -2,7 +2,7 @@ package io.weightlab.common.transform;
 
 /**
  * An [E, d] matrix whose row e is row ⌊e / G⌋ of a base [E/G, d] matrix drawn from {@code sampler}: the upcycled
- * router, where each virtual group of G experts shares one row and so identical logits (algorithms.md §6.3).
+ * router, where each virtual group of G experts shares one row and so identical logits (docs/algorithms.md §6.3).
  */
 public record GroupedRowsAction(long seed, String tensor, Sampler sampler, long d, int g) implements TensorAction {
     @Override public boolean needsInput() { return false; }

@@ -2,7 +2,7 @@ package io.weightlab.common.transform;
 
 /**
  * IDInit's padded identity for a [rows, cols] matrix: W_ij = value when i ≡ j (mod min(rows, cols)), else 0,
- * i.e. identities stacked vertically (rows > cols) or side by side (rows < cols) (algorithms.md §6.2).
+ * i.e. identities stacked vertically (rows > cols) or side by side (rows < cols) (docs/algorithms.md §6.2).
  */
 public record IdentityPatternAction(double value, long rows, long cols) implements TensorAction {
     @Override public boolean needsInput() { return false; }

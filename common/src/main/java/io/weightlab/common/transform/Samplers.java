@@ -52,7 +52,7 @@ public final class Samplers {
 
     /**
      * Generalized Gaussian with shape β and the scale α = std·√(Γ(1/β)/Γ(3/β)) that gives the requested std:
-     * X = α·S·G^{1/β}, G ~ Gamma(1/β, 1), S = ±1 (algorithms.md §2.3; Commons Math samples the gamma).
+     * X = α·S·G^{1/β}, G ~ Gamma(1/β, 1), S = ±1 (docs/algorithms.md §2.3; Commons Math samples the gamma).
      */
     public static Sampler generalizedGaussian(double std, double beta) {
         double alpha = ggScale(std, beta);

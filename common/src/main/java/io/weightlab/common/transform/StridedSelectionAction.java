@@ -6,7 +6,7 @@ import io.weightlab.common.model.TensorInfo;
 
 /**
  * A tensor gathered from a larger one, dimension by dimension: output element (o_0, …, o_n) is source element
- * (idx_k[o_k])_k, times {@code scale}. Weight selection ("Initializing Models with Larger Ones", algorithms.md §6.4)
+ * (idx_k[o_k])_k, times {@code scale}. Weight selection ("Initializing Models with Larger Ones", docs/algorithms.md §6.4)
  * uses idx_k[o] = ⌊o·D_k/S_k⌋: the reference code's uniform stride arange(S)·(D/S) when S divides D, and never the
  * out-of-range index its round(linspace(0, D, S)) can produce otherwise. Subcloning (§6.5) passes importance
  * rankings. A null index array is that dimension's ⌊o·D/S⌋ rule. Each output row reads its one source row (the

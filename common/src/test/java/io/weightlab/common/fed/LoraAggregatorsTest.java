@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Oracles of algorithms.md §5.1 and anchors.md §4 on random client adapters, heterogeneous ranks where allowed. */
+/** Oracles of docs/algorithms.md §5.1 and docs/design.md (What we compare against §4) on random client adapters, heterogeneous ranks where allowed. */
 class LoraAggregatorsTest {
     static final int IN = 40, OUT = 30;
     static final double[] P = {0.2, 0.3, 0.5};

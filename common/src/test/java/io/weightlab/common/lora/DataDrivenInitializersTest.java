@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Closed-form oracles of algorithms.md §3.5–3.7 on planted inputs. */
+/** Closed-form oracles of docs/algorithms.md §3.5–3.7 on planted inputs. */
 class DataDrivenInitializersTest {
     static final int N = 40;
 

@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Closed-form oracles of algorithms.md §3 on a matrix with a known, decaying spectrum. */
+/** Closed-form oracles of docs/algorithms.md §3 on a matrix with a known, decaying spectrum. */
 class LoraInitializersTest {
     static final int M = 120, N = 80, R = 6;
 

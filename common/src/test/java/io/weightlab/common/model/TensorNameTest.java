@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-/** The families of anchors.md §7. */
+/** The families of docs/design.md (What we compare against §7). */
 class TensorNameTest {
     private static void is(String name, ModuleKind kind, String stack, Integer layer) {
         TensorName t = TensorName.parse(name);

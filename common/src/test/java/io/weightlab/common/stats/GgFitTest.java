@@ -19,7 +19,7 @@ import java.util.Arrays;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Oracles of algorithms.md §2 and the fixtures' scipy/numpy reference fits. */
+/** Oracles of docs/algorithms.md §2 and the fixtures' scipy/numpy reference fits. */
 class GgFitTest {
 
     static GgFit fitArray(double[] x) {

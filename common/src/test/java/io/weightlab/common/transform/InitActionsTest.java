@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The exact identities of the deterministic initialisers (algorithms.md §6.1, §6.2). */
+/** The exact identities of the deterministic initialisers (docs/algorithms.md §6.1, §6.2). */
 class InitActionsTest {
 
     static double[] full(TensorAction a, int n) {

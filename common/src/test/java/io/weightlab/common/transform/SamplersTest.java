@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The distributions re-initialisation draws from: requested std within sampling error (algorithms.md §2.3: the
+ * The distributions re-initialisation draws from: requested std within sampling error (docs/algorithms.md §2.3: the
  * sample variance within 3·√(2/N) for a Gaussian; for other shapes the bound uses their kurtosis), shape recovered
  * by an independent estimator, and draws that do not depend on how a tensor is sliced.
  */
@@ -88,7 +88,7 @@ class SamplersTest {
 
     @Test
     void scaleFormulaMatchesTheVarianceIdentity() {
-        // Var = α²Γ(3/β)/Γ(1/β) with α from ggScale must give back std² (closed form, algorithms.md §2).
+        // Var = α²Γ(3/β)/Γ(1/β) with α from ggScale must give back std² (closed form, docs/algorithms.md §2).
         for (double beta : new double[] {0.5, 1, 2, 7}) {
             double a = Samplers.ggScale(0.3, beta);
             double var = a * a * Math.exp(org.apache.commons.math3.special.Gamma.logGamma(3 / beta) - org.apache.commons.math3.special.Gamma.logGamma(1 / beta));

@@ -40,7 +40,7 @@ import java.util.Map;
  * {@code weightlab compare}: a reference checkpoint W_0 against one or a series of checkpoints W_t, joined by tensor
  * name. Pass 1 (slices on executors): moments of both and ⟨W_0, W_t⟩; pass 2: ‖Ŵ_t − Ŵ_0‖² with tensor and
  * layer norms, and ‖W_t − W_0‖²; then one task per matrix takes the singular values of ΔW (LAPACK, double).
- * Per tensor and per layer: rotation δ (algorithms.md §7.1), relative change, ranks of ΔW (§7.2), and the shift
+ * Per tensor and per layer: rotation δ (docs/algorithms.md §7.1), relative change, ranks of ΔW (§7.2), and the shift
  * of std, kurtosis and GG shape. Names or shapes that do not match are reported, or fail the job with --strict.
  */
 public final class CompareJob {

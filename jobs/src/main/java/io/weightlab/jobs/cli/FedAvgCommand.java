@@ -57,7 +57,7 @@ public class FedAvgCommand implements Callable<Integer> {
             description = "examples, uniform or given (the manifest's weights) (default: ${DEFAULT-VALUE})")
     Weighting weighting;
 
-    @Option(names = "--variance-correction", description = "follow-others or conservative (algorithms.md 5.2)")
+    @Option(names = "--variance-correction", description = "follow-others or conservative (docs/algorithms.md §5.2)")
     String varianceCorrection;
 
     @Option(names = "--conservative-c", defaultValue = "0.5", description = "share of the reference model in the conservative correction (default: ${DEFAULT-VALUE})")

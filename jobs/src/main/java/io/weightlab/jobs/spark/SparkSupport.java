@@ -28,7 +28,7 @@ public final class SparkSupport {
         else if (!sc.contains("spark.master")) sc.setMaster("local[*]");
         sc.setIfMissing("spark.app.name", appName);
         sc.setIfMissing("spark.ui.showConsoleProgress", "false");
-        // One OpenBLAS thread per task: two concurrent multi-threaded tasks oversubscribe the cores (STACK.md).
+        // One OpenBLAS thread per task: two concurrent multi-threaded tasks oversubscribe the cores (docs/design.md (Stack)).
         sc.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
         boolean local = sc.get("spark.master").startsWith("local");
         // A local run is one short-lived JVM: the web UI (Jetty) only slows its start; --conf turns it back on.

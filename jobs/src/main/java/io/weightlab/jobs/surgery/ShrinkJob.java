@@ -27,7 +27,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * {@code weightlab shrink}: a smaller decoder initialised from a larger one by weight selection (algorithms.md §6.4):
+ * {@code weightlab shrink}: a smaller decoder initialised from a larger one by weight selection (docs/algorithms.md §6.4):
  * the student's config is the teacher's with overrides (fewer layers, narrower hidden/FFN/heads), every student
  * tensor is looked up under its own name in the teacher (so the first N layers are kept), and each dimension is
  * subsampled uniformly, index ⌊i·D/S⌋. Tensors of the same shape are copied byte for byte. One task per shard.

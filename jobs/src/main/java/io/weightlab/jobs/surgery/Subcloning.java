@@ -24,7 +24,7 @@ import java.util.Map;
 
 /**
  * The measuring half of weight subcloning (the plan is {@link SubclonePlan}'s): weight subcloning ("Weight subcloning: direct initialization of transformers using larger pretrained ones",
- * algorithms.md §6.5) for LLaMA-style decoders: one ranking of the residual-stream (hidden) dimensions shared by
+ * docs/algorithms.md §6.5) for LLaMA-style decoders: one ranking of the residual-stream (hidden) dimensions shared by
  * every layer, one ranking of FFN neurons per layer, the kept blocks spread evenly over the depth (first and last
  * kept), and the matrices that read the narrowed residual stream (q/k/v, gate/up) scaled by √(D/d) [the scaling is
  * the paper's, unverified against code]. Dimensions are kept in order of importance, so with nothing removed the

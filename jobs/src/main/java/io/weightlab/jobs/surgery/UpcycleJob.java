@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
 
 /**
  * {@code weightlab upcycle}: a dense LLaMA/Mistral checkpoint into a Mixtral-style mixture of experts by the
- * virtual-group scheme of "Upcycling LLMs into MoE" (algorithms.md §6.3): with granularity G, expert e holds FFN
+ * virtual-group scheme of "Upcycling LLMs into MoE" (docs/algorithms.md §6.3): with granularity G, expert e holds FFN
  * shard e mod G (rows of gate/up, columns of down), the router's E/G random rows are each repeated G times, and
  * w1/w2/w3 are scaled by a^{1/3} with a = G (Mixtral renormalises the top-k weights, so a selected group of G
  * shards must add up to the dense FFN). G = 1 is plain replication (optionally with noise); then the MoE computes

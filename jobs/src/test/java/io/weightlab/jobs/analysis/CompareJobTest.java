@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code weightlab compare} (issue #9) on the all-MiniLM-L6-v2 fixture against variants made by compare_check.py:
- * the closed-form oracles of algorithms.md §7.1–7.2 (δ(W, W) = 0, δ(W, −W) = 2, δ(W, 3W) = 0, a planted rank-4 ΔW
+ * the closed-form oracles of docs/algorithms.md §7.1–7.2 (δ(W, W) = 0, δ(W, −W) = 2, δ(W, 3W) = 0, a planted rank-4 ΔW
  * has rank 4) and, on a noisy series member, every rotation, change and rank equal to numpy's float64 values.
  */
 public class CompareJobTest {

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code weightlab fedavg} on clients made from the real all-MiniLM-L6-v2 fixture (fed_check.py: seeded
  * perturbations, a poisoned client with a 1000x update, a client with a NaN), checked against numpy/scipy on the
- * same clients and the oracles of algorithms.md §5: identical clients give the input back exactly for every method;
+ * same clients and the oracles of docs/algorithms.md §5: identical clients give the input back exactly for every method;
  * variance correction restores the mean client variance; bad clients fail the round or are dropped by policy, and a
  * failed round leaves no output.
  */

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code weightlab upcycle} (issue #9), checked with transformers on a synthetic LLaMA (F32): the Mixtral and Qwen2-MoE outputs
- * loads with no missing or unexpected key; the oracles of algorithms.md §6.3 hold on the tensors; and the MoE
+ * loads with no missing or unexpected key; the oracles of docs/algorithms.md §6.3 hold on the tensors; and the MoE
  * computes the dense model's logits: exactly (to float32 rounding) for plain replication with SiLU, and for
  * granularity 2 with a ReLU GLU (positively homogeneous, so the G^(1/3) scaling is exact).
  */

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code weightlab lora-convert} against PEFT's own conversion (save_pretrained with
  * path_initial_model_for_weight_conversion) of the same trained PiSSA adapter: identical tensors and config, and the
- * converted rank-2r LoRA on the original base reproduces the trained model (algorithms.md §4).
+ * converted rank-2r LoRA on the original base reproduces the trained model (docs/algorithms.md §4).
  */
 public class LoraConvertJobTest {
     @BeforeAll

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The data-driven LoRA inits end to end: a real (random-weight) Llama, activation statistics and gradients collected
  * by the shipped helper {@code tools/weightlab_collect.py} from a token dataset, {@code weightlab lora-init}, and the
- * oracles of algorithms.md §3.5–3.7 checked with numpy and real PEFT ({@code lora_data_check.py}): EVA's ranks sum to
+ * oracles of docs/algorithms.md §3.5–3.7 checked with numpy and real PEFT ({@code lora_data_check.py}): EVA's ranks sum to
  * the budget and its A spans the top principal subspace of numpy's covariance of the same activations; LoRA-GA
  * matches PEFT's own lora_ga on the same gradients and reproduces the base through the residual; LoRA-SB's product
  * is the optimal rank-r approximation of −η·sign(G).

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code weightlab lora-init} on the real all-MiniLM-L6-v2 fixture, checked with real PEFT (offline wheel): PEFT
  * loads our adapter onto our residual and merging gives back the base; PEFT's own pissa/olora give the same s·B·A;
- * the oracles of algorithms.md §3.1–3.3 (‖W_res‖₂ = σ_{r+1}, AAᵀ = diag(σ_r/s), MiLoRA keeps the top spectrum).
+ * the oracles of docs/algorithms.md §3.1–3.3 (‖W_res‖₂ = σ_{r+1}, AAᵀ = diag(σ_r/s), MiLoRA keeps the top spectrum).
  */
 public class LoraInitJobTest {
     static final ObjectMapper JSON = new ObjectMapper();

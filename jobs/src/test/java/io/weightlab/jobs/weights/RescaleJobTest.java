@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code weightlab rescale} end to end on local Spark: the TVR and initialisation oracles of algorithms.md §1, §2.3,
+ * {@code weightlab rescale} end to end on local Spark: the TVR and initialisation oracles of docs/algorithms.md §1, §2.3,
  * §6 checked with torch/numpy/scipy on the written files, loading in transformers, byte identity across
  * partitionings and re-runs, and a task that dies half way leaving no result.
  */

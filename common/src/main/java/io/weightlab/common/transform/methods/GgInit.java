@@ -8,7 +8,7 @@ import io.weightlab.common.transform.TensorContext;
 import io.weightlab.common.error.UsageException;
 
 /**
- * {@code gg}: generalized Gaussian of shape β with the scale that gives the requested std (algorithms.md §2.3).
+ * {@code gg}: generalized Gaussian of shape β with the scale that gives the requested std (docs/algorithms.md §2.3).
  * β is given ({@code beta=1.4}) or, for the "GG prior" init, the median fitted β of the same module kind in a
  * reference checkpoint's stats.json ({@code beta_from=ref/stats.json}).
  */

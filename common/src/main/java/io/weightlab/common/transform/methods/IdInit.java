@@ -8,7 +8,7 @@ import io.weightlab.common.transform.TransformPlan;
 import io.weightlab.common.transform.WeightMethod;
 
 /**
- * {@code idinit}: IDInit (algorithms.md §6.2): every matrix weight becomes τ times the padded identity; the last
+ * {@code idinit}: IDInit (docs/algorithms.md §6.2): every matrix weight becomes τ times the padded identity; the last
  * projection of each residual branch (attention output, MLP down) gets ε instead (IDIZ, zero-preserving) unless
  * {@code zero_last=false}. Biases zeroed, norms kept.
  */

@@ -14,7 +14,7 @@ import java.io.IOException;
 import java.util.Map;
 
 /**
- * {@code lsuv}: the batch form of LSUV (algorithms.md §6.1): W ← W/√v with v the output variance measured for the
+ * {@code lsuv}: the batch form of LSUV (docs/algorithms.md §6.1): W ← W/√v with v the output variance measured for the
  * module elsewhere (a forward pass we cannot run), from {@code variances=<json>}: {"module or tensor name": v}.
  * Biases of scaled modules are zeroed unless {@code zero_bias=false}. A matching weight without a variance is an error.
  */

@@ -7,7 +7,7 @@ import io.weightlab.common.transform.TransformPlan;
 import io.weightlab.common.transform.WeightMethod;
 
 /**
- * {@code tvr}, Target Variance Rescaling (algorithms.md §1.2), as the weight_rescaling reference applies it once:
+ * {@code tvr}, Target Variance Rescaling (docs/algorithms.md §1.2), as the weight_rescaling reference applies it once:
  * each 2-D weight inside block l with std(ddof=1) above ratio_threshold·σ*_l is brought to σ*_l
  * (σ*_l = target_std, divided by √l when scale_with_depth), keeping its mean; the module's bias is then zeroed.
  * Only shrinks; constant tensors and weights outside the blocks are left alone.
