@@ -24,7 +24,7 @@ public record VarianceCorrection(String mode, double selfWeight, double eps, boo
         return new VarianceCorrection(mode, mode.equals("conservative") ? c : 0, e, rel);
     }
 
-    /** Target variance from the clients' variances (weights p) and the reference's (conservative only). */
+    /** Target variance: the plain mean of the clients' variances (1/K each, as the paper, whatever the aggregation weights), mixed with the reference's (conservative only). */
     public double target(double[] clientVariances, double referenceVariance) {
         double v = 0;
         for (double x : clientVariances) v += x / clientVariances.length;
