@@ -42,6 +42,9 @@ public final class WeightLab implements Runnable {
 
     public static void main(String[] args) {
         int code = execute(args);
+        // interrupted: the signal handler is removing the staging and ends the process itself (exiting here first
+        // would race it and could leave a late task's files behind)
+        if (io.weightlab.jobs.spark.JobRun.interrupted()) io.weightlab.jobs.spark.JobRun.awaitInterruptedExit();
         System.exit(code);
     }
 

@@ -35,7 +35,15 @@ public class InterruptedJobTest {
         assertEquals(List.of("weightlab rescale: interrupted"), stderr.lines().filter(l -> !l.isBlank()).toList(),
                 "stderr holds the one line and nothing else:\n" + stderr);
         assertFalse(Files.exists(out.resolve(StagedOutput.SUCCESS)));
-        assertFalse(Files.exists(out.resolve(StagedOutput.TEMPORARY)), "the staging is removed");
+        assertFalse(Files.exists(out.resolve(StagedOutput.TEMPORARY)), () -> "the staging is removed; left: " + listing(out));
         assertTrue(!Files.exists(out) || Files.list(out).findAny().isEmpty(), "nothing is left in the output directory");
+    }
+
+    static String listing(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            return s.map(p -> dir.relativize(p) + (Files.isDirectory(p) ? "/" : "")).toList().toString();
+        } catch (java.io.IOException e) {
+            return e.toString();
+        }
     }
 }

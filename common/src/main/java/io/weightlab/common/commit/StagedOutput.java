@@ -47,6 +47,7 @@ public final class StagedOutput {
     private final boolean direct;
     private final Set<String> written = new LinkedHashSet<>();
     private boolean done;
+    private boolean aborted;
     private boolean resumed;
     /** Where {@link #scratch} files live, relative to the staging directory (for {@link #completed} and markers). */
     public static final String SCRATCH = "_scratch/";
@@ -350,6 +351,24 @@ public final class StagedOutput {
             // best effort: without _SUCCESS readers never take what is left for a result
         }
         done = true;
+        aborted = true;
+    }
+
+    /**
+     * After {@link #abort()}: removes the staging again, for a writer that was still finishing a file (a cancelled
+     * Spark task writing its completion marker) when the abort ran. Never touches a committed output. Returns whether
+     * anything had reappeared.
+     */
+    public boolean sweepAbandoned() {
+        if (!aborted) return false;
+        try {
+            boolean found = fs.exists(staging) || fs.exists(new Path(out, TEMPORARY));
+            deleteStaging();
+            if (createdOut && fs.exists(out) && fs.listStatus(out).length == 0) fs.delete(out, false);
+            return found;
+        } catch (IOException ignored) {
+            return true; // best effort, as abort
+        }
     }
 
     private void deleteStaging() throws IOException {

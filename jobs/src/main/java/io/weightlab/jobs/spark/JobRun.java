@@ -65,6 +65,15 @@ public final class JobRun implements AutoCloseable {
     /** 143 after SIGTERM, 130 after SIGINT. */
     public static int interruptedExitCode() { return RunInterrupts.exitCode(); }
 
+    /** Blocks while the signal handler cleans up and halts the process (at most ~20 s, then returns). */
+    public static void awaitInterruptedExit() {
+        try {
+            Thread.sleep(20_000);
+        } catch (InterruptedException ignored) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** {@code --out} as the job declared it: a REQUIRED output missing is a usage error saying what goes there. */
     public static void checkOut(String out, Output need, String whatGoesThere) {
         if (out == null && need == Output.REQUIRED) throw new UsageException("--out is required: " + whatGoesThere);

@@ -69,20 +69,46 @@ final class RunInterrupts {
         System.err.flush();
         stopTasks(run);
         abortActive();
-        System.exit(code);
+        sweepLateWrites(run);
+        // halt, not exit: shutdown hooks (Spark's) would let the cancelled tasks write again after the last sweep
+        Runtime.getRuntime().halt(code);
     }
 
-    /** Cancels the running stages and waits (at most 10 s) until no task can still write into the staging. */
+    /**
+     * Cancels the running stages and waits (at most 10 s) until no task can still write into the staging: a cancelled
+     * stage is inactive at once, but its task threads finish the file they are writing, so the wait is on the
+     * executors' running tasks too (else a late write recreates _temporary after the abort).
+     */
     private static void stopTasks(JobRun run) {
         if (run == null) return;
         try {
             org.apache.spark.SparkContext sc = run.spark().sparkContext();
             sc.cancelAllJobs();
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (System.nanoTime() < deadline && sc.statusTracker().getActiveStageIds().length > 0) Thread.sleep(20);
+            while (System.nanoTime() < deadline && (sc.statusTracker().getActiveStageIds().length > 0 || runningTasks(sc) > 0)) Thread.sleep(20);
         } catch (RuntimeException | InterruptedException ignored) {
             // no Spark in this run, or it is already stopping: the abort below still runs
         }
+    }
+
+    /** A task of the cancelled stage may still close a file or write its marker: remove the staging again. */
+    private static void sweepLateWrites(JobRun run) {
+        if (run == null || run.staged() == null) return;
+        try {
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            for (int quiet = 0; quiet < 5 && System.nanoTime() < deadline; ) {
+                Thread.sleep(100);
+                quiet = run.staged().sweepAbandoned() ? 0 : quiet + 1;
+            }
+        } catch (InterruptedException ignored) {
+            run.staged().sweepAbandoned();
+        }
+    }
+
+    private static int runningTasks(org.apache.spark.SparkContext sc) {
+        int n = 0;
+        for (org.apache.spark.SparkExecutorInfo e : sc.statusTracker().getExecutorInfos()) n += e.numRunningTasks();
+        return n;
     }
 
     private static void abortActive() {
