@@ -157,7 +157,7 @@ public class RemoteStorageTest {
         JsonNode reference = null;
         for (String[] r : runs) {
             java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
-            StatsJob.Result res = StatsJob.run(TestSpark.get(), new StatsJob.Options(r[0], r[1], false, 1 << 20, true, new int[] {128, 128}),
+            StatsJob.Result res = StatsJob.run(TestSpark.context(), new StatsJob.Options(r[0], r[1], false, 1 << 20, true, new int[] {128, 128}),
                     new java.io.PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8));
             String printed = console.toString(java.nio.charset.StandardCharsets.UTF_8);
             System.out.print(printed);
@@ -204,7 +204,7 @@ public class RemoteStorageTest {
         java.nio.file.Path reference = null;
         for (String[] r : runs) {
             java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
-            RescaleJob.run(TestSpark.get(), new RescaleJob.Options(r[0], r[1], false, rules, 5, null, 2_000_000L, null, 1 << 20),
+            RescaleJob.run(TestSpark.context(), new RescaleJob.Options(r[0], r[1], false, rules, 5, null, 2_000_000L, null, 1 << 20),
                     new java.io.PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8));
             String printed = console.toString(java.nio.charset.StandardCharsets.UTF_8);
             System.out.print(printed);
@@ -234,7 +234,7 @@ public class RemoteStorageTest {
         java.nio.file.Path tmp = Files.createTempDirectory("lora-remote");
         java.nio.file.Path llama = RescaleJobTest.llama(tmp, "float32");
         java.nio.file.Path sharded = tmp.resolve("sharded");
-        RescaleJob.run(TestSpark.get(), new RescaleJob.Options(llama.toString(), sharded.toString(), false, java.util.List.of("*=keep"), 0, null,
+        RescaleJob.run(TestSpark.context(), new RescaleJob.Options(llama.toString(), sharded.toString(), false, java.util.List.of("*=keep"), 0, null,
                 3_000_000L, null, 1 << 20), System.out);
         Configuration conf = TestSpark.get().sparkContext().hadoopConfiguration();
         String hdfsIn = hdfsUri + "/models/llama-sharded", s3In = "s3a://" + BUCKET + "/models/llama-sharded";
@@ -248,7 +248,7 @@ public class RemoteStorageTest {
         };
         java.nio.file.Path reference = null;
         for (String[] r : runs) {
-            LoraInitJob.Result res = LoraInitJob.run(TestSpark.get(), new LoraInitJob.Options(r[0], r[1], false, "pissa", 8, 16, false,
+            LoraInitJob.Result res = LoraInitJob.run(TestSpark.context(), new LoraInitJob.Options(r[0], r[1], false, "pissa", 8, 16, false,
                     java.util.List.of("q_proj", "v_proj", "down_proj"), null, null, 0, 3_000_000L, "CAUSAL_LM", null, null, null, null, null, false), System.out);
             assertEquals(12, res.modules().size());
             assertNoSecrets(conf, r[1]);
@@ -299,7 +299,7 @@ public class RemoteStorageTest {
                 os.write(manifest.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
             String out = i == 0 ? tmp.resolve("global-1").toUri().toString() : roots[i].replace("round-1", "global-1");
-            Map<String, Object> report = FedAvgJob.run(TestSpark.get(), new FedAvgJob.Options(mf.toString(), null, out, false, "fedavg", Map.of(), Weighting.EXAMPLES,
+            Map<String, Object> report = FedAvgJob.run(TestSpark.context(), new FedAvgJob.Options(mf.toString(), null, out, false, "fedavg", Map.of(), Weighting.EXAMPLES,
                     null, 0.5, null, null, "2d", null, null, BadClients.DROP, 2, 0, null, 5_000_000L, 1 << 20, null, null, false), System.out);
             assertTrue(report.toString().contains("FiniteValues"), "c2's NaN is reported");
             assertNoSecrets(conf, out);

@@ -2,6 +2,7 @@ package io.weightlab.jobs;
 
 import io.weightlab.jobs.spark.SparkSupport;
 
+import org.apache.spark.SparkContext;
 import org.apache.spark.sql.SparkSession;
 
 import java.util.Map;
@@ -20,5 +21,10 @@ public final class TestSpark {
                     "spark.driver.host", "127.0.0.1"));
         }
         return session;
+    }
+
+    /** The context the jobs run on (the session's). */
+    public static SparkContext context() {
+        return get().sparkContext();
     }
 }

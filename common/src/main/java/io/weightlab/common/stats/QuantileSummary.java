@@ -233,17 +233,22 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
             Arrays.fill(out, Double.NaN);
             return out;
         }
+        // one cumulative pass, then a binary search per probability (was a scan of all 65,536 codes per probability)
+        long[] cum = new long[order.length];
+        long run = 0;
+        for (int i = 0; i < order.length; i++) cum[i] = run += counts[order[i]];
         for (int q = 0; q < out.length; q++) {
             double target = probabilities[q] * total;
-            long cum = 0;
-            double answer = Double.NaN;
-            for (int code : order) {
-                long c = counts[code];
-                if (c == 0) continue;
-                cum += c;
-                answer = table[code];
-                if (cum >= target) break;
+            int lo = 0, hi = order.length; // smallest i with cum[i] >= target
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (cum[mid] >= target) hi = mid;
+                else lo = mid + 1;
             }
+            int i = Math.min(lo, order.length - 1);
+            while (i < order.length - 1 && counts[order[i]] == 0) i++; // target 0: the smallest value present
+            while (i > 0 && counts[order[i]] == 0) i--;                // past the end: the largest value present
+            double answer = table[order[i]];
             // -0.0 and 0.0 are both zero; report +0.0 as numpy prints it.
             out[q] = answer == 0.0 ? 0.0 : answer;
         }

@@ -23,7 +23,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 import scala.Tuple2;
 
 import java.io.PrintStream;
@@ -62,10 +62,10 @@ public final class CompareJob {
 
     private CompareJob() {}
 
-    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+    public static Map<String, Object> run(SparkContext sc, Options o, PrintStream console) {
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the comparison goes");
         if (o.checkpoints().isEmpty()) throw new UsageException("give the reference and at least one checkpoint to compare with it");
-        try (JobRun run = JobRun.start("compare", spark, console)) {
+        try (JobRun run = JobRun.start("compare", sc, console)) {
             return run(run, o);
         }
     }

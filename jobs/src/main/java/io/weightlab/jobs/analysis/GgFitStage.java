@@ -77,16 +77,17 @@ final class GgFitStage {
                         return new Tuple2<>(g._1(), new Tuple2<>(meanAbs, s));
                     })
                     .collect();
-            int steps = 0;
-            for (Tuple2<String, Tuple2<Double, GgMleSolver>> t : solved) {
+            int steps = solved.stream().mapToInt(t -> t._2()._2() == null ? 0 : t._2()._2().steps()).max().orElse(0);
+            // The KS distances against three CDFs are the driver's work once the executors are idle: one tensor per
+            // core (each fit is independent, so the result does not depend on the order)
+            Map<String, GgFit> assembled = solved.parallelStream().collect(java.util.stream.Collectors.toConcurrentMap(Tuple2::_1, t -> {
                 TensorPartial p = partials.get(t._1());
                 double meanAbs = t._2()._1();
-                GgMleSolver s = t._2()._2();
-                if (s != null) steps = Math.max(steps, s.steps());
-                out.put(t._1(), mle
-                        ? GgFit.assemble(p.moments(), meanAbs, s, p.quantiles().bucketValues(), p.quantiles().countsView(), true)
-                        : GgFit.momentsOnly(p.moments(), meanAbs, p.quantiles().bucketValues(), p.quantiles().countsView()));
-            }
+                return mle
+                        ? GgFit.assemble(p.moments(), meanAbs, t._2()._2(), p.quantiles().bucketValues(), p.quantiles().countsView(), true)
+                        : GgFit.momentsOnly(p.moments(), meanAbs, p.quantiles().bucketValues(), p.quantiles().countsView());
+            }));
+            out.putAll(assembled);
             console.printf("[stats] generalized-Gaussian fit on all values of %d tensor(s): one distributed pass%s%n", needPass.size(),
                     mle ? ", MLE solved on the executors from its table (at most " + steps + " Newton/bisection steps)" : "");
             return out;

@@ -24,7 +24,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 import scala.Tuple2;
 
 import java.io.IOException;
@@ -92,8 +92,8 @@ public final class SpectrumJob {
         }
     }
 
-    public static List<MatrixResult> run(SparkSession spark, Options o, PrintStream console) {
-        try (JobRun run = JobRun.start("spectrum", spark, console)) {
+    public static List<MatrixResult> run(SparkContext sc, Options o, PrintStream console) {
+        try (JobRun run = JobRun.start("spectrum", sc, console)) {
             return run(run, o);
         }
     }
@@ -346,7 +346,7 @@ public final class SpectrumJob {
         } catch (IOException e) {
             throw new WeightLabException("writing results failed: " + e.getMessage(), e);
         }
-        ParquetTables.write(job.spark(), full, staged.staged("spectrum.parquet").toString());
+        ParquetTables.write(job.hadoop(), full, staged.staged("spectrum.parquet").toString());
     }
 
     public static void printSummary(List<MatrixResult> results, String out, PrintStream console) {

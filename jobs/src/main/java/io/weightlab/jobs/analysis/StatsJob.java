@@ -25,7 +25,7 @@ import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 import org.apache.spark.storage.StorageLevel;
 
 import java.io.IOException;
@@ -62,8 +62,8 @@ public final class StatsJob {
 
     private StatsJob() {}
 
-    public static Result run(SparkSession spark, Options o, PrintStream console) {
-        try (JobRun run = JobRun.start("stats", spark, console)) {
+    public static Result run(SparkContext sc, Options o, PrintStream console) {
+        try (JobRun run = JobRun.start("stats", sc, console)) {
             return run(run, o);
         }
     }
@@ -139,7 +139,7 @@ public final class StatsJob {
                 hist = io.weightlab.common.stats.TensorHistogram.of(chosen, collected.get(chosen), fits.get(chosen), 120);
             }
             Result result = new Result(tensorRows, rollups, facts, hist);
-            if (staged != null) write(run.spark(), staged, result);
+            if (staged != null) write(run.hadoop(), staged, result);
             return result;
         });
     }
@@ -171,8 +171,10 @@ public final class StatsJob {
             if (p == null || !tn.isAnalysable()) continue;
             for (String g : List.of("layer\u0000" + tn.layerKey(), "module_kind\u0000" + tn.kind().label(),
                     "role\u0000" + tn.role().name().toLowerCase(), "model\u0000" + "all")) {
-                TensorPartial copy = p.copy();
-                groups.merge(g, copy, TensorPartial::merge);
+                // merge reads its argument only: one copy per group, not per (tensor, group) (a 512 KB count array each)
+                TensorPartial acc = groups.get(g);
+                if (acc == null) groups.put(g, p.copy());
+                else acc.merge(p);
                 long[] c = groupCounts.computeIfAbsent(g, k -> new long[2]);
                 c[0]++;
                 c[1] += t.elementCount();
@@ -247,7 +249,7 @@ public final class StatsJob {
         return d;
     }
 
-    static void write(SparkSession spark, StagedOutput staged, Result r) {
+    static void write(Configuration hadoop, StagedOutput staged, Result r) {
         List<Map<String, Object>> all = new ArrayList<>();
         for (StatsRow row : r.tensors()) all.add(row.toMap());
         for (StatsRow row : r.rollups()) all.add(row.toMap());
@@ -269,7 +271,7 @@ public final class StatsJob {
         } catch (IOException e) {
             throw new io.weightlab.common.error.WeightLabException("writing results failed: " + e.getMessage(), e);
         }
-        ParquetTables.write(spark, all, staged.staged("stats.parquet").toString());
+        ParquetTables.write(hadoop, all, staged.staged("stats.parquet").toString());
     }
 
     /** The console summary: model totals and the roll-up per role. */

@@ -54,7 +54,7 @@ public class CompareCommand implements Callable<Integer> {
         long maxExact = SpectrumCommand.maxExactBytes(maxExactMb);
         for (double t : tolerances) if (!(t > 0 && t < 1)) throw new UsageException("--rank-tol values must be in (0, 1), got " + t);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab compare", spark.master, spark.conf)) {
-            CompareJob.run(h.session(), new CompareJob.Options(reference, checkpoints, output.out, output.overwrite, includeBiases, strict, tolerances,
+            CompareJob.run(h.context(), new CompareJob.Options(reference, checkpoints, output.out, output.overwrite, includeBiases, strict, tolerances,
                     !noDeltaRank, maxExact, sliceBytes), System.out);
             return 0;
         }

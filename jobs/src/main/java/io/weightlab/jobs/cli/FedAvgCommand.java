@@ -146,7 +146,7 @@ public class FedAvgCommand implements Callable<Integer> {
             if (dt == null) throw new UsageException("--out-dtype " + outDType + ": not a dtype (F32, BF16, F16, F64)");
         }
         try (SparkSupport.Handle h = SparkSupport.open("weightlab fedavg", spark.master, spark.conf)) {
-            FedAvgJob.run(h.session(), new FedAvgJob.Options(manifest, clientsPrefix, output.out, output.overwrite, methodSpec.getKey(), aggregatorParams, weighting,
+            FedAvgJob.run(h.context(), new FedAvgJob.Options(manifest, clientsPrefix, output.out, output.overwrite, methodSpec.getKey(), aggregatorParams, weighting,
                     varianceCorrection, conservativeC, eps, relativeEps, correctPattern, rejectAbove, clip, badClients, minClients, minFraction,
                     dt, maxShardBytes, memoryBudget, optSpec == null ? null : new FedAvgJob.ServerOpt(optSpec.getKey(), optParams, serverState), mergeInto, resume), System.out);
             System.out.println("output: " + output.out + "  (model/ or, for LoRA rounds, adapter/; " + FedAvgJob.REPORT + ")");

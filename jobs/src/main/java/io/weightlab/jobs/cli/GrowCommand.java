@@ -40,7 +40,7 @@ public class GrowCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab grow", spark.master, spark.conf)) {
-            GrowJob.run(h.session(), new GrowJob.Options(teacher, output.out, output.overwrite, set, newStd, seed, maxShardBytes), System.out);
+            GrowJob.run(h.context(), new GrowJob.Options(teacher, output.out, output.overwrite, set, newStd, seed, maxShardBytes), System.out);
             System.out.println("output: " + output.out);
             return 0;
         }

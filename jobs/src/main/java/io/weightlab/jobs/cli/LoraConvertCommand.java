@@ -32,7 +32,7 @@ public class LoraConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab lora-convert", spark.master, spark.conf)) {
-            LoraConvertJob.run(h.session(), new LoraConvertJob.Options(trained, initial, output.out, output.overwrite, baseModel), System.out);
+            LoraConvertJob.run(h.context(), new LoraConvertJob.Options(trained, initial, output.out, output.overwrite, baseModel), System.out);
             System.out.println("output: " + output.out + "  (load with PeftModel.from_pretrained(<original base>, '" + output.out + "'))");
             return 0;
         }

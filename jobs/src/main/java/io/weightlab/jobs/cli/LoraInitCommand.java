@@ -104,7 +104,7 @@ public class LoraInitCommand implements Callable<Integer> {
         if (rankByEnergy != null && spectrum == null) throw new UsageException("--rank-by-energy needs --spectrum <spectrum output>");
         LoraInitJob.EnergyRank energy = rankByEnergy == null ? null : new LoraInitJob.EnergyRank(rankByEnergy, spectrum, rankBudget);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab lora-init", spark.master, spark.conf)) {
-            LoraInitJob.run(h.session(), new LoraInitJob.Options(input, output.out, output.overwrite, spec.getKey(), r, alpha, rslora, targets,
+            LoraInitJob.run(h.context(), new LoraInitJob.Options(input, output.out, output.overwrite, spec.getKey(), r, alpha, rslora, targets,
                     rankPattern.isEmpty() ? null : rankPattern, alphaPattern.isEmpty() ? null : alphaPattern, seed,
                     maxShardBytes, taskType, params, gradients, activations, energy, RescaleCommand.layout(layout), resume), System.out);
             System.out.println("output: " + output.out + "  (adapter/ in PEFT format, residual/ when the method changes the base)");

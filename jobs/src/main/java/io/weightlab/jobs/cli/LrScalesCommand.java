@@ -45,7 +45,7 @@ public class LrScalesCommand implements Callable<Integer> {
         if (!normalize.equals("max") && !normalize.equals("none")) throw new UsageException("--normalize takes max or none, not '" + normalize + "'");
         if (sliceMb <= 0) throw new UsageException("--slice-mb must be positive");
         try (SparkSupport.Handle h = SparkSupport.open("weightlab lr-scales", spark.master, spark.conf)) {
-            int n = LrScalesJob.run(h.session(), new LrScalesJob.Options(model, gradients, output.out, output.overwrite, lr, eps,
+            int n = LrScalesJob.run(h.context(), new LrScalesJob.Options(model, gradients, output.out, output.overwrite, lr, eps,
                     normalize.equals("max"), sliceMb << 20), System.out).size();
             System.out.println("output: " + output.out + "  (" + n + " blocks: lr_scales.json, lr_scales.csv, lr_scales.parquet, "
                     + LrScalesJob.PARAM_GROUPS + ")");

@@ -71,7 +71,7 @@ public class RescaleCommand implements Callable<Integer> {
         }
         TensorContext.Layout lay = layout(layout);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab rescale", spark.master, spark.conf)) {
-            RescaleJob.run(h.session(), new RescaleJob.Options(input, output.out, output.overwrite, apply, seed, dt,
+            RescaleJob.run(h.context(), new RescaleJob.Options(input, output.out, output.overwrite, apply, seed, dt,
                     maxShardBytes, lay, sliceBytes, resume), System.out);
             System.out.println("output: " + output.out + "  (safetensors shards, " + RescaleJob.PROVENANCE + ", copied config/tokenizer files)");
             return 0;

@@ -44,7 +44,7 @@ public class ShrinkCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab shrink", spark.master, spark.conf)) {
-            ShrinkJob.run(h.session(), new ShrinkJob.Options(teacher, output.out, output.overwrite, set, maxShardBytes, method, activations, !noScale), System.out);
+            ShrinkJob.run(h.context(), new ShrinkJob.Options(teacher, output.out, output.overwrite, set, maxShardBytes, method, activations, !noScale), System.out);
             System.out.println("output: " + output.out);
             return 0;
         }

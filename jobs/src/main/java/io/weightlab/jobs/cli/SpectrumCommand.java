@@ -80,7 +80,7 @@ public class SpectrumCommand implements Callable<Integer> {
         }
         long maxExact = maxExactBytes(maxExactMb);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
-            List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.session(), new SpectrumJob.Options(input, output.out, output.overwrite,
+            List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.context(), new SpectrumJob.Options(input, output.out, output.overwrite,
                     inc, maxExact, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
                     powerIterations, seed, factors, null), System.out);
             SpectrumJob.printSummary(r, output.out, System.out);

@@ -46,7 +46,7 @@ public class StatsCommand implements Callable<Integer> {
         }
         long sliceBytes = slices.sliceBytes();
         try (SparkSupport.Handle h = SparkSupport.open("weightlab stats", spark.master, spark.conf)) {
-            StatsJob.Result r = StatsJob.run(h.session(), new StatsJob.Options(input, output.out, output.overwrite,
+            StatsJob.Result r = StatsJob.run(h.context(), new StatsJob.Options(input, output.out, output.overwrite,
                     sliceBytes, quantization.dequantize(), quantization.blockSize(), gg, histogramTensor), System.out);
             StatsJob.printSummary(r, output.out, System.out);
             return 0;

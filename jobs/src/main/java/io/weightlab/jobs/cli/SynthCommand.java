@@ -69,7 +69,7 @@ public class SynthCommand implements Callable<Integer> {
             k.put(e.getKey(), e.getValue());
         }
         try (SparkSupport.Handle h = SparkSupport.open("weightlab synth", spark.master, spark.conf)) {
-            SynthJob.run(h.session(), new SynthJob.Options(preset, config, output.out, output.overwrite, dt, maxShardBytes, seed, k, depthSlope,
+            SynthJob.run(h.context(), new SynthJob.Options(preset, config, output.out, output.overwrite, dt, maxShardBytes, seed, k, depthSlope,
                     layers, resume), System.out);
             System.out.println("output: " + output.out + "  (safetensors shards, index, config.json, " + io.weightlab.jobs.weights.RescaleJob.PROVENANCE + ")");
             return 0;

@@ -51,7 +51,7 @@ public class UpcycleCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab upcycle", spark.master, spark.conf)) {
-            UpcycleJob.run(h.session(), new UpcycleJob.Options(input, output.out, output.overwrite, experts, granularity, topK, routerStd, noise, seed,
+            UpcycleJob.run(h.context(), new UpcycleJob.Options(input, output.out, output.overwrite, experts, granularity, topK, routerStd, noise, seed,
                     maxShardBytes, switch (target.toLowerCase(java.util.Locale.ROOT)) {
                         case "mixtral" -> UpcycleJob.Target.MIXTRAL;
                         case "qwen2_moe", "qwen2-moe" -> UpcycleJob.Target.QWEN2_MOE;

@@ -5,7 +5,7 @@ import io.weightlab.common.fed.LoraAggregatorRegistry;
 import io.weightlab.common.fed.Weighting;
 import io.weightlab.common.model.DType;
 import io.weightlab.jobs.spark.JobRun;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 
 import java.io.PrintStream;
 import java.io.Serializable;
@@ -34,10 +34,10 @@ public final class FedAvgJob {
 
     private FedAvgJob() {}
 
-    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+    public static Map<String, Object> run(SparkContext sc, Options o, PrintStream console) {
         long t0 = System.nanoTime();
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, OUT_WHAT);
-        try (RoundInputs in = RoundInputs.read(spark, o, console, t0)) {
+        try (RoundInputs in = RoundInputs.read(sc, o, console, t0)) {
             return LoraAggregatorRegistry.has(o.method()) ? LoraAdapterRound.run(in) : FullCheckpointRound.run(in);
         }
     }

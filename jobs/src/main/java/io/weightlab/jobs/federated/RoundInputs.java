@@ -11,7 +11,7 @@ import io.weightlab.jobs.spark.SerializableConfiguration;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -49,8 +49,8 @@ final class RoundInputs implements AutoCloseable {
     }
 
     /** The round's manifest (--manifest, or discovered under --clients-prefix) and everything shared around it. */
-    static RoundInputs read(SparkSession spark, FedAvgJob.Options o, PrintStream console, long startNanos) {
-        JobRun run = JobRun.start("fedavg", spark, console);
+    static RoundInputs read(SparkContext sc, FedAvgJob.Options o, PrintStream console, long startNanos) {
+        JobRun run = JobRun.start("fedavg", sc, console);
         try {
             Configuration hconf = run.hadoop();
             RoundManifest manifest = o.manifest() != null ? RoundManifests.read(hconf, o.manifest()) : RoundManifests.discover(hconf, o.clientsPrefix());

@@ -3,6 +3,7 @@ package io.weightlab.jobs.spark;
 import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.UsageException;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
@@ -32,7 +33,7 @@ public final class JobRun implements AutoCloseable {
     public enum Output { REQUIRED, OPTIONAL }
 
     private final String job;
-    private final SparkSession spark;
+    private final SparkContext sc;
     private final Configuration hadoop;
     private final PrintStream console;
     private final long startNanos = System.nanoTime();
@@ -42,16 +43,21 @@ public final class JobRun implements AutoCloseable {
     private StagedOutput staged;
     private boolean committed;
 
-    private JobRun(String job, SparkSession spark, Configuration hadoop, PrintStream console) {
+    private JobRun(String job, SparkContext sc, Configuration hadoop, PrintStream console) {
         this.job = job;
-        this.spark = spark;
+        this.sc = sc;
         this.hadoop = hadoop;
         this.console = console;
     }
 
     /** A job that runs Spark stages. */
+    public static JobRun start(String job, SparkContext sc, PrintStream console) {
+        return new JobRun(job, sc, sc.hadoopConfiguration(), console);
+    }
+
+    /** The same, from a session (an embedding application's): jobs use only its context. */
     public static JobRun start(String job, SparkSession spark, PrintStream console) {
-        return new JobRun(job, spark, spark.sparkContext().hadoopConfiguration(), console);
+        return start(job, spark.sparkContext(), console);
     }
 
     /** A job that reads headers only and starts no Spark (inspect): the Hadoop configuration is its own. */
@@ -85,13 +91,13 @@ public final class JobRun implements AutoCloseable {
 
     public Configuration hadoop() { return hadoop; }
 
-    public SparkSession spark() {
-        if (spark == null) throw new IllegalStateException(job + " runs without Spark");
-        return spark;
+    public SparkContext sc() {
+        if (sc == null) throw new IllegalStateException(job + " runs without Spark");
+        return sc;
     }
 
     public JavaSparkContext jsc() {
-        if (jsc == null) jsc = JavaSparkContext.fromSparkContext(spark().sparkContext());
+        if (jsc == null) jsc = JavaSparkContext.fromSparkContext(sc());
         return jsc;
     }
 
@@ -115,7 +121,7 @@ public final class JobRun implements AutoCloseable {
     }
 
     /** The master URL, for the run facts. */
-    public String sparkMaster() { return spark().sparkContext().master(); }
+    public String sparkMaster() { return sc().master(); }
 
     /**
      * Begins the staged output (null when OPTIONAL and not given): refuses a committed result without
@@ -126,7 +132,7 @@ public final class JobRun implements AutoCloseable {
         checkOut(out, need, whatGoesThere);
         if (out == null) {
             // a Spark job's results would otherwise look written; inspect's table on the console is the result
-            if (spark != null) console.printf("[%s] no --out given: nothing is written%n", job);
+            if (sc != null) console.printf("[%s] no --out given: nothing is written%n", job);
             return null;
         }
         if (staged != null) throw new IllegalStateException(job + ": the output was already begun");
@@ -163,14 +169,14 @@ public final class JobRun implements AutoCloseable {
     /** Progress lines for the next stage with one unit of {@code unitBytes[i]} bytes per partition i; removed on close. */
     public ProgressReporter progress(long[] unitBytes) {
         ProgressReporter p = new ProgressReporter(job, unitBytes, console);
-        spark().sparkContext().addSparkListener(p);
+        sc().addSparkListener(p);
         listeners.add(p);
         return p;
     }
 
     /** Stops reporting {@code p} (the stage it watched is done). */
     public void endProgress(ProgressReporter p) {
-        if (listeners.remove(p)) spark().sparkContext().removeSparkListener(p);
+        if (listeners.remove(p)) sc().removeSparkListener(p);
     }
 
     /** Aborts an output that was begun and not committed (nothing of this run stays where a reader would look). */
@@ -182,7 +188,7 @@ public final class JobRun implements AutoCloseable {
     public void close() {
         RunInterrupts.unwatch(this);
         abortOutput();
-        for (ProgressReporter p : listeners) spark.sparkContext().removeSparkListener(p);
+        for (ProgressReporter p : listeners) sc.removeSparkListener(p);
         listeners.clear();
         if (broadcast != null) broadcast.destroy();
         broadcast = null;

@@ -82,7 +82,7 @@ final class RunInterrupts {
     private static void stopTasks(JobRun run) {
         if (run == null) return;
         try {
-            org.apache.spark.SparkContext sc = run.spark().sparkContext();
+            org.apache.spark.SparkContext sc = run.sc();
             sc.cancelAllJobs();
             long deadline = System.nanoTime() + 10_000_000_000L;
             while (System.nanoTime() < deadline && (sc.statusTracker().getActiveStageIds().length > 0 || runningTasks(sc) > 0)) Thread.sleep(20);

@@ -1,28 +1,67 @@
 package io.weightlab.jobs.spark;
 
 import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
 import org.apache.spark.sql.SparkSession;
 
 import java.util.Map;
 
-/** Creates the SparkSession: whatever master spark-submit gave, else local[*]; extra --conf entries applied. */
+/**
+ * Starts Spark for a job: whatever master spark-submit gave, else local[*]; extra --conf entries applied. Jobs run on
+ * a bare {@link SparkContext}: none of them uses SQL, and a SparkSession's start (Scala reflection, SQLConf) cost about
+ * 0.5 s of every run's start-up (BENCHMARKS.md, "Job start-up").
+ */
 public final class SparkSupport {
     private SparkSupport() {}
 
-    /** A session that is stopped on close only if this call created it (an embedding application keeps its own). */
-    public record Handle(SparkSession session, boolean owned) implements AutoCloseable {
+    /** The context a command runs its job on; stopped on close only if this call created it (an embedding application keeps its own). */
+    public static final class Handle implements AutoCloseable {
+        private final SparkContext context;
+        private final boolean owned;
+        private SparkSession session;
+
+        Handle(SparkContext context, boolean owned) {
+            this.context = context;
+            this.owned = owned;
+        }
+
+        public SparkContext context() { return context; }
+
+        /** A session on the same context, built on first use (only a job that runs SQL pays for it). */
+        public synchronized SparkSession session() {
+            if (session == null) session = SparkSession.builder().config(context.getConf()).getOrCreate();
+            return session;
+        }
+
         @Override
         public void close() {
-            if (owned) session.stop();
+            if (owned) context.stop();
         }
     }
 
     public static Handle open(String appName, String master, Map<String, String> conf) {
-        boolean existed = SparkSession.getDefaultSession().isDefined() || SparkSession.getActiveSession().isDefined();
-        return new Handle(session(appName, master, conf), !existed);
+        boolean existed = org.apache.spark.SparkContext$.MODULE$.getActive().isDefined();
+        return new Handle(context(appName, master, conf), !existed);
     }
 
+    /** The active context, or a new one from {@code master} and {@code conf}. */
+    public static SparkContext context(String appName, String master, Map<String, String> conf) {
+        SparkContext sc = SparkContext.getOrCreate(sparkConf(appName, master, conf));
+        // An existing context ignores new spark.hadoop.* settings; the FileSystem must still see them.
+        if (conf != null) {
+            conf.forEach((k, v) -> {
+                if (k.startsWith("spark.hadoop.")) sc.hadoopConfiguration().set(k.substring("spark.hadoop.".length()), v);
+            });
+        }
+        return sc;
+    }
+
+    /** A SparkSession (tests and embedding applications that want one); jobs themselves need only its context. */
     public static SparkSession session(String appName, String master, Map<String, String> conf) {
+        return SparkSession.builder().config(context(appName, master, conf).getConf()).getOrCreate();
+    }
+
+    private static SparkConf sparkConf(String appName, String master, Map<String, String> conf) {
         SparkConf sc = new SparkConf();
         if (master != null) sc.setMaster(master);
         else if (!sc.contains("spark.master")) sc.setMaster("local[*]");
@@ -36,13 +75,6 @@ public final class SparkSupport {
         if (conf != null) conf.forEach(sc::set);
         // in local mode the tasks run in this JVM: load OpenBLAS while Spark starts
         if (local) io.weightlab.common.linalg.Lapack.preloadInBackground();
-        SparkSession s = SparkSession.builder().config(sc).getOrCreate();
-        // An existing context ignores new spark.hadoop.* settings; the FileSystem must still see them.
-        if (conf != null) {
-            conf.forEach((k, v) -> {
-                if (k.startsWith("spark.hadoop.")) s.sparkContext().hadoopConfiguration().set(k.substring("spark.hadoop.".length()), v);
-            });
-        }
-        return s;
+        return sc;
     }
 }

@@ -17,7 +17,7 @@ import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.synth.DecoderArchitecture;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -42,11 +42,11 @@ public final class GrowJob {
 
     private GrowJob() {}
 
-    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+    public static Map<String, Object> run(SparkContext sc, Options o, PrintStream console) {
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the grown checkpoint goes");
         if (o.set().isEmpty()) throw new UsageException("give the target's shape with --set, e.g. --set num_hidden_layers=32 --set intermediate_size=16384");
         if (!(o.newStd() >= 0)) throw new UsageException("--new-std must be >= 0");
-        try (JobRun run = JobRun.start("grow", spark, console)) {
+        try (JobRun run = JobRun.start("grow", sc, console)) {
             return run(run, o);
         }
     }

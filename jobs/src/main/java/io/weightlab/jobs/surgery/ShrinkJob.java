@@ -16,7 +16,7 @@ import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.surgery.SubclonePlan;
 import io.weightlab.common.synth.DecoderArchitecture;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -42,10 +42,10 @@ public final class ShrinkJob {
 
     private ShrinkJob() {}
 
-    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+    public static Map<String, Object> run(SparkContext sc, Options o, PrintStream console) {
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the student checkpoint goes");
         if (o.set().isEmpty()) throw new UsageException("give the student's shape with --set KEY=VALUE, e.g. --set num_hidden_layers=8 --set hidden_size=1024");
-        try (JobRun run = JobRun.start("shrink", spark, console)) {
+        try (JobRun run = JobRun.start("shrink", sc, console)) {
             return run(run, o);
         }
     }

@@ -20,7 +20,7 @@ import io.weightlab.common.synth.DecoderArchitecture;
 import io.weightlab.common.synth.GgDrawAction;
 import io.weightlab.common.synth.KindDistribution;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,9 +46,9 @@ public final class SynthJob {
 
     private SynthJob() {}
 
-    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+    public static Map<String, Object> run(SparkContext sc, Options o, PrintStream console) {
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the synthetic checkpoint goes");
-        try (JobRun run = JobRun.start("synth", spark, console)) {
+        try (JobRun run = JobRun.start("synth", sc, console)) {
             return run(run, o);
         }
     }

@@ -20,7 +20,7 @@ import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.TensorInfo;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -74,14 +74,14 @@ public final class UpcycleJob {
 
     private UpcycleJob() {}
 
-    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+    public static Map<String, Object> run(SparkContext sc, Options o, PrintStream console) {
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the mixture of experts goes");
         int e = o.experts(), g = o.granularity(), k = o.topK();
         if (g < 1 || e < 1 || e % g != 0) throw new UsageException("--experts " + e + " must be a positive multiple of --granularity " + g + " (rule: ExpertsPerGroup)");
         if (k < 1 || k > e) throw new UsageException("--top-k must be in [1, experts]");
         if (o.noise() > 0 && g != 1) throw new UsageException("--noise applies to plain replication (--granularity 1), not to shards of the FFN");
         if (k % g != 0) throw new UsageException("--top-k " + k + " must be a multiple of --granularity " + g + ": top-k has to select whole groups (rule: WholeGroups)");
-        try (JobRun run = JobRun.start("upcycle", spark, console)) {
+        try (JobRun run = JobRun.start("upcycle", sc, console)) {
             return run(run, o);
         }
     }

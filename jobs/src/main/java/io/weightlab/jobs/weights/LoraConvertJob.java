@@ -23,7 +23,7 @@ import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -40,10 +40,10 @@ public final class LoraConvertJob {
 
     private LoraConvertJob() {}
 
-    public static int run(SparkSession spark, Options o, PrintStream console) {
+    public static int run(SparkContext sc, Options o, PrintStream console) {
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the converted adapter goes");
         if (o.initial() == null) throw new UsageException("--initial (the adapter as lora-init wrote it, before training) is required");
-        try (JobRun run = JobRun.start("lora-convert", spark, console)) {
+        try (JobRun run = JobRun.start("lora-convert", sc, console)) {
             return run(run, o);
         }
     }

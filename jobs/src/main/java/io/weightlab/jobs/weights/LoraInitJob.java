@@ -40,7 +40,7 @@ import org.apache.hadoop.fs.Path;
 import org.bytedeco.javacpp.FloatPointer;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 import scala.Tuple2;
 
 import java.io.IOException;
@@ -91,10 +91,10 @@ public final class LoraInitJob {
 
     private LoraInitJob() {}
 
-    public static Result run(SparkSession spark, Options o, PrintStream console) {
+    public static Result run(SparkContext sc, Options o, PrintStream console) {
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, WHAT);
         LoraInitializer init = LoraRegistry.create(o.method(), o.initParams());
-        try (JobRun run = JobRun.start("lora-init", spark, console)) {
+        try (JobRun run = JobRun.start("lora-init", sc, console)) {
             return run(run, init, o);
         }
     }

@@ -13,7 +13,7 @@ import io.weightlab.jobs.spark.MomentPass;
 import io.weightlab.jobs.spark.ParquetTables;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 
 import java.io.PrintStream;
 import java.time.Instant;
@@ -36,11 +36,11 @@ public final class LrScalesJob {
 
     private LrScalesJob() {}
 
-    public static List<Map<String, Object>> run(SparkSession spark, Options o, PrintStream console) {
+    public static List<Map<String, Object>> run(SparkContext sc, Options o, PrintStream console) {
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "where the learning-rate scales go");
         if (o.gradients() == null) throw new UsageException("--gradients is required (`tools/weightlab_collect.py gradients` writes it)");
         if (!(o.lr() > 0) || !(o.eps() > 0)) throw new UsageException("--lr and --eps must be positive");
-        try (JobRun job = JobRun.start("lr-scales", spark, console)) {
+        try (JobRun job = JobRun.start("lr-scales", sc, console)) {
             return run(job, o);
         }
     }
@@ -92,7 +92,7 @@ public final class LrScalesJob {
                 try (FSDataOutputStream os = staged.create(PARAM_GROUPS)) {
                     Tables.writeJson(os, Map.of("optimizer", "sgd-sai", "lr", o.lr(), "groups", groups));
                 }
-                ParquetTables.write(job.spark(), rows, staged.staged("lr_scales.parquet").toString());
+                ParquetTables.write(job.hadoop(), rows, staged.staged("lr_scales.parquet").toString());
                 return rows;
         });
     }

@@ -22,7 +22,7 @@ import io.weightlab.common.report.Tables;
 import io.weightlab.common.stats.MomentAccumulator;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -56,10 +56,10 @@ public final class RescaleJob {
 
     private RescaleJob() {}
 
-    public static Result run(SparkSession spark, Options o, PrintStream console) {
+    public static Result run(SparkContext sc, Options o, PrintStream console) {
         if (o.apply() == null || o.apply().isEmpty()) throw new UsageException("give at least one --apply PATTERN=METHOD rule");
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, WHAT);
-        try (JobRun run = JobRun.start("rescale", spark, console)) {
+        try (JobRun run = JobRun.start("rescale", sc, console)) {
             Configuration hconf = run.hadoop();
             Checkpoint ckpt = CheckpointCatalog.open(hconf, o.input());
             List<ApplyRule> rules = new ArrayList<>();

@@ -27,7 +27,7 @@ public class SpectrumJobTest {
         for (String fixture : new String[] {"all-minilm-l6-v2", "all-minilm-l6-v2-q-sharded"}) {
             JsonNode ref = Fixtures.reference(fixture.replace("-sharded", "")).get("tensors");
             Path out = tmp.resolve(fixture);
-            List<SpectrumJob.MatrixResult> results = SpectrumJob.run(TestSpark.get(), new SpectrumJob.Options(
+            List<SpectrumJob.MatrixResult> results = SpectrumJob.run(TestSpark.context(), new SpectrumJob.Options(
                     Fixtures.dir(fixture).toUri().toString(), out.toUri().toString(), false, Set.of("embeddings"),
                     4096L << 20, true, new int[] {128, 128}, false), System.out);
             int ok = 0;
@@ -58,7 +58,7 @@ public class SpectrumJobTest {
 
     @Test
     void embeddingsAreListedNotDroppedWhenExcluded() {
-        List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.get(), new SpectrumJob.Options(
+        List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.context(), new SpectrumJob.Options(
                 Fixtures.dir("all-minilm-l6-v2").toUri().toString(), null, false, Set.of(), 4096L << 20, false,
                 new int[] {128, 128}, true), System.out);
         SpectrumJob.MatrixResult emb = r.stream().filter(x -> x.name().equals("embeddings.word_embeddings.weight")).findFirst().orElseThrow();
@@ -70,7 +70,7 @@ public class SpectrumJobTest {
         org.apache.hadoop.conf.Configuration h = TestSpark.get().sparkContext().hadoopConfiguration();
         h.setLong(DistributedSpectrum.BLOCK_KEY, bytes);
         try {
-            return SpectrumJob.run(TestSpark.get(), o, System.out);
+            return SpectrumJob.run(TestSpark.context(), o, System.out);
         } finally {
             h.unset(DistributedSpectrum.BLOCK_KEY);
         }
@@ -183,7 +183,7 @@ public class SpectrumJobTest {
     void randomizedOverTheBudgetTakesTheGramRouteWhenItFits() {
         String in = Fixtures.dir("all-minilm-l6-v2").toUri().toString();
         JsonNode ref = Fixtures.reference("all-minilm-l6-v2").get("tensors");
-        List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.get(), new SpectrumJob.Options(in, null, false, Set.of(),
+        List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.context(), new SpectrumJob.Options(in, null, false, Set.of(),
                 2L << 20, false, new int[] {128, 128}, true, true, 64, 4, 1, 0, null), System.out);
         SpectrumJob.MatrixResult m = named(r, "encoder.layer.0.intermediate.dense.weight");
         assertTrue(((String) m.row().get("method")).startsWith("gram (distributed AᵀA"), m.row().toString());
@@ -236,7 +236,7 @@ public class SpectrumJobTest {
     void randomizedTopK() {
         String in = Fixtures.dir("all-minilm-l6-v2").toUri().toString();
         JsonNode ref = Fixtures.reference("all-minilm-l6-v2").get("tensors");
-        List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.get(), new SpectrumJob.Options(in, null, false, Set.of(),
+        List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.context(), new SpectrumJob.Options(in, null, false, Set.of(),
                 4096L << 20, false, new int[] {128, 128}, true, true, 16, 6, 1, 0, null), System.out);
         int n = 0;
         for (SpectrumJob.MatrixResult m : r) {
@@ -289,7 +289,7 @@ public class SpectrumJobTest {
                 w.write(en.spec().name().equals(fusedName) ? fused.array() : q.array());
             }
         }
-        List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.get(), new SpectrumJob.Options(file.toUri().toString(), null, false,
+        List<SpectrumJob.MatrixResult> r = SpectrumJob.run(TestSpark.context(), new SpectrumJob.Options(file.toUri().toString(), null, false,
                 Set.of(), 4096L << 20, false, new int[] {128, 128}, true), System.out);
         assertEquals(1 + experts, r.stream().filter(m -> m.status().equals("ok")).count(), r.toString());
         for (int e = 0; e < experts; e++) {

@@ -28,7 +28,7 @@ public class StatsJobTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
     static StatsJob.Result run(String input, String out, boolean dequantize, long sliceBytes) {
-        return StatsJob.run(TestSpark.get(), new StatsJob.Options(input, out, true, sliceBytes, dequantize, new int[] {128, 128}), System.out);
+        return StatsJob.run(TestSpark.context(), new StatsJob.Options(input, out, true, sliceBytes, dequantize, new int[] {128, 128}), System.out);
     }
 
     static void close(double expected, double actual, String what) {
