@@ -31,13 +31,18 @@ import java.util.List;
  * on stderr and exit code 2 (bad input or usage) or 1 (the run failed).
  */
 @Command(name = "weightlab", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = "Spark jobs that read, analyse, transform and aggregate neural-network checkpoints.",
-        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, LrScalesCommand.class, FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class})
+        description = "Spark jobs that read, analyse, transform and aggregate neural-network checkpoints.")
 public final class WeightLab implements Runnable {
+    /** Every job's command, in the order the usage lists them. */
+    static final List<Class<?>> JOBS = List.of(InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class,
+            ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, LrScalesCommand.class,
+            FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class);
 
     @Override
     public void run() {
-        new CommandLine(this).usage(System.out);
+        CommandLine all = new CommandLine(this);
+        for (Class<?> job : JOBS) all.addSubcommand(job);
+        all.usage(System.out);
     }
 
     public static void main(String[] args) {
@@ -51,6 +56,11 @@ public final class WeightLab implements Runnable {
     /** Runs the CLI and returns the exit code (tests call this instead of main). */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new WeightLab());
+        // Building a job's model reflects over all its options and mixins: a run builds only its own job's (~0.1 s of
+        // start-up); usage, a misspelled job (did-you-mean) and --config (whose sections name other jobs) get them all.
+        Class<?> only = java.util.Arrays.asList(args).contains(YamlConfig.OPTION) || java.util.Arrays.stream(args).anyMatch(a -> a.startsWith(YamlConfig.OPTION + "="))
+                ? null : jobClass(args);
+        for (Class<?> job : only != null ? List.of(only) : JOBS) cl.addSubcommand(job);
         cl.setExecutionExceptionHandler((ex, line, parse) -> report(line, ex));
         cl.setParameterExceptionHandler(WeightLab::usageError);
         // distinct: an alias (reinit) maps to the same CommandLine as its job
@@ -72,6 +82,19 @@ public final class WeightLab implements Runnable {
             return report(job == null ? cl : cl.getSubcommands().get(job), e);
         }
         return cl.execute(rest);
+    }
+
+    /** The command class of the job named by the first word of {@code args} that is not an option, or null. */
+    static Class<?> jobClass(String[] args) {
+        for (String a : args) {
+            if (a.startsWith("-")) continue;
+            for (Class<?> c : JOBS) {
+                Command command = c.getAnnotation(Command.class);
+                if (command.name().equals(a) || java.util.Arrays.asList(command.aliases()).contains(a)) return c;
+            }
+            return null;
+        }
+        return null;
     }
 
     /** The job a command line runs: its first word that names one. */
