@@ -16,6 +16,7 @@ import io.weightlab.jobs.cli.RescaleCommand;
 import io.weightlab.jobs.cli.ReportCommand;
 import io.weightlab.jobs.cli.SpectrumCommand;
 import io.weightlab.jobs.cli.StatsCommand;
+import io.weightlab.jobs.cli.ExtendVocabCommand;
 import io.weightlab.jobs.cli.GrowCommand;
 import io.weightlab.jobs.cli.ShrinkCommand;
 import io.weightlab.jobs.cli.SynthCommand;
@@ -32,7 +33,7 @@ import java.util.List;
  */
 @Command(name = "weightlab", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Spark jobs that read, analyse, transform and aggregate neural-network checkpoints.",
-        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, LrScalesCommand.class, FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class})
+        subcommands = {InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class, ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, LrScalesCommand.class, FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class, ExtendVocabCommand.class})
 public final class WeightLab implements Runnable {
 
     @Override
