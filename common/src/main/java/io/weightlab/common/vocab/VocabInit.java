@@ -20,9 +20,32 @@ public interface VocabInit extends Serializable {
 
     /**
      * The filler for one tensor: {@code moments} as {@link #needs()} asked (null for NOTHING), {@code initStd} the
-     * model's initializer_range, {@code role} "input" or "output" (keys the random streams).
+     * model's initializer_range, {@code role} "input" or "output" (keys the random streams); {@code sharing} ships
+     * large arrays (the d x d Gaussian factor) to the executors outside the task.
      */
-    RowFiller prepare(RowMoments moments, double initStd, long seed, String role);
+    RowFiller prepare(RowMoments moments, double initStd, long seed, String role, Sharing sharing);
+
+    /** A value the filler reads where it runs. */
+    interface Shared<T> extends Serializable {
+        T get();
+    }
+
+    /** How a large value reaches the executors: inside the task (tests, small models) or by a Spark broadcast (the job). */
+    interface Sharing {
+        <T extends Serializable> Shared<T> share(T value);
+
+        /** The value travels with the task: fine for small ones, not for a 128 MiB factor on a cluster. */
+        Sharing IN_TASK = new Sharing() {
+            @Override
+            public <T extends Serializable> Shared<T> share(T value) {
+                return new InTask<>(value);
+            }
+        };
+    }
+
+    record InTask<T>(T value) implements Shared<T> {
+        @Override public T get() { return value; }
+    }
 
     /** One new row to fill: the token and the ids of its pieces (null when the method needs none). */
     record NewRow(String token, int[] pieces) implements Serializable {}

@@ -26,7 +26,7 @@ public final class VocabInits {
         @Override public Needs needs() { return Needs.NOTHING; }
 
         @Override
-        public RowFiller prepare(RowMoments moments, double initStd, long seed, String role) {
+        public RowFiller prepare(RowMoments moments, double initStd, long seed, String role, Sharing sharing) {
             return new RandomRows(std != null ? std : initStd, seed, role);
         }
     }
@@ -36,7 +36,7 @@ public final class VocabInits {
         @Override public Needs needs() { return Needs.MEAN; }
 
         @Override
-        public RowFiller prepare(RowMoments moments, double initStd, long seed, String role) {
+        public RowFiller prepare(RowMoments moments, double initStd, long seed, String role, Sharing sharing) {
             return new ConstantRows(moments.mean(), "mean of the " + moments.count() + " existing rows");
         }
     }
@@ -50,7 +50,7 @@ public final class VocabInits {
         @Override public Needs needs() { return Needs.COVARIANCE; }
 
         @Override
-        public RowFiller prepare(RowMoments moments, double initStd, long seed, String role) {
+        public RowFiller prepare(RowMoments moments, double initStd, long seed, String role, Sharing sharing) {
             int d = moments.dim();
             double[] cov = moments.covariance();
             for (int i = 0; i < cov.length; i++) cov[i] *= scale;
@@ -65,7 +65,7 @@ public final class VocabInits {
             double[] mu = moments.mean();
             String what = "gaussian: N(mean, " + scale + " x covariance) of the " + moments.count() + " existing rows"
                     + (negative > 0 ? " (" + negative + " tiny negative eigenvalues of the covariance set to 0)" : "");
-            return new GaussianRows(factor, mu, seed, role, what);
+            return new GaussianRows(sharing.share(factor), mu, seed, role, what);
         }
     }
 
@@ -76,7 +76,7 @@ public final class VocabInits {
         @Override public boolean needsPieces() { return true; }
 
         @Override
-        public RowFiller prepare(RowMoments moments, double initStd, long seed, String role) {
+        public RowFiller prepare(RowMoments moments, double initStd, long seed, String role, Sharing sharing) {
             return new PieceCombination(null, seed, role);
         }
     }
@@ -92,7 +92,7 @@ public final class VocabInits {
         @Override public boolean needsPieces() { return true; }
 
         @Override
-        public RowFiller prepare(RowMoments moments, double initStd, long seed, String role) {
+        public RowFiller prepare(RowMoments moments, double initStd, long seed, String role, Sharing sharing) {
             return new PieceCombination(alpha, seed, role);
         }
     }
@@ -119,7 +119,7 @@ public final class VocabInits {
     }
 
     /** μ + z·F for z ~ N(0, I) from each token's stream; one dgemm per batch of rows. */
-    private record GaussianRows(double[] factor, double[] mu, long seed, String role, String what) implements VocabInit.RowFiller {
+    private record GaussianRows(VocabInit.Shared<double[]> factor, double[] mu, long seed, String role, String what) implements VocabInit.RowFiller {
         @Override
         public void fill(List<VocabInit.NewRow> rows, int d, VocabInit.RowSource source, double[] out) {
             int m = rows.size();
@@ -128,7 +128,7 @@ public final class VocabInits {
                 RandomGenerator g = rng(seed, role, rows.get(r).token());
                 for (int j = 0; j < d; j++) z[r * d + j] = g.nextGaussian();
             }
-            double[] x = Lapack.multiply(z, false, factor, false, m, d, d);
+            double[] x = Lapack.multiply(z, false, factor.get(), false, m, d, d);
             for (int r = 0; r < m; r++) for (int j = 0; j < d; j++) out[r * d + j] = x[r * d + j] + mu[j];
         }
 

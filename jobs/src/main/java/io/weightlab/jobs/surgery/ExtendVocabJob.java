@@ -119,7 +119,7 @@ public final class ExtendVocabJob {
             }
             RowMoments m = needs == VocabInit.Needs.NOTHING ? null : measure(job, t, needs == VocabInit.Needs.COVARIANCE);
             String role = isHead ? "output" : "input";
-            VocabInit.RowFiller filler = method.prepare(m, initStd, o.seed(), role);
+            VocabInit.RowFiller filler = method.prepare(m, initStd, o.seed(), role, broadcasts(job));
             VocabRowsAction a = new VocabRowsAction(t, added, rows, filler, padded ? VocabInits.meanRows(m) : null);
             plans.add(TransformPlanner.Planned.computed(t.name(), t.dtype(), a.outShape(), spec, a, (isHead ? "output" : "input") + " rows of the new tokens"));
             described.put(t.name(), a.describe());
@@ -157,6 +157,20 @@ public final class ExtendVocabJob {
             job.console().printf("[extend-vocab] wrote %s in %.1f s%n", o.out(), job.seconds());
             return run;
         });
+    }
+
+    /** Large filler data (the Gaussian's d x d factor) goes to the executors once, not inside every task. */
+    private static VocabInit.Sharing broadcasts(JobRun job) {
+        return new VocabInit.Sharing() {
+            @Override
+            public <T extends java.io.Serializable> VocabInit.Shared<T> share(T value) {
+                return new Broadcasted<>(job.jsc().broadcast(value));
+            }
+        };
+    }
+
+    private record Broadcasted<T>(Broadcast<T> value) implements VocabInit.Shared<T> {
+        @Override public T get() { return value.value(); }
     }
 
     /** The input embedding: the one 2-D tensor named {@code *embed_tokens.weight}. */
