@@ -35,8 +35,13 @@ public class ExtendVocabJobTest {
         return JSON.readTree(Python.script(Python.testScript("vocab_model.py"), dir.toString(), tied ? "1" : "0", dtype)).get("vocab").asInt();
     }
 
-    static JsonNode check(Path src, Path out) throws IOException {
-        return JSON.readTree(Python.script(Python.testScript("vocab_check.py"), src.toString(), out.toString()));
+    /** One Python start for all the outputs of a test (torch and transformers take seconds to import). */
+    static JsonNode check(Path src, Path... outs) throws IOException {
+        List<String> args = new ArrayList<>(List.of(src.toString()));
+        for (Path o : outs) args.add(o.toString());
+        JsonNode all = JSON.readTree(Python.script(Python.testScript("vocab_check.py"), args.toArray(String[]::new)));
+        System.out.println("[vocab_check] " + all);
+        return all;
     }
 
     /** Untied F32 model, pieces from the model's tokenizer (tools/vocab_pieces.py): subword-mean, convex and mean rows. */
@@ -53,8 +58,16 @@ public class ExtendVocabJobTest {
         Cli.Run r = Cli.run("extend-vocab", src.toString(), "--out", sub.toString(), "--tokens", jsonl.toString(), "--method", "subword-mean", "--pad-to", "64");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("'the' is already token"), r.out());
+        Path convex = tmp.resolve("convex");
+        Cli.Run rc = Cli.run("extend-vocab", src.toString(), "--out", convex.toString(), "--tokens", jsonl.toString(), "--method", "convex:alpha=0.5", "--seed", "3");
+        assertEquals(0, rc.exit(), rc.err());
+        Path mean = tmp.resolve("mean");
+        Cli.Run rm = Cli.run("extend-vocab", src.toString(), "--out", mean.toString(), "--tokens", txt.toString(), "--method", "mean");
+        assertEquals(0, rm.exit(), rm.err());
+        JsonNode checks = check(src, sub, convex, mean);
+
         int padded = (n + 3 + 63) / 64 * 64;
-        JsonNode c = check(src, sub);
+        JsonNode c = checks.get(0);
         assertEquals(padded, c.get("vocab_size").asInt(), c.toString());
         assertEquals(padded, c.get("logits_width").asInt());
         assertTrue(c.get("others_identical").asBoolean() && c.get("same_names").asBoolean(), c.toString());
@@ -71,24 +84,19 @@ public class ExtendVocabJobTest {
         assertEquals(n, listing.get("tokens").get(0).get("id").asInt());
         assertEquals("skipped: already token", listing.get("tokens").get(3).get("status").asText().replaceAll(" \\d+$", ""));
 
-        Path convex = tmp.resolve("convex");
-        r = Cli.run("extend-vocab", src.toString(), "--out", convex.toString(), "--tokens", jsonl.toString(), "--method", "convex:alpha=0.5", "--seed", "3");
-        assertEquals(0, r.exit(), r.err());
-        c = check(src, convex);
+        c = checks.get(1);
         assertEquals(n + 3, c.get("vocab_size").asInt());
         JsonNode row = c.get("rows").get("model.embed_tokens.weight");
         assertTrue(row.get("multi_piece_rows").asInt() >= 1, row.toString());
         assertEquals(0, row.get("convex_err").asDouble(), 1e-5, "in the pieces' convex hull: " + row);
         assertTrue(row.get("pieces_mean_err").asDouble() > 1e-3, "random weights, not the mean: " + row);
 
-        Path mean = tmp.resolve("mean");
-        r = Cli.run("extend-vocab", src.toString(), "--out", mean.toString(), "--tokens", txt.toString(), "--method", "mean");
-        assertEquals(0, r.exit(), r.err());
-        c = check(src, mean);
+        c = checks.get(2);
         for (String t : List.of("model.embed_tokens.weight", "lm_head.weight")) {
             assertEquals(0, c.get("rows").get(t).get("mean_err").asDouble(), 1e-6, t + ": numpy's mean of the rows");
             assertTrue(c.get("rows").get(t).get("old_rows_identical").asBoolean(), t);
         }
+        badInputWritesNothing(src, tmp);
     }
 
     /** Tied BF16 model, 3000 new tokens: gaussian rows have the fitted mean and covariance, random rows the init std. */
@@ -104,7 +112,11 @@ public class ExtendVocabJobTest {
         Path gauss = tmp.resolve("gauss");
         Cli.Run r = Cli.run("extend-vocab", src.toString(), "--out", gauss.toString(), "--tokens", txt.toString(), "--method", "gaussian:scale=1", "--seed", "11");
         assertEquals(0, r.exit(), r.err());
-        JsonNode c = check(src, gauss);
+        Path random = tmp.resolve("random");
+        Cli.Run rr = Cli.run("extend-vocab", src.toString(), "--out", random.toString(), "--tokens", txt.toString(), "--method", "random");
+        assertEquals(0, rr.exit(), rr.err());
+        JsonNode checks = check(src, gauss, random);
+        JsonNode c = checks.get(0);
         assertEquals(n + 3000, c.get("vocab_size").asInt());
         assertTrue(c.get("tied").asBoolean() && c.get("input_is_output").asBoolean(), "tied stays tied: " + c);
         JsonNode row = c.get("rows").get("model.embed_tokens.weight");
@@ -114,19 +126,13 @@ public class ExtendVocabJobTest {
         assertTrue(row.get("mean_z").asDouble() < 4.5, "sample mean within sampling error: " + row);
         assertTrue(row.get("cov_z").asDouble() < 4.5, "sample covariance within sampling error: " + row);
 
-        Path random = tmp.resolve("random");
-        r = Cli.run("extend-vocab", src.toString(), "--out", random.toString(), "--tokens", txt.toString(), "--method", "random");
-        assertEquals(0, r.exit(), r.err());
-        row = check(src, random).get("rows").get("model.embed_tokens.weight");
+        row = checks.get(1).get("rows").get("model.embed_tokens.weight");
         // std of 48,000 N(0, 0.05²) draws: relative sampling error 1/sqrt(2·48000) = 0.3 %
         assertEquals(0.05, row.get("sample_std").asDouble(), 0.05 * 0.015, "the config's initializer_range: " + row);
     }
 
-    /** One line naming the file or the method, exit 2, nothing written. */
-    @Test
-    void badInputWritesNothing(@TempDir Path tmp) throws IOException {
-        Path src = tmp.resolve("src");
-        model(src, false, "float32");
+    /** Bad input (on the first test's model): one line naming the file or the method, exit 2, nothing written. */
+    static void badInputWritesNothing(Path src, Path tmp) throws IOException {
         Path empty = tmp.resolve("empty.txt");
         Files.writeString(empty, "\n\n");
         Path txt = tmp.resolve("new.txt");
