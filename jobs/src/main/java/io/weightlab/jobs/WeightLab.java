@@ -16,6 +16,7 @@ import io.weightlab.jobs.cli.RescaleCommand;
 import io.weightlab.jobs.cli.ReportCommand;
 import io.weightlab.jobs.cli.SpectrumCommand;
 import io.weightlab.jobs.cli.StatsCommand;
+import io.weightlab.jobs.cli.ExtendVocabCommand;
 import io.weightlab.jobs.cli.GrowCommand;
 import io.weightlab.jobs.cli.ShrinkCommand;
 import io.weightlab.jobs.cli.SynthCommand;
@@ -36,7 +37,8 @@ public final class WeightLab implements Runnable {
     /** Every job's command, in the order the usage lists them. */
     static final List<Class<?>> JOBS = List.of(InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class,
             ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, LrScalesCommand.class,
-            FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class);
+            FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class,
+            ExtendVocabCommand.class);
 
     @Override
     public void run() {

@@ -66,6 +66,10 @@ public class OutputSchemaTest {
                 "--granularity", "1", "--top-k", "2"));
         outputs.put("shrink", run("shrink", llama.toString(), "--out", tmp.resolve("shrink").toString(), "--set", "num_hidden_layers=2"));
         outputs.put("grow", run("grow", llama.toString(), "--out", tmp.resolve("grow").toString(), "--set", "num_hidden_layers=6"));
+        Path newTokens = tmp.resolve("new_tokens.jsonl");
+        Files.writeString(newTokens, "{\"token\": \"<a>\", \"ids\": [1, 2]}\n");
+        outputs.put("extend-vocab", run("extend-vocab", llama.toString(), "--out", tmp.resolve("extend-vocab").toString(), "--tokens", newTokens.toString(),
+                "--method", "subword-mean", "--pad-to", "64"));
         // the grown model's extra layers are "not in the reference": not_compared has entries
         outputs.put("compare", run("compare", llama.toString(), trained.toString(), tmp.resolve("grow").toString(),
                 "--out", tmp.resolve("compare").toString()));

@@ -74,7 +74,7 @@ class MethodContractTest {
     @Test
     void listingsAreGeneratedFromTheDeclarations() {
         for (MethodCatalog<?> c : List.of(MethodRegistry.catalog(), LoraRegistry.catalog(), AggregatorRegistry.catalog(),
-                LoraAggregatorRegistry.catalog(), ServerOptimizerRegistry.catalog())) {
+                LoraAggregatorRegistry.catalog(), ServerOptimizerRegistry.catalog(), io.weightlab.common.vocab.VocabInitRegistry.catalog())) {
             String listing = c.listing();
             for (String name : c.names()) {
                 assertTrue(listing.contains("\n" + name + "\n") || listing.startsWith(name + "\n") || listing.contains("\n" + name + " (also"), name);
