@@ -8,6 +8,8 @@ import io.weightlab.common.fed.ClientMoments;
 import io.weightlab.common.fed.ClientSet;
 import io.weightlab.common.fed.ClientSpec;
 import io.weightlab.common.fed.ElementAggregator;
+import io.weightlab.common.fed.GaussianNoise;
+import io.weightlab.common.fed.PrivacyLedger;
 import io.weightlab.common.fed.RobustPolicy;
 import io.weightlab.common.fed.ServerOptimizer;
 import io.weightlab.common.fed.ServerOptimizerRegistry;
@@ -67,6 +69,9 @@ final class FullCheckpointRound {
     private final Checkpoint reference;
     private final ServerOptimizer serverOpt;
     private final ServerState prevState;
+    /** --dp gaussian: the checked options and the ledger (budget enforced before any client is read), or null. */
+    private final PrivateRound privacy;
+    private GaussianNoise noise;
 
     private ClientSet clients;
     private List<String> ids;
@@ -103,6 +108,7 @@ final class FullCheckpointRound {
         }
         serverOpt = o.serverOpt() == null ? null : ServerOptimizerRegistry.create(o.serverOpt().name(), o.serverOpt().params());
         prevState = o.serverOpt() == null || o.serverOpt().stateIn() == null ? null : ServerState.read(in.hconf, o.serverOpt().stateIn(), o.serverOpt().name());
+        privacy = PrivateRound.of(o, in.hconf);
     }
 
     static Map<String, Object> run(RoundInputs in) {
@@ -167,6 +173,7 @@ final class FullCheckpointRound {
         double[] keptNorms = new double[kept.size()];
         for (int i = 0; i < kept.size(); i++) keptNorms[i] = norms[kept.get(i)];
         clip = robust.clipFactors(keptNorms);
+        noise = privacy == null ? null : privacy.noise(kept.size(), in.manifest.round());
 
         List<Checkpoint> checkpoints = clients.checkpoints();
         actions = new LinkedHashMap<>();
@@ -198,9 +205,10 @@ final class FullCheckpointRound {
         // Not a round-long broadcast: the actions hold every client's tensor list, freed as soon as the pass ends.
         Broadcast<Map<String, TensorAggregation>> actB = in.jsc.broadcast(actions);
         var conf = in.conf();
+        GaussianNoise dpNoise = noise;
         if (!todo.isEmpty()) {
             in.jsc.parallelize(todo, in.partitions(todo.size()))
-                    .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), w._2()[0], w._2()[1], conf.value().get())))
+                    .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), dpNoise, w._2()[0], w._2()[1], conf.value().get())))
                     .reduceByKey(TensorAggregation.Diagnostics::merge)
                     .collectAsMap().forEach((k, v) -> diagnostics.merge(k, v, TensorAggregation.Diagnostics::merge));
         }
@@ -208,13 +216,18 @@ final class FullCheckpointRound {
         tComputed = System.nanoTime();
     }
 
-    /** One slice of the aggregate into its scratch file (raw float64 LE), with the slice's diagnostics. */
-    private static TensorAggregation.Diagnostics computeSlice(Unit u, TensorAggregation a, String file, String marker, Configuration conf) throws IOException {
+    /**
+     * One slice of the aggregate into its scratch file (raw float64 LE), with the slice's diagnostics (of the
+     * aggregate before the DP noise, which is added last when asked).
+     */
+    private static TensorAggregation.Diagnostics computeSlice(Unit u, TensorAggregation a, GaussianNoise noise, String file, String marker,
+                                                              Configuration conf) throws IOException {
         TensorAggregation.Diagnostics d = new TensorAggregation.Diagnostics(a.clientCount());
         double[] y = new double[u.count()];
         try (RangeReader reader = new RangeReader(conf)) {
             a.compute(reader, u.first(), u.count(), y, d);
         }
+        if (noise != null) noise.addTo(u.tensor(), u.first(), u.count(), y);
         Path p = new Path(file);
         try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true)) {
             RawDoubles.write(os, y);
@@ -289,8 +302,12 @@ final class FullCheckpointRound {
         return slicesByTensor;
     }
 
-    /** With a server optimiser: its moments m (and v) as float32 checkpoints and state.json into server_state/. */
+    /**
+     * server_state/: with --dp the privacy ledger (privacy.json); with a server optimiser its moments m (and v) as
+     * float32 checkpoints and state.json.
+     */
     private void writeServerState(StagedOutput staged, Map<String, StagedSliceAction> slicesByTensor) throws IOException {
+        if (privacy != null) staged.writeString(FedAvgJob.STATE + PrivacyLedger.FILE, privacy.ledgerJson(in.manifest.round()));
         if (serverOpt == null) return;
         int stepNo = prevState == null ? 1 : prevState.step() + 1;
         for (ServerStepAction.Output out : serverOpt.usesSecondMoment()
@@ -345,6 +362,7 @@ final class FullCheckpointRound {
         run.put("bad_clients", o.badClients().spelling());
         run.put("reject_above", o.rejectAbove());
         run.put("clip", o.clip());
+        if (privacy != null) run.put("dp", privacy.report());
         run.put("seconds", in.secondsSinceStart());
         double meanUpdateSq = 0;
         double[] dots = new double[kept.size()], sq = new double[kept.size()];
