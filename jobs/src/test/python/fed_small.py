@@ -11,6 +11,11 @@ usage: fed_small.py make OUT_DIR SEED SCALES [OUTLIERS]
        fed_small.py noise NOISED_DIR PLAIN_DIR STD
          JSON of noised − plain over every float tensor: n, mean, std (ddof=1), the ratio std/STD, and the
          Kolmogorov-Smirnov p-value of (noised − plain)/STD against N(0, 1) (scipy.stats.kstest).
+       fed_small.py robust OUT_DIR RESULT_DIR METHOD F [KEEP]
+         JSON: max_abs_diff of RESULT_DIR/model against numpy ports of Flower's aggregate_krum (KEEP > 0: Multi-Krum,
+         weights = examples), aggregate_bulyan (Krum as the rule) and RFA's geometric_median_update (alphas =
+         examples, nu 1e-5, ftol 1e-6, maxiter KEEP or 4); the float32 ulp scale; the largest |result − honest mean| and
+         |weighted mean − honest mean| over the coordinates (honest = clients without a planted outlier, given in F).
        fed_small.py eps Z ROUNDS DELTA
          JSON: ε of ROUNDS Gaussian-mechanism rounds (q = 1) from the closed form RDP(α) = ROUNDS·α/(2z²),
          converted as Balle et al. 2020 Thm 21 over Opacus's default orders.
@@ -81,6 +86,49 @@ if cmd == "noise":
     e = a - b
     print(json.dumps({"n": int(e.size), "mean": float(e.mean()), "std": float(e.std(ddof=1)), "ratio": float(e.std(ddof=1) / std),
                       "ks_p": float(scipy.stats.kstest(e / std, "norm").pvalue)}))
+    sys.exit(0)
+
+if cmd == "robust":
+    out, res, method, f = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+    keep = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+    m = json.load(open(os.path.join(out, "manifest.json")))
+    ref, r, X = load_clients(out)
+    W = np.array([c["examples"] for c in m["clients"]], dtype=np.float64); W /= W.sum()
+    def krum(X, W, f, keep):
+        D = ((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+        k = max(1, len(X) - f - 2)
+        s = np.array([np.sort(D[i])[1:k + 1].sum() for i in range(len(X))])
+        if keep > 0:
+            idx = np.sort(np.argsort(s, kind="stable")[:keep])
+            return (X[idx] * W[idx, None]).sum(0) / W[idx].sum()
+        return X[np.argmin(s)]
+    def bulyan(X, f):
+        rem = list(range(len(X))); sel = []
+        for _ in range(len(X) - 2 * f):
+            b = krum(X[rem], None, f, 0)
+            i = next(j for j in rem if np.array_equal(X[j], b))
+            sel.append(i); rem.remove(i)
+        S = X[sel]; beta = len(S) - 2 * f
+        med = np.median(S, axis=0)
+        idx = np.argsort(np.abs(S - med), axis=0, kind="stable")[:beta]
+        return np.take_along_axis(S, idx, axis=0).mean(0)
+    def rfa(X, a, nu=1e-5, ftol=1e-6, maxiter=4):
+        z = (X * a[:, None]).sum(0)
+        obj = (a * np.linalg.norm(X - z, axis=1)).sum()
+        for _ in range(maxiter):
+            prev = obj
+            b = a / np.maximum(nu, np.linalg.norm(X - z, axis=1)); b /= b.sum()
+            z = (X * b[:, None]).sum(0)
+            obj = (a * np.linalg.norm(X - z, axis=1)).sum()
+            if abs(prev - obj) < ftol * obj: break
+        return z
+    want = {"krum": lambda: krum(X, W, f, keep), "bulyan": lambda: bulyan(X, f), "rfa": lambda: rfa(X, W, maxiter=keep or 4)}[method]()
+    got = flat(load_file(os.path.join(res, "model", "model.safetensors")))
+    honest = np.array([np.linalg.norm(x - r) < 1e3 for x in X])
+    hm = X[honest].mean(0)
+    print(json.dumps({"max_abs_diff": float(np.abs(got - want.astype(np.float32).astype(np.float64)).max()),
+                      "ulp": float(np.spacing(np.float32(np.abs(want).max()))),
+                      "off_honest": float(np.abs(got - hm).max()), "mean_off_honest": float(np.abs((X * W[:, None]).sum(0) - hm).max())}))
     sys.exit(0)
 
 if cmd == "eps":
