@@ -76,6 +76,11 @@ public class OutputSchemaTest {
         Path clients = FedAvgJobTest.clients(tmp.resolve("clients"), 2);
         outputs.put("fedavg", run("fedavg", "--manifest", clients.resolve("manifest.json").toString(), "--out", tmp.resolve("fedavg").toString(),
                 "--variance-correction", "follow-others", "--server-opt", "fedadam", "--server-opt-param", "eta=0.5"));
+        // a second and third round of the same job ("job#variant" keys): the DP ledger and report, a client selector's report
+        outputs.put("fedavg#dp", run("fedavg", "--manifest", clients.resolve("manifest.json").toString(), "--out", tmp.resolve("fedavg-dp").toString(),
+                "--weighting", "uniform", "--clip", "1", "--dp", "gaussian", "--noise-multiplier", "1", "--seed", "3", "--epsilon-budget", "100"));
+        outputs.put("fedavg#krum", run("fedavg", "--manifest", clients.resolve("manifest.json").toString(), "--out", tmp.resolve("fedavg-krum").toString(),
+                "--method", "multi-krum:num_clients_to_keep=1"));
         // Jobs that write weights copy the small files beside their input (config, tokenizer, README): not ours.
         Set<String> copied = new TreeSet<>();
         for (Path in : List.of(llama, Fixtures.dir("all-minilm-l6-v2"))) {
@@ -87,7 +92,7 @@ public class OutputSchemaTest {
         Map<String, Set<String>> documented = documentedColumns(Files.readString(SCHEMA, StandardCharsets.UTF_8));
         Map<String, Set<String>> written = new TreeMap<>();
         for (Map.Entry<String, Path> e : outputs.entrySet()) {
-            for (Path f : outputFiles(e.getValue())) if (!copied.contains(f.getFileName().toString())) written.computeIfAbsent(e.getKey() + " " + f.getFileName(), k -> new TreeSet<>()).addAll(columns(f));
+            for (Path f : outputFiles(e.getValue())) if (!copied.contains(f.getFileName().toString())) written.computeIfAbsent(e.getKey().split("#")[0] + " " + f.getFileName(), k -> new TreeSet<>()).addAll(columns(f));
         }
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Set<String>> w : written.entrySet()) {

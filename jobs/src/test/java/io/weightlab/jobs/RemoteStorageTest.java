@@ -300,7 +300,7 @@ public class RemoteStorageTest {
             }
             String out = i == 0 ? tmp.resolve("global-1").toUri().toString() : roots[i].replace("round-1", "global-1");
             Map<String, Object> report = FedAvgJob.run(TestSpark.context(), new FedAvgJob.Options(mf.toString(), null, out, false, "fedavg", Map.of(), Weighting.EXAMPLES,
-                    null, 0.5, null, null, "2d", null, null, BadClients.DROP, 2, 0, null, 5_000_000L, 1 << 20, null, null, false), System.out);
+                    null, 0.5, null, null, "2d", null, null, BadClients.DROP, 2, 0, null, 5_000_000L, 1 << 20, null, null, false, null), System.out);
             assertTrue(report.toString().contains("FiniteValues"), "c2's NaN is reported");
             assertNoSecrets(conf, out);
             FileSystem fs = new Path(out).getFileSystem(conf);

@@ -164,6 +164,7 @@ class ElementAggregatorsTest {
     void everyRegisteredAggregatorIsCovered() {
         List<String> names = new ArrayList<>(AggregatorRegistry.names());
         assertTrue(names.containsAll(List.of("fedavg", "median", "trimmed-mean")), "registered: " + names);
+        names.removeAll(List.of("krum", "multi-krum", "bulyan", "rfa")); // client selectors: numpy references in RobustSelectorsTest
         assertEquals(3, names.size(), "a new element aggregator needs its numpy reference here: " + names);
     }
 }

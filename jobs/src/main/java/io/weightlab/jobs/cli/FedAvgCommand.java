@@ -110,6 +110,29 @@ public class FedAvgCommand implements Callable<Integer> {
     @Option(names = "--merge-into", description = "LoRA rounds: also write BASE + s*B*A of the aggregate as a full checkpoint into <out>/merged/")
     String mergeInto;
 
+    @Option(names = "--dp", paramLabel = "MECHANISM", description = {"central differential privacy: 'gaussian' clips every update to --clip TAU (a number)",
+            "and adds N(0, (z*TAU/K)^2) to the uniform mean of the K clients; needs --weighting uniform, --noise-multiplier,",
+            "and --seed or --dp-secure-noise; epsilon composed over rounds in server_state/privacy.json (docs/algorithms.md)"})
+    String dp;
+
+    @Option(names = "--noise-multiplier", paramLabel = "Z", description = "with --dp gaussian: noise std over the sensitivity TAU/K")
+    Double noiseMultiplier;
+
+    @Option(names = "--sampling-rate", paramLabel = "Q", description = "with --dp gaussian: the rate at which this round's clients were sampled from the population (default 1: no amplification)")
+    Double samplingRate;
+
+    @Option(names = "--epsilon-budget", paramLabel = "E", description = "with --dp gaussian: refuse a round that would bring epsilon (composed over the rounds) above E")
+    Double epsilonBudget;
+
+    @Option(names = "--delta", paramLabel = "D", defaultValue = "1e-5", description = "with --dp gaussian: the delta of the reported (epsilon, delta) (default: ${DEFAULT-VALUE})")
+    double delta;
+
+    @Option(names = "--dp-secure-noise", description = "with --dp gaussian: draw the noise from SecureRandom (not reproducible, no seed to keep secret)")
+    boolean dpSecureNoise;
+
+    @Option(names = "--seed", description = "with --dp gaussian: the noise seed; noise is drawn from (seed, round, tensor, block), so a re-run is identical. Keep it secret")
+    Long seed;
+
     @Option(names = "--resume", description = "take over the staging of an interrupted round with the same clients and options: aggregated slices and written shards are kept")
     boolean resume;
 
@@ -145,10 +168,16 @@ public class FedAvgCommand implements Callable<Integer> {
             dt = DType.parse(outDType.toUpperCase(Locale.ROOT));
             if (dt == null) throw new UsageException("--out-dtype " + outDType + ": not a dtype (F32, BF16, F16, F64)");
         }
+        if (dp == null && (noiseMultiplier != null || samplingRate != null || epsilonBudget != null || dpSecureNoise || seed != null)) {
+            throw new UsageException("--noise-multiplier, --sampling-rate, --epsilon-budget, --dp-secure-noise and --seed apply with --dp gaussian");
+        }
+        if (dp != null && noiseMultiplier == null) throw new UsageException("--dp " + dp + " needs --noise-multiplier Z");
+        FedAvgJob.Dp dpOptions = dp == null ? null : new FedAvgJob.Dp(dp.toLowerCase(Locale.ROOT), noiseMultiplier, samplingRate, epsilonBudget, delta, dpSecureNoise,
+                dpSecureNoise ? null : seed, serverState);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab fedavg", spark.master, spark.conf)) {
             FedAvgJob.run(h.context(), new FedAvgJob.Options(manifest, clientsPrefix, output.out, output.overwrite, methodSpec.getKey(), aggregatorParams, weighting,
                     varianceCorrection, conservativeC, eps, relativeEps, correctPattern, rejectAbove, clip, badClients, minClients, minFraction,
-                    dt, maxShardBytes, memoryBudget, optSpec == null ? null : new FedAvgJob.ServerOpt(optSpec.getKey(), optParams, serverState), mergeInto, resume), System.out);
+                    dt, maxShardBytes, memoryBudget, optSpec == null ? null : new FedAvgJob.ServerOpt(optSpec.getKey(), optParams, serverState), mergeInto, resume, dpOptions), System.out);
             System.out.println("output: " + output.out + "  (model/ or, for LoRA rounds, adapter/; " + FedAvgJob.REPORT + ")");
             return 0;
         }

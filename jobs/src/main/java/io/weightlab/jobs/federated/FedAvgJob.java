@@ -24,7 +24,15 @@ public final class FedAvgJob {
     public record Options(String manifest, String clientsPrefix, String out, boolean overwrite, String method, Map<String, String> methodParams,
                           Weighting weighting, String varianceCorrection, double conservativeC, Double eps, Double relativeEps,
                           String correctPattern, Double rejectAbove, String clip, BadClients badClients, int minClients, double minFraction,
-                          DType outDType, long maxShardBytes, long memoryBudget, ServerOpt serverOpt, String mergeInto, boolean resume) implements Serializable {}
+                          DType outDType, long maxShardBytes, long memoryBudget, ServerOpt serverOpt, String mergeInto, boolean resume, Dp dp) implements Serializable {}
+
+    /**
+     * Central DP (--dp gaussian): noise multiplier z, client sampling rate q (null: 1), ε budget (null: none), δ,
+     * secure noise instead of the seeded streams, the noise seed (null with secure noise), and the previous round's
+     * server_state directory holding privacy.json (or null on the first DP round).
+     */
+    public record Dp(String mechanism, double noiseMultiplier, Double samplingRate, Double epsilonBudget, double delta, boolean secureNoise,
+                     Long seed, String stateIn) implements Serializable {}
 
     /** A server optimiser step after the aggregation: name, parameters, and the previous round's state directory (or null). */
     public record ServerOpt(String name, Map<String, String> params, String stateIn) implements Serializable {}

@@ -5,9 +5,13 @@ import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.fed.AggregatorRegistry;
 import io.weightlab.common.fed.ClientMoments;
+import io.weightlab.common.fed.ClientSelector;
 import io.weightlab.common.fed.ClientSet;
+import io.weightlab.common.fed.PairwiseDistances;
 import io.weightlab.common.fed.ClientSpec;
 import io.weightlab.common.fed.ElementAggregator;
+import io.weightlab.common.fed.GaussianNoise;
+import io.weightlab.common.fed.PrivacyLedger;
 import io.weightlab.common.fed.RobustPolicy;
 import io.weightlab.common.fed.ServerOptimizer;
 import io.weightlab.common.fed.ServerOptimizerRegistry;
@@ -67,6 +71,12 @@ final class FullCheckpointRound {
     private final Checkpoint reference;
     private final ServerOptimizer serverOpt;
     private final ServerState prevState;
+    /** --dp gaussian: the checked options and the ledger (budget enforced before any client is read), or null. */
+    private final PrivateRound privacy;
+    private GaussianNoise noise;
+    /** With a client selector (krum, multi-krum, bulyan, rfa): the valid clients it chose from, and its report. */
+    private List<Integer> candidates;
+    private Map<String, Object> selection;
 
     private ClientSet clients;
     private List<String> ids;
@@ -103,6 +113,7 @@ final class FullCheckpointRound {
         }
         serverOpt = o.serverOpt() == null ? null : ServerOptimizerRegistry.create(o.serverOpt().name(), o.serverOpt().params());
         prevState = o.serverOpt() == null || o.serverOpt().stateIn() == null ? null : ServerState.read(in.hconf, o.serverOpt().stateIn(), o.serverOpt().name());
+        privacy = PrivateRound.of(o, in.hconf);
     }
 
     static Map<String, Object> run(RoundInputs in) {
@@ -167,6 +178,8 @@ final class FullCheckpointRound {
         double[] keptNorms = new double[kept.size()];
         for (int i = 0; i < kept.size(); i++) keptNorms[i] = norms[kept.get(i)];
         clip = robust.clipFactors(keptNorms);
+        if (aggregator instanceof ClientSelector selector) select(selector);
+        noise = privacy == null ? null : privacy.noise(kept.size(), in.manifest.round());
 
         List<Checkpoint> checkpoints = clients.checkpoints();
         actions = new LinkedHashMap<>();
@@ -176,6 +189,58 @@ final class FullCheckpointRound {
             actions.put(t.name(), new TensorAggregation(ts, weights, clip, reference == null ? null : reference.tensor(t.name()), aggregator,
                     vc == null ? 0 : vc.selfWeight(), step));
         }
+    }
+
+    /**
+     * Krum, Multi-Krum, Bulyan, the geometric median: the K x K squared distances between the valid clients over every
+     * floating-point tensor in one distributed pass (the parameters as sent, before --clip), then the choice on the
+     * driver; {@code kept}, the weights and the clip factors shrink to the chosen clients.
+     */
+    private void select(ClientSelector selector) {
+        List<Checkpoint> checkpoints = clients.checkpoints();
+        Broadcast<List<Checkpoint>> clientsB = in.broadcast(checkpoints);
+        List<Integer> valid = List.copyOf(kept);
+        int k = valid.size(), st = step;
+        var conf = in.conf();
+        double[][] d = in.jsc.parallelize(units, in.partitions(units.size()))
+                .map(u -> {
+                    double[][] part = new double[k][k];
+                    List<TensorInfo> ts = new ArrayList<>();
+                    for (int c : valid) ts.add(clientsB.value().get(c).tensor(u.tensor()));
+                    try (RangeReader reader = new RangeReader(conf.value().get())) {
+                        PairwiseDistances.accumulate(reader, ts, u.first(), u.count(), st, part);
+                    }
+                    return part;
+                })
+                .reduce(PairwiseDistances::sum);
+        ClientSelector.Selection sel = selector.select(d, weights);
+        candidates = valid;
+        kept = new ArrayList<>();
+        double[] keptClip = clip == null ? null : new double[sel.clients().length];
+        for (int i = 0; i < sel.clients().length; i++) {
+            kept.add(valid.get(sel.clients()[i]));
+            if (clip != null) keptClip[i] = clip[sel.clients()[i]];
+        }
+        clip = keptClip;
+        weights = sel.weights();
+        selection = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : sel.report().entrySet()) selection.put(e.getKey(), byClient(e.getValue(), valid));
+        in.console.printf("[fedavg] %s chose %d of %d client(s)%n", aggregator.describe(), kept.size(), k);
+    }
+
+    /** A selector's per-client numbers (double[K]) as id → value, and client indices (List<Integer>) as ids. */
+    private Object byClient(Object v, List<Integer> valid) {
+        if (v instanceof double[] a && a.length == valid.size()) {
+            Map<String, Double> m = new LinkedHashMap<>();
+            for (int i = 0; i < a.length; i++) m.put(ids.get(valid.get(i)), a[i]);
+            return m;
+        }
+        if (v instanceof List<?> l && !l.isEmpty() && l.get(0) instanceof Integer) {
+            List<String> out = new ArrayList<>();
+            for (Object i : l) out.add(ids.get(valid.get((Integer) i)));
+            return out;
+        }
+        return v;
     }
 
     /**
@@ -198,9 +263,10 @@ final class FullCheckpointRound {
         // Not a round-long broadcast: the actions hold every client's tensor list, freed as soon as the pass ends.
         Broadcast<Map<String, TensorAggregation>> actB = in.jsc.broadcast(actions);
         var conf = in.conf();
+        GaussianNoise dpNoise = noise;
         if (!todo.isEmpty()) {
             in.jsc.parallelize(todo, in.partitions(todo.size()))
-                    .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), w._2()[0], w._2()[1], conf.value().get())))
+                    .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), dpNoise, w._2()[0], w._2()[1], conf.value().get())))
                     .reduceByKey(TensorAggregation.Diagnostics::merge)
                     .collectAsMap().forEach((k, v) -> diagnostics.merge(k, v, TensorAggregation.Diagnostics::merge));
         }
@@ -208,13 +274,18 @@ final class FullCheckpointRound {
         tComputed = System.nanoTime();
     }
 
-    /** One slice of the aggregate into its scratch file (raw float64 LE), with the slice's diagnostics. */
-    private static TensorAggregation.Diagnostics computeSlice(Unit u, TensorAggregation a, String file, String marker, Configuration conf) throws IOException {
+    /**
+     * One slice of the aggregate into its scratch file (raw float64 LE), with the slice's diagnostics (of the
+     * aggregate before the DP noise, which is added last when asked).
+     */
+    private static TensorAggregation.Diagnostics computeSlice(Unit u, TensorAggregation a, GaussianNoise noise, String file, String marker,
+                                                              Configuration conf) throws IOException {
         TensorAggregation.Diagnostics d = new TensorAggregation.Diagnostics(a.clientCount());
         double[] y = new double[u.count()];
         try (RangeReader reader = new RangeReader(conf)) {
             a.compute(reader, u.first(), u.count(), y, d);
         }
+        if (noise != null) noise.addTo(u.tensor(), u.first(), u.count(), y);
         Path p = new Path(file);
         try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true)) {
             RawDoubles.write(os, y);
@@ -289,8 +360,12 @@ final class FullCheckpointRound {
         return slicesByTensor;
     }
 
-    /** With a server optimiser: its moments m (and v) as float32 checkpoints and state.json into server_state/. */
+    /**
+     * server_state/: with --dp the privacy ledger (privacy.json); with a server optimiser its moments m (and v) as
+     * float32 checkpoints and state.json.
+     */
     private void writeServerState(StagedOutput staged, Map<String, StagedSliceAction> slicesByTensor) throws IOException {
+        if (privacy != null) staged.writeString(FedAvgJob.STATE + PrivacyLedger.FILE, privacy.ledgerJson(in.manifest.round()));
         if (serverOpt == null) return;
         int stepNo = prevState == null ? 1 : prevState.step() + 1;
         for (ServerStepAction.Output out : serverOpt.usesSecondMoment()
@@ -345,6 +420,8 @@ final class FullCheckpointRound {
         run.put("bad_clients", o.badClients().spelling());
         run.put("reject_above", o.rejectAbove());
         run.put("clip", o.clip());
+        if (privacy != null) run.put("dp", privacy.report());
+        if (selection != null) run.put("selection", selection);
         run.put("seconds", in.secondsSinceStart());
         double meanUpdateSq = 0;
         double[] dots = new double[kept.size()], sq = new double[kept.size()];
@@ -362,6 +439,10 @@ final class FullCheckpointRound {
             int k = ids.indexOf((String) row.get("id"));
             int i = keptIds.indexOf((String) row.get("id"));
             if (k >= 0 && in.manifest.reference() != null) row.put("update_norm", norms[k]);
+            if (i < 0 && candidates != null && k >= 0 && candidates.contains(k)) {
+                row.put("status", "not_selected");
+                row.put("reason", aggregator.describe() + " did not choose it");
+            }
             if (i < 0) continue;
             if (clip != null) row.put("clip_factor", clip[i]);
             if (in.manifest.reference() != null && sq[i] > 0 && meanUpdateSq > 0) row.put("cosine_to_mean_update", dots[i] / Math.sqrt(sq[i] * meanUpdateSq));

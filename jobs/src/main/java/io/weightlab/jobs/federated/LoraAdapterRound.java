@@ -79,6 +79,7 @@ final class LoraAdapterRound {
         this.in = in;
         this.o = in.options;
         agg = LoraAggregatorRegistry.create(o.method(), new MethodParams(o.method(), o.methodParams() == null ? Map.of() : o.methodParams(), f -> null));
+        if (o.dp() != null) throw new UsageException("--dp applies to full-checkpoint rounds, not to LoRA methods (" + o.method() + ")");
         if (o.varianceCorrection() != null || o.clip() != null || o.rejectAbove() != null) {
             throw new UsageException("--variance-correction, --clip and --reject-outliers apply to full checkpoints, not to LoRA rounds");
         }

@@ -96,7 +96,7 @@ final class RoundInputs implements AutoCloseable {
             key = k.add(o.method()).add(o.methodParams() == null ? null : new TreeMap<>(o.methodParams())).add(o.weighting().spelling())
                     .add(o.varianceCorrection()).add(o.conservativeC()).add(o.eps()).add(o.relativeEps()).add(o.correctPattern())
                     .add(o.rejectAbove()).add(o.clip()).add(o.badClients().spelling()).add(o.minClients()).add(o.minFraction()).add(o.outDType())
-                    .add(o.maxShardBytes()).add(o.memoryBudget()).add(o.serverOpt()).add(o.mergeInto()).hash();
+                    .add(o.maxShardBytes()).add(o.memoryBudget()).add(o.serverOpt()).add(o.mergeInto()).add(o.dp()).hash();
         }
         return run.output(o.out(), JobRun.Output.REQUIRED, FedAvgJob.OUT_WHAT, o.overwrite(), key);
     }
