@@ -1,6 +1,7 @@
 """Independent numpy/scipy reference for the random-matrix metrics (docs/algorithms.md, "Random-matrix metrics").
 
   make DIR   writes DIR/<case>.bin (float64, row-major) and DIR/cases.json: planted matrices
+  ckpt DIR   the same planted matrices as DIR/model.safetensors (F64), under BERT layer names
   check DIR  reads DIR/<case>.bin and DIR/<case>.perm.bin (the Java permutation) and prints, per case, the MP fit of
              both ESDs, the traps and rand_distance computed here from the published definitions, as JSON.
 """
@@ -69,6 +70,23 @@ def make(d):
               open(os.path.join(d, "cases.json"), "w"))
 
 
+NAMES = {"gauss": "encoder.layer.0.attention.self.query.weight", "signal3": "encoder.layer.0.attention.self.key.weight",
+         "signal4_wide": "encoder.layer.0.attention.self.value.weight", "trapped": "encoder.layer.0.attention.output.dense.weight"}
+
+
+def ckpt(d):
+    from safetensors.numpy import save_file
+    make(d)
+    cases = json.load(open(os.path.join(d, "cases.json")))
+    tensors = {NAMES[n]: np.fromfile(os.path.join(d, n + ".bin"), dtype="<f8").reshape(c["rows"], c["cols"]) for n, c in cases.items()}
+    save_file(tensors, os.path.join(d, "model.safetensors"))
+    out = {}
+    for n, c in cases.items():
+        s = np.linalg.svd(tensors[NAMES[n]], compute_uv=False)
+        out[NAMES[n]] = dict(mp_fit(s, max(c["rows"], c["cols"]), min(c["rows"], c["cols"])), planted_spikes=c["planted_spikes"])
+    print(json.dumps(out))
+
+
 def check(d):
     cases = json.load(open(os.path.join(d, "cases.json")))
     out = {}
@@ -85,4 +103,4 @@ def check(d):
 
 
 if __name__ == "__main__":
-    {"make": make, "check": check}[sys.argv[1]](sys.argv[2])
+    {"make": make, "ckpt": ckpt, "check": check}[sys.argv[1]](sys.argv[2])
