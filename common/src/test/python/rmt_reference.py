@@ -2,6 +2,7 @@
 
   make DIR   writes DIR/<case>.bin (float64, row-major) and DIR/cases.json: planted matrices
   ckpt DIR   the same planted matrices as DIR/model.safetensors (F64), under BERT layer names
+  lora-ranks BASE_SAFETENSORS OUT   numpy's max(1, #spikes) per module of OUT/adapter's rank_pattern
   check DIR  reads DIR/<case>.bin and DIR/<case>.perm.bin (the Java permutation) and prints, per case, the MP fit of
              both ESDs, the traps and rand_distance computed here from the published definitions, as JSON.
 """
@@ -102,5 +103,19 @@ def check(d):
     print(json.dumps(out))
 
 
+def lora_ranks(base, out):
+    from safetensors.numpy import load_file
+    w = load_file(base)
+    cfg = json.load(open(os.path.join(out, "adapter", "adapter_config.json")))
+    expected = {}
+    for m in cfg["rank_pattern"]:
+        a = w[m + ".weight"].astype(np.float64)
+        expected[m] = max(1, mp_fit(np.linalg.svd(a, compute_uv=False), max(a.shape), min(a.shape))["num_spikes"])
+    print(json.dumps({"expected": expected, "written": cfg["rank_pattern"]}))
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "lora-ranks":
+        lora_ranks(sys.argv[2], sys.argv[3])
+        sys.exit(0)
     {"make": make, "ckpt": ckpt, "check": check}[sys.argv[1]](sys.argv[2])
