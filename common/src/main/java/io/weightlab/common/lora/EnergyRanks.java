@@ -33,13 +33,20 @@ public final class EnergyRanks {
     public static Map<String, Integer> choose(Map<String, double[]> spectra, double energy, int budget) {
         if (!(energy > 0 && energy <= 1)) throw new UsageException("--rank-by-energy must be in (0, 1], got " + energy);
         if (budget < spectra.size()) throw new UsageException("--rank-budget " + budget + " is below one rank per module (" + spectra.size() + ")");
-        Map<String, Integer> out = new LinkedHashMap<>();
+        Map<String, Integer> wanted = new LinkedHashMap<>();
+        for (Map.Entry<String, double[]> e : spectra.entrySet()) wanted.put(e.getKey(), rankFor(e.getValue(), energy));
+        return budgeted(spectra, wanted, budget);
+    }
+
+    /**
+     * The wanted ranks if they fit the budget; else every module keeps rank 1 and the rest of the budget goes to the
+     * largest energy fractions σ_i²/Σσ² among the wanted directions (i below the module's wanted rank).
+     */
+    public static Map<String, Integer> budgeted(Map<String, double[]> spectra, Map<String, Integer> wanted, int budget) {
+        if (budget < spectra.size()) throw new UsageException("--rank-budget " + budget + " is below one rank per module (" + spectra.size() + ")");
+        Map<String, Integer> out = new LinkedHashMap<>(wanted);
         int sum = 0;
-        for (Map.Entry<String, double[]> e : spectra.entrySet()) {
-            int r = rankFor(e.getValue(), energy);
-            out.put(e.getKey(), r);
-            sum += r;
-        }
+        for (int r : wanted.values()) sum += r;
         if (sum <= budget) return out;
         record Offer(String module, int order, int index, double fraction) {}
         List<Offer> offers = new ArrayList<>();

@@ -272,7 +272,8 @@ public final class CompareJob {
             y[i] -= x[i];
             if (!Double.isFinite(y[i])) return Map.of("delta_rank_status", "not computed: NaN/Inf in ΔW");
         }
-        Map<String, Object> m = new LinkedHashMap<>(DeltaRank.of(Lapack.singularValues(y, rows, cols), rows, cols, tolerances));
+        Map<String, Object> m = new LinkedHashMap<>(DeltaRank.of(Lapack.singularValues(y, rows, cols), rows, cols, tolerances,
+                DeltaRank.epsilon(p.a().dtype(), p.b().dtype())));
         m.put("delta_rank_status", "ok");
         return m;
     }

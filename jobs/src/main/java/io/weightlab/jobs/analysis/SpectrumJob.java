@@ -49,20 +49,28 @@ public final class SpectrumJob {
     /** Which matrices: attention/MLP/router always; embeddings and heads on request. */
     public record Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                           boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
-                          int powerIterations, long seed, int factorRank, String factorsDir) implements Serializable {
+                          int powerIterations, long seed, int factorRank, String factorsDir, boolean randomize) implements Serializable {
         public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                        boolean powerLaw, int[] blockSize, boolean dequantize) {
             this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, false, 0, 4, 0, 0, null);
         }
 
+        /** Without {@code --randomize} (no correlation traps). */
+        public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
+                       boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
+                       int powerIterations, long seed, int factorRank, String factorsDir) {
+            this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
+                    powerIterations, seed, factorRank, factorsDir, false);
+        }
+
         Options withMaxExactBytes(long bytes) {
             return new Options(input, out, overwrite, include, bytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, factorsDir);
+                    powerIterations, seed, factorRank, factorsDir, randomize);
         }
 
         Options withFactorsDir(String dir) {
             return new Options(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, dir);
+                    powerIterations, seed, factorRank, dir, randomize);
         }
     }
 
@@ -161,6 +169,7 @@ public final class SpectrumJob {
                 results.add(krylov ? DistributedSpectrum.krylovRoute(jsc, conf, w._1(), w._2(), opts, console)
                         : DistributedSpectrum.gramRoute(jsc, conf, w._1(), w._2(), opts, console));
             }
+            for (MatrixResult r : results) RandomMatrixColumns.addBulkFit(r);
             results.sort((a, b) -> io.weightlab.common.io.NaturalOrder.INSTANCE.compare(a.name(), b.name()));
             console.printf("[spectrum] %d matrices in %.1f s%n", work.size(), run.seconds());
             if (staged != null) write(run, staged, results, ckpt.root());
@@ -226,6 +235,7 @@ public final class SpectrumJob {
         Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
         row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
         row.put("svd_seconds", secs);
+        if (o.randomize()) row.putAll(RandomMatrixColumns.traps(t, a, sv, rows, cols, o.seed()));
         return new MatrixResult(t.name(), "ok", row, sv);
     }
 

@@ -78,10 +78,14 @@ public class LoraInitCommand implements Callable<Integer> {
             "fraction of sum(sigma^2), from --spectrum (a `weightlab spectrum` output of the base, or of the gradients for lora_ga)"})
     Double rankByEnergy;
 
-    @Option(names = "--spectrum", description = "spectrum output directory or its singular_values.json, for --rank-by-energy")
+    @Option(names = "--rank-by", description = {"mp-spikes: each module's rank is its weight's number of eigenvalues above the Marchenko-Pastur",
+            "bulk edge (with the Tracy-Widom margin; at least 1), from --spectrum (docs/algorithms.md)"})
+    String rankBy;
+
+    @Option(names = "--spectrum", description = "spectrum output directory or its singular_values.json, for --rank-by-energy or --rank-by")
     String spectrum;
 
-    @Option(names = "--rank-budget", description = "total rank over all modules for --rank-by-energy (default: r x modules)")
+    @Option(names = "--rank-budget", description = "total rank over all modules for --rank-by-energy or --rank-by (default: r x modules)")
     Integer rankBudget;
 
     @Option(names = "--resume", description = "take over the staging of an interrupted run with the same inputs and options: modules already factored and residual shards already written are kept")
@@ -102,7 +106,15 @@ public class LoraInitCommand implements Callable<Integer> {
         if (r < 1) throw new UsageException("--r must be >= 1");
         if (!(alpha > 0)) throw new UsageException("--alpha must be > 0");
         if (rankByEnergy != null && spectrum == null) throw new UsageException("--rank-by-energy needs --spectrum <spectrum output>");
-        LoraInitJob.EnergyRank energy = rankByEnergy == null ? null : new LoraInitJob.EnergyRank(rankByEnergy, spectrum, rankBudget);
+        if (rankBy != null) {
+            if (!rankBy.equals("mp-spikes")) throw new UsageException("--rank-by takes mp-spikes, not '" + rankBy + "'"
+                    + io.weightlab.common.error.Suggestions.didYouMean(rankBy, java.util.List.of("mp-spikes")));
+            if (rankByEnergy != null) throw new UsageException("--rank-by mp-spikes and --rank-by-energy both choose the ranks: give one");
+            if (spectrum == null) throw new UsageException("--rank-by mp-spikes needs --spectrum <spectrum output>");
+        }
+        if (rankBudget != null && rankBy == null && rankByEnergy == null) throw new UsageException("--rank-budget needs --rank-by-energy or --rank-by");
+        LoraInitJob.SpectrumRank energy = rankBy != null ? new LoraInitJob.SpectrumRank(true, Double.NaN, spectrum, rankBudget)
+                : rankByEnergy == null ? null : new LoraInitJob.SpectrumRank(false, rankByEnergy, spectrum, rankBudget);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab lora-init", spark.master, spark.conf)) {
             LoraInitJob.run(h.context(), new LoraInitJob.Options(input, output.out, output.overwrite, spec.getKey(), r, alpha, rslora, targets,
                     rankPattern.isEmpty() ? null : rankPattern, alphaPattern.isEmpty() ? null : alphaPattern, seed,

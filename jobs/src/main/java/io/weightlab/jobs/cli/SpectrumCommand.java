@@ -52,6 +52,10 @@ public class SpectrumCommand implements Callable<Integer> {
     @Option(names = "--power-iterations", defaultValue = "4", description = "power iterations of the randomized method (default: ${DEFAULT-VALUE})")
     int powerIterations;
 
+    @Option(names = "--randomize", description = {"also the correlation traps of every matrix factorized whole: its elements permuted (seeded by",
+            "--seed and the tensor name), that ESD's MP fit, its spikes (traps) and rand_distance (docs/algorithms.md; one more SVD each)"})
+    boolean randomize;
+
     @Option(names = "--seed", defaultValue = "0", description = "seed of the random test matrices (with the tensor name) (default: ${DEFAULT-VALUE})")
     long seed;
 
@@ -82,7 +86,7 @@ public class SpectrumCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.context(), new SpectrumJob.Options(input, output.out, output.overwrite,
                     inc, maxExact, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
-                    powerIterations, seed, factors, null), System.out);
+                    powerIterations, seed, factors, null, randomize), System.out);
             SpectrumJob.printSummary(r, output.out, System.out);
             return 0;
         }

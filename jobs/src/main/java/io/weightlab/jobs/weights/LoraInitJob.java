@@ -67,14 +67,21 @@ public final class LoraInitJob {
     public record Options(String input, String out, boolean overwrite, String method, int r, double alpha, boolean rslora,
                           List<String> targetModules, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern,
                           long seed, long maxShardBytes, String taskType, Map<String, String> initParams, String gradients,
-                          String activations, EnergyRank energyRank, TensorContext.Layout layout, boolean resume) implements Serializable {
+                          String activations, SpectrumRank energyRank, TensorContext.Layout layout, boolean resume) implements Serializable {
         public Options {
             initParams = initParams == null ? Map.of() : Map.copyOf(initParams);
         }
     }
 
-    /** {@code --rank-by-energy}: ranks from a spectrum job's singular values, under a total-rank budget (null: r × modules). */
-    public record EnergyRank(double energy, String spectrum, Integer budget) implements Serializable {}
+    /**
+     * Ranks from a spectrum job's singular values, under a total-rank budget (null: r × modules): {@code --rank-by-energy E}
+     * ({@code mpSpikes} false) or {@code --rank-by mp-spikes} (the spikes above the MP bulk edge; energy unused).
+     */
+    public record SpectrumRank(boolean mpSpikes, double energy, String spectrum, Integer budget) implements Serializable {
+        String what() {
+            return mpSpikes ? "MP spikes" : String.format("energy %.4g", energy);
+        }
+    }
 
     public record Result(List<LoraModule> modules, Map<String, String> notes, boolean residual, Map<String, Object> run) {}
 
@@ -109,12 +116,13 @@ public final class LoraInitJob {
         Map<String, Integer> rankPattern = o.rankPattern();
         List<LoraModule> modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), rankPattern, o.alphaPattern(), conv1d);
         if (o.energyRank() != null) {
-            if (rankPattern != null) throw new UsageException("--rank-by-energy chooses every module's rank; it cannot be combined with --rank-pattern");
+            if (rankPattern != null) throw new UsageException((o.energyRank().mpSpikes() ? "--rank-by mp-spikes" : "--rank-by-energy")
+                    + " chooses every module's rank; it cannot be combined with --rank-pattern");
             rankPattern = energyRanks(hconf, o.energyRank(), modules, o.r());
             modules = LoraTargets.resolve(ckpt.tensors(), o.targetModules(), o.r(), o.alpha(), o.rslora(), rankPattern, o.alphaPattern(), conv1d);
             int total = 0;
             for (LoraModule m : modules) total += m.r();
-            console.printf("[lora-init] ranks by energy %.4g of %s: %d in total over %d modules%n", o.energyRank().energy(), o.energyRank().spectrum(), total, modules.size());
+            console.printf("[lora-init] ranks by %s of %s: %d in total over %d modules%n", o.energyRank().what(), o.energyRank().spectrum(), total, modules.size());
         }
         console.printf("[lora-init] %s: %s on %d module(s) of %d tensors%n", ckpt.root(), o.method(), modules.size(), ckpt.tensors().size());
         StagedOutput staged = job.output(o.out(), JobRun.Output.REQUIRED, WHAT, o.overwrite(),
@@ -178,7 +186,7 @@ public final class LoraInitJob {
     }
 
     /** Each module's rank from its full spectrum in a spectrum job's singular_values.json (streamed; only targeted names kept). */
-    private static Map<String, Integer> energyRanks(Configuration conf, EnergyRank e, List<LoraModule> modules, int r) {
+    private static Map<String, Integer> energyRanks(Configuration conf, SpectrumRank e, List<LoraModule> modules, int r) {
         Path p = new Path(e.spectrum());
         Map<String, LoraModule> byWeight = new HashMap<>();
         for (LoraModule m : modules) byWeight.put(m.weight().name(), m);
@@ -206,6 +214,7 @@ public final class LoraInitJob {
             throw new UsageException(p + ": cannot read singular values: " + ex.getMessage());
         }
         Map<String, double[]> spectra = new LinkedHashMap<>();
+        Map<String, int[]> shapes = new LinkedHashMap<>();
         for (LoraModule m : modules) {
             double[] sv = found.get(m.weight().name());
             int full = Math.min(m.out(), m.in());
@@ -215,8 +224,11 @@ public final class LoraInitJob {
                         + " run spectrum with the exact method)") + " (rule: FullSpectrum)");
             }
             spectra.put(m.module(), sv);
+            shapes.put(m.module(), new int[] {m.out(), m.in()});
         }
-        Map<String, Integer> ranks = io.weightlab.common.lora.EnergyRanks.choose(spectra, e.energy(), e.budget() != null ? e.budget() : r * modules.size());
+        int budget = e.budget() != null ? e.budget() : r * modules.size();
+        Map<String, Integer> ranks = e.mpSpikes() ? io.weightlab.common.lora.MpSpikeRanks.choose(spectra, shapes, budget)
+                : io.weightlab.common.lora.EnergyRanks.choose(spectra, e.energy(), budget);
         return ranks;
     }
 
