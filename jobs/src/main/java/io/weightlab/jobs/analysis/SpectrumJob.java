@@ -13,6 +13,7 @@ import io.weightlab.common.io.Dequantization;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.WeightLabException;
+import io.weightlab.common.linalg.GramSpectrum;
 import io.weightlab.common.linalg.Lapack;
 import io.weightlab.common.linalg.RandomizedSvd;
 import io.weightlab.common.linalg.SpectralMetrics;
@@ -46,31 +47,41 @@ public final class SpectrumJob {
     public static final String SINGULAR_VALUES = io.weightlab.jobs.spark.OutputNames.SINGULAR_VALUES;
 
 
-    /** Which matrices: attention/MLP/router always; embeddings and heads on request. */
+    /**
+     * Which matrices: attention/MLP/router always; embeddings and heads on request. {@code gram}: full spectra may
+     * take the certified Gram route ({@code --method auto}, the default); false keeps dgesdd ({@code --method exact}).
+     */
     public record Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                           boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
-                          int powerIterations, long seed, int factorRank, String factorsDir, boolean randomize) implements Serializable {
+                          int powerIterations, long seed, int factorRank, String factorsDir, boolean randomize,
+                          boolean gram) implements Serializable {
         public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                        boolean powerLaw, int[] blockSize, boolean dequantize) {
             this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, false, 0, 4, 0, 0, null);
         }
 
-        /** Without {@code --randomize} (no correlation traps). */
+        /** Without {@code --randomize} (no correlation traps), full spectra by the certified Gram route where it holds. */
         public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                        boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
                        int powerIterations, long seed, int factorRank, String factorsDir) {
             this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, factorsDir, false);
+                    powerIterations, seed, factorRank, factorsDir, false, true);
         }
 
         Options withMaxExactBytes(long bytes) {
             return new Options(input, out, overwrite, include, bytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, factorsDir, randomize);
+                    powerIterations, seed, factorRank, factorsDir, randomize, gram);
         }
 
         Options withFactorsDir(String dir) {
             return new Options(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, dir, randomize);
+                    powerIterations, seed, factorRank, dir, randomize, gram);
+        }
+
+        /** The same options with full spectra by dgesdd only ({@code --method exact}). */
+        public Options exactOnly() {
+            return new Options(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
+                    powerIterations, seed, factorRank, factorsDir, randomize, false);
         }
     }
 
@@ -211,20 +222,26 @@ public final class SpectrumJob {
             if (!Double.isFinite(v)) return nonFinite(t);
         }
         long t0 = System.nanoTime();
-        double[] sv;
+        GramSpectrum.Result res;
         String method;
         try {
             if (o.factorRank() > 0) {
                 Lapack.Factors f = Lapack.svd(a, rows, cols);
-                sv = f.s();
+                res = new GramSpectrum.Result(f.s(), GramSpectrum.Route.GESDD, GramSpectrum.gesddEstimate(f.s()), Double.NaN);
                 try {
                     writeFactors(conf, o.factorsDir(), t.name(), f, Math.min(o.factorRank(), f.k()));
                 } catch (IOException e) {
                     throw new WeightLabException(o.factorsDir() + ": writing the factors of '" + t.name() + "' failed: " + e.getMessage(), e);
                 }
                 method = "exact (LAPACK dgesdd with factors, float64)";
+            } else if (o.gram()) {
+                res = GramSpectrum.auto(a, rows, cols);
+                method = res.route() == GramSpectrum.Route.GRAM
+                        ? "gram (dsyrk on the short side + dsyevd_2stage, float64; certified)"
+                        : String.format("exact (LAPACK dgesdd, float64; the Gram route's estimate %.1e was over %.0e)",
+                        res.gramEstimate(), GramSpectrum.TOLERANCE);
             } else {
-                sv = Lapack.singularValues(a, rows, cols);
+                res = GramSpectrum.exact(a, rows, cols);
                 method = "exact (LAPACK dgesdd, float64)";
             }
         } catch (WeightLabException e) {
@@ -232,11 +249,23 @@ public final class SpectrumJob {
             throw new WeightLabException(t.file() + ": tensor '" + t.name() + "': " + e.getMessage(), e);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
+        double[] sv = res.singularValues();
         Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
         row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
+        putAccuracy(row, res.route().label, res.relErrorEstimate());
         row.put("svd_seconds", secs);
         if (o.randomize()) row.putAll(RandomMatrixColumns.traps(t, a, sv, rows, cols, o.seed()));
         return new MatrixResult(t.name(), "ok", row, sv);
+    }
+
+    /**
+     * The route and its accuracy certificate: {@code sv_rel_error_est} is the estimated largest relative error of the
+     * reported values (NaN for top-k routes, which have no such bound), certified when it is at most 1e-8.
+     */
+    static void putAccuracy(Map<String, Object> row, String route, double relErrorEstimate) {
+        row.put("sv_route", route);
+        row.put("sv_rel_error_est", relErrorEstimate);
+        row.put("sv_certified", relErrorEstimate <= GramSpectrum.TOLERANCE);
     }
 
     /**
@@ -312,6 +341,7 @@ public final class SpectrumJob {
         double secs = (System.nanoTime() - t0) / 1e9;
         Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
         row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
+        putAccuracy(row, "krylov", Double.NaN);
         row.put("svd_seconds", secs);
         return new MatrixResult(t.name(), "ok", row, sv);
     }

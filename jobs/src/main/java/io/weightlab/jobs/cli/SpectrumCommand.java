@@ -15,7 +15,8 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "spectrum", mixinStandardHelpOptions = true,
-        description = {"All singular values of every weight matrix (LAPACK dgesdd in double, one matrix per task) and the",
+        description = {"All singular values of every weight matrix (in double, one matrix per task: the Gram route where its accuracy",
+                "certificate holds, else LAPACK dgesdd; docs/algorithms.md) and the",
                 "WeightWatcher metrics: sv_max, stable/effective rank, entropy, power-law alpha, D, alpha_weighted, ...",
                 "Writes spectrum.json, spectrum.csv, spectrum.parquet and singular_values.json into --out."})
 public class SpectrumCommand implements Callable<Integer> {
@@ -43,7 +44,10 @@ public class SpectrumCommand implements Callable<Integer> {
     @Option(names = "--no-powerlaw", description = "skip the power-law fit of the eigenvalue tail")
     boolean noPowerLaw;
 
-    @Option(names = "--method", defaultValue = "exact", description = "exact (all values, dgesdd) or randomized (top-k, range finder) (default: ${DEFAULT-VALUE})")
+    static final List<String> METHODS = List.of("auto", "exact", "randomized");
+
+    @Option(names = "--method", defaultValue = "auto", description = {"auto (all values: the Gram matrix's eigenvalues where certified to 8 digits, else dgesdd),",
+            "exact (all values, dgesdd always) or randomized (top-k, block Krylov) (default: ${DEFAULT-VALUE})"})
     String method;
 
     @Option(names = "--top-k", defaultValue = "64", description = "singular values per matrix with --method randomized (default: ${DEFAULT-VALUE})")
@@ -76,7 +80,7 @@ public class SpectrumCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!method.equals("exact") && !method.equals("randomized")) throw new UsageException("--method must be exact or randomized");
+        if (!METHODS.contains(method)) throw new UsageException("--method takes auto, exact, randomized; not '" + method + "'" + Suggestions.didYouMean(method, METHODS));
         if (topK <= 0 || powerIterations < 0) throw new UsageException("--top-k must be positive and --power-iterations non-negative");
         Set<String> inc = new LinkedHashSet<>(include);
         for (String s : inc) {
@@ -86,7 +90,7 @@ public class SpectrumCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.context(), new SpectrumJob.Options(input, output.out, output.overwrite,
                     inc, maxExact, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
-                    powerIterations, seed, factors, null, randomize), System.out);
+                    powerIterations, seed, factors, null, randomize, !method.equals("exact")), System.out);
             SpectrumJob.printSummary(r, output.out, System.out);
             return 0;
         }
