@@ -200,12 +200,13 @@
     {key: 'std', label: 'std', log: true}, {key: 'kurtosis', label: 'excess kurtosis'}, {key: 'beta', label: 'GG β (MLE)'},
     {key: 'outlier_ratio', label: 'max|x| / std'}, {key: 'nan_inf', label: 'NaN + Inf', all: true}];
 
-  function heatmap(container, rows) {
+  function heatmap(container, rows, metrics, diverging) {
+    metrics = metrics || HEAT_METRICS;
     var bar = toolbar(container);
     bar.appendChild(el('span', null, 'metric:'));
-    var ch = chart(container, 420), current = HEAT_METRICS[0];
-    toggle(bar, HEAT_METRICS.map(function (m) { return m.label; }), current.label, function (l) {
-      current = HEAT_METRICS.filter(function (m) { return m.label === l; })[0]; draw();
+    var ch = chart(container, 420), current = metrics[0];
+    toggle(bar, metrics.map(function (m) { return m.label; }), current.label, function (l) {
+      current = metrics.filter(function (m) { return m.label === l; })[0]; draw();
     });
     var note = el('span', {'class': 'count'}); bar.appendChild(note);
     function draw() {
@@ -234,6 +235,7 @@
         if (log) d.value[2] = Math.log10(d.value[2]);
       });
       note.textContent = (marked ? marked + ' cell(s) beyond 3 IQR shown at the end of the scale (▲). ' : '') + (log ? 'colour on a log scale' : '');
+      if (diverging) { var m = Math.max(Math.abs(lo), Math.abs(hi)) || 1; lo = -m; hi = m; }
       if (lo === hi) hi = lo + 1;
       ch.setOption({
         animation: false, grid: {left: 110, right: 90, top: 10, bottom: 50},
@@ -241,7 +243,7 @@
         xAxis: {type: 'category', data: L.map(String), name: 'layer', nameLocation: 'middle', nameGap: 28, splitArea: {show: true}},
         yAxis: {type: 'category', data: K, splitArea: {show: true}},
         visualMap: {min: log ? Math.log10(lo) : lo, max: log ? Math.log10(hi) : hi, calculable: true, orient: 'vertical', right: 0, top: 'center',
-          inRange: {color: ['#f7fbff', '#9ecae1', '#3182bd', '#08306b']},
+          inRange: {color: diverging ? ['#2166ac', '#f7f7f7', '#b2182b'] : ['#f7fbff', '#9ecae1', '#3182bd', '#08306b']},
           formatter: function (v) { return axisNum(log ? Math.pow(10, v) : v); }},
         series: [{type: 'heatmap', data: data, emphasis: {itemStyle: {borderColor: '#000', borderWidth: 1}}}]
       }, true);
@@ -442,9 +444,65 @@
       xAxis: x, yAxis: {type: 'value', name: yname, scale: true, axisLabel: {formatter: axisNum}}, series: series});
   }
 
+  // ---------------------------------------------------------------- before / after
+  // Two runs of the same architecture joined by tensor name: overlays by layer, change heatmap, differences table.
+  function beforeAfter(d) {
+    var A = d.labels[0], B = d.labels[1];
+    if (d.stats) {
+      var a = {}, joined = [];
+      d.stats[0].forEach(function (r) { a[r.name] = r; });
+      d.stats[1].forEach(function (rb) {
+        var ra = a[rb.name];
+        if (!ra) return;
+        joined.push({name: rb.name, kind: rb.kind, layer: rb.layer, ndim: rb.ndim, role: rb.role, shape: rb.shape,
+          std_a: ra.std, std_b: rb.std, std_log2_ratio: ra.std > 0 && rb.std > 0 ? Math.log2(rb.std / ra.std) : null,
+          kurtosis_a: ra.kurtosis, kurtosis_b: rb.kurtosis, kurtosis_change: ra.kurtosis != null && rb.kurtosis != null ? rb.kurtosis - ra.kurtosis : null,
+          beta_a: ra.beta, beta_b: rb.beta, beta_change: ra.beta != null && rb.beta != null ? rb.beta - ra.beta : null,
+          mean_a: ra.mean, mean_b: rb.mean, finding: rb.finding || ''});
+      });
+      heatmap(document.getElementById('ba-heatmap'), joined, [
+        {key: 'std_log2_ratio', label: 'log₂ std ' + B + ' / ' + A}, {key: 'kurtosis_change', label: 'Δ excess kurtosis'},
+        {key: 'beta_change', label: 'Δ GG β'}], true);
+      var lines = document.getElementById('ba-lines');
+      [['std', 'std', true], ['kurtosis', 'excess kurtosis', false], ['beta', 'GG β', false]].forEach(function (m) {
+        var series = {};
+        [0, 1].forEach(function (i) {
+          d.stats[i].forEach(function (r) {
+            if (r.layer == null || !isMatrix(r) || r[m[0]] == null) return;
+            var k = r.kind + ' · ' + d.labels[i];
+            (series[k] = series[k] || []).push([r.layer, r[m[0]], r.name]);
+          });
+        });
+        Object.keys(series).forEach(function (k) { series[k].sort(function (x, y) { return x[0] - y[0]; }); });
+        layerLines(lines, m[1] + ' by layer: ' + A + ' and ' + B, m[1], series, {log: m[2]});
+      });
+      table(document.getElementById('ba-table'), [
+        {key: 'name', label: 'tensor'}, {key: 'kind', label: 'kind'}, {key: 'layer', label: 'layer', num: true}, {key: 'shape', label: 'shape'},
+        {key: 'std_a', label: 'std ' + A, num: true}, {key: 'std_b', label: 'std ' + B, num: true}, {key: 'std_log2_ratio', label: 'log₂ ratio', num: true},
+        {key: 'kurtosis_a', label: 'kurtosis ' + A, num: true}, {key: 'kurtosis_b', label: 'kurtosis ' + B, num: true},
+        {key: 'beta_a', label: 'β ' + A, num: true}, {key: 'beta_b', label: 'β ' + B, num: true},
+        {key: 'mean_a', label: 'mean ' + A, num: true}, {key: 'mean_b', label: 'mean ' + B, num: true}, {key: 'finding', label: 'finding (' + B + ')'}],
+      joined, {bad: function (r) { return !!r.finding; }});
+    }
+    if (d.spectrum) {
+      var alpha = {};
+      [0, 1].forEach(function (i) {
+        d.spectrum[i].forEach(function (m) {
+          if (m.status !== 'ok' || m.layer == null || m.alpha == null) return;
+          var k = m.kind + ' · ' + d.labels[i];
+          (alpha[k] = alpha[k] || []).push([m.layer, m.alpha, m.name]);
+        });
+      });
+      Object.keys(alpha).forEach(function (k) { alpha[k].sort(function (x, y) { return x[0] - y[0]; }); });
+      layerLines(document.getElementById('ba-spectrum'), 'power-law α by layer: ' + A + ' and ' + B + '; band 2 ≤ α ≤ 6', 'α', alpha,
+        {band: [2, 6], bandLabel: '2 ≤ α ≤ 6'});
+    }
+  }
+
   try {
-    if (DATA.stats) stats(DATA.stats);
-    if (DATA.spectrum) spectrum(DATA.spectrum, DATA.stats ? DATA.stats.tensors : null);
+    if (DATA.kind === 'before-after') beforeAfter(DATA);
+    if (DATA.stats && DATA.kind !== 'before-after') stats(DATA.stats);
+    if (DATA.spectrum && DATA.kind !== 'before-after') spectrum(DATA.spectrum, DATA.stats ? DATA.stats.tensors : null);
     if (DATA.compare) compare(DATA.compare);
     document.body.setAttribute('data-report-ready', 'true');
   } catch (e) {

@@ -2,7 +2,9 @@ package io.weightlab.jobs.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.weightlab.common.report.CompareReport;
 import io.weightlab.common.testing.Fixtures;
+import io.weightlab.common.testing.Python;
 import io.weightlab.jobs.Cli;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -12,6 +14,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -29,6 +32,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.logging.Level;
 import java.util.regex.Pattern;
 
@@ -136,18 +140,28 @@ public class ReportRenderTest {
         }
     }
 
-    @Test
-    void statsSpectrumAndCombinedReportsOnMiniLm() throws IOException {
+    Path stats, spectrum, both;
+    JsonNode specJson;
+    List<JsonNode> tensors;
+    int analysed, skipped;
+
+    /** stats and spectrum on MiniLM once, and the combined report from their outputs. */
+    void analyses() throws IOException {
+        if (stats != null) return;
         String in = Fixtures.dir("all-minilm-l6-v2").toString();
-        Path stats = tmp.resolve("stats"), spectrum = tmp.resolve("spectrum"), both = tmp.resolve("both");
+        stats = tmp.resolve("stats");
+        spectrum = tmp.resolve("spectrum");
+        both = tmp.resolve("both");
         assertEquals(0, Cli.run("stats", in, "--out", stats.toString()).exit());
         assertEquals(0, Cli.run("spectrum", in, "--out", spectrum.toString()).exit());
         Cli.Run r = Cli.run("report", "--stats", stats.toString(), "--spectrum", spectrum.toString(), "--out", both.toString());
         assertEquals(0, r.exit(), r.err());
-        JsonNode statsJson = JSON.readTree(stats.resolve("stats.json").toFile()), specJson = JSON.readTree(spectrum.resolve("spectrum.json").toFile());
-        List<JsonNode> tensors = new ArrayList<>();
+        JsonNode statsJson = JSON.readTree(stats.resolve("stats.json").toFile());
+        specJson = JSON.readTree(spectrum.resolve("spectrum.json").toFile());
+        tensors = new ArrayList<>();
         for (JsonNode row : statsJson.get("rows")) if (row.get("level").asText().equals("tensor")) tensors.add(row);
-        int analysed = 0, skipped = 0;
+        analysed = 0;
+        skipped = 0;
         for (JsonNode m : specJson.get("matrices")) if (m.get("status").asText().equals("ok")) analysed++; else skipped++;
 
         for (Path page : List.of(stats.resolve("report.html"), spectrum.resolve("report.html"), both.resolve("report.html"))) {
@@ -157,8 +171,12 @@ public class ReportRenderTest {
             assertEquals(2, html.split("Licensed to the Apache Software Foundation", -1).length, page + ": ECharts inlined once");
             assertEquals(-1, html.indexOf("src=\"http"), "no external script");
         }
+    }
 
-        // stats: heatmap, lines by layer, histogram; the tensor table sorts and filters
+    @Test
+    void statsPageDrawsSortsAndFilters() throws IOException {
+        analyses();
+        // heatmap, lines by layer, histogram; the tensor table sorts and filters
         JavascriptExecutor js = open(stats.resolve("report.html"));
         assertCharts(js, "#heatmap canvas", 1);
         assertCharts(js, "#layer-lines canvas", 5);
@@ -179,7 +197,8 @@ public class ReportRenderTest {
         long expected = tensors.stream().filter(t -> Pattern.compile("attention\\.self\\.query", Pattern.CASE_INSENSITIVE).matcher(t.get("name").asText()).find()).count();
         assertEquals(expected, ((Number) js.executeScript("return document.querySelectorAll('#tensor-table tbody tr').length")).longValue());
         assertTrue(expected > 0);
-        driver.findElement(By.cssSelector("#tensors input.filter")).clear();
+        driver.findElement(By.cssSelector("#tensors input.filter")).sendKeys(Keys.chord(Keys.CONTROL, "a"), Keys.BACK_SPACE);
+        assertEquals((long) tensors.size(), ((Number) js.executeScript("return document.querySelectorAll('#tensor-table tbody tr').length")).longValue());
         // the table stays inside the page: no horizontal scroll of the page itself
         assertTrue((Boolean) js.executeScript("return document.documentElement.scrollWidth <= window.innerWidth + 1"), "the page does not overflow sideways");
         // norm vectors are not flagged as heavy-tailed by the matrix rule
@@ -187,9 +206,13 @@ public class ReportRenderTest {
             assertFalse(tr.getText().contains("LayerNorm"), "a norm vector flagged: " + tr.getText());
         }
         screenshot("stats");
+    }
 
+    @Test
+    void spectrumPageHasOneEsdPerAnalysedMatrix() throws IOException {
+        analyses();
         // spectrum: alpha by layer with its band, one ESD per analysed matrix (lazily drawn), the skipped with reasons
-        js = open(spectrum.resolve("report.html"));
+        JavascriptExecutor js = open(spectrum.resolve("report.html"));
         assertCharts(js, "#spectrum-charts canvas", 3);
         List<WebElement> cards = driver.findElements(By.cssSelector("#esd-gallery .esd"));
         assertEquals(analysed, cards.size(), "one ESD per analysed matrix");
@@ -198,39 +221,100 @@ public class ReportRenderTest {
         long rendered = ((Number) js.executeScript("return document.querySelectorAll('#esd-gallery .esd[data-rendered=true] canvas').length")).longValue();
         assertEquals(analysed, rendered, "every ESD drawn once scrolled into view");
         assertCharts(js, "#esd-gallery canvas", analysed);
+        // the dashed power law starts at x_min with the density (t/n)(α − 1) ln 10 of log10 λ (docs/algorithms.md §27)
+        JsonNode svs = JSON.readTree(spectrum.resolve("singular_values.json").toFile());
+        int fits = 0;
+        for (JsonNode m : specJson.get("matrices")) {
+            if (!m.get("status").asText().equals("ok") || !m.path("alpha").isNumber()) continue;
+            double alpha = m.get("alpha").asDouble(), xmin = m.get("xmin").asDouble();
+            long t = 0, n = 0;
+            for (JsonNode sv : svs.get(m.get("name").asText())) {
+                double ev = sv.asDouble() * sv.asDouble();
+                if (ev > 0) n++;
+                if (ev >= xmin) t++;
+            }
+            Number y0 = (Number) js.executeScript("var c = document.querySelector('#esd-gallery .esd[data-matrix=\\'' + arguments[0] + '\\'] .chart');"
+                    + " return echarts.getInstanceByDom(c).getOption().series[1].data[0][1]", m.get("name").asText());
+            double expected = (double) t / n * (alpha - 1) * Math.log(10);
+            assertEquals(expected, y0.doubleValue(), 1e-5 * expected, m.get("name").asText() + ": power-law density at x_min");
+            fits++;
+        }
+        assertEquals(analysed, fits, "every analysed matrix has its fitted power law");
         assertEquals(skipped, driver.findElements(By.cssSelector("#not-analysed tr")).size() - (skipped > 0 ? 1 : 0), "every matrix not analysed is listed");
         screenshot("spectrum");
+    }
 
-        js = open(both.resolve("report.html"));
+    @Test
+    void combinedPage() throws IOException {
+        analyses();
+        JavascriptExecutor js = open(both.resolve("report.html"));
         assertCharts(js, "#heatmap canvas, #layer-lines canvas, #spectrum-charts canvas", 9);
         assertEquals(analysed, driver.findElements(By.cssSelector("#esd-gallery .esd")).size());
     }
 
     @Test
-    void compareReportNumericStepsForASeriesCategoriesOtherwise() throws IOException {
-        String in = Fixtures.dir("all-minilm-l6-v2").toString();
-        Path series = tmp.resolve("series");
-        for (String[] v : new String[][] {{"checkpoint-100", "0.03"}, {"checkpoint-300", "0.02"}}) {
-            Cli.Run r = Cli.run("rescale", in, "--out", series.resolve(v[0]).toString(), "--apply", "*=tvr:target_std=" + v[1]);
-            assertEquals(0, r.exit(), r.err());
+    @SuppressWarnings("unchecked")
+    void beforeAfterPageJoinsTwoRunsByName() throws IOException {
+        analyses();
+        // before/after: a second stats run whose query weights have twice the std (written from the first: the
+        // report reads only stats.json), joined by name; the largest log2 ratio is 1, on exactly those tensors
+        Path after = tmp.resolve("stats-after");
+        Files.createDirectories(after);
+        Map<String, Object> doc = JSON.readValue(stats.resolve("stats.json").toFile(), Map.class);
+        int doubled = 0;
+        for (Map<String, Object> row : (List<Map<String, Object>>) doc.get("rows")) {
+            if (row.get("level").equals("tensor") && String.valueOf(row.get("name")).contains("attention.self.query.weight")) {
+                row.put("std", ((Number) row.get("std")).doubleValue() * 2);
+                doubled++;
+            }
         }
+        JSON.writeValue(after.resolve("stats.json").toFile(), doc);
+        Files.createFile(after.resolve("_SUCCESS"));
+        Path ba = tmp.resolve("ba");
+        Cli.Run r = Cli.run("report", "--stats", stats.toString(), "--stats", after.toString(), "--label", "base", "--label", "tvr", "--out", ba.toString());
+        assertEquals(0, r.exit(), r.err());
+        JavascriptExecutor js = open(ba.resolve("report.html"));
+        assertCharts(js, "#ba-heatmap canvas, #ba-lines canvas", 4);
+        WebElement ratio = driver.findElement(By.cssSelector("#ba-table th[data-key=std_log2_ratio]"));
+        ratio.click();
+        List<String> top = (List<String>) js.executeScript("var i = Array.from(document.querySelectorAll('#ba-table thead th')).map(function (t) {"
+                + " return t.getAttribute('data-key'); }).indexOf('std_log2_ratio'); return Array.from(document.querySelectorAll('#ba-table tbody tr'))"
+                + ".map(function (r) { return r.children[0].title + '=' + r.children[i].textContent; })");
+        assertEquals(tensors.size(), top.size(), "every tensor joined");
+        for (int i = 0; i < top.size(); i++) {
+            assertEquals(i < doubled, top.get(i).contains("attention.self.query.weight=1"), "row " + i + ": " + top.get(i));
+        }
+        screenshot("before-after");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void compareReportNumericStepsForASeriesCategoriesOtherwise() throws IOException {
+        Path fixture = Fixtures.dir("all-minilm-l6-v2");
+        Path v = tmp.resolve("variants"), series = tmp.resolve("series");
+        Python.script(Python.testScript("compare_check.py"), "make", fixture.toString(), v.toString()); // numpy variants, no Spark
+        Files.createDirectories(series);
+        Files.move(v.resolve("planted"), series.resolve("checkpoint-100"));
+        Files.move(v.resolve("noisy"), series.resolve("checkpoint-300"));
         Path cmp = tmp.resolve("cmp");
-        Cli.Run r = Cli.run("compare", in, series.resolve("checkpoint-100").toString(), series.resolve("checkpoint-300").toString(), "--out", cmp.toString());
+        Cli.Run r = Cli.run("compare", fixture.toString(), series.resolve("checkpoint-100").toString(), series.resolve("checkpoint-300").toString(), "--out", cmp.toString());
         assertEquals(0, r.exit(), r.err());
         JavascriptExecutor js = open(cmp.resolve("report.html"));
         assertCharts(js, "#compare-layers canvas, #compare-heatmap canvas, #compare-series canvas", 5);
         assertEquals("value", js.executeScript("return window.weightlabCharts[window.weightlabCharts.length - 1].getOption().xAxis[0].type"), "a series of steps");
         assertEquals("line", js.executeScript("return window.weightlabCharts[window.weightlabCharts.length - 1].getOption().series[0].type"));
+        assertEquals(List.of(100L, 300L), js.executeScript("return JSON.parse(document.getElementById('report-data').textContent).compare.steps"));
         screenshot("compare");
 
-        Path renamed = tmp.resolve("unrelated");
-        Files.createDirectories(renamed);
-        Files.move(series.resolve("checkpoint-100"), renamed.resolve("base"));
-        Files.move(series.resolve("checkpoint-300"), renamed.resolve("tvr"));
-        Path cmp2 = tmp.resolve("cmp2");
-        r = Cli.run("compare", in, renamed.resolve("base").toString(), renamed.resolve("tvr").toString(), "--out", cmp2.toString());
-        assertEquals(0, r.exit(), r.err());
-        js = open(cmp2.resolve("report.html"));
+        // the same results for two unrelated checkpoints: categories, points and no connecting line
+        Map<String, Object> doc = JSON.readValue(cmp.resolve("compare.json").toFile(), Map.class);
+        Map<String, Object> run = (Map<String, Object>) doc.get("run");
+        run.put("checkpoints", List.of("/models/base", "/models/tvr"));
+        Path unrelated = tmp.resolve("unrelated.html");
+        Files.writeString(unrelated, CompareReport.render(run, (List<Map<String, Object>>) doc.get("layers"),
+                (List<Map<String, Object>>) doc.get("tensors"), (List<Map<String, Object>>) doc.get("not_compared")));
+        js = open(unrelated);
+        assertCharts(js, "#compare-series canvas", 2);
         assertEquals("category", js.executeScript("return window.weightlabCharts[window.weightlabCharts.length - 1].getOption().xAxis[0].type"), "unrelated checkpoints");
         assertEquals("scatter", js.executeScript("return window.weightlabCharts[window.weightlabCharts.length - 1].getOption().series[0].type"), "points, no lines");
     }
