@@ -63,7 +63,7 @@
     if (v.length < 5) return null;
     var q = function (p) { return v[Math.floor(p * (v.length - 1))]; };
     var q1 = q(0.25), q3 = q(0.75), iqr = q3 - q1;
-    if (!(iqr > 0)) iqr = Math.max(Math.abs(q3) * 0.05, 1e-12);
+    if (!(iqr > 0)) return null; // most values equal (e.g. no change): nothing to call an outlier against
     var lo = q1 - 3 * iqr, hi = q3 + 3 * iqr;
     if (v[0] >= lo && v[v.length - 1] <= hi) return null;
     lo = Math.max(lo, v[0]); hi = Math.min(hi, v[v.length - 1]);
@@ -88,8 +88,10 @@
     function draw() {
       var f = state.robust ? fences(all, state.log) : null, outliers = 0;
       var s = Object.keys(series).map(function (k, i) {
+        var style = opts.styleOf ? opts.styleOf(k) : null;
         return {
           name: k, type: opts.scatter ? 'scatter' : 'line', symbolSize: 6, connectNulls: false,
+          itemStyle: style ? {color: style.color} : undefined, lineStyle: style ? {color: style.color, type: style.dashed ? 'dashed' : 'solid'} : undefined,
           data: series[k].filter(function (p) { return p[1] != null && (!state.log || p[1] > 0); }).map(function (p) {
             var y = p[1], item = {value: [p[0], y], raw: y, tensor: p[2]};
             if (f && (y > f.hi || y < f.lo)) {
@@ -385,7 +387,7 @@
       tooltip: {trigger: 'axis', valueFormatter: fmt},
       xAxis: {type: 'value', name: 'log₁₀ λ', nameLocation: 'middle', nameGap: 22, min: h.lo, max: h.lo + h.width * h.counts.length,
         axisLabel: {formatter: axisNum}},
-      yAxis: {type: 'value', name: 'density', axisLabel: {formatter: axisNum}}, series: series});
+      yAxis: {type: 'value', axisLabel: {formatter: axisNum}}, series: series});
     card.setAttribute('data-rendered', 'true');
   }
 
@@ -447,7 +449,12 @@
   // ---------------------------------------------------------------- before / after
   // Two runs of the same architecture joined by tensor name: overlays by layer, change heatmap, differences table.
   function beforeAfter(d) {
-    var A = d.labels[0], B = d.labels[1];
+    var A = d.labels[0], B = d.labels[1], kindColour = {};
+    function pairStyle(name) { // "kind · label": one colour per kind, the second run dashed
+      var kind = name.slice(0, name.lastIndexOf(' · '));
+      if (!(kind in kindColour)) kindColour[kind] = PALETTE[Object.keys(kindColour).length % PALETTE.length];
+      return {color: kindColour[kind], dashed: name.slice(name.lastIndexOf(' · ') + 3) === B};
+    }
     if (d.stats) {
       var a = {}, joined = [];
       d.stats[0].forEach(function (r) { a[r.name] = r; });
@@ -474,7 +481,7 @@
           });
         });
         Object.keys(series).forEach(function (k) { series[k].sort(function (x, y) { return x[0] - y[0]; }); });
-        layerLines(lines, m[1] + ' by layer: ' + A + ' and ' + B, m[1], series, {log: m[2]});
+        layerLines(lines, m[1] + ' by layer: ' + A + ' (solid) and ' + B + ' (dashed)', m[1], series, {log: m[2], styleOf: pairStyle});
       });
       table(document.getElementById('ba-table'), [
         {key: 'name', label: 'tensor'}, {key: 'kind', label: 'kind'}, {key: 'layer', label: 'layer', num: true}, {key: 'shape', label: 'shape'},
@@ -494,8 +501,8 @@
         });
       });
       Object.keys(alpha).forEach(function (k) { alpha[k].sort(function (x, y) { return x[0] - y[0]; }); });
-      layerLines(document.getElementById('ba-spectrum'), 'power-law α by layer: ' + A + ' and ' + B + '; band 2 ≤ α ≤ 6', 'α', alpha,
-        {band: [2, 6], bandLabel: '2 ≤ α ≤ 6'});
+      layerLines(document.getElementById('ba-spectrum'), 'power-law α by layer: ' + A + ' (solid) and ' + B + ' (dashed); band 2 ≤ α ≤ 6', 'α', alpha,
+        {band: [2, 6], bandLabel: '2 ≤ α ≤ 6', styleOf: pairStyle});
     }
   }
 

@@ -90,6 +90,7 @@ class ReportDataTest {
         tensors.add(named(row(List.of(128256L, 2048L), 128256L * 2048, 2), "model.embed_tokens.weight", null, "embedding"));
         String html = AnalysisReport.render(Map.of("input", "synth-1b"), tensors, List.of(), null, matrices, svs);
         int bytes = html.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        System.out.println("1B-shape stats + spectrum page: " + bytes + " bytes");
         assertTrue(bytes < 5_000_000, "1B-shape page: " + bytes + " bytes");
         assertTrue(bytes > 1_000_000, "ECharts is inlined: " + bytes + " bytes");
     }

@@ -166,6 +166,7 @@ public class ReportRenderTest {
 
         for (Path page : List.of(stats.resolve("report.html"), spectrum.resolve("report.html"), both.resolve("report.html"))) {
             long bytes = Files.size(page);
+            System.out.println("report page " + page.getParent().getFileName() + ": " + bytes + " bytes");
             assertTrue(bytes < 2_500_000, page + " is " + bytes + " bytes");
             String html = Files.readString(page);
             assertEquals(2, html.split("Licensed to the Apache Software Foundation", -1).length, page + ": ECharts inlined once");
@@ -271,10 +272,11 @@ public class ReportRenderTest {
         JSON.writeValue(after.resolve("stats.json").toFile(), doc);
         Files.createFile(after.resolve("_SUCCESS"));
         Path ba = tmp.resolve("ba");
-        Cli.Run r = Cli.run("report", "--stats", stats.toString(), "--stats", after.toString(), "--label", "base", "--label", "tvr", "--out", ba.toString());
+        Cli.Run r = Cli.run("report", "--stats", stats.toString(), "--stats", after.toString(), "--spectrum", spectrum.toString(), "--spectrum", spectrum.toString(),
+                "--label", "base", "--label", "tvr", "--out", ba.toString());
         assertEquals(0, r.exit(), r.err());
         JavascriptExecutor js = open(ba.resolve("report.html"));
-        assertCharts(js, "#ba-heatmap canvas, #ba-lines canvas", 4);
+        assertCharts(js, "#ba-heatmap canvas, #ba-lines canvas, #ba-spectrum canvas", 5);
         WebElement ratio = driver.findElement(By.cssSelector("#ba-table th[data-key=std_log2_ratio]"));
         ratio.click();
         List<String> top = (List<String>) js.executeScript("var i = Array.from(document.querySelectorAll('#ba-table thead th')).map(function (t) {"
