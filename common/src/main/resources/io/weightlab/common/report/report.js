@@ -392,13 +392,16 @@
   }
 
   // ---------------------------------------------------------------- compare
+  function leaf(path) { return String(path).replace(/[\/\\]+$/, '').replace(/^.*[\/\\]/, ''); }
   function compare(c) {
     var box = document.getElementById('compare-layers');
-    var rot = {}, rel = {};
+    var rot = {}, rel = {}, leaves = c.checkpoints.map(leaf);
+    var unique = leaves.every(function (l, i) { return leaves.indexOf(l) === i; });
     c.layers.forEach(function (r) {
       if (r.layer_index == null) return;
-      (rot[r.checkpoint] = rot[r.checkpoint] || []).push([r.layer_index, r.rotation, r.layer]);
-      (rel[r.checkpoint] = rel[r.checkpoint] || []).push([r.layer_index, r.rel_delta, r.layer]);
+      var k = unique ? leaf(r.checkpoint) : r.checkpoint; // legends show the checkpoint's own name when that is unambiguous
+      (rot[k] = rot[k] || []).push([r.layer_index, r.rotation, r.layer]);
+      (rel[k] = rel[k] || []).push([r.layer_index, r.rel_delta, r.layer]);
     });
     [rot, rel].forEach(function (s) { Object.keys(s).forEach(function (k) { s[k].sort(function (a, b) { return a[0] - b[0]; }); }); });
     layerLines(box, 'layer rotation δ = 1 − cos(W_t, W_0) by layer', 'δ', rot, {});
@@ -412,7 +415,7 @@
       vals.push(r.rotation);
       data.push([r.checkpoint_index - 1, layers.indexOf(r.layer_index), r.rotation]);
     });
-    var xcats = c.checkpoints.map(function (ck, i) { return c.steps ? 'step ' + c.steps[i] : ck.replace(/^.*[\/\\](?=[^\/\\])/, ''); });
+    var xcats = c.checkpoints.map(function (ck, i) { return c.steps ? 'step ' + c.steps[i] : leaf(ck); });
     ch.setOption({animation: false, grid: {left: 60, right: 90, top: 10, bottom: 60},
       tooltip: {formatter: function (p) { return c.checkpoints[p.data[0]] + '<br>layer ' + layers[p.data[1]] + ': δ ' + fmt(p.data[2]); }},
       xAxis: {type: 'category', data: xcats, name: c.steps ? 'step' : 'checkpoint', nameLocation: 'middle', nameGap: 40},
@@ -440,7 +443,7 @@
     });
     var x = c.steps ? {type: 'value', name: 'step', nameLocation: 'middle', nameGap: 28, scale: true, minInterval: 1, axisLabel: {formatter: axisNum}}
       : {type: 'category', name: 'checkpoint', nameLocation: 'middle', nameGap: 28,
-        data: c.checkpoints.map(function (ck) { return ck.replace(/^.*[\/\\](?=[^\/\\])/, ''); })};
+        data: c.checkpoints.map(leaf)};
     ch.setOption({animation: false, color: PALETTE, grid: {left: 60, right: 20, top: 40, bottom: 45}, legend: {type: 'scroll', top: 0},
       tooltip: {trigger: 'item', formatter: function (p) { return p.seriesName + '<br>' + (c.steps ? 'step ' + p.data[0] : c.checkpoints[p.data[0]]) + ': ' + fmt(p.data[1]); }},
       xAxis: x, yAxis: {type: 'value', name: yname, scale: true, axisLabel: {formatter: axisNum}}, series: series});
