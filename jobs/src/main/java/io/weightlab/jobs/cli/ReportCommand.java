@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.report.AnalysisReport;
+import io.weightlab.common.report.BeforeAfterReport;
 import io.weightlab.common.stats.StatsRow;
 import io.weightlab.common.stats.TensorHistogram;
 import org.apache.hadoop.conf.Configuration;
@@ -24,16 +25,20 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "report", mixinStandardHelpOptions = true,
-        description = {"One HTML report from the outputs of `stats` and/or `spectrum` (no Spark, no checkpoint reads):",
-                "distributions, fits and histogram from stats; spectra, alpha and stable rank from spectrum; anomalies from both."})
+        description = {"One interactive, offline HTML report from the outputs of `stats` and/or `spectrum` (no Spark, no checkpoint reads):",
+                "heatmaps, metrics by layer, histogram and tensor table from stats; alpha, ESD gallery and matrix table from spectrum;",
+                "anomalies from both. Give --stats (and/or --spectrum) twice for a before/after page of two runs (docs/algorithms.md §31)."})
 public class ReportCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Option(names = "--stats", description = "output directory of a stats run")
-    String stats;
+    @Option(names = "--stats", description = "output directory of a stats run; twice for before/after")
+    List<String> statsDirs;
 
-    @Option(names = "--spectrum", description = "output directory of a spectrum run")
-    String spectrum;
+    @Option(names = "--spectrum", description = "output directory of a spectrum run; twice for before/after")
+    List<String> spectrumDirs;
+
+    @Option(names = "--label", description = "names of the two runs of a before/after page (default: the directories' names)")
+    List<String> labels;
 
     @Option(names = {"-o", "--out"}, required = true, description = "directory for report.html")
     String out;
@@ -44,7 +49,15 @@ public class ReportCommand implements Callable<Integer> {
     @Override
     @SuppressWarnings("unchecked")
     public Integer call() throws IOException {
-        if (stats == null && spectrum == null) throw new UsageException("give --stats and/or --spectrum");
+        if (statsDirs == null && spectrumDirs == null) throw new UsageException("give --stats and/or --spectrum");
+        int ns = statsDirs == null ? 0 : statsDirs.size(), np = spectrumDirs == null ? 0 : spectrumDirs.size();
+        if (ns > 2 || np > 2) throw new UsageException("--stats and --spectrum: at most two runs each (before and after)");
+        if (ns == 2 || np == 2) {
+            if ((ns == 1) || (np == 1)) throw new UsageException("before/after: give two --stats, two --spectrum, or two of each");
+            return beforeAfter(new Configuration());
+        }
+        if (labels != null) throw new UsageException("--label is for a before/after page (two --stats or two --spectrum)");
+        String stats = ns == 0 ? null : statsDirs.get(0), spectrum = np == 0 ? null : spectrumDirs.get(0);
         Configuration conf = new Configuration();
         Map<String, Object> run = new LinkedHashMap<>();
         List<StatsRow> tensors = null, rollups = null;
@@ -78,10 +91,50 @@ public class ReportCommand implements Callable<Integer> {
             svs = read(conf, spectrum, io.weightlab.jobs.analysis.SpectrumJob.SINGULAR_VALUES, new TypeReference<Map<String, double[]>>() {});
         }
         run.put("job", stats != null && spectrum != null ? "stats + spectrum" : stats != null ? "stats" : "spectrum");
+        return write(conf, AnalysisReport.render(run, tensors, rollups, hist, matrices, svs));
+    }
+
+    @SuppressWarnings("unchecked")
+    private Integer beforeAfter(Configuration conf) throws IOException {
+        List<String> dirs = statsDirs != null ? statsDirs : spectrumDirs;
+        List<String> names = labels;
+        if (names == null) names = dirs.stream().map(d -> new Path(d).getName()).toList();
+        if (names.size() != 2) throw new UsageException("--label: give two names (before, after), got " + names.size());
+        if (names.get(0).equals(names.get(1))) names = List.of(names.get(0) + " (1)", names.get(1) + " (2)");
+        List<Map<String, Object>> runs = List.of(new LinkedHashMap<>(), new LinkedHashMap<>());
+        List<List<StatsRow>> stats = null;
+        if (statsDirs != null) {
+            stats = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                Map<String, Object> doc = read(conf, statsDirs.get(i), "stats.json", new TypeReference<>() {});
+                runs.get(i).putAll((Map<String, Object>) doc.get("run"));
+                List<StatsRow> rows = new ArrayList<>();
+                for (Map<String, Object> m : (List<Map<String, Object>>) doc.get("rows")) {
+                    StatsRow r = StatsRow.fromMap(m);
+                    if (r.level().equals("tensor")) rows.add(r);
+                }
+                stats.add(rows);
+            }
+        }
+        List<List<Map<String, Object>>> spectra = null;
+        if (spectrumDirs != null) {
+            spectra = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                Map<String, Object> doc = read(conf, spectrumDirs.get(i), "spectrum.json", new TypeReference<>() {});
+                List<Map<String, Object>> matrices = (List<Map<String, Object>>) doc.get("matrices");
+                runs.get(i).putIfAbsent("input", doc.get("input"));
+                runs.get(i).put("matrices", matrices.size());
+                spectra.add(matrices);
+            }
+        }
+        return write(conf, BeforeAfterReport.render(names, runs, stats, spectra));
+    }
+
+    private Integer write(Configuration conf, String html) throws IOException {
         StagedOutput so = StagedOutput.begin(conf, out, overwrite);
         try {
             try (FSDataOutputStream os = so.create("report.html")) {
-                os.write(AnalysisReport.render(run, tensors, rollups, hist, matrices, svs).getBytes(StandardCharsets.UTF_8));
+                os.write(html.getBytes(StandardCharsets.UTF_8));
             }
             so.commit();
         } catch (IOException | RuntimeException e) {

@@ -108,7 +108,7 @@ public class CompareJobTest {
         String notCompared = all.get("not_compared").toString();
         assertTrue(notCompared.contains("encoder.layer.5.intermediate.dense.weight") && notCompared.contains("extra.weight"), notCompared);
         String html = Files.readString(out.resolve("report.html"));
-        assertTrue(html.contains("<svg") && html.contains("layer rotation"), "the report has its plots");
+        assertTrue(html.contains("id=\"report-data\"") && html.contains("\"rotation\":"), "the report has its data");
 
         // --strict turns the mismatches into an error, and nothing is written.
         Cli.Run strict = Cli.run("compare", fixture.toString(), v.resolve("noisy").toString(), "--out", tmp.resolve("strict").toString(), "--strict");

@@ -1,0 +1,522 @@
+// WeightLab report page: draws the embedded JSON (#report-data) with ECharts (inlined above). No network access.
+(function () {
+  'use strict';
+  var DATA = JSON.parse(document.getElementById('report-data').textContent);
+  var PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
+    '#1f77b4', '#8c564b', '#17becf', '#bcbd22'];
+  var charts = [];
+  window.weightlabCharts = charts; // for the browser test and the console
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs) Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function fmt(v) {
+    if (v == null || typeof v !== 'number' || !isFinite(v)) return v == null ? '–' : String(v);
+    if (v === 0) return '0';
+    var a = Math.abs(v);
+    if (Number.isInteger(v) && a < 1e9) return String(v);
+    if (a >= 1e5 || a < 1e-3) return v.toExponential(2).replace('e+', 'e');
+    return String(Number(v.toPrecision(4)));
+  }
+  function axisNum(v) { // tick labels: short and readable, never 10^-1.05
+    if (v === 0) return '0';
+    var a = Math.abs(v);
+    if (a >= 1e5 || a < 1e-3) return v.toExponential(0).replace('e+', 'e');
+    return String(Number(v.toPrecision(3)));
+  }
+  function chart(container, height) {
+    var d = el('div', {'class': 'chart'});
+    if (height) d.style.height = height + 'px';
+    container.appendChild(d);
+    var c = echarts.init(d, null, {renderer: 'canvas'});
+    charts.push(c);
+    return c;
+  }
+  window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
+  function toolbar(parent) { var t = el('div', {'class': 'toolbar'}); parent.appendChild(t); return t; }
+  function toggle(bar, labels, initial, onChange) {
+    var buttons = labels.map(function (l) {
+      var b = el('button', {type: 'button', 'data-choice': l}, l);
+      b.addEventListener('click', function () { set(l); onChange(l); });
+      bar.appendChild(b);
+      return b;
+    });
+    function set(l) { buttons.forEach(function (b) { b.classList.toggle('on', b.textContent === l); }); }
+    set(initial);
+    return buttons;
+  }
+  function card(parent, title) {
+    var c = el('div', {'class': 'card'});
+    c.appendChild(el('div', {'class': 'title'}, title));
+    parent.appendChild(c);
+    return c;
+  }
+
+  // Robust range: Tukey fences at 3 IQR (on log10 values for a log axis). Points beyond are drawn at the fence as
+  // red triangles labelled with their value, so one tensor's kurtosis of 1582 does not flatten every other line.
+  function fences(values, log) {
+    var v = values.filter(function (x) { return x != null && isFinite(x) && (!log || x > 0); })
+      .map(function (x) { return log ? Math.log10(x) : x; }).sort(function (a, b) { return a - b; });
+    if (v.length < 5) return null;
+    var q = function (p) { return v[Math.floor(p * (v.length - 1))]; };
+    var q1 = q(0.25), q3 = q(0.75), iqr = q3 - q1;
+    if (!(iqr > 0)) return null; // most values equal (e.g. no change): nothing to call an outlier against
+    var lo = q1 - 3 * iqr, hi = q3 + 3 * iqr;
+    if (v[0] >= lo && v[v.length - 1] <= hi) return null;
+    lo = Math.max(lo, v[0]); hi = Math.min(hi, v[v.length - 1]);
+    return log ? {lo: Math.pow(10, lo), hi: Math.pow(10, hi)} : {lo: lo, hi: hi};
+  }
+
+  // A metric by layer: one line per module kind, integer layer ticks, log/linear and robust/full toggles.
+  function layerLines(parent, title, ytitle, series, opts) {
+    var c = card(parent, title), bar = toolbar(c);
+    var all = [];
+    Object.keys(series).forEach(function (k) { series[k].forEach(function (p) { all.push(p[1]); }); });
+    var positive = all.length > 0 && all.every(function (v) { return v == null || v > 0; });
+    var state = {log: positive && !!opts.log, robust: true};
+    if (positive) toggle(bar, ['log', 'linear'], state.log ? 'log' : 'linear', function (l) { state.log = l === 'log'; draw(); });
+    toggle(bar, ['robust range', 'full range'], 'robust range', function (l) { state.robust = l === 'robust range'; draw(); });
+    var outNote = el('span', {'class': 'count'});
+    bar.appendChild(outNote);
+    var ch = chart(c);
+    var xs = [];
+    Object.keys(series).forEach(function (k) { series[k].forEach(function (p) { xs.push(p[0]); }); });
+    var xmin = Math.min.apply(null, xs), xmax = Math.max.apply(null, xs);
+    function draw() {
+      var f = state.robust ? fences(all, state.log) : null, outliers = 0;
+      var s = Object.keys(series).map(function (k, i) {
+        var style = opts.styleOf ? opts.styleOf(k) : null;
+        return {
+          name: k, type: opts.scatter ? 'scatter' : 'line', symbolSize: 6, connectNulls: false,
+          itemStyle: style ? {color: style.color} : undefined, lineStyle: style ? {color: style.color, type: style.dashed ? 'dashed' : 'solid'} : undefined,
+          data: series[k].filter(function (p) { return p[1] != null && (!state.log || p[1] > 0); }).map(function (p) {
+            var y = p[1], item = {value: [p[0], y], raw: y, tensor: p[2]};
+            if (f && (y > f.hi || y < f.lo)) {
+              outliers++;
+              item.value = [p[0], y > f.hi ? f.hi : f.lo];
+              item.symbol = 'triangle'; item.symbolSize = 11; item.symbolRotate = y > f.hi ? 0 : 180;
+              item.itemStyle = {color: '#d62728'};
+              item.label = {show: true, formatter: fmt(y), position: y > f.hi ? 'top' : 'bottom', color: '#d62728', fontSize: 10};
+            }
+            return item;
+          }),
+          markArea: i === 0 && opts.band ? {silent: true, itemStyle: {color: 'rgba(89,161,79,0.12)'},
+            data: [[{yAxis: opts.band[0], name: opts.bandLabel || ''}, {yAxis: opts.band[1]}]], label: {position: 'insideTopRight', color: '#3a7a33'}} : undefined
+        };
+      });
+      outNote.textContent = outliers ? outliers + ' outlier(s) beyond 3 IQR drawn at the edge (▲)' : '';
+      var y = {type: state.log ? 'log' : 'value', name: ytitle, nameLocation: 'middle', nameGap: 52, scale: !state.log,
+        axisLabel: {formatter: axisNum}, minorTick: {show: state.log}, minorSplitLine: {show: state.log, lineStyle: {color: '#f3f3f3'}}};
+      if (f) { y.min = f.lo; y.max = f.hi; }
+      if (opts.band && !f && !state.log) { y.min = function (e) { return Math.min(e.min, opts.band[0]) - 0.5; }; y.max = function (e) { return Math.max(e.max, opts.band[1]) + 0.5; }; }
+      ch.setOption({
+        animation: false, color: PALETTE, grid: {left: 70, right: 20, top: 40, bottom: 45},
+        legend: {type: 'scroll', top: 0}, dataZoom: [{type: 'inside', xAxisIndex: 0}, {type: 'inside', yAxisIndex: 0}],
+        tooltip: {trigger: 'item', formatter: function (p) {
+          var d = p.data; return p.seriesName + (d.tensor ? '<br>' + d.tensor : '') +
+            '<br>' + (opts.xname || 'layer') + ' ' + fmt(d.value[0]) + ': ' + fmt(d.raw);
+        }},
+        xAxis: {type: 'value', name: opts.xname || 'layer', nameLocation: 'middle', nameGap: 28, min: xmin, max: xmax, minInterval: 1,
+          axisLabel: {formatter: function (v) { return Number.isInteger(v) ? String(v) : ''; }}},
+        yAxis: y, series: s
+      }, true);
+    }
+    draw();
+    return ch;
+  }
+
+  function byLayer(rows, key, filter) {
+    var m = {};
+    rows.forEach(function (r) {
+      if (r.layer == null || !filter(r)) return;
+      (m[r.kind] = m[r.kind] || []).push([r.layer, r[key], r.name]);
+    });
+    Object.keys(m).forEach(function (k) { m[k].sort(function (a, b) { return a[0] - b[0]; }); });
+    return m;
+  }
+  function isMatrix(r) { return r.ndim >= 2 && r.role !== 'quantization' && r.role !== 'buffer'; }
+
+  // Sortable, filterable table that stays inside the page (it scrolls in its own box).
+  function table(container, columns, rows, opts) {
+    opts = opts || {};
+    var bar = toolbar(container.parentNode.insertBefore(el('div'), container));
+    var input = el('input', {'class': 'filter', placeholder: 'filter: name, kind, dtype (a regular expression)'});
+    bar.appendChild(input);
+    var count = el('span', {'class': 'count'});
+    bar.appendChild(count);
+    var t = el('table', {'class': 'data'});
+    var thead = el('thead'), tr = el('tr'), tbody = el('tbody');
+    var sort = {key: opts.sortKey || null, dir: opts.sortDir || 1};
+    columns.forEach(function (c) {
+      var th = el('th', {'class': 'sortable' + (c.num ? '' : ' l'), 'data-key': c.key, title: c.title || ('sort by ' + c.label)}, c.label);
+      th.addEventListener('click', function () {
+        sort.dir = sort.key === c.key ? -sort.dir : (c.num ? -1 : 1);
+        sort.key = c.key;
+        draw();
+      });
+      tr.appendChild(th);
+    });
+    thead.appendChild(tr); t.appendChild(thead); t.appendChild(tbody); container.appendChild(t);
+    input.addEventListener('input', draw);
+    function draw() {
+      var re = null;
+      try { re = input.value ? new RegExp(input.value, 'i') : null; } catch (e) { re = null; }
+      var shown = rows.filter(function (r) {
+        return !re || columns.some(function (c) { return !c.num && r[c.key] != null && re.test(String(r[c.key])); });
+      });
+      if (sort.key) {
+        shown = shown.slice().sort(function (a, b) {
+          var x = a[sort.key], y = b[sort.key];
+          if (x == null && y == null) return 0;
+          if (x == null) return 1;
+          if (y == null) return -1; // blanks last either way
+          return (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y), undefined, {numeric: true})) * sort.dir;
+        });
+      }
+      Array.prototype.forEach.call(tr.children, function (th) {
+        if (th.getAttribute('data-key') === sort.key) th.setAttribute('aria-sort', sort.dir > 0 ? 'ascending' : 'descending');
+        else th.removeAttribute('aria-sort');
+      });
+      var frag = document.createDocumentFragment();
+      shown.forEach(function (r) {
+        var row = el('tr', opts.bad && opts.bad(r) ? {'class': 'bad'} : null);
+        columns.forEach(function (c) {
+          var v = r[c.key], td = el('td', {'class': c.num ? '' : (c.key === 'name' ? 'l name' : 'l')}, c.num ? fmt(v) : (v == null ? '' : String(v)));
+          if (c.key === 'name') td.title = String(v);
+          row.appendChild(td);
+        });
+        frag.appendChild(row);
+      });
+      tbody.innerHTML = '';
+      tbody.appendChild(frag);
+      count.textContent = shown.length + ' of ' + rows.length + ' rows';
+    }
+    draw();
+  }
+
+  // ---------------------------------------------------------------- stats
+  var HEAT_METRICS = [
+    {key: 'std', label: 'std', log: true}, {key: 'kurtosis', label: 'excess kurtosis'}, {key: 'beta', label: 'GG β (MLE)'},
+    {key: 'outlier_ratio', label: 'max|x| / std'}, {key: 'nan_inf', label: 'NaN + Inf', all: true}];
+
+  function heatmap(container, rows, metrics, diverging) {
+    metrics = metrics || HEAT_METRICS;
+    var bar = toolbar(container);
+    bar.appendChild(el('span', null, 'metric:'));
+    var ch = chart(container, 420), current = metrics[0];
+    toggle(bar, metrics.map(function (m) { return m.label; }), current.label, function (l) {
+      current = metrics.filter(function (m) { return m.label === l; })[0]; draw();
+    });
+    var note = el('span', {'class': 'count'}); bar.appendChild(note);
+    function draw() {
+      var cells = {}, layers = {}, kinds = {};
+      rows.forEach(function (r) {
+        if (r.layer == null || (!current.all && !isMatrix(r))) return;
+        var v = r[current.key];
+        if (v == null) return;
+        var k = r.layer + '|' + r.kind, c = cells[k] = cells[k] || {sum: 0, n: 0, max: -Infinity, names: []};
+        c.sum += v; c.n++; c.max = Math.max(c.max, v); c.names.push(r.name);
+        layers[r.layer] = 1; kinds[r.kind] = 1;
+      });
+      var L = Object.keys(layers).map(Number).sort(function (a, b) { return a - b; }), K = Object.keys(kinds).sort();
+      var data = [], vals = [];
+      Object.keys(cells).forEach(function (k) {
+        var c = cells[k], p = k.split('|'), v = current.all ? c.sum : c.sum / c.n;
+        vals.push(v);
+        data.push({value: [L.indexOf(Number(p[0])), K.indexOf(p[1]), v], raw: v, names: c.names});
+      });
+      var log = current.log && vals.every(function (v) { return v > 0; });
+      var f = fences(vals, log), lo = Math.min.apply(null, vals), hi = Math.max.apply(null, vals), marked = 0;
+      if (f) { lo = f.lo; hi = f.hi; }
+      data.forEach(function (d) {
+        var v = d.raw;
+        if (v > hi || v < lo) { marked++; d.value[2] = v > hi ? hi : lo; d.label = {show: true, formatter: '▲', color: '#fff'}; }
+        if (log) d.value[2] = Math.log10(d.value[2]);
+      });
+      note.textContent = (marked ? marked + ' cell(s) beyond 3 IQR shown at the end of the scale (▲). ' : '') + (log ? 'colour on a log scale' : '');
+      if (diverging) { var m = Math.max(Math.abs(lo), Math.abs(hi)) || 1; lo = -m; hi = m; }
+      if (lo === hi) hi = lo + 1;
+      ch.setOption({
+        animation: false, grid: {left: 110, right: 90, top: 10, bottom: 50},
+        tooltip: {formatter: function (p) { return p.data.names.join('<br>') + '<br><b>' + current.label + ' ' + fmt(p.data.raw) + '</b>'; }},
+        xAxis: {type: 'category', data: L.map(String), name: 'layer', nameLocation: 'middle', nameGap: 28, splitArea: {show: true}},
+        yAxis: {type: 'category', data: K, splitArea: {show: true}},
+        visualMap: {min: log ? Math.log10(lo) : lo, max: log ? Math.log10(hi) : hi, calculable: true, orient: 'vertical', right: 0, top: 'center',
+          inRange: {color: diverging ? ['#2166ac', '#f7f7f7', '#b2182b'] : ['#f7fbff', '#9ecae1', '#3182bd', '#08306b']},
+          formatter: function (v) { return axisNum(log ? Math.pow(10, v) : v); }},
+        series: [{type: 'heatmap', data: data, emphasis: {itemStyle: {borderColor: '#000', borderWidth: 1}}}]
+      }, true);
+    }
+    draw();
+  }
+
+  function histogram(container, h) {
+    var c = card(container, 'values of ' + h.tensor + ' (density, log axis) with fitted densities');
+    var ch = chart(c), series = [{name: 'values', type: 'line', step: 'middle', symbol: 'none', areaStyle: {opacity: 0.35},
+      data: h.x.map(function (x, i) { return [x, h.density[i]]; }).filter(function (p) { return p[1] != null; })}];
+    Object.keys(h.fits).forEach(function (k) {
+      series.push({name: k, type: 'line', symbol: 'none', lineStyle: {width: 2}, data: h.x.map(function (x, i) { return [x, h.fits[k][i]]; })
+        .filter(function (p) { return p[1] != null; })});
+    });
+    ch.setOption({animation: false, color: ['#9fb4d3', '#e15759', '#59a14f', '#f28e2b'], grid: {left: 70, right: 20, top: 40, bottom: 45},
+      legend: {top: 0}, tooltip: {trigger: 'axis', valueFormatter: fmt}, dataZoom: [{type: 'inside'}],
+      xAxis: {type: 'value', name: 'value', nameLocation: 'middle', nameGap: 28, scale: true, axisLabel: {formatter: axisNum}},
+      yAxis: {type: 'log', name: 'density', axisLabel: {formatter: axisNum}}, series: series});
+  }
+
+  function stats(s) {
+    var rows = s.tensors;
+    heatmap(document.getElementById('heatmap'), rows);
+    var lines = document.getElementById('layer-lines');
+    layerLines(lines, 'std by layer (weight matrices)', 'std', byLayer(rows, 'std', isMatrix), {log: true});
+    layerLines(lines, 'excess kurtosis by layer (weight matrices)', 'excess kurtosis', byLayer(rows, 'kurtosis', isMatrix), {});
+    layerLines(lines, 'generalized-Gaussian shape β (MLE) by layer', 'β', byLayer(rows, 'beta', isMatrix), {});
+    layerLines(lines, 'max|x| / std by layer (weight matrices)', 'max|x| / std', byLayer(rows, 'outlier_ratio', isMatrix), {log: true});
+    layerLines(lines, 'std by layer (vectors: norms and biases)', 'std', byLayer(rows, 'std', function (r) { return r.ndim === 1; }), {log: true});
+    if (s.histogram) histogram(document.getElementById('histogram'), s.histogram);
+    table(document.getElementById('tensor-table'), [
+      {key: 'name', label: 'tensor'}, {key: 'dtype', label: 'dtype'}, {key: 'shape', label: 'shape'}, {key: 'kind', label: 'kind'},
+      {key: 'layer', label: 'layer', num: true}, {key: 'elements', label: 'elements', num: true}, {key: 'mean', label: 'mean', num: true},
+      {key: 'std', label: 'std', num: true}, {key: 'skewness', label: 'skew', num: true}, {key: 'kurtosis', label: 'kurtosis', num: true},
+      {key: 'beta', label: 'β', num: true}, {key: 'best_fit', label: 'best fit'}, {key: 'outlier_ratio', label: 'max|x|/std', num: true},
+      {key: 'min', label: 'min', num: true}, {key: 'max', label: 'max', num: true}, {key: 'zero_pct', label: 'zero %', num: true},
+      {key: 'q01', label: 'q01', num: true}, {key: 'q50', label: 'q50', num: true}, {key: 'q99', label: 'q99', num: true},
+      {key: 'nan_inf', label: 'nan/inf', num: true}, {key: 'finding', label: 'finding'}],
+    rows, {bad: function (r) { return !!r.finding; }});
+  }
+
+  // ---------------------------------------------------------------- spectrum
+  function spectrum(sp, statsRows) {
+    var ok = sp.matrices.filter(function (m) { return m.status === 'ok'; });
+    var box = document.getElementById('spectrum-charts');
+    var alpha = {}, stable = {};
+    ok.forEach(function (m) {
+      if (m.layer == null) return;
+      if (m.alpha != null) (alpha[m.kind] = alpha[m.kind] || []).push([m.layer, m.alpha, m.name]);
+      if (m.stable_rank != null) (stable[m.kind] = stable[m.kind] || []).push([m.layer, m.stable_rank, m.name]);
+    });
+    [alpha, stable].forEach(function (s) { Object.keys(s).forEach(function (k) { s[k].sort(function (a, b) { return a[0] - b[0]; }); }); });
+    if (Object.keys(alpha).length) layerLines(box, 'power-law α by layer; band: 2 ≤ α ≤ 6 (WeightWatcher\'s well-trained range)', 'α', alpha,
+      {band: [2, 6], bandLabel: '2 ≤ α ≤ 6'});
+    if (Object.keys(stable).length) layerLines(box, 'stable rank by layer', 'stable rank', stable, {log: true});
+    scatter(box, 'α against stable rank', 'stable rank', ok.map(function (m) { return [m.stable_rank, m.alpha, m.name, m.kind]; }));
+    if (statsRows) {
+      var kurt = {};
+      statsRows.forEach(function (r) { kurt[r.name] = r.kurtosis; });
+      scatter(box, 'α against excess kurtosis of the weights', 'excess kurtosis', ok.map(function (m) { return [kurt[m.name], m.alpha, m.name, m.kind]; }));
+    }
+    gallery(sp);
+    var cols = [{key: 'name', label: 'matrix'}, {key: 'kind', label: 'kind'}, {key: 'layer', label: 'layer', num: true}];
+    var known = {name: 1, kind: 1, layer: 1, status: 1, alpha_status: 1};
+    var keys = {};
+    sp.matrices.forEach(function (m) { Object.keys(m).forEach(function (k) { keys[k] = 1; }); });
+    Object.keys(keys).forEach(function (k) { if (!known[k]) cols.push({key: k, label: k, num: true}); });
+    cols.push({key: 'alpha_status', label: 'alpha status'}, {key: 'status', label: 'status'});
+    table(document.getElementById('matrix-table'), cols, sp.matrices,
+      {bad: function (m) { return m.status !== 'ok' || (m.alpha != null && (m.alpha < 2 || m.alpha > 6)); }});
+  }
+
+  function scatter(box, title, xname, pts) {
+    pts = pts.filter(function (p) { return p[0] != null && p[1] != null; });
+    if (!pts.length) return;
+    var c = card(box, title), ch = chart(c), byKind = {};
+    pts.forEach(function (p) { (byKind[p[3]] = byKind[p[3]] || []).push({value: [p[0], p[1]], name: p[2]}); });
+    var logx = pts.every(function (p) { return p[0] > 0; });
+    ch.setOption({animation: false, color: PALETTE, grid: {left: 60, right: 20, top: 40, bottom: 45}, legend: {type: 'scroll', top: 0},
+      tooltip: {formatter: function (p) { return p.data.name + '<br>' + xname + ' ' + fmt(p.data.value[0]) + ', α ' + fmt(p.data.value[1]); }},
+      xAxis: {type: logx ? 'log' : 'value', name: xname, nameLocation: 'middle', nameGap: 28, scale: true, axisLabel: {formatter: axisNum}},
+      yAxis: {type: 'value', name: 'α', scale: true, axisLabel: {formatter: axisNum}},
+      series: Object.keys(byKind).map(function (k, i) {
+        return {name: k, type: 'scatter', symbolSize: 7, data: byKind[k],
+          markArea: i === 0 ? {silent: true, itemStyle: {color: 'rgba(89,161,79,0.12)'}, data: [[{yAxis: 2}, {yAxis: 6}]]} : undefined};
+      })});
+  }
+
+  // One ESD per analysed matrix, drawn only when its card scrolls into view (long galleries stay fast).
+  function gallery(sp) {
+    var g = document.getElementById('esd-gallery'), cards = [];
+    var observer = 'IntersectionObserver' in window ? new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) { if (e.isIntersecting) { observer.unobserve(e.target); drawEsd(e.target); } });
+    }, {rootMargin: '300px'}) : null;
+    sp.matrices.forEach(function (m) {
+      var h = sp.esd[m.name];
+      if (m.status !== 'ok' || !h) return;
+      var bad = m.alpha != null && (m.alpha < 2 || m.alpha > 6);
+      var c = el('div', {'class': 'esd' + (bad ? ' flag' : ''), 'data-matrix': m.name});
+      c.appendChild(el('div', {'class': 'title'}, m.name + '  (' + m.N + ' x ' + m.M + ', α ' + fmt(m.alpha) + ')'));
+      c.appendChild(el('div', {'class': 'chart'}));
+      c._m = m; c._h = h;
+      g.appendChild(c);
+      cards.push(c);
+      if (observer) observer.observe(c); else drawEsd(c);
+    });
+    var filter = document.getElementById('esd-filter');
+    if (filter) filter.addEventListener('input', function () {
+      var re; try { re = new RegExp(filter.value, 'i'); } catch (e) { return; }
+      cards.forEach(function (c) { c.style.display = re.test(c._m.name + ' ' + c._m.kind) ? '' : 'none'; });
+    });
+  }
+
+  function drawEsd(card) {
+    var m = card._m, h = card._h, n = h.n - h.zeros, data = [];
+    for (var i = 0; i < h.counts.length; i++) data.push([h.lo + (i + 0.5) * h.width, n > 0 ? h.counts[i] / (n * h.width) : 0]);
+    var series = [{name: 'ESD', type: 'bar', barCategoryGap: '0%', barWidth: '99%', itemStyle: {color: '#9fb4d3'}, data: data, markLine: null}];
+    var lines = [];
+    (DATA.spectrum.markers || []).forEach(function (mk) {
+      var v = m[mk.key];
+      if (v != null && v > 0) lines.push({xAxis: Math.log10(v), name: mk.label, lineStyle: {color: mk.color, width: 2, type: 'solid'},
+        label: {formatter: mk.label, color: mk.color}});
+    });
+    if (lines.length) series[0].markLine = {symbol: 'none', silent: true, data: lines};
+    // p(λ) = (α−1)/xmin (λ/xmin)^−α on the tail (a fraction tail/n of all λ); as a density of u = log10 λ:
+    // f(u) = (tail/n) (α−1) ln10 (λ/xmin)^(1−α).
+    if (m.alpha != null && m.xmin > 0 && h.tail > 0 && n > 0) {
+      var u0 = Math.log10(m.xmin), u1 = h.log10_max, fit = [];
+      for (var k = 0; k <= 40; k++) {
+        var u = u0 + (u1 - u0) * k / 40;
+        fit.push([u, h.tail / n * (m.alpha - 1) * Math.LN10 * Math.pow(10, (u - u0) * (1 - m.alpha))]);
+      }
+      series.push({name: 'power law α ' + fmt(m.alpha), type: 'line', symbol: 'none', lineStyle: {color: '#d62728', width: 2, type: 'dashed'}, data: fit});
+    }
+    var ch = echarts.init(card.querySelector('.chart'), null, {renderer: 'canvas'});
+    charts.push(ch);
+    ch.setOption({animation: false, grid: {left: 48, right: 12, top: 26, bottom: 36}, legend: {top: 0, textStyle: {fontSize: 11}},
+      tooltip: {trigger: 'axis', valueFormatter: fmt},
+      xAxis: {type: 'value', name: 'log₁₀ λ', nameLocation: 'middle', nameGap: 22, min: h.lo, max: h.lo + h.width * h.counts.length,
+        axisLabel: {formatter: axisNum}},
+      yAxis: {type: 'value', axisLabel: {formatter: axisNum}}, series: series});
+    card.setAttribute('data-rendered', 'true');
+  }
+
+  // ---------------------------------------------------------------- compare
+  function leaf(path) { return String(path).replace(/[\/\\]+$/, '').replace(/^.*[\/\\]/, ''); }
+  function compare(c) {
+    var box = document.getElementById('compare-layers');
+    var rot = {}, rel = {}, leaves = c.checkpoints.map(leaf);
+    var unique = leaves.every(function (l, i) { return leaves.indexOf(l) === i; });
+    c.layers.forEach(function (r) {
+      if (r.layer_index == null) return;
+      var k = unique ? leaf(r.checkpoint) : r.checkpoint; // legends show the checkpoint's own name when that is unambiguous
+      (rot[k] = rot[k] || []).push([r.layer_index, r.rotation, r.layer]);
+      (rel[k] = rel[k] || []).push([r.layer_index, r.rel_delta, r.layer]);
+    });
+    [rot, rel].forEach(function (s) { Object.keys(s).forEach(function (k) { s[k].sort(function (a, b) { return a[0] - b[0]; }); }); });
+    layerLines(box, 'layer rotation δ = 1 − cos(W_t, W_0) by layer', 'δ', rot, {});
+    layerLines(box, 'relative change ‖W_t − W_0‖ / ‖W_0‖ by layer', 'relative change', rel, {});
+    // heatmap layer x checkpoint
+    var hm = document.getElementById('compare-heatmap'), ch = chart(hm, 360), L = {}, data = [];
+    c.layers.forEach(function (r) { if (r.layer_index != null) L[r.layer_index] = 1; });
+    var layers = Object.keys(L).map(Number).sort(function (a, b) { return a - b; }), vals = [];
+    c.layers.forEach(function (r) {
+      if (r.layer_index == null || r.rotation == null) return;
+      vals.push(r.rotation);
+      data.push([r.checkpoint_index - 1, layers.indexOf(r.layer_index), r.rotation]);
+    });
+    var xcats = c.checkpoints.map(function (ck, i) { return c.steps ? 'step ' + c.steps[i] : leaf(ck); });
+    ch.setOption({animation: false, grid: {left: 60, right: 90, top: 10, bottom: 60},
+      tooltip: {formatter: function (p) { return c.checkpoints[p.data[0]] + '<br>layer ' + layers[p.data[1]] + ': δ ' + fmt(p.data[2]); }},
+      xAxis: {type: 'category', data: xcats, name: c.steps ? 'step' : 'checkpoint', nameLocation: 'middle', nameGap: 40},
+      yAxis: {type: 'category', data: layers.map(String), name: 'layer'},
+      visualMap: {min: vals.length ? Math.min.apply(null, vals) : 0, max: vals.length ? Math.max.apply(null, vals) : 1, calculable: true, right: 0, top: 'center',
+        inRange: {color: ['#fff7ec', '#fc8d59', '#7f0000']}, formatter: axisNum},
+      series: [{type: 'heatmap', data: data}]});
+    var sbox = document.getElementById('compare-series');
+    overSeries(sbox, 'mean numerical rank of ΔW (σ > 0.01·σ₁) by module kind', 'rank', c.rank, c);
+    overSeries(sbox, 'mean stable rank of ΔW by module kind', 'stable rank', c.stable_rank, c);
+    table(document.getElementById('compare-table'), [{key: 'checkpoint', label: 'checkpoint'}, {key: 'layer', label: 'layer'},
+      {key: 'rotation', label: 'rotation δ', num: true}, {key: 'rel_delta', label: 'relative change', num: true},
+      {key: 'tensors', label: 'tensors', num: true}], c.layers, {});
+  }
+
+  // A series of steps: a numeric step axis with lines. Unrelated checkpoints: categories, points only.
+  function overSeries(box, title, yname, byKind, c) {
+    var card0 = card(box, title + (c.steps ? '' : ' (unrelated checkpoints: points, not lines)')), ch = chart(card0);
+    var series = Object.keys(byKind).map(function (k) {
+      var pts = Object.keys(byKind[k]).map(function (ci) {
+        var i = Number(ci) - 1; return c.steps ? [c.steps[i], byKind[k][ci]] : [i, byKind[k][ci]];
+      });
+      pts.sort(function (a, b) { return a[0] - b[0]; });
+      return {name: k, type: c.steps ? 'line' : 'scatter', symbolSize: 8, data: pts};
+    });
+    var x = c.steps ? {type: 'value', name: 'step', nameLocation: 'middle', nameGap: 28, scale: true, minInterval: 1, axisLabel: {formatter: axisNum}}
+      : {type: 'category', name: 'checkpoint', nameLocation: 'middle', nameGap: 28,
+        data: c.checkpoints.map(leaf)};
+    ch.setOption({animation: false, color: PALETTE, grid: {left: 60, right: 20, top: 40, bottom: 45}, legend: {type: 'scroll', top: 0},
+      tooltip: {trigger: 'item', formatter: function (p) { return p.seriesName + '<br>' + (c.steps ? 'step ' + p.data[0] : c.checkpoints[p.data[0]]) + ': ' + fmt(p.data[1]); }},
+      xAxis: x, yAxis: {type: 'value', name: yname, scale: true, axisLabel: {formatter: axisNum}}, series: series});
+  }
+
+  // ---------------------------------------------------------------- before / after
+  // Two runs of the same architecture joined by tensor name: overlays by layer, change heatmap, differences table.
+  function beforeAfter(d) {
+    var A = d.labels[0], B = d.labels[1], kindColour = {};
+    function pairStyle(name) { // "kind · label": one colour per kind, the second run dashed
+      var kind = name.slice(0, name.lastIndexOf(' · '));
+      if (!(kind in kindColour)) kindColour[kind] = PALETTE[Object.keys(kindColour).length % PALETTE.length];
+      return {color: kindColour[kind], dashed: name.slice(name.lastIndexOf(' · ') + 3) === B};
+    }
+    if (d.stats) {
+      var a = {}, joined = [];
+      d.stats[0].forEach(function (r) { a[r.name] = r; });
+      d.stats[1].forEach(function (rb) {
+        var ra = a[rb.name];
+        if (!ra) return;
+        joined.push({name: rb.name, kind: rb.kind, layer: rb.layer, ndim: rb.ndim, role: rb.role, shape: rb.shape,
+          std_a: ra.std, std_b: rb.std, std_log2_ratio: ra.std > 0 && rb.std > 0 ? Math.log2(rb.std / ra.std) : null,
+          kurtosis_a: ra.kurtosis, kurtosis_b: rb.kurtosis, kurtosis_change: ra.kurtosis != null && rb.kurtosis != null ? rb.kurtosis - ra.kurtosis : null,
+          beta_a: ra.beta, beta_b: rb.beta, beta_change: ra.beta != null && rb.beta != null ? rb.beta - ra.beta : null,
+          mean_a: ra.mean, mean_b: rb.mean, finding: rb.finding || ''});
+      });
+      heatmap(document.getElementById('ba-heatmap'), joined, [
+        {key: 'std_log2_ratio', label: 'log₂ std ' + B + ' / ' + A}, {key: 'kurtosis_change', label: 'Δ excess kurtosis'},
+        {key: 'beta_change', label: 'Δ GG β'}], true);
+      var lines = document.getElementById('ba-lines');
+      [['std', 'std', true], ['kurtosis', 'excess kurtosis', false], ['beta', 'GG β', false]].forEach(function (m) {
+        var series = {};
+        [0, 1].forEach(function (i) {
+          d.stats[i].forEach(function (r) {
+            if (r.layer == null || !isMatrix(r) || r[m[0]] == null) return;
+            var k = r.kind + ' · ' + d.labels[i];
+            (series[k] = series[k] || []).push([r.layer, r[m[0]], r.name]);
+          });
+        });
+        Object.keys(series).forEach(function (k) { series[k].sort(function (x, y) { return x[0] - y[0]; }); });
+        layerLines(lines, m[1] + ' by layer: ' + A + ' (solid) and ' + B + ' (dashed)', m[1], series, {log: m[2], styleOf: pairStyle});
+      });
+      table(document.getElementById('ba-table'), [
+        {key: 'name', label: 'tensor'}, {key: 'kind', label: 'kind'}, {key: 'layer', label: 'layer', num: true}, {key: 'shape', label: 'shape'},
+        {key: 'std_a', label: 'std ' + A, num: true}, {key: 'std_b', label: 'std ' + B, num: true}, {key: 'std_log2_ratio', label: 'log₂ ratio', num: true},
+        {key: 'kurtosis_a', label: 'kurtosis ' + A, num: true}, {key: 'kurtosis_b', label: 'kurtosis ' + B, num: true},
+        {key: 'beta_a', label: 'β ' + A, num: true}, {key: 'beta_b', label: 'β ' + B, num: true},
+        {key: 'mean_a', label: 'mean ' + A, num: true}, {key: 'mean_b', label: 'mean ' + B, num: true}, {key: 'finding', label: 'finding (' + B + ')'}],
+      joined, {bad: function (r) { return !!r.finding; }});
+    }
+    if (d.spectrum) {
+      var alpha = {};
+      [0, 1].forEach(function (i) {
+        d.spectrum[i].forEach(function (m) {
+          if (m.status !== 'ok' || m.layer == null || m.alpha == null) return;
+          var k = m.kind + ' · ' + d.labels[i];
+          (alpha[k] = alpha[k] || []).push([m.layer, m.alpha, m.name]);
+        });
+      });
+      Object.keys(alpha).forEach(function (k) { alpha[k].sort(function (x, y) { return x[0] - y[0]; }); });
+      layerLines(document.getElementById('ba-spectrum'), 'power-law α by layer: ' + A + ' (solid) and ' + B + ' (dashed); band 2 ≤ α ≤ 6', 'α', alpha,
+        {band: [2, 6], bandLabel: '2 ≤ α ≤ 6', styleOf: pairStyle});
+    }
+  }
+
+  try {
+    if (DATA.kind === 'before-after') beforeAfter(DATA);
+    if (DATA.stats && DATA.kind !== 'before-after') stats(DATA.stats);
+    if (DATA.spectrum && DATA.kind !== 'before-after') spectrum(DATA.spectrum, DATA.stats ? DATA.stats.tensors : null);
+    if (DATA.compare) compare(DATA.compare);
+    document.body.setAttribute('data-report-ready', 'true');
+  } catch (e) {
+    document.body.setAttribute('data-report-error', String(e));
+    throw e;
+  }
+})();
