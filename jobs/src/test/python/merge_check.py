@@ -1,10 +1,10 @@
 """Oracles for `weightlab merge` (docs/algorithms.md "Model merging").
 
-make DIR K [--nan] [--shape] [--dtype float32|bfloat16]
+make DIR K [--bad] [--dtype float32|bfloat16]
     DIR/base: a small random Llama (transformers layout, config.json); DIR/ft0..ft{K-1}: "fine-tunes", the base plus a
-    shared direction and a model-specific one (signs partly agree, as real task vectors do). --nan puts a NaN into ft1,
-    --shape gives ft1 another intermediate size.
-check DIR OUT RECIPE [--masks MASKDIR]
+    shared direction and a model-specific one (signs partly agree, as real task vectors do). --bad also writes
+    DIR/nan (a fine-tune with one NaN) and DIR/shape (one with another intermediate size).
+check CASES.json: a list of {out, recipe, peft, masks, load}; prints one result per case (Python starts once)
     Recomputes the recipe from the papers' formulas in numpy (float64) with mergekit's parameter resolution written
     here independently (filters, gradients over layers), and, where PEFT has the same method, with
     peft.utils.merge_utils (task_arithmetic, ties, magnitude_prune, dare_linear with the masks WeightLab drew, given in
@@ -35,19 +35,20 @@ def make(a):
     base.to(dt).save_pretrained(os.path.join(a.dir, "base"), safe_serialization=True)
     g = torch.Generator().manual_seed(1)
     shared = {n: torch.randn(p.shape, generator=g, dtype=torch.float64) for n, p in base.named_parameters()}
-    for k in range(a.k):
-        ft = LlamaForCausalLM(cfg(80 if (a.shape and k == 1) else 96))
+    names = ["ft%d" % k for k in range(a.k)] + (["nan", "shape"] if a.bad else [])
+    for name in names:
+        ft = LlamaForCausalLM(cfg(80 if name == "shape" else 96))
         sd = {}
         for n, p in base.named_parameters():
-            if a.shape and k == 1 and p.shape != ft.state_dict()[n].shape:
+            if p.shape != ft.state_dict()[n].shape:
                 sd[n] = ft.state_dict()[n]
                 continue
             own = torch.randn(p.shape, generator=g, dtype=torch.float64)
             sd[n] = (p.double() + 0.004 * (0.6 * shared[n] + own)).float()
-        if a.nan and k == 1:
+        if name == "nan":
             sd["model.layers.1.mlp.up_proj.weight"][3, 5] = float("nan")
         ft.load_state_dict(sd)
-        ft.to(dt).save_pretrained(os.path.join(a.dir, "ft%d" % k), safe_serialization=True)
+        ft.to(dt).save_pretrained(os.path.join(a.dir, name), safe_serialization=True)
     print("ok")
 
 
@@ -215,6 +216,11 @@ def peft_reference(recipe, base, models, name, masks):
     return None
 
 
+def check_all(a):
+    print(json.dumps([check(argparse.Namespace(out=c["out"], recipe=c["recipe"], peft=c.get("peft", False), masks=c.get("masks"),
+                                              load=c.get("load", False))) for c in json.load(open(a.cases))]))
+
+
 def check(a):
     recipe = yaml.safe_load(open(a.recipe))
     if "slices" in recipe:  # one full-range slice is the same merge as models:
@@ -249,17 +255,16 @@ def check(a):
             logits = m(torch.tensor([[1, 2, 3, 4]])).logits
         res["missing_keys"] = list(info["missing_keys"]) + list(info["unexpected_keys"])
         res["logits_finite"] = bool(torch.isfinite(logits).all())
-    print(json.dumps(res))
+    return res
 
 
 ap = argparse.ArgumentParser()
 sub = ap.add_subparsers(dest="cmd", required=True)
 mk = sub.add_parser("make")
 mk.add_argument("dir"); mk.add_argument("k", type=int)
-mk.add_argument("--nan", action="store_true"); mk.add_argument("--shape", action="store_true")
+mk.add_argument("--bad", action="store_true")
 mk.add_argument("--dtype", default="float32")
 ck = sub.add_parser("check")
-ck.add_argument("dir"); ck.add_argument("out"); ck.add_argument("recipe")
-ck.add_argument("--masks"); ck.add_argument("--peft", action="store_true"); ck.add_argument("--load", action="store_true")
+ck.add_argument("cases")
 a = ap.parse_args()
-make(a) if a.cmd == "make" else check(a)
+make(a) if a.cmd == "make" else check_all(a)

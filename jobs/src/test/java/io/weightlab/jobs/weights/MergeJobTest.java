@@ -14,7 +14,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import org.apache.hadoop.conf.Configuration;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -38,7 +43,7 @@ public class MergeJobTest {
     static void models() {
         Python.require("numpy", "torch", "safetensors", "transformers", "peft", "yaml");
         models = shared.resolve("models");
-        Python.script(Python.testScript("merge_check.py"), "make", models.toString(), "3");
+        Python.script(Python.testScript("merge_check.py"), "make", models.toString(), "3", "--bad");
     }
 
     static String m(String name) {
@@ -57,15 +62,31 @@ public class MergeJobTest {
         return Cli.run(args.toArray(new String[0]));
     }
 
-    static JsonNode check(Path out, Path recipe, String... flags) throws IOException {
-        List<String> args = new ArrayList<>(List.of("check", models.toString(), out.toString(), recipe.toString()));
-        args.addAll(Arrays.asList(flags));
-        return JSON.readTree(Python.script(Python.testScript("merge_check.py"), args.toArray(new String[0])));
+    /** One Python run checks every case: {out, recipe, peft, masks, load} each; the results in the same order. */
+    static JsonNode check(Path dir, List<Map<String, Object>> cases) throws IOException {
+        Path f = dir.resolve("cases.json");
+        JSON.writeValue(f.toFile(), cases);
+        return JSON.readTree(Python.script(Python.testScript("merge_check.py"), "check", f.toString()));
+    }
+
+    static Map<String, Object> ok(Map<String, Object> results, String name, Path tmp, Path recipe, Object... flags) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        Path out = tmp.resolve(name);
+        Cli.Run run = merge(recipe, out, flags.length > 0 && flags[0] instanceof String[] o ? o : new String[0]);
+        assertEquals(0, run.exit(), name + ": " + run.err());
+        c.put("name", name);
+        c.put("out", out.toString());
+        c.put("recipe", recipe.toString());
+        for (int i = 0; i < flags.length; i++) if (flags[i] instanceof String k && i + 1 < flags.length) c.put(k, flags[++i]);
+        results.put(name, c);
+        return c;
     }
 
     @Test
-    void taskArithmeticAndTiesEqualPeft(@TempDir Path tmp) throws IOException {
-        Path ta = recipe(tmp, """
+    void everyMethodMatchesPeftAndThePapersFormulas(@TempDir Path tmp) throws IOException {
+        Map<String, Object> cases = new LinkedHashMap<>();
+        // task_arithmetic with any weights is b + peft.task_arithmetic
+        ok(cases, "task_arithmetic", tmp, recipe(tmp, """
                 merge_method: task_arithmetic
                 base_model: BASE
                 models:
@@ -75,15 +96,9 @@ public class MergeJobTest {
                     parameters: {weight: -0.3}
                   - model: FT2
                     parameters: {weight: 1.2}
-                """);
-        assertEquals(0, merge(ta, tmp.resolve("ta")).exit());
-        JsonNode r = check(tmp.resolve("ta"), ta, "--peft");
-        assertTrue(r.get("tensors").asInt() > 30, r.toString());
-        assertTrue(r.get("max_rel_err").asDouble() < 1e-6, r.toString());
-        assertTrue(r.get("max_rel_err_peft").asDouble() < 1e-6, r.toString());
-
+                """), "peft", true);
         // PEFT's ties is mergekit's with every weight 1 (its divisor is a count; ours Σ w over the agreeing models)
-        Path ties = recipe(tmp, """
+        ok(cases, "ties", tmp, recipe(tmp, """
                 merge_method: ties
                 base_model: BASE
                 models:
@@ -96,19 +111,9 @@ public class MergeJobTest {
                     parameters: {weight: 1, density: 0.5}
                 parameters:
                   normalize: true
-                """);
-        assertEquals(0, merge(ties, tmp.resolve("ties")).exit());
-        r = check(tmp.resolve("ties"), ties, "--peft", "--load");
-        assertTrue(r.get("max_rel_err").asDouble() < 1e-6, r.toString());
-        assertTrue(r.get("max_rel_err_peft").asDouble() < 1e-6, r.toString());
-        assertEquals(0, r.get("missing_keys").size(), r.toString());
-        assertTrue(r.get("logits_finite").asBoolean(), r.toString());
-    }
-
-    @Test
-    void mergekitsTiesExampleRunsUnchanged(@TempDir Path tmp) throws IOException {
+                """), "peft", true, "load", true);
         // mergekit's README TIES example (density and weight gradients, a filtered weight, int8_mask, float16), paths ours
-        Path p = recipe(tmp, """
+        ok(cases, "mergekit_ties_example", tmp, recipe(tmp, """
                 models:
                   - model: FT0
                     parameters:
@@ -131,25 +136,8 @@ public class MergeJobTest {
                   normalize: true
                   int8_mask: true
                 dtype: float16
-                """);
-        Cli.Run run = merge(p, tmp.resolve("out"));
-        assertEquals(0, run.exit(), run.err());
-        JsonNode r = check(tmp.resolve("out"), p, "--load");
-        assertEquals("float16", r.get("out_dtype").asText());
-        assertTrue(r.get("max_rel_err").asDouble() < 1e-3, r.toString()); // one float16 rounding
-        assertEquals(0, r.get("missing_keys").size(), r.toString());
-        JsonNode prov = JSON.readTree(tmp.resolve("out/weightlab_provenance.json").toFile());
-        JsonNode row = null;
-        for (JsonNode t : prov.get("tensors")) if (t.get("name").asText().equals("model.layers.3.mlp.up_proj.weight")) row = t;
-        // layer 3 of 4: t = 1, so density 0.1 and weight 1 for the first two; 0.5 (filter mlp) for the third
-        assertEquals(0.1, row.get("parameters").get("density").get(0).asDouble(), 1e-12);
-        assertEquals(1.0, row.get("parameters").get("weight").get(1).asDouble(), 1e-12);
-        assertEquals(0.5, row.get("parameters").get("weight").get(2).asDouble(), 1e-12);
-    }
-
-    @Test
-    void dareLinearEqualsPeftWithOurMasksAndIsByteIdenticalAcrossSplits(@TempDir Path tmp) throws IOException {
-        String body = """
+                """), "load", true);
+        String dare = """
                 merge_method: METHOD
                 base_model: BASE
                 models:
@@ -160,48 +148,11 @@ public class MergeJobTest {
                   - model: FT2
                     parameters: {weight: 0.4, density: 0.7}
                 """;
-        Path p = recipe(tmp, body.replace("METHOD", "dare_linear"));
-        assertEquals(0, merge(p, tmp.resolve("dare"), "--seed", "7").exit());
-        // the masks we drew, from (seed, tensor, input, block), handed to PEFT in place of torch.bernoulli
         Path masks = Files.createDirectories(tmp.resolve("masks"));
-        JsonNode prov = JSON.readTree(tmp.resolve("dare/weightlab_provenance.json").toFile());
-        for (JsonNode t : prov.get("tensors")) {
-            String name = t.get("name").asText();
-            long n = elements(t);
-            for (int i = 0; i < 3; i++) {
-                boolean[] keep = DareMask.draw(7, name, i, 0.7, 0, (int) n);
-                byte[] b = new byte[keep.length];
-                for (int j = 0; j < b.length; j++) b[j] = (byte) (keep[j] ? 1 : 0);
-                Files.write(masks.resolve(name + "." + i), b);
-            }
-            for (JsonNode f : t.get("kept_fraction")) if (n > 5000) assertEquals(0.7, f.asDouble(), 5 * Math.sqrt(0.21 / n));
-        }
-        JsonNode r = check(tmp.resolve("dare"), p, "--peft", "--masks", masks.toString());
-        assertTrue(r.get("max_rel_err").asDouble() < 1e-6, r.toString());
-        assertTrue(r.get("max_rel_err_peft").asDouble() < 1e-6, r.toString());
-
-        // dare_ties: the same bytes with a different step (memory budget) and shard split of the work
-        Path dt = recipe(tmp, body.replace("METHOD", "dare_ties"));
-        assertEquals(0, merge(dt, tmp.resolve("dt1"), "--seed", "7").exit());
-        assertEquals(0, merge(dt, tmp.resolve("dt2"), "--seed", "7", "--memory-budget", "40KiB").exit());
-        assertArrayEquals(Files.readAllBytes(tmp.resolve("dt1/model.safetensors")), Files.readAllBytes(tmp.resolve("dt2/model.safetensors")));
-        r = check(tmp.resolve("dt1"), dt, "--masks", masks.toString());
-        assertTrue(r.get("max_rel_err").asDouble() < 1e-6, r.toString());
-    }
-
-    private static long elements(JsonNode provRow) {
-        // the weights' element count from the tensor name is not in the provenance: read it from the base's header
-        try {
-            return io.weightlab.common.io.CheckpointCatalog.open(new org.apache.hadoop.conf.Configuration(), m("base")).tensor(provRow.get("name").asText()).elementCount();
-        } catch (RuntimeException e) {
-            throw e;
-        }
-    }
-
-    @Test
-    void breadcrumbsSlerpAndLinearMatchTheFormulas(@TempDir Path tmp) throws IOException {
+        ok(cases, "dare_linear", tmp, recipe(tmp, dare.replace("METHOD", "dare_linear")), new String[] {"--seed", "7"}, "peft", true, "masks", masks.toString());
+        ok(cases, "dare_ties", tmp, recipe(tmp, dare.replace("METHOD", "dare_ties")), new String[] {"--seed", "7"}, "masks", masks.toString());
         // gamma 0: keep the top density of |τ| and no consensus, which is PEFT's magnitude_prune
-        Path bc0 = recipe(tmp, """
+        ok(cases, "breadcrumbs_gamma0", tmp, recipe(tmp, """
                 merge_method: breadcrumbs
                 base_model: BASE
                 models:
@@ -210,13 +161,8 @@ public class MergeJobTest {
                   - model: FT1
                     parameters: {weight: 0.9}
                 parameters: {density: 0.4, gamma: 0}
-                """);
-        assertEquals(0, merge(bc0, tmp.resolve("bc0")).exit());
-        JsonNode r = check(tmp.resolve("bc0"), bc0, "--peft");
-        assertTrue(r.get("max_rel_err").asDouble() < 1e-6, r.toString());
-        assertTrue(r.get("max_rel_err_peft").asDouble() < 1e-6, r.toString());
-
-        Path bc = recipe(tmp, """
+                """), "peft", true);
+        ok(cases, "breadcrumbs_ties", tmp, recipe(tmp, """
                 merge_method: breadcrumbs_ties
                 base_model: BASE
                 models:
@@ -227,13 +173,9 @@ public class MergeJobTest {
                   - model: FT2
                     parameters: {weight: 0.7, density: 0.9}
                 parameters: {lambda: 0.8}
-                """);
-        assertEquals(0, merge(bc, tmp.resolve("bc")).exit());
-        r = check(tmp.resolve("bc"), bc);
-        assertTrue(r.get("max_rel_err").asDouble() < 1e-6, r.toString());
-
+                """));
         // mergekit's gradient-slerp example: one slice over every layer, t by filter and gradient
-        Path sl = recipe(tmp, """
+        ok(cases, "slerp_example", tmp, recipe(tmp, """
                 slices:
                   - sources:
                       - model: BASE
@@ -250,30 +192,93 @@ public class MergeJobTest {
                       value: [1, 0.5, 0.7, 0.3, 0]
                     - value: 0.5 # fallback for rest of tensors
                 dtype: float32
-                """);
-        assertEquals(0, merge(sl, tmp.resolve("slerp")).exit());
-        r = check(tmp.resolve("slerp"), sl, "--load");
-        assertTrue(r.get("max_rel_err").asDouble() < 1e-6, r.toString());
-        assertEquals(0, r.get("missing_keys").size(), r.toString());
-
-        Path lin = recipe(tmp, """
+                """), "load", true);
+        ok(cases, "linear", tmp, recipe(tmp, """
                 merge_method: linear
                 models:
                   - model: FT0
                     parameters: {weight: 2}
                   - model: FT2
                     parameters: {weight: 1}
+                """));
+
+        // the masks we drew, from (seed, tensor, input, block), handed to PEFT in place of torch.bernoulli
+        JsonNode prov = JSON.readTree(tmp.resolve("dare_linear/weightlab_provenance.json").toFile());
+        Checkpoint base = CheckpointCatalog.open(new Configuration(), m("base"));
+        for (JsonNode t : prov.get("tensors")) {
+            String name = t.get("name").asText();
+            long n = base.tensor(name).elementCount();
+            for (int i = 0; i < 3; i++) {
+                boolean[] keep = DareMask.draw(7, name, i, 0.7, 0, (int) n);
+                byte[] b = new byte[keep.length];
+                for (int j = 0; j < b.length; j++) b[j] = (byte) (keep[j] ? 1 : 0);
+                Files.write(masks.resolve(name + "." + i), b);
+            }
+            // the kept fraction is Binomial(n, 0.7)/n: within 5 sigma
+            for (JsonNode f : t.get("kept_fraction")) assertEquals(0.7, f.asDouble(), 5 * Math.sqrt(0.21 / n) + 1e-12, name);
+        }
+
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (Object c : cases.values()) {
+            @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) c;
+            list.add(m);
+        }
+        JsonNode results = check(tmp, list);
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode r = results.get(i);
+            String name = (String) list.get(i).get("name");
+            assertTrue(r.get("tensors").asInt() > 30, name + ": " + r);
+            // float32 outputs against float64 references: a few float32 roundings; float16: one float16 rounding
+            double tol = name.equals("mergekit_ties_example") ? 1e-3 : 1e-6;
+            assertTrue(r.get("max_rel_err").asDouble() < tol, name + ": " + r);
+            if (list.get(i).containsKey("peft")) assertTrue(r.get("max_rel_err_peft").asDouble() < 1e-6, name + " vs PEFT: " + r);
+            if (list.get(i).containsKey("load")) {
+                assertEquals(0, r.get("missing_keys").size(), name + ": " + r);
+                assertTrue(r.get("logits_finite").asBoolean(), name + ": " + r);
+            }
+        }
+        assertEquals("float16", results.get(2).get("out_dtype").asText());
+
+        // the README example's parameters as resolved for layer 3 of 4 (t = 1): density 0.1 and weight 1 for the first two
+        // models, 0.5 for the third (filter mlp); for the embeddings (t = 0): density 1, weights 1, 0, 0
+        JsonNode ex = JSON.readTree(tmp.resolve("mergekit_ties_example/weightlab_provenance.json").toFile());
+        for (JsonNode t : ex.get("tensors")) {
+            String name = t.get("name").asText();
+            JsonNode p = t.get("parameters");
+            if (name.equals("model.layers.3.mlp.up_proj.weight")) {
+                assertEquals(0.1, p.get("density").get(0).asDouble(), 1e-12);
+                assertEquals(1.0, p.get("weight").get(1).asDouble(), 1e-12);
+                assertEquals(0.5, p.get("weight").get(2).asDouble(), 1e-12);
+            }
+            if (name.equals("model.embed_tokens.weight")) {
+                assertEquals(1.0, p.get("density").get(0).asDouble(), 1e-12);
+                assertEquals(0.0, p.get("weight").get(1).asDouble(), 1e-12);
+                assertEquals(0.0, p.get("weight").get(2).asDouble(), 1e-12);
+            }
+        }
+    }
+
+    @Test
+    void dareTiesIsByteIdenticalWhateverTheStep(@TempDir Path tmp) throws IOException {
+        Path dt = recipe(tmp, """
+                merge_method: dare_ties
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.5, density: 0.3}
+                  - model: FT1
+                    parameters: {weight: 0.8, density: 0.6}
                 """);
-        assertEquals(0, merge(lin, tmp.resolve("lin")).exit());
-        r = check(tmp.resolve("lin"), lin);
-        assertTrue(r.get("max_rel_err").asDouble() < 1e-6, r.toString());
+        assertEquals(0, merge(dt, tmp.resolve("a"), "--seed", "3").exit());
+        assertEquals(0, merge(dt, tmp.resolve("b"), "--seed", "3", "--memory-budget", "40KiB").exit());
+        assertEquals(0, merge(dt, tmp.resolve("c"), "--seed", "4").exit());
+        byte[] a = Files.readAllBytes(tmp.resolve("a/model.safetensors"));
+        assertArrayEquals(a, Files.readAllBytes(tmp.resolve("b/model.safetensors")));
+        assertFalse(Arrays.equals(a, Files.readAllBytes(tmp.resolve("c/model.safetensors"))), "another seed draws other masks");
     }
 
     @Test
     void badInputIsOneLineExitTwoAndNothingWritten(@TempDir Path tmp) throws IOException {
-        Path bad = tmp.resolve("bad-models");
-        Python.script(Python.testScript("merge_check.py"), "make", bad.resolve("nan").toString(), "2", "--nan");
-        Python.script(Python.testScript("merge_check.py"), "make", bad.resolve("shape").toString(), "2", "--shape");
         String ties = """
                 merge_method: ties
                 base_model: BASE
@@ -284,8 +289,8 @@ public class MergeJobTest {
                     parameters: {weight: 1, density: DENSITY}
                 """;
         String[][] cases = {
-                {ties.replace("FT1", bad.resolve("nan/ft1").toString()).replace("DENSITY", "0.5"), "NaN"},
-                {ties.replace("FT1", bad.resolve("shape/ft1").toString()).replace("DENSITY", "0.5"), "SameShape"},
+                {ties.replace("FT1", m("nan")).replace("DENSITY", "0.5"), "NaN"},
+                {ties.replace("FT1", m("shape")).replace("DENSITY", "0.5"), "SameShape"},
                 {ties.replace("FT1", tmp.resolve("no-such-model").toString()).replace("DENSITY", "0.5"), "no-such-model"},
                 {ties.replace("DENSITY", "1.5"), "density=1.5 is outside (0, 1]"},
                 {ties.replace("DENSITY", "0"), "density=0 is outside (0, 1]"},
