@@ -72,6 +72,10 @@ public class OutputSchemaTest {
         Path clients = FedAvgJobTest.clients(tmp.resolve("clients"), 2);
         outputs.put("fedavg", run("fedavg", "--manifest", clients.resolve("manifest.json").toString(), "--out", tmp.resolve("fedavg").toString(),
                 "--variance-correction", "follow-others", "--server-opt", "fedadam", "--server-opt-param", "eta=0.5"));
+        Path recipe = tmp.resolve("recipe.yaml");
+        Files.writeString(recipe, "merge_method: dare_ties\nbase_model: " + llama + "\nmodels:\n  - model: " + trained
+                + "\n    parameters: {weight: 0.5, density: 0.5}\n");
+        outputs.put("merge", run("merge", "--config", recipe.toString(), "--out", tmp.resolve("merge").toString()));
         // Jobs that write weights copy the small files beside their input (config, tokenizer, README): not ours.
         Set<String> copied = new TreeSet<>();
         for (Path in : List.of(llama, Fixtures.dir("all-minilm-l6-v2"))) {

@@ -148,33 +148,31 @@ public final class MergeJob {
         }
     }
 
-    /** A provenance row: the method, its parameters as resolved for this tensor and what each input contributed. */
+    /** A provenance row: the method, its parameters as resolved for this tensor and what each input contributed (null: not applicable). */
     private static Map<String, Object> row(TensorMerge m) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("name", m.tensor);
         r.put("method", m.methodName);
         r.put("parameters", m.resolved());
+        double[] norms = null;
         if (m.method.needsBase()) {
-            double[] norms = new double[m.inputs];
+            norms = new double[m.inputs];
             for (int i = 0; i < m.inputs; i++) norms[i] = Math.sqrt(m.sumSq[i]);
-            r.put("task_vector_norms", norms);
         }
+        r.put("task_vector_norms", norms);
+        double[] kept = null;
         if (m.method.needsMaskNorms(m)) {
-            double[] f = new double[m.inputs];
-            for (int i = 0; i < m.inputs; i++) f[i] = m.kept[i] / m.elements;
-            r.put("kept_fraction", f);
-        }
-        if (m.cuts != null) {
-            double[] f = new double[m.inputs];
+            kept = new double[m.inputs];
+            for (int i = 0; i < m.inputs; i++) kept[i] = m.kept[i] / m.elements;
+        } else if (m.cuts != null) {
+            kept = new double[m.inputs];
             long[][] k = m.method.topK(m);
             for (int i = 0; i < m.inputs; i++) {
-                f[i] = k[i].length == 0 ? 1 : k[i].length == 1 ? (double) k[i][0] / m.elements : (double) (k[i][0] - k[i][1]) / m.elements;
+                kept[i] = k[i].length == 0 ? 1 : k[i].length == 1 ? (double) k[i][0] / m.elements : (double) (k[i][0] - k[i][1]) / m.elements;
             }
-            r.put("kept_fraction", f);
         }
-        if (m.method.needsDots()) {
-            r.put("cosine_base_model", m.dotBX / Math.sqrt(m.sqB * m.sqX));
-        }
+        r.put("kept_fraction", kept);
+        r.put("cosine_base_model", m.method.needsDots() ? m.dotBX / Math.sqrt(m.sqB * m.sqX) : null);
         return r;
     }
 
