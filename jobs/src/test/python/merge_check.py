@@ -145,6 +145,27 @@ def reference(recipe, base, models, name, layers, masks):
             th = math.acos(d)
             r = (math.sin((1 - tt) * th) * v0 + math.sin(tt * th) * v1) / math.sin(th)
         return r.reshape(base[name].shape)
+    if method == "model_stock":  # Jang et al. 2024: t from the mean pairwise cosine of the task vectors
+        b = base[name].astype(np.float64)
+        ds = [models[m["model"]][name].astype(np.float64).reshape(-1) - b.reshape(-1) for m in recipe["models"] if m["model"] != recipe["base_model"]]
+        n = len(ds)
+        cs = [np.dot(ds[i], ds[j]) / max(np.linalg.norm(ds[i]) * np.linalg.norm(ds[j]), 1e-6) for i in range(n) for j in range(i + 1, n)]
+        c = float(np.clip(np.mean(cs), -1, 1))
+        t = n * c / (1 + (n - 1) * c)
+        mean = sum(models[m["model"]][name].astype(np.float64) for m in recipe["models"] if m["model"] != recipe["base_model"]) / n
+        return t * mean + (1 - t) * b
+    if method == "nuslerp":  # two models, t = w2/(w1+w2); with a base, of the task vectors
+        ents = [m for m in recipe["models"] if m["model"] != recipe.get("base_model")]
+        w = [float(resolve(m["parameters"]["weight"], name, t)) for m in ents]
+        tt = 0.5 if abs(sum(w)) < 1e-6 else w[1] / sum(w)
+        b = base[name].astype(np.float64) if recipe.get("base_model") else 0.0
+        v0, v1 = [models[m["model"]][name].astype(np.float64) - b for m in ents]
+        u0 = v0 / max(np.linalg.norm(v0), 1e-7)
+        u1 = v1 / max(np.linalg.norm(v1), 1e-7)
+        th = math.acos(float(np.clip((u0 * u1).sum(), -1, 1)))
+        if abs(math.sin(th)) < 1e-8:
+            return b + (1 - tt) * v0 + tt * v1
+        return b + (math.sin((1 - tt) * th) * v0 + math.sin(tt * th) * v1) / math.sin(th)
     entries = [m for m in recipe["models"] if method == "linear" or m["model"] != recipe.get("base_model")]
     ps = []
     for m in entries:

@@ -13,6 +13,12 @@ public interface MergeMethod extends Serializable {
     /** Whether {@code base_model} is required (task vectors τ = x − base). */
     boolean needsBase();
 
+    /** Whether a {@code base_model}, when given, is used (nuslerp: optional); the base is then not an input. */
+    default boolean acceptsBase() { return needsBase(); }
+
+    /** Refuses parameter values the method does not implement (after they are resolved for a tensor). */
+    default void check(TensorMerge m) { }
+
     /** Parameters resolved per input model; the method's other parameters are global. */
     List<String> perModelParams();
 
@@ -27,6 +33,9 @@ public interface MergeMethod extends Serializable {
 
     /** Whether the first pass must measure b·x, ‖b‖², ‖x‖² (SLERP). */
     default boolean needsDots() { return false; }
+
+    /** Whether the first pass must measure the Gram matrix G_ij = δ_i·δ_j of the inputs (δ = x − b, or x without a base). */
+    default boolean needsGram() { return false; }
 
     /** Elements [first, first + count) of the output. {@code base} may be null; {@code xs[i]} may be overwritten. */
     void merge(TensorMerge m, long first, int count, double[] base, double[][] xs, long[][] eqBefore, double[] out);

@@ -27,6 +27,7 @@ public final class MergePlanner {
     private final MethodInfo info;
     private final List<MergeRecipe.Model> inputs = new ArrayList<>();
     private final long seed;
+    private final boolean usesBase;
 
     public MergePlanner(MergeRecipe recipe, long seed) {
         this.recipe = recipe;
@@ -34,9 +35,10 @@ public final class MergePlanner {
         this.info = MergeRegistry.info(recipe.method());
         this.method = MergeRegistry.create(recipe.method());
         String src = recipe.source();
+        this.usesBase = method.needsBase() || (method.acceptsBase() && recipe.baseModel() != null);
         if (method.needsBase() && recipe.baseModel() == null) throw new UsageException(src + ": " + info.name() + " needs 'base_model'");
         for (MergeRecipe.Model m : recipe.models()) {
-            if (method.needsBase() && m.uri().equals(recipe.baseModel())) {
+            if (usesBase && m.uri().equals(recipe.baseModel())) {
                 for (String k : m.parameters().keySet()) checkName(k, src + ": parameters of the base " + m.uri());
                 continue;
             }
@@ -66,6 +68,9 @@ public final class MergePlanner {
     }
 
     public MergeMethod method() { return method; }
+
+    /** Whether the base model takes part (required by the method, or optional and given). */
+    public boolean usesBase() { return usesBase; }
 
     /** The models merged, in recipe order (the base excluded for methods that have one). */
     public List<MergeRecipe.Model> inputs() { return List.copyOf(inputs); }
@@ -140,6 +145,11 @@ public final class MergePlanner {
             global.put(p.name(), value(p.name(), s, where));
         }
         TensorMerge tm = new TensorMerge(t.name(), t.elementCount(), method, info.name(), inputs.size(), perModel, global, seed);
+        try {
+            method.check(tm);
+        } catch (UsageException e) {
+            throw new UsageException(src + ": " + e.getMessage());
+        }
         if (info.name().equals("linear") && tm.flag("normalize")) {
             double s = 0;
             for (double w : tm.model("weight")) s += w;

@@ -48,7 +48,12 @@ public final class MergeRegistry {
                     WEIGHT, DENSITY, GAMMA, LAMBDA, normalize(false), INT8), p -> new TaskArithmeticFamily(OUTLIERS, true))
             .register(MethodInfo.of("slerp", "spherical interpolation of the base and one model (Shoemake 1985)",
                     Param.number("t", null, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, "interpolation factor: 0 = base, 1 = the other model (required)")),
-                    p -> new Slerp());
+                    p -> new Slerp())
+            .register(MethodInfo.of("nuslerp", "spherical interpolation of two models (or of their task vectors with a base) at t = w2/(w1+w2)",
+                    WEIGHT, Param.flag("nuslerp_flatten", true, "interpolate whole tensors (false, per row or column, is not implemented)"),
+                    Param.flag("nuslerp_row_wise", false, "with nuslerp_flatten false: rows instead of columns")), p -> new NuSlerp())
+            .register(MethodInfo.of("model_stock", "t·mean(x_i) + (1−t)·b, t from the mean pairwise cosine of the task vectors (Jang et al. 2024)",
+                    Param.flag("filter_wise", false, "one t per row (true is not implemented)")), p -> new ModelStock());
 
     private MergeRegistry() {}
 

@@ -18,6 +18,7 @@ public final class MergeStats implements Serializable {
     public final long[] firstNonFinite;   // element index of the first, per model (−1: none)
     public final double[] l1, l1Kept, sumSq, kept;
     public double dot, sqB, sqX;
+    public final double[] gram;           // δ_i·δ_j, N x N
     public final TopK.Histogram[][] hist; // per input, per search (null when done or not needed)
     /** The floating-point sums of each slice by its first element, added in that order by {@link #finish}: same bits whatever the task split. */
     private final java.util.TreeMap<Long, double[]> parts = new java.util.TreeMap<>();
@@ -30,6 +31,7 @@ public final class MergeStats implements Serializable {
         l1Kept = new double[inputs];
         sumSq = new double[inputs];
         kept = new double[inputs];
+        gram = new double[inputs * inputs];
         hist = new TopK.Histogram[inputs][];
         for (int i = 0; i < inputs; i++) {
             int s = searches == null ? 0 : searches[i].length;
@@ -45,6 +47,8 @@ public final class MergeStats implements Serializable {
     public static MergeStats measure(RangeReader r, TensorMerge m, TensorInfo base, TensorInfo[] inputs, TopK.Search[][] searches,
                                      long first, int count, int step, boolean full) {
         MergeStats s = new MergeStats(inputs.length, searches);
+        boolean gram = full && m.method.needsGram();
+        double[][] deltas = gram ? new double[inputs.length][] : null;
         for (int off = 0; off < count; off += step) {
             int len = Math.min(step, count - off);
             long from = first + off;
@@ -52,6 +56,7 @@ public final class MergeStats implements Serializable {
             if (full && b != null) s.finite(0, b, from);
             for (int i = 0; i < inputs.length; i++) {
                 double[] x = TensorValues.read(r, inputs[i], from, from + len, null);
+                if (gram) deltas[i] = x;
                 if (full) s.finite(i + 1, x, from);
                 if (full && m.method.needsDots()) {
                     for (int j = 0; j < len; j++) {
@@ -76,6 +81,17 @@ public final class MergeStats implements Serializable {
                     }
                 }
                 for (int c = 0; c < s.hist[i].length; c++) if (s.hist[i][c] != null) s.hist[i][c].add(searches[i][c], x, len);
+            }
+            if (gram) {
+                int n = inputs.length;
+                for (int i = 0; i < n; i++) {
+                    for (int k = i; k < n; k++) {
+                        double g = s.gram[i * n + k];
+                        for (int j = 0; j < len; j++) g += deltas[i][j] * deltas[k][j];
+                        s.gram[i * n + k] = g;
+                        s.gram[k * n + i] = g;
+                    }
+                }
             }
         }
         s.parts.put(first, s.sums());
@@ -117,7 +133,8 @@ public final class MergeStats implements Serializable {
 
     private double[] sums() {
         int n = l1.length;
-        double[] v = new double[4 * n + 3];
+        double[] v = new double[4 * n + 3 + n * n];
+        System.arraycopy(gram, 0, v, 4 * n + 3, n * n);
         for (int i = 0; i < n; i++) {
             v[i] = l1[i];
             v[n + i] = l1Kept[i];
@@ -138,6 +155,7 @@ public final class MergeStats implements Serializable {
         java.util.Arrays.fill(sumSq, 0);
         java.util.Arrays.fill(kept, 0);
         dot = sqB = sqX = 0;
+        java.util.Arrays.fill(gram, 0);
         for (double[] v : parts.values()) {
             for (int i = 0; i < n; i++) {
                 l1[i] += v[i];
@@ -148,6 +166,7 @@ public final class MergeStats implements Serializable {
             dot += v[4 * n];
             sqB += v[4 * n + 1];
             sqX += v[4 * n + 2];
+            for (int g = 0; g < n * n; g++) gram[g] += v[4 * n + 3 + g];
         }
         return this;
     }

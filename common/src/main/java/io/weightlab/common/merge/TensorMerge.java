@@ -26,6 +26,7 @@ public final class TensorMerge implements Serializable {
     public double[] l1, l1Kept, sumSq, kept;     // per input: Σ|τ|, Σ|m⊙τ|, Σ τ², kept count (DARE)
     public double dotBX, sqB, sqX;                // SLERP: b·x, ‖b‖², ‖x‖²
     public TopK.Cut[][] cuts;                     // per input, per target
+    public double[] gram;                         // δ_i·δ_j, row-major N x N (model_stock, nuslerp)
 
     public TensorMerge(String tensor, long elements, MergeMethod method, String methodName, int inputs,
                        Map<String, double[]> perModel, Map<String, Double> global, long seed) {

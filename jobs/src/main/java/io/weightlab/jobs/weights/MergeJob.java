@@ -79,7 +79,7 @@ public final class MergeJob {
             MergeRecipe recipe = readRecipe(hconf, o.recipe());
             MergePlanner planner = new MergePlanner(recipe, o.seed());
             List<MergeRecipe.Model> models = planner.inputs();
-            Checkpoint base = planner.method().needsBase() ? CheckpointCatalog.open(hconf, recipe.baseModel()) : null;
+            Checkpoint base = planner.usesBase() ? CheckpointCatalog.open(hconf, recipe.baseModel()) : null;
             List<Checkpoint> inputs = new ArrayList<>();
             List<String> uris = new ArrayList<>();
             for (MergeRecipe.Model m : models) {
@@ -140,7 +140,7 @@ public final class MergeJob {
                 facts.put("bytes_out", written.bytes());
                 facts.put("copied", written.copied());
                 List<Map<String, Object>> rows = new ArrayList<>();
-                for (TensorMerge m : merges.values()) rows.add(row(m));
+                for (TensorMerge m : merges.values()) rows.add(row(m, base != null));
                 ModelWriter.writeProvenance(staged, facts, "tensors", rows);
                 console.printf("[merge] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes(written.bytes()), written.shards().size(), o.out(), run.seconds());
                 return facts;
@@ -149,13 +149,13 @@ public final class MergeJob {
     }
 
     /** A provenance row: the method, its parameters as resolved for this tensor and what each input contributed (null: not applicable). */
-    private static Map<String, Object> row(TensorMerge m) {
+    private static Map<String, Object> row(TensorMerge m, boolean hasBase) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("name", m.tensor);
         r.put("method", m.methodName);
         r.put("parameters", m.resolved());
         double[] norms = null;
-        if (m.method.needsBase()) {
+        if (hasBase) {
             norms = new double[m.inputs];
             for (int i = 0; i < m.inputs; i++) norms[i] = Math.sqrt(m.sumSq[i]);
         }
@@ -221,6 +221,7 @@ public final class MergeJob {
                 m.dotBX = s.dot;
                 m.sqB = s.sqB;
                 m.sqX = s.sqX;
+                if (m.method.needsGram()) m.gram = s.gram.clone();
             }
             advance(first);
             while (true) {

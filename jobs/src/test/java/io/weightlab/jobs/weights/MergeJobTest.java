@@ -193,6 +193,23 @@ public class MergeJobTest {
                     - value: 0.5 # fallback for rest of tensors
                 dtype: float32
                 """), "load", true);
+        ok(cases, "model_stock", tmp, recipe(tmp, """
+                merge_method: model_stock
+                base_model: BASE
+                models:
+                  - model: FT0
+                  - model: FT1
+                  - model: FT2
+                """));
+        ok(cases, "nuslerp_task_vectors", tmp, recipe(tmp, """
+                merge_method: nuslerp
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.3}
+                  - model: FT2
+                    parameters: {weight: 0.9}
+                """));
         ok(cases, "linear", tmp, recipe(tmp, """
                 merge_method: linear
                 models:
