@@ -49,6 +49,15 @@ def make(a):
             sd["model.layers.1.mlp.up_proj.weight"][3, 5] = float("nan")
         ft.load_state_dict(sd)
         ft.to(dt).save_pretrained(os.path.join(a.dir, name), safe_serialization=True)
+    if a.bad:  # bfloat16 copies of base, ft0, ft1: deltas of bf16 values tie often, so top-k must break ties by index
+        import shutil
+        from safetensors.torch import load_file as load_t, save_file
+        for name in ("base", "ft0", "ft1"):
+            d = os.path.join(a.dir, "bf16", name)
+            os.makedirs(d, exist_ok=True)
+            shutil.copy(os.path.join(a.dir, name, "config.json"), d)
+            sd = {k: v.to(torch.bfloat16) for k, v in load_t(os.path.join(a.dir, name, "model.safetensors")).items()}
+            save_file(sd, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
     print("ok")
 
 
@@ -246,29 +255,34 @@ def check(a):
     recipe = yaml.safe_load(open(a.recipe))
     if "slices" in recipe:  # one full-range slice is the same merge as models:
         recipe["models"] = [{"model": s["model"], "parameters": s.get("parameters") or {}} for s in recipe["slices"][0]["sources"]]
-    base = tensors(recipe["base_model"]) if recipe.get("base_model") else None
-    models = {m["model"]: tensors(m["model"]) for m in recipe["models"]}
-    out = tensors(a.out)
+    def load(d):  # through torch: numpy has no bfloat16
+        return {k: (v.double() if v.is_floating_point() else v).numpy() for k, v in tensors(d, "torch").items()}
+    base = load(recipe["base_model"]) if recipe.get("base_model") else None
+    models = {m["model"]: load(m["model"]) for m in recipe["models"]}
+    out = load(a.out)
+    out_dtype = str(next(iter(tensors(a.out, "torch").values())).dtype).replace("torch.", "")
     ref_names = base if base is not None else models[recipe["models"][0]["model"]]
     layers = 1 + max(int(m.group(1)) for n in ref_names for m in [re.match(r"model\.layers\.(\d+)\.", n)] if m)
     masks = None
     if a.masks:
         def masks(name, i):
             return np.fromfile(os.path.join(a.masks, "%s.%d" % (name, i)), dtype=np.uint8).astype(bool).reshape(ref_names[name].shape)
-    worst, worst_peft, checked = 0.0, None, 0
+    worst, worst_peft, checked, worst_ulp = 0.0, None, 0, 0.0
     for name, v in ref_names.items():
-        if not np.issubdtype(np.asarray(v).dtype, np.floating) and str(v.dtype) not in ("bfloat16",):
+        if not np.issubdtype(np.asarray(v).dtype, np.floating):
             continue
         r = reference(recipe, base, models, name, layers, masks)
         got = out[name].astype(np.float64)
         scale = max(1e-30, np.abs(r).max())
         worst = max(worst, float(np.abs(got - r).max() / scale))
+        # bfloat16 rounds to nearest: |got − ref| ≤ 2^-8 |ref| (half an ulp), unless an element was kept or dropped wrongly
+        worst_ulp = max(worst_ulp, float((np.abs(got - r) / np.maximum(np.abs(r) * 2.0 ** -8, 1e-30)).max()))
         if a.peft:
             p = peft_reference(recipe, base, models, name, masks)
             e = float(np.abs(got - p).max() / scale)
             worst_peft = e if worst_peft is None else max(worst_peft, e)
         checked += 1
-    res = {"tensors": checked, "max_rel_err": worst, "max_rel_err_peft": worst_peft, "out_dtype": str(next(iter(out.values())).dtype)}
+    res = {"tensors": checked, "max_rel_err": worst, "max_err_in_half_ulps_bf16": worst_ulp, "max_rel_err_peft": worst_peft, "out_dtype": out_dtype}
     if a.load:
         from transformers import AutoModelForCausalLM
         m, info = AutoModelForCausalLM.from_pretrained(a.out, output_loading_info=True)

@@ -135,6 +135,7 @@ public final class MergeJob {
                 facts.put("seed", o.seed());
                 facts.put("out_dtype", outDType == null ? "as stored" : outDType.name());
                 facts.put("measure_passes", passes.passes);
+                facts.put("tie_broken_cuts", passes.partialCuts);
                 facts.put("seconds_measure", run.secondsAt(tMeasured));
                 facts.put("seconds", run.seconds());
                 facts.put("bytes_out", written.bytes());
@@ -187,6 +188,8 @@ public final class MergeJob {
         final String baseUri;
         final Map<String, TopK.Search[][]> searches = new LinkedHashMap<>();
         int passes;
+        /** Cuts whose threshold value was kept only in part (ties broken by index). */
+        int partialCuts;
 
         Passes(JobRun run, Checkpoint base, Map<String, TensorInfo[]> inputTensors, Map<String, TensorMerge> merges, int step, List<String> uris, String baseUri) {
             this.run = run;
@@ -309,6 +312,7 @@ public final class MergeJob {
             }
             if (tensors.isEmpty()) return;
             passes++;
+            for (String t : tensors) for (TopK.Search[] a : searches.get(t)) for (TopK.Search x : a) if (x.needsEqualCounts()) partialCuts++;
             List<Unit> units = units(tensors);
             JavaSparkContext jsc = run.jsc();
             var conf = run.conf();
