@@ -18,6 +18,7 @@ import io.weightlab.jobs.cli.SpectrumCommand;
 import io.weightlab.jobs.cli.StatsCommand;
 import io.weightlab.jobs.cli.ExtendVocabCommand;
 import io.weightlab.jobs.cli.GrowCommand;
+import io.weightlab.jobs.cli.MergeCommand;
 import io.weightlab.jobs.cli.ShrinkCommand;
 import io.weightlab.jobs.cli.SynthCommand;
 import io.weightlab.jobs.cli.UpcycleCommand;
@@ -38,7 +39,7 @@ public final class WeightLab implements Runnable {
     static final List<Class<?>> JOBS = List.of(InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class,
             ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, LrScalesCommand.class,
             FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class,
-            ExtendVocabCommand.class);
+            ExtendVocabCommand.class, MergeCommand.class);
 
     @Override
     public void run() {
@@ -55,6 +56,9 @@ public final class WeightLab implements Runnable {
         System.exit(code);
     }
 
+    /** Jobs whose --config is their own input (merge: mergekit's recipe), not the YAML of option defaults. */
+    static final java.util.Set<String> OWN_CONFIG = java.util.Set.of("merge");
+
     /** Runs the CLI and returns the exit code (tests call this instead of main). */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new WeightLab());
@@ -68,12 +72,15 @@ public final class WeightLab implements Runnable {
         // distinct: an alias (reinit) maps to the same CommandLine as its job
         for (CommandLine job : new java.util.LinkedHashSet<>(cl.getSubcommands().values())) {
             job.getCommandSpec().versionProvider(new VersionProvider());
+            if (OWN_CONFIG.contains(job.getCommandName())) continue;
             job.getCommandSpec().addOption(CommandLine.Model.OptionSpec.builder(YamlConfig.OPTION).paramLabel("FILE").type(String.class)
                     .description("option defaults from a YAML file: keys are this job's long options without dashes, or a section named "
                             + "after the job; unknown keys are errors (command-line options win)").build());
         }
+        String job = jobName(cl, args);
+        if (OWN_CONFIG.contains(job)) return cl.execute(args); // the job's own --config (merge's recipe), not option defaults
         String[] rest = YamlConfig.stripConfigArgs(args);
-        String job = jobName(cl, rest);
+        job = jobName(cl, rest);
         try {
             YamlConfig config = YamlConfig.fromArgs(args);
             if (config != null) {

@@ -81,6 +81,10 @@ public class OutputSchemaTest {
                 "--weighting", "uniform", "--clip", "1", "--dp", "gaussian", "--noise-multiplier", "1", "--seed", "3", "--epsilon-budget", "100"));
         outputs.put("fedavg#krum", run("fedavg", "--manifest", clients.resolve("manifest.json").toString(), "--out", tmp.resolve("fedavg-krum").toString(),
                 "--method", "multi-krum:num_clients_to_keep=1"));
+        Path recipe = tmp.resolve("recipe.yaml");
+        Files.writeString(recipe, "merge_method: dare_ties\nbase_model: " + llama + "\nmodels:\n  - model: " + trained
+                + "\n    parameters: {weight: 0.5, density: 0.5}\n");
+        outputs.put("merge", run("merge", "--config", recipe.toString(), "--out", tmp.resolve("merge").toString()));
         // Jobs that write weights copy the small files beside their input (config, tokenizer, README): not ours.
         Set<String> copied = new TreeSet<>();
         for (Path in : List.of(llama, Fixtures.dir("all-minilm-l6-v2"))) {

@@ -1,0 +1,185 @@
+package io.weightlab.common.merge;
+
+import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.io.TensorValues;
+import io.weightlab.common.model.TensorInfo;
+
+import java.io.Serializable;
+
+/**
+ * The first passes of a merge, per slice of one tensor and merged across slices: non-finite counts of every model,
+ * Σ|τ|, Σ|m⊙τ|, Στ² and the kept count per input (DARE's mask), SLERP's dot products, and the histograms of the
+ * top-k searches still open. Reads the base and one input at a time: 2 x step doubles.
+ */
+public final class MergeStats implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public final long[] nonFinite;        // [0] base, [1..N] inputs
+    public final long[] firstNonFinite;   // element index of the first, per model (−1: none)
+    public final double[] l1, l1Kept, sumSq, kept;
+    public double dot, sqB, sqX;
+    public final double[] gram;           // δ_i·δ_j, N x N
+    public final TopK.Histogram[][] hist; // per input, per search (null when done or not needed)
+    /** The floating-point sums of each slice by its first element, added in that order by {@link #finish}: same bits whatever the task split. */
+    private final java.util.TreeMap<Long, double[]> parts = new java.util.TreeMap<>();
+
+    public MergeStats(int inputs, TopK.Search[][] searches) {
+        nonFinite = new long[inputs + 1];
+        firstNonFinite = new long[inputs + 1];
+        java.util.Arrays.fill(firstNonFinite, -1);
+        l1 = new double[inputs];
+        l1Kept = new double[inputs];
+        sumSq = new double[inputs];
+        kept = new double[inputs];
+        gram = new double[inputs * inputs];
+        hist = new TopK.Histogram[inputs][];
+        for (int i = 0; i < inputs; i++) {
+            int s = searches == null ? 0 : searches[i].length;
+            hist[i] = new TopK.Histogram[s];
+            for (int c = 0; c < s; c++) if (!searches[i][c].done()) hist[i][c] = new TopK.Histogram();
+        }
+    }
+
+    /**
+     * Measures elements [first, first + count) of one tensor. {@code full}: the first pass (finite checks, norms, dots);
+     * otherwise only the open searches' histograms.
+     */
+    public static MergeStats measure(RangeReader r, TensorMerge m, TensorInfo base, TensorInfo[] inputs, TopK.Search[][] searches,
+                                     long first, int count, int step, boolean full) {
+        MergeStats s = new MergeStats(inputs.length, searches);
+        boolean gram = full && m.method.needsGram();
+        double[][] deltas = gram ? new double[inputs.length][] : null;
+        for (int off = 0; off < count; off += step) {
+            int len = Math.min(step, count - off);
+            long from = first + off;
+            double[] b = base == null ? null : TensorValues.read(r, base, from, from + len, null);
+            if (full && b != null) s.finite(0, b, from);
+            for (int i = 0; i < inputs.length; i++) {
+                double[] x = TensorValues.read(r, inputs[i], from, from + len, null);
+                if (gram) deltas[i] = x;
+                if (full) s.finite(i + 1, x, from);
+                if (full && m.method.needsDots()) {
+                    for (int j = 0; j < len; j++) {
+                        s.dot += b[j] * x[j];
+                        s.sqB += b[j] * b[j];
+                        s.sqX += x[j] * x[j];
+                    }
+                }
+                if (b == null) continue;
+                for (int j = 0; j < len; j++) x[j] -= b[j];
+                if (full) {
+                    boolean[] mask = m.method.needsMaskNorms(m) ? m.method.mask(m, i, from, len) : null;
+                    // one running sum per unit in element order: the same bits whatever the step
+                    for (int j = 0; j < len; j++) {
+                        double v = x[j];
+                        s.l1[i] += Math.abs(v);
+                        s.sumSq[i] += v * v;
+                        if (mask != null && mask[j]) {
+                            s.l1Kept[i] += Math.abs(v);
+                            s.kept[i]++;
+                        }
+                    }
+                }
+                for (int c = 0; c < s.hist[i].length; c++) if (s.hist[i][c] != null) s.hist[i][c].add(searches[i][c], x, len);
+            }
+            if (gram) {
+                int n = inputs.length;
+                for (int i = 0; i < n; i++) {
+                    for (int k = i; k < n; k++) {
+                        double g = s.gram[i * n + k];
+                        for (int j = 0; j < len; j++) g += deltas[i][j] * deltas[k][j];
+                        s.gram[i * n + k] = g;
+                        s.gram[k * n + i] = g;
+                    }
+                }
+            }
+        }
+        s.parts.put(first, s.sums());
+        return s;
+    }
+
+    private void finite(int model, double[] v, long from) {
+        for (int j = 0; j < v.length; j++) {
+            if (!Double.isFinite(v[j])) {
+                if (firstNonFinite[model] < 0) firstNonFinite[model] = from + j;
+                nonFinite[model]++;
+            }
+        }
+    }
+
+    /** Equal-to-threshold counts of one slice, per input and search (0 where no tie-break is needed). */
+    public static long[][] equalCounts(RangeReader r, TensorInfo base, TensorInfo[] inputs, TopK.Search[][] searches, long first, int count, int step) {
+        long[][] out = new long[inputs.length][];
+        for (int i = 0; i < inputs.length; i++) out[i] = new long[searches[i].length];
+        for (int off = 0; off < count; off += step) {
+            int len = Math.min(step, count - off);
+            long from = first + off;
+            double[] b = TensorValues.read(r, base, from, from + len, null);
+            for (int i = 0; i < inputs.length; i++) {
+                boolean any = false;
+                for (TopK.Search s : searches[i]) any |= s.needsEqualCounts();
+                if (!any) continue;
+                double[] x = TensorValues.read(r, inputs[i], from, from + len, null);
+                for (int c = 0; c < searches[i].length; c++) {
+                    if (!searches[i][c].needsEqualCounts()) continue;
+                    long key = searches[i][c].cut().key(), n = 0;
+                    for (int j = 0; j < len; j++) if (TopK.key(x[j] - b[j]) == key) n++;
+                    out[i][c] += n;
+                }
+            }
+        }
+        return out;
+    }
+
+    private double[] sums() {
+        int n = l1.length;
+        double[] v = new double[4 * n + 3 + n * n];
+        System.arraycopy(gram, 0, v, 4 * n + 3, n * n);
+        for (int i = 0; i < n; i++) {
+            v[i] = l1[i];
+            v[n + i] = l1Kept[i];
+            v[2 * n + i] = sumSq[i];
+            v[3 * n + i] = kept[i];
+        }
+        v[4 * n] = dot;
+        v[4 * n + 1] = sqB;
+        v[4 * n + 2] = sqX;
+        return v;
+    }
+
+    /** Sets the sums to the slices' sums added in slice order (call once, on the driver, after every merge). */
+    public MergeStats finish() {
+        int n = l1.length;
+        java.util.Arrays.fill(l1, 0);
+        java.util.Arrays.fill(l1Kept, 0);
+        java.util.Arrays.fill(sumSq, 0);
+        java.util.Arrays.fill(kept, 0);
+        dot = sqB = sqX = 0;
+        java.util.Arrays.fill(gram, 0);
+        for (double[] v : parts.values()) {
+            for (int i = 0; i < n; i++) {
+                l1[i] += v[i];
+                l1Kept[i] += v[n + i];
+                sumSq[i] += v[2 * n + i];
+                kept[i] += v[3 * n + i];
+            }
+            dot += v[4 * n];
+            sqB += v[4 * n + 1];
+            sqX += v[4 * n + 2];
+            for (int g = 0; g < n * n; g++) gram[g] += v[4 * n + 3 + g];
+        }
+        return this;
+    }
+
+    public MergeStats merge(MergeStats o) {
+        parts.putAll(o.parts);
+        for (int k = 0; k < nonFinite.length; k++) {
+            if (o.firstNonFinite[k] >= 0 && (firstNonFinite[k] < 0 || o.firstNonFinite[k] < firstNonFinite[k])) firstNonFinite[k] = o.firstNonFinite[k];
+            nonFinite[k] += o.nonFinite[k];
+        }
+        for (int i = 0; i < l1.length; i++) {
+            for (int c = 0; c < hist[i].length; c++) if (hist[i][c] != null) hist[i][c].merge(o.hist[i][c]);
+        }
+        return this;
+    }
+}

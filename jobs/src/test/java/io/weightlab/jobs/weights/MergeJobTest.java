@@ -1,0 +1,345 @@
+package io.weightlab.jobs.weights;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.weightlab.common.merge.DareMask;
+import io.weightlab.common.testing.Python;
+import io.weightlab.jobs.Cli;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import org.apache.hadoop.conf.Configuration;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code weightlab merge} on a small random Llama and three perturbed "fine-tunes" of it (merge_check.py make), each
+ * merge checked by merge_check.py against numpy written from the papers' formulas with mergekit's parameter
+ * resolution, and against peft.utils.merge_utils where PEFT has the method (task_arithmetic, ties, magnitude_prune,
+ * dare_linear with our masks given). Errors are relative to the tensor's largest |value|; the output is float32 and
+ * the references float64, so 1e-6 is a few float32 roundings.
+ */
+public class MergeJobTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    static Path shared;
+    static Path models;
+
+    @BeforeAll
+    static void models() {
+        Python.require("numpy", "torch", "safetensors", "transformers", "peft", "yaml");
+        models = shared.resolve("models");
+        Python.script(Python.testScript("merge_check.py"), "make", models.toString(), "3", "--bad");
+    }
+
+    static String m(String name) {
+        return models.resolve(name).toString();
+    }
+
+    static Path recipe(Path dir, String yaml) throws IOException {
+        Path p = dir.resolve("recipe-" + Integer.toHexString(yaml.hashCode()) + ".yaml");
+        Files.writeString(p, yaml.replace("BF16BASE", m("bf16/base")).replace("BF16FT0", m("bf16/ft0")).replace("BF16FT1", m("bf16/ft1")).replace("BASE", m("base")).replace("FT0", m("ft0")).replace("FT1", m("ft1")).replace("FT2", m("ft2")));
+        return p;
+    }
+
+    static Cli.Run merge(Path recipe, Path out, String... opts) {
+        List<String> args = new ArrayList<>(List.of("merge", "--config", recipe.toString(), "--out", out.toString()));
+        args.addAll(Arrays.asList(opts));
+        return Cli.run(args.toArray(new String[0]));
+    }
+
+    /** One Python run checks every case: {out, recipe, peft, masks, load} each; the results in the same order. */
+    static JsonNode check(Path dir, List<Map<String, Object>> cases) throws IOException {
+        Path f = dir.resolve("cases.json");
+        JSON.writeValue(f.toFile(), cases);
+        return JSON.readTree(Python.script(Python.testScript("merge_check.py"), "check", f.toString()));
+    }
+
+    static Map<String, Object> ok(Map<String, Object> results, String name, Path tmp, Path recipe, Object... flags) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        Path out = tmp.resolve(name);
+        Cli.Run run = merge(recipe, out, flags.length > 0 && flags[0] instanceof String[] o ? o : new String[0]);
+        assertEquals(0, run.exit(), name + ": " + run.err());
+        c.put("name", name);
+        c.put("out", out.toString());
+        c.put("recipe", recipe.toString());
+        for (int i = 0; i < flags.length; i++) if (flags[i] instanceof String k && i + 1 < flags.length) c.put(k, flags[++i]);
+        results.put(name, c);
+        return c;
+    }
+
+    @Test
+    void everyMethodMatchesPeftAndThePapersFormulas(@TempDir Path tmp) throws IOException {
+        Map<String, Object> cases = new LinkedHashMap<>();
+        // task_arithmetic with any weights is b + peft.task_arithmetic
+        ok(cases, "task_arithmetic", tmp, recipe(tmp, """
+                merge_method: task_arithmetic
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.7}
+                  - model: FT1
+                    parameters: {weight: -0.3}
+                  - model: FT2
+                    parameters: {weight: 1.2}
+                """), "peft", true);
+        // PEFT's ties is mergekit's with every weight 1 (its divisor is a count; ours Σ w over the agreeing models)
+        ok(cases, "ties", tmp, recipe(tmp, """
+                merge_method: ties
+                base_model: BASE
+                models:
+                  - model: BASE
+                  - model: FT0
+                    parameters: {weight: 1, density: 0.5}
+                  - model: FT1
+                    parameters: {weight: 1, density: 0.5}
+                  - model: FT2
+                    parameters: {weight: 1, density: 0.5}
+                parameters:
+                  normalize: true
+                """), "peft", true, "load", true);
+        // mergekit's README TIES example (density and weight gradients, a filtered weight, int8_mask, float16), paths ours
+        ok(cases, "mergekit_ties_example", tmp, recipe(tmp, """
+                models:
+                  - model: FT0
+                    parameters:
+                      density: [1, 0.7, 0.1] # density gradient
+                      weight: 1.0
+                  - model: FT1
+                    parameters:
+                      density: 0.5
+                      weight: [0, 0.3, 0.7, 1] # weight gradient
+                  - model: FT2
+                    parameters:
+                      density: 0.33
+                      weight:
+                        - filter: mlp
+                          value: 0.5
+                        - value: 0
+                merge_method: ties
+                base_model: BASE
+                parameters:
+                  normalize: true
+                  int8_mask: true
+                dtype: float16
+                """), "load", true);
+        String dare = """
+                merge_method: METHOD
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.5, density: 0.7}
+                  - model: FT1
+                    parameters: {weight: 0.8, density: 0.7}
+                  - model: FT2
+                    parameters: {weight: 0.4, density: 0.7}
+                """;
+        Path masks = Files.createDirectories(tmp.resolve("masks"));
+        ok(cases, "dare_linear", tmp, recipe(tmp, dare.replace("METHOD", "dare_linear")), new String[] {"--seed", "7"}, "peft", true, "masks", masks.toString());
+        ok(cases, "dare_ties", tmp, recipe(tmp, dare.replace("METHOD", "dare_ties")), new String[] {"--seed", "7"}, "masks", masks.toString());
+        // gamma 0: keep the top density of |τ| and no consensus, which is PEFT's magnitude_prune
+        ok(cases, "breadcrumbs_gamma0", tmp, recipe(tmp, """
+                merge_method: breadcrumbs
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.6}
+                  - model: FT1
+                    parameters: {weight: 0.9}
+                parameters: {density: 0.4, gamma: 0}
+                """), "peft", true);
+        ok(cases, "breadcrumbs_ties", tmp, recipe(tmp, """
+                merge_method: breadcrumbs_ties
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 1, density: 0.8, gamma: 0.05}
+                  - model: FT1
+                    parameters: {weight: 0.5, density: 0.6, gamma: 0.1}
+                  - model: FT2
+                    parameters: {weight: 0.7, density: 0.9}
+                parameters: {lambda: 0.8}
+                """));
+        // mergekit's gradient-slerp example: one slice over every layer, t by filter and gradient
+        ok(cases, "slerp_example", tmp, recipe(tmp, """
+                slices:
+                  - sources:
+                      - model: BASE
+                        layer_range: [0, 4]
+                      - model: FT1
+                        layer_range: [0, 4]
+                merge_method: slerp
+                base_model: BASE
+                parameters:
+                  t:
+                    - filter: self_attn
+                      value: [0, 0.5, 0.3, 0.7, 1]
+                    - filter: mlp
+                      value: [1, 0.5, 0.7, 0.3, 0]
+                    - value: 0.5 # fallback for rest of tensors
+                dtype: float32
+                """), "load", true);
+        ok(cases, "model_stock", tmp, recipe(tmp, """
+                merge_method: model_stock
+                base_model: BASE
+                models:
+                  - model: FT0
+                  - model: FT1
+                  - model: FT2
+                """));
+        ok(cases, "nuslerp_task_vectors", tmp, recipe(tmp, """
+                merge_method: nuslerp
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.3}
+                  - model: FT2
+                    parameters: {weight: 0.9}
+                """));
+        // bfloat16 models: their deltas tie often at the top-k threshold, which the job breaks by index as the oracle does
+        ok(cases, "ties_bf16", tmp, recipe(tmp, """
+                merge_method: ties
+                base_model: BF16BASE
+                models:
+                  - model: BF16FT0
+                    parameters: {weight: 0.7, density: 0.3}
+                  - model: BF16FT1
+                    parameters: {weight: 1.1, density: 0.6}
+                """));
+        ok(cases, "linear", tmp, recipe(tmp, """
+                merge_method: linear
+                models:
+                  - model: FT0
+                    parameters: {weight: 2}
+                  - model: FT2
+                    parameters: {weight: 1}
+                """));
+
+        // the masks we drew, from (seed, tensor, input, block), handed to PEFT in place of torch.bernoulli
+        JsonNode prov = JSON.readTree(tmp.resolve("dare_linear/weightlab_provenance.json").toFile());
+        Checkpoint base = CheckpointCatalog.open(new Configuration(), m("base"));
+        for (JsonNode t : prov.get("tensors")) {
+            String name = t.get("name").asText();
+            long n = base.tensor(name).elementCount();
+            for (int i = 0; i < 3; i++) {
+                boolean[] keep = DareMask.draw(7, name, i, 0.7, 0, (int) n);
+                byte[] b = new byte[keep.length];
+                for (int j = 0; j < b.length; j++) b[j] = (byte) (keep[j] ? 1 : 0);
+                Files.write(masks.resolve(name + "." + i), b);
+            }
+            // the kept fraction is Binomial(n, 0.7)/n: within 5 sigma
+            for (JsonNode f : t.get("kept_fraction")) assertEquals(0.7, f.asDouble(), 5 * Math.sqrt(0.21 / n) + 1e-12, name);
+        }
+
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (Object c : cases.values()) {
+            @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) c;
+            list.add(m);
+        }
+        JsonNode results = check(tmp, list);
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode r = results.get(i);
+            String name = (String) list.get(i).get("name");
+            assertTrue(r.get("tensors").asInt() > 30, name + ": " + r);
+            // float32 outputs against float64 references: a few float32 roundings; float16: one float16 rounding
+            double tol = name.equals("mergekit_ties_example") ? 1e-3 : name.equals("ties_bf16") ? 1e-2 : 1e-6;
+            assertTrue(r.get("max_rel_err").asDouble() < tol, name + ": " + r);
+            // bfloat16 output: every element within half an ulp of the float64 reference (a wrongly kept element is not)
+            if (name.equals("ties_bf16")) assertTrue(r.get("max_err_in_half_ulps_bf16").asDouble() <= 1.0, name + ": " + r);
+            if (list.get(i).containsKey("peft")) assertTrue(r.get("max_rel_err_peft").asDouble() < 1e-6, name + " vs PEFT: " + r);
+            if (list.get(i).containsKey("load")) {
+                assertEquals(0, r.get("missing_keys").size(), name + ": " + r);
+                assertTrue(r.get("logits_finite").asBoolean(), name + ": " + r);
+            }
+        }
+        assertEquals("float16", results.get(2).get("out_dtype").asText());
+
+        // the bfloat16 merge did break ties at some thresholds (so that path is what the oracle above checked)
+        JsonNode bf = JSON.readTree(tmp.resolve("ties_bf16/weightlab_provenance.json").toFile());
+        assertTrue(bf.get("run").get("tie_broken_cuts").asInt() > 0, bf.get("run").toString());
+
+        // the README example's parameters as resolved for layer 3 of 4 (t = 1): density 0.1 and weight 1 for the first two
+        // models, 0.5 for the third (filter mlp); for the embeddings (t = 0): density 1, weights 1, 0, 0
+        JsonNode ex = JSON.readTree(tmp.resolve("mergekit_ties_example/weightlab_provenance.json").toFile());
+        for (JsonNode t : ex.get("tensors")) {
+            String name = t.get("name").asText();
+            JsonNode p = t.get("parameters");
+            if (name.equals("model.layers.3.mlp.up_proj.weight")) {
+                assertEquals(0.1, p.get("density").get(0).asDouble(), 1e-12);
+                assertEquals(1.0, p.get("weight").get(1).asDouble(), 1e-12);
+                assertEquals(0.5, p.get("weight").get(2).asDouble(), 1e-12);
+            }
+            if (name.equals("model.embed_tokens.weight")) {
+                assertEquals(1.0, p.get("density").get(0).asDouble(), 1e-12);
+                assertEquals(0.0, p.get("weight").get(1).asDouble(), 1e-12);
+                assertEquals(0.0, p.get("weight").get(2).asDouble(), 1e-12);
+            }
+        }
+    }
+
+    @Test
+    void dareTiesIsByteIdenticalWhateverTheStep(@TempDir Path tmp) throws IOException {
+        Path dt = recipe(tmp, """
+                merge_method: dare_ties
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.5, density: 0.3}
+                  - model: FT1
+                    parameters: {weight: 0.8, density: 0.6}
+                """);
+        assertEquals(0, merge(dt, tmp.resolve("a"), "--seed", "3").exit());
+        assertEquals(0, merge(dt, tmp.resolve("b"), "--seed", "3", "--memory-budget", "40KiB").exit());
+        assertEquals(0, merge(dt, tmp.resolve("c"), "--seed", "4").exit());
+        byte[] a = Files.readAllBytes(tmp.resolve("a/model.safetensors"));
+        assertArrayEquals(a, Files.readAllBytes(tmp.resolve("b/model.safetensors")));
+        assertFalse(Arrays.equals(a, Files.readAllBytes(tmp.resolve("c/model.safetensors"))), "another seed draws other masks");
+    }
+
+    @Test
+    void badInputIsOneLineExitTwoAndNothingWritten(@TempDir Path tmp) throws IOException {
+        String ties = """
+                merge_method: ties
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 1, density: 0.5}
+                  - model: FT1
+                    parameters: {weight: 1, density: DENSITY}
+                """;
+        String[][] cases = {
+                {ties.replace("FT1", m("nan")).replace("DENSITY", "0.5"), "NaN"},
+                {ties.replace("FT1", m("shape")).replace("DENSITY", "0.5"), "SameShape"},
+                {ties.replace("FT1", tmp.resolve("no-such-model").toString()).replace("DENSITY", "0.5"), "no-such-model"},
+                {ties.replace("DENSITY", "1.5"), "density=1.5 is outside (0, 1]"},
+                {ties.replace("DENSITY", "0"), "density=0 is outside (0, 1]"},
+                {"merge_method: linear\nmodels:\n  - model: FT0\n    parameters: {weight: 1}\n  - model: FT1\n    parameters: {weight: -1}\n", "sum to 0"},
+                {ties.replace("DENSITY", "0.5").replace("merge_method: ties", "merge_method: tie"), "did you mean 'ties'"},
+                {ties.replace("DENSITY", "0.5") + "tokenizer_source: union\n", "tokenizer_source"},
+                {ties.replace("DENSITY", "0.5").replace("{weight: 1, density: 0.5}", "{weight: 1, densty: 0.5}"), "unknown parameter 'densty'"},
+                {ties.replace("DENSITY", "0.5") + "paramters: {normalize: true}\n", "unknown key 'paramters'"},
+        };
+        for (String[] c : cases) {
+            Path out = tmp.resolve("out");
+            Cli.Run run = merge(recipe(tmp, c[0]), out);
+            assertEquals(2, run.exit(), c[1] + ": " + run.err());
+            assertTrue(run.err().contains(c[1]), c[1] + " not in: " + run.err());
+            assertEquals(1, run.err().strip().lines().count(), run.err());
+            assertFalse(Files.exists(out), c[1] + ": the output exists");
+        }
+    }
+}
