@@ -77,6 +77,7 @@ public class SpectrumCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (!method.equals("exact") && !method.equals("randomized")) throw new UsageException("--method must be exact or randomized");
+        if (randomize && !method.equals("exact")) throw new UsageException("--randomize needs whole spectra (--method exact): the traps come from the MP fit of the permuted matrix's full ESD");
         if (topK <= 0 || powerIterations < 0) throw new UsageException("--top-k must be positive and --power-iterations non-negative");
         Set<String> inc = new LinkedHashSet<>(include);
         for (String s : inc) {
