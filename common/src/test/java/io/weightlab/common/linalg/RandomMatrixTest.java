@@ -34,6 +34,9 @@ class RandomMatrixTest {
             assertTrue(med > a && med < b, "median inside the support for γ=" + g);
             assertEquals(1.0, MarchenkoPastur.cdfAtAngle(g, Math.PI), 1e-9, "total mass 1 for γ=" + g);
         }
+        // scipy quad + brentq in x = a + (b − a)u² (a different substitution); γ = 1 is Gavish–Donoho's μ ≈ 0.6528
+        assertEquals(0.6527759416335703, MarchenkoPastur.median(1.0), 1e-9, "square matrices (1/√x pole at 0)");
+        assertEquals(0.916004070686612, MarchenkoPastur.median(0.25), 1e-9);
     }
 
     @Test

@@ -16,8 +16,12 @@ final class RandomMatrixColumns {
      * On the driver, for every analysed matrix whose spectrum is complete (exact and Gram routes): the MP fit of its
      * bulk. A top-k spectrum has no median, so no fit; its {@code mp_status} says why.
      */
-    static void addBulkFit(SpectrumJob.MatrixResult r) {
+    static void addBulkFit(SpectrumJob.MatrixResult r, boolean randomize) {
         if (!r.status().equals("ok")) return;
+        if (randomize) {
+            r.row().put("traps_status", r.row().containsKey("traps") ? "ok"
+                    : "not computed: the " + r.row().get("method") + " route does not factorize the whole matrix on one executor");
+        }
         int rows = ((Number) r.row().get("rows")).intValue(), cols = ((Number) r.row().get("cols")).intValue();
         if (r.singularValues().length != Math.min(rows, cols)) {
             r.row().put("mp_status", "not fitted: " + r.singularValues().length + " of " + Math.min(rows, cols)

@@ -180,7 +180,7 @@ public final class SpectrumJob {
                 results.add(krylov ? DistributedSpectrum.krylovRoute(jsc, conf, w._1(), w._2(), opts, console)
                         : DistributedSpectrum.gramRoute(jsc, conf, w._1(), w._2(), opts, console));
             }
-            for (MatrixResult r : results) RandomMatrixColumns.addBulkFit(r);
+            for (MatrixResult r : results) RandomMatrixColumns.addBulkFit(r, opts.randomize());
             results.sort((a, b) -> io.weightlab.common.io.NaturalOrder.INSTANCE.compare(a.name(), b.name()));
             console.printf("[spectrum] %d matrices in %.1f s%n", work.size(), run.seconds());
             if (staged != null) write(run, staged, results, ckpt.root());

@@ -81,6 +81,7 @@ public class SpectrumCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (!METHODS.contains(method)) throw new UsageException("--method takes auto, exact, randomized; not '" + method + "'" + Suggestions.didYouMean(method, METHODS));
+        if (randomize && method.equals("randomized")) throw new UsageException("--randomize needs whole spectra (--method exact or auto): the traps come from the MP fit of the permuted matrix's full ESD");
         if (topK <= 0 || powerIterations < 0) throw new UsageException("--top-k must be positive and --power-iterations non-negative");
         Set<String> inc = new LinkedHashSet<>(include);
         for (String s : inc) {

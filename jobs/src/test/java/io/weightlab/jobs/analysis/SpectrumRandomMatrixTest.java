@@ -37,6 +37,7 @@ public class SpectrumRandomMatrixTest {
             JsonNode ours = rows.get(e.getKey()), np = e.getValue();
             String n = e.getKey();
             assertEquals("ok", ours.get("mp_status").asText(), n);
+            assertEquals("ok", ours.get("traps_status").asText(), n);
             assertEquals(np.get("planted_spikes").asInt(), ours.get("mp_num_spikes").asInt(), n + ": planted spikes");
             assertEquals(np.get("num_spikes").asInt(), ours.get("mp_num_spikes").asInt(), n + ": numpy's count");
             for (String[] c : new String[][] {{"sigma2", "mp_sigma2"}, {"lambda_plus", "mp_lambda_plus"}, {"threshold", "mp_spike_threshold"},
@@ -52,6 +53,10 @@ public class SpectrumRandomMatrixTest {
         assertTrue(trapped.get("trap_largest").asDouble() > 30000, trapped.toString());
         assertTrue(trapped.get("rand_distance").asDouble() > 3 * gauss.get("rand_distance").asDouble(),
                 trapped.get("rand_distance") + " vs clean " + gauss.get("rand_distance"));
+
+        Cli.Run partial = Cli.run("spectrum", tmp.toString(), "--randomize", "--method", "randomized");
+        assertEquals(2, partial.exit(), "--randomize needs whole spectra");
+        assertTrue(partial.err().contains("--method exact"), partial.err());
 
         // the permutation is seeded by (--seed, tensor name): the same run gives the same traps and distance
         Path again = tmp.resolve("again");
