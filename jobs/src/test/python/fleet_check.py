@@ -1,6 +1,7 @@
 """Reads a fleet dataset as one table with pyarrow (hive partitions model/step) and checks it against numpy on the
 checkpoints it names. Prints JSON: row and checkpoint counts, partition values, the largest relative error of a
-tensor's std and mean against numpy (float64 over the stored values), and each layer's q_proj std by step.
+tensor's std and mean against numpy (float64 over the finite stored values), each layer's q_proj std by step, and
+the results of the README's two pyarrow queries (NaN/Inf anywhere; each layer's std over training).
 Usage: fleet_check.py DATASET"""
 import json, os, sys
 import numpy as np
@@ -24,10 +25,19 @@ for r in t:
     if path not in files:
         files[path] = load_file(os.path.join(path, "model.safetensors"))
     v = files[path][r["name"]].astype(np.float64)
-    for col, ref in (("std", v.std()), ("mean", v.mean())):
+    for col, ref in (("std", np.nanstd(v)), ("mean", np.nanmean(v))):
         err = abs(r[col] - ref) / max(abs(ref), 1e-300)
         out["max_rel_err_" + col] = max(out["max_rel_err_" + col], err)
     out["compared"] += 1
     if r["name"].endswith("q_proj.weight"):
         out["q_std"].setdefault(r["name"].split(".")[2], {})[str(r["step"])] = r["std"]
+
+# README, "Querying a fleet dataset", queries 1 and 2 (pyarrow only)
+import pyarrow.compute as pc
+d = ds.dataset(sys.argv[1], format="parquet", partitioning="hive")
+bad = d.to_table(columns=["model", "step", "name", "nan_count", "inf_count"],
+                 filter=(pc.field("level") == "tensor") & ((pc.field("nan_count") > 0) | (pc.field("inf_count") > 0)))
+out["query_nan"] = bad.to_pylist()
+layers = d.to_table(columns=["name", "step", "std"], filter=(pc.field("model") == "series") & (pc.field("level") == "layer"))
+out["query_layer_std"] = layers.sort_by([("name", "ascending"), ("step", "ascending")]).to_pylist()
 print(json.dumps(out))

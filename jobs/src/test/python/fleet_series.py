@@ -1,6 +1,7 @@
 """A synthetic training series for the fleet tests: checkpoint-<step>/model.safetensors for the given steps.
 Layer l's weights at step s are its initial weights times (1 + DRIFT[l] * s / 1000), so each layer's std drifts by a
-known factor; q_proj is float32 (fitted on all values), down_proj float16 (exact histogram), norms float32.
+known factor; q_proj is float32 (fitted on all values), down_proj float16 (exact histogram), norms float32. Step 1700 holds one
+NaN (layer 1's down_proj[0, 0]), for the "which checkpoints hold NaN" query.
 Usage: fleet_series.py DIR STEP... """
 import os, sys
 import numpy as np
@@ -24,6 +25,8 @@ def main():
             f = 1.0 + (DRIFT[l] * s / 1000.0 if l is not None else 0.0)
             dt = np.float16 if "down_proj" in name else np.float32
             out[name] = (w * f).astype(dt)
+        if s == 1700:
+            out["model.layers.1.mlp.down_proj.weight"][0, 0] = np.nan
         d = os.path.join(root, f"checkpoint-{s}")
         os.makedirs(d, exist_ok=True)
         save_file(out, os.path.join(d, "model.safetensors"))

@@ -38,6 +38,16 @@ public class FleetStatsJobTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final double[] DRIFT = {0.0, 0.1, 0.2, 0.4}; // fleet_series.py
 
+    /** The README's Spark SQL query, as printed there. */
+    static final String README_QUERY_3 = """
+            WITH first AS (SELECT model, min(step) AS step FROM fleet GROUP BY model),
+                 base AS (SELECT f.* FROM fleet f JOIN first USING (model, step))
+            SELECT f.model, f.step, f.name AS layer, f.std / b.std - 1 AS std_drift
+            FROM fleet f JOIN base b ON b.model = f.model AND b.level = f.level AND b.name = f.name
+            WHERE f.level = 'layer'
+            ORDER BY abs(f.std / b.std - 1) DESC LIMIT 20
+            """;
+
     static FleetStatsJob.Options options(List<String> inputs, String out, FleetDataset.Mode mode, FleetStatsJob.BadCheckpoints bad) {
         return new FleetStatsJob.Options(inputs, null, out, mode, false, bad, 256 << 10, false, new int[] {128, 128}, StatsJob.GgMode.MLE);
     }
@@ -118,6 +128,30 @@ public class FleetStatsJobTest {
                 assertEquals(want, byStep.get(Integer.toString(100 * k)).asDouble() / s100, 1e-6, "layer " + l + " step " + 100 * k);
             }
         }
+        // README query 1: the one planted NaN, found by pyarrow
+        JsonNode nan = chk.get("query_nan");
+        assertEquals(1, nan.size(), nan.toString());
+        assertEquals("series", nan.get(0).get("model").asText());
+        assertEquals(1700, nan.get(0).get("step").asLong());
+        assertEquals("model.layers.1.mlp.down_proj.weight", nan.get(0).get("name").asText());
+        assertEquals(1, nan.get(0).get("nan_count").asLong());
+        // README query 2: each layer's std over training (4 layers x 23 steps), the whole layer scaled by its drift
+        // (float16 down_proj rounds w*f on its own: ratios to 1e-3)
+        Map<String, List<Double>> byLayer = new java.util.TreeMap<>();
+        for (JsonNode r : chk.get("query_layer_std")) byLayer.computeIfAbsent(r.get("name").asText(), k -> new ArrayList<>()).add(r.get("std").asDouble());
+        for (int l = 0; l < DRIFT.length; l++) {
+            List<Double> std = byLayer.get("model.layers." + l);
+            assertEquals(23, std.size(), byLayer.keySet().toString());
+            double f1 = 1 + DRIFT[l] * 0.1, f23 = 1 + DRIFT[l] * 2.3;
+            assertEquals(f23 / f1, std.get(22) / std.get(0), 1e-3, "layer " + l);
+        }
+        // README query 3 (Spark SQL): the layers that drifted most from their run's first checkpoint
+        List<Row> drift = TestSpark.get().sql(README_QUERY_3).collectAsList(); // on the view "fleet" made above
+        assertEquals(20, drift.size());
+        assertEquals("series", drift.get(0).getString(0));
+        assertEquals(2300, ((Number) drift.get(0).get(1)).longValue());
+        assertEquals("model.layers.3", drift.get(0).getString(2));
+        assertEquals((1 + 0.4 * 2.3) / (1 + 0.04) - 1, drift.get(0).getDouble(3), 1e-3);
         assertFalse(Files.exists(tmp.resolve("fleet/_temporary")));
         assertTrue(Files.exists(tmp.resolve("fleet/_SUCCESS")));
     }
