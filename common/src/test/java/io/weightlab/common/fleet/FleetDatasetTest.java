@@ -103,5 +103,11 @@ class FleetDatasetTest {
         d.abort();
         assertFalse(Files.exists(tmp.resolve("new")), "a created dataset with nothing committed is removed on abort");
         assertEquals("part-aaaaaaaaaaaaaaaa-1111111111111111.zstd.parquet", a.fileName());
+        // --append into a missing directory creates the dataset (a scheduled job always passes --append)
+        FleetDataset first = FleetDataset.begin(CONF, tmp.resolve("fresh").toString(), FleetDataset.Mode.APPEND, "r");
+        stage(first, a, "a");
+        first.commit(a, HivePartitions.dir("a", 1L));
+        first.finish("r", Map.of());
+        assertEquals(List.of("model=a/step=1/" + a.fileName()), files(tmp.resolve("fresh")));
     }
 }
