@@ -98,6 +98,15 @@ public class OutputSchemaTest {
         for (Map.Entry<String, Path> e : outputs.entrySet()) {
             for (Path f : outputFiles(e.getValue())) if (!copied.contains(f.getFileName().toString())) written.computeIfAbsent(e.getKey().split("#")[0] + " " + f.getFileName(), k -> new TreeSet<>()).addAll(columns(f));
         }
+        // a fleet of two: one dataset (its part files are named by checkpoint) and its run record
+        Path fleet = run("stats", llama.toString(), trained.toString(), "--out", tmp.resolve("fleet").toString(), "--gg-fit", "moments");
+        written.put("stats fleet dataset", new TreeSet<>(List.of(TestSpark.get().read().parquet(fleet.toString()).schema().fieldNames())));
+        try (Stream<Path> runs = Files.list(fleet.resolve("_fleet/runs"))) {
+            Set<String> keys = new TreeSet<>();
+            walk(JSON.readTree(runs.findFirst().orElseThrow().toFile()), "", keys);
+            written.put("stats _fleet/runs/<run_id>.json", keys);
+        }
+        documented.get("stats fleet dataset").addAll(documented.get("stats stats.parquet")); // "as in stats.parquet"
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Set<String>> w : written.entrySet()) {
             Set<String> doc = documented.get(w.getKey());

@@ -145,7 +145,7 @@ public final class StatsJob {
     }
 
     /** One row per tensor that was analysed, in the checkpoint's order. */
-    private static List<StatsRow> tensorRows(Checkpoint ckpt, Map<String, TensorPartial> collected, Map<String, Dequantization> dq,
+    static List<StatsRow> tensorRows(Checkpoint ckpt, Map<String, TensorPartial> collected, Map<String, Dequantization> dq,
                                              Map<String, io.weightlab.common.stats.GgFit> fits, GgMode gg) {
         List<StatsRow> tensorRows = new ArrayList<>();
         for (TensorInfo t : ckpt.tensors()) {
@@ -162,7 +162,7 @@ public final class StatsJob {
     }
 
     /** The weights' partials merged per layer, module kind, role and for the whole model. */
-    private static List<StatsRow> rollups(Checkpoint ckpt, Map<String, TensorPartial> collected, GgMode gg) {
+    static List<StatsRow> rollups(Checkpoint ckpt, Map<String, TensorPartial> collected, GgMode gg) {
         Map<String, TensorPartial> groups = new LinkedHashMap<>();
         Map<String, long[]> groupCounts = new HashMap<>();
         for (TensorInfo t : ckpt.tensors()) {
@@ -221,7 +221,7 @@ public final class StatsJob {
     }
 
     /** The partials of tensors that are weights (not quantization side tensors or buffers). */
-    private static Map<String, TensorPartial> analysable(Map<String, TensorPartial> collected) {
+    static Map<String, TensorPartial> analysable(Map<String, TensorPartial> collected) {
         Map<String, TensorPartial> m = new HashMap<>();
         collected.forEach((n, p) -> { if (TensorName.parse(n).isAnalysable()) m.put(n, p); });
         return m;

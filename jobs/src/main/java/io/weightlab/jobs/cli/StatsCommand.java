@@ -2,6 +2,7 @@ package io.weightlab.jobs.cli;
 
 import io.weightlab.common.error.UsageException;
 import io.weightlab.jobs.spark.SparkSupport;
+import io.weightlab.jobs.analysis.FleetStatsJob;
 import io.weightlab.jobs.analysis.StatsJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,8 +16,12 @@ import java.util.concurrent.Callable;
                 "merged exactly, rolled up per layer, module kind, role and model.",
                 "Writes stats.json, stats.csv, stats.parquet and report.html into --out."})
 public class StatsCommand implements Callable<Integer> {
-    @Parameters(index = "0", description = "checkpoint: .safetensors file, index.json, directory or glob (file://, hdfs://, s3a://)")
-    String input;
+    @Parameters(arity = "0..*", paramLabel = "CHECKPOINT", description = {"checkpoint: .safetensors file, index.json, directory or glob (file://, hdfs://, s3a://);",
+            "several, or --inputs, or --fleet: a fleet (docs/fleet.md), where a glob matches whole checkpoints"})
+    java.util.List<String> inputs = new java.util.ArrayList<>();
+
+    @Mixin
+    FleetOptions fleet;
 
     @Mixin
     OutputOptions output;
@@ -45,6 +50,19 @@ public class StatsCommand implements Callable<Integer> {
             throw new UsageException("--gg-fit must be mle, moments or none");
         }
         long sliceBytes = slices.sliceBytes();
+        if (fleet.isFleet(inputs)) {
+            if (histogramTensor != null) throw new UsageException("--histogram-tensor applies to one checkpoint, not to a fleet");
+            io.weightlab.jobs.spark.JobRun.checkOut(output.out, io.weightlab.jobs.spark.JobRun.Output.REQUIRED, "the fleet's Parquet dataset");
+            FleetStatsJob.Options o = new FleetStatsJob.Options(inputs, fleet.inputsFile, output.out, fleet.mode(output.overwrite),
+                    fleet.prune, fleet.bad(), sliceBytes, quantization.dequantize(), quantization.blockSize(), gg);
+            try (SparkSupport.Handle h = SparkSupport.open("weightlab stats", spark.master, spark.conf)) {
+                FleetStatsJob.Result r = FleetStatsJob.run(h.session(), o, System.out);
+                FleetStatsJob.printSummary(r, output.out, System.out);
+                return 0;
+            }
+        }
+        if (inputs.isEmpty()) throw new UsageException("stats: name a checkpoint (or several, or --inputs FILE)");
+        String input = inputs.get(0);
         try (SparkSupport.Handle h = SparkSupport.open("weightlab stats", spark.master, spark.conf)) {
             StatsJob.Result r = StatsJob.run(h.context(), new StatsJob.Options(input, output.out, output.overwrite,
                     sliceBytes, quantization.dequantize(), quantization.blockSize(), gg, histogramTensor), System.out);

@@ -45,23 +45,36 @@ public final class ParquetTables {
     /** Writes {@code rows} to the directory {@code path}, which must not exist yet; nothing when there are no rows. */
     public static void write(Configuration hadoopConf, List<Map<String, Object>> rows, String path) {
         if (rows.isEmpty()) return;
+        Path dir = new Path(path);
+        try {
+            FileSystem fs = dir.getFileSystem(hadoopConf);
+            if (fs.exists(dir)) throw new IOException("path " + dir + " already exists");
+            writeFile(hadoopConf, rows, new Path(dir, PART_FILE).toString(), Map.of());
+            fs.create(new Path(dir, "_SUCCESS"), false).close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path, e);
+        }
+    }
+
+    /**
+     * Writes {@code rows} as the one Parquet file {@code file}. A column whose values are all null here is typed from
+     * {@code nullTypes} (an example value), so that files written apart (a fleet's checkpoints) share one schema.
+     */
+    public static void writeFile(Configuration hadoopConf, List<Map<String, Object>> rows, String file, Map<String, Object> nullTypes) {
         LinkedHashSet<String> union = new LinkedHashSet<>(); // optional columns are set on some rows only
         for (Map<String, Object> r : rows) union.addAll(r.keySet());
         List<String> cols = new ArrayList<>(union);
         List<ColumnKind> kinds = new ArrayList<>();
         Types.MessageTypeBuilder schema = Types.buildMessage();
         for (String c : cols) {
-            ColumnKind kind = kindOf(rows, c);
+            ColumnKind kind = kindOf(rows, c, nullTypes.get(c));
             kinds.add(kind);
             schema.addField(kind.field(c));
         }
         MessageType type = schema.named("spark_schema");
-        Path dir = new Path(path);
         try {
-            FileSystem fs = dir.getFileSystem(hadoopConf);
-            if (fs.exists(dir)) throw new IOException("path " + dir + " already exists");
             SimpleGroupFactory groups = new SimpleGroupFactory(type);
-            try (ParquetWriter<Group> writer = ExampleParquetWriter.builder(HadoopOutputFile.fromPath(new Path(dir, PART_FILE), hadoopConf))
+            try (ParquetWriter<Group> writer = ExampleParquetWriter.builder(HadoopOutputFile.fromPath(new Path(file), hadoopConf))
                     .withConf(hadoopConf).withType(type).withCompressionCodec(CompressionCodecName.ZSTD)
                     .withWriteMode(ParquetFileWriter.Mode.CREATE).build()) {
                 for (Map<String, Object> r : rows) {
@@ -73,9 +86,8 @@ public final class ParquetTables {
                     writer.write(g);
                 }
             }
-            fs.create(new Path(dir, "_SUCCESS"), false).close();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + path, e);
+            throw new UncheckedIOException("cannot write " + file, e);
         }
     }
 
@@ -118,8 +130,10 @@ public final class ParquetTables {
         abstract void append(Group g, String name, Object v);
     }
 
-    private static ColumnKind kindOf(List<Map<String, Object>> rows, String col) {
-        for (Map<String, Object> r : rows) {
+    private static ColumnKind kindOf(List<Map<String, Object>> rows, String col, Object whenNull) {
+        List<Map<String, Object>> probe = new ArrayList<>(rows);
+        if (whenNull != null) probe.add(Map.of(col, whenNull));
+        for (Map<String, Object> r : probe) {
             Object v = r.get(col);
             if (v == null) continue;
             if (v instanceof Double || v instanceof Float) return ColumnKind.DOUBLE;
