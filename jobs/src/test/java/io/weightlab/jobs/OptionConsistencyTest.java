@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The same thing is spelled the same way in every job: --out, --out-dtype, --slice-mb (one meaning, one default). */
 public class OptionConsistencyTest {
     static final List<String> JOBS = List.of("inspect", "stats", "spectrum", "report", "import", "rescale", "lora-init", "lora-convert",
-            "fedavg", "synth", "compare", "upcycle", "shrink", "grow", "lr-scales");
+            "fedavg", "synth", "compare", "upcycle", "shrink", "grow", "lr-scales", "extend-vocab");
 
     /** The --slice-mb entry of a job's --help: its line in the option list and the description's continuation lines. */
     static String sliceLine(String help) {
