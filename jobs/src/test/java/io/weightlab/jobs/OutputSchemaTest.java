@@ -78,7 +78,7 @@ public class OutputSchemaTest {
                 "--variance-correction", "follow-others", "--server-opt", "fedadam", "--server-opt-param", "eta=0.5"));
         // a second and third round of the same job ("job#variant" keys): the DP ledger and report, a client selector's report
         outputs.put("fedavg#dp", run("fedavg", "--manifest", clients.resolve("manifest.json").toString(), "--out", tmp.resolve("fedavg-dp").toString(),
-                "--weighting", "uniform", "--clip", "1", "--dp", "gaussian", "--noise-multiplier", "1", "--seed", "3", "--epsilon-budget", "100"));
+                "--weighting", "uniform", "--clip", "adaptive:count_stddev=1", "--dp", "gaussian", "--noise-multiplier", "1", "--seed", "3", "--epsilon-budget", "100"));
         outputs.put("fedavg#krum", run("fedavg", "--manifest", clients.resolve("manifest.json").toString(), "--out", tmp.resolve("fedavg-krum").toString(),
                 "--method", "multi-krum:num_clients_to_keep=1"));
         Path recipe = tmp.resolve("recipe.yaml");

@@ -15,12 +15,13 @@ import java.util.Map;
 /**
  * The privacy spent so far by a chain of DP rounds, carried between rounds in {@code server_state/privacy.json}: one
  * row per round (round, q, z, τ, K, ε after it) and the RDP segments they compose to (rounds with the same q and z
- * merged into one segment of that many steps). ε is recomputed from the segments for any δ.
+ * merged into one segment of that many steps), and with adaptive clipping the clip norm of the next round. ε is
+ * recomputed from the segments for any δ.
  */
-public record PrivacyLedger(List<Map<String, Object>> rounds, List<RdpAccountant.Segment> segments) {
+public record PrivacyLedger(List<Map<String, Object>> rounds, List<RdpAccountant.Segment> segments, Double clipNext) {
     public static final String FILE = "privacy.json";
 
-    public static PrivacyLedger empty() { return new PrivacyLedger(List.of(), List.of()); }
+    public static PrivacyLedger empty() { return new PrivacyLedger(List.of(), List.of(), null); }
 
     /** The ledger with one more step of the sampled Gaussian (q, z), segments merged by (q, z). */
     public PrivacyLedger plusStep(double q, double z) {
@@ -35,14 +36,16 @@ public record PrivacyLedger(List<Map<String, Object>> rounds, List<RdpAccountant
             }
         }
         if (!merged) s.add(new RdpAccountant.Segment(q, z, 1));
-        return new PrivacyLedger(rounds, List.copyOf(s));
+        return new PrivacyLedger(rounds, List.copyOf(s), clipNext);
     }
 
     public PrivacyLedger plusRound(Map<String, Object> row) {
         List<Map<String, Object>> r = new ArrayList<>(rounds);
         r.add(row);
-        return new PrivacyLedger(List.copyOf(r), segments);
+        return new PrivacyLedger(List.copyOf(r), segments, clipNext);
     }
+
+    public PrivacyLedger withClipNext(Double c) { return new PrivacyLedger(rounds, segments, c); }
 
     public long steps() { return segments.stream().mapToLong(RdpAccountant.Segment::steps).sum(); }
 
@@ -60,6 +63,7 @@ public record PrivacyLedger(List<Map<String, Object>> rounds, List<RdpAccountant
         List<Map<String, Object>> seg = new ArrayList<>();
         for (RdpAccountant.Segment s : segments) seg.add(Map.of("q", s.q(), "noise_multiplier", s.sigma(), "steps", s.steps()));
         j.put("segments", seg);
+        if (clipNext != null) j.put("clip_next", clipNext);
         j.put("rounds", rounds);
         try {
             return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(j);
@@ -89,6 +93,6 @@ public record PrivacyLedger(List<Map<String, Object>> rounds, List<RdpAccountant
         }
         List<Map<String, Object>> r = new ArrayList<>();
         for (JsonNode x : j.path("rounds")) r.add(new ObjectMapper().convertValue(x, LinkedHashMap.class));
-        return new PrivacyLedger(List.copyOf(r), List.copyOf(s));
+        return new PrivacyLedger(List.copyOf(r), List.copyOf(s), j.has("clip_next") ? j.get("clip_next").asDouble() : null);
     }
 }

@@ -75,7 +75,8 @@ public class FedAvgCommand implements Callable<Integer> {
     @Option(names = "--reject-outliers", description = "drop a client whose update norm exceeds median + Z x 1.4826 MAD (needs reference)")
     Double rejectAbove;
 
-    @Option(names = "--clip", description = "clip each update (client − reference) to norm TAU: 'median' or a number")
+    @Option(names = "--clip", description = {"clip each update (client − reference) to norm TAU: 'median' or a number; with --dp gaussian a number or",
+            "adaptive[:initial=0.1,quantile=0.5,lr=0.2,count_stddev=S] (Andrew et al., C carried in server_state/privacy.json)"})
     String clip;
 
     @Option(names = "--bad-clients", defaultValue = "fail", converter = BadClientsWord.class,
@@ -104,7 +105,7 @@ public class FedAvgCommand implements Callable<Integer> {
     @Option(names = "--server-opt-param", description = "alias of --server-opt NAME:KEY=VALUE (the old spelling); repeatable")
     Map<String, String> serverOptParams = new LinkedHashMap<>();
 
-    @Option(names = "--server-state", description = "the previous round's <out>/server_state (omit on the first round: zeros)")
+    @Option(names = "--server-state", description = "the previous round's <out>/server_state: the server optimiser's state, the DP privacy ledger (omit on the first round)")
     String serverState;
 
     @Option(names = "--merge-into", description = "LoRA rounds: also write BASE + s*B*A of the aggregate as a full checkpoint into <out>/merged/")

@@ -105,7 +105,8 @@ final class FullCheckpointRound {
         if (o.mergeInto() != null) throw new UsageException("--merge-into applies to LoRA rounds (fedit, ffa, stack, svd, lora-fair)");
         aggregator = AggregatorRegistry.create(o.method(), new MethodParams(o.method(), o.methodParams() == null ? Map.of() : o.methodParams(), f -> null));
         vc = o.varianceCorrection() == null ? null : VarianceCorrection.parse(o.varianceCorrection(), o.conservativeC(), o.eps(), o.relativeEps());
-        robust = new RobustPolicy(o.rejectAbove(), o.clip());
+        privacy = PrivateRound.of(o, in.hconf);
+        robust = new RobustPolicy(o.rejectAbove(), privacy != null ? privacy.clip() : o.clip());
         reference = in.manifest.reference() == null ? null : CheckpointCatalog.open(in.hconf, in.manifest.reference());
         if ((robust.needsNorms() || (vc != null && vc.selfWeight() > 0) || o.serverOpt() != null) && reference == null) {
             throw new UsageException(in.manifest.source() + ": clipping, outlier rejection, the conservative correction and server optimisers need 'reference'"
@@ -113,7 +114,6 @@ final class FullCheckpointRound {
         }
         serverOpt = o.serverOpt() == null ? null : ServerOptimizerRegistry.create(o.serverOpt().name(), o.serverOpt().params());
         prevState = o.serverOpt() == null || o.serverOpt().stateIn() == null ? null : ServerState.read(in.hconf, o.serverOpt().stateIn(), o.serverOpt().name());
-        privacy = PrivateRound.of(o, in.hconf);
     }
 
     static Map<String, Object> run(RoundInputs in) {
@@ -177,6 +177,7 @@ final class FullCheckpointRound {
         weights = (aggregator.weighted() ? o.weighting() : Weighting.UNIFORM).weights(keptSpecs);
         double[] keptNorms = new double[kept.size()];
         for (int i = 0; i < kept.size(); i++) keptNorms[i] = norms[kept.get(i)];
+        if (privacy != null) privacy.observe(keptNorms, in.manifest.round());
         clip = robust.clipFactors(keptNorms);
         if (aggregator instanceof ClientSelector selector) select(selector);
         noise = privacy == null ? null : privacy.noise(kept.size(), in.manifest.round());

@@ -1,6 +1,7 @@
 package io.weightlab.jobs.federated;
 
 import io.weightlab.common.error.UsageException;
+import io.weightlab.common.fed.AdaptiveClip;
 import io.weightlab.common.fed.GaussianNoise;
 import io.weightlab.common.fed.PrivacyLedger;
 import io.weightlab.common.fed.RdpAccountant;
@@ -22,7 +23,13 @@ import java.util.Map;
  */
 final class PrivateRound {
     private final FedAvgJob.Dp dp;
+    /** The clip norm of this round: --clip TAU, or with --clip adaptive the ledger's (or the initial) C_t. */
     private final double tau;
+    private final AdaptiveClip adaptive;
+    private Double clipNext;
+    private double countStddev;
+    private double noisedFraction = Double.NaN;
+    private double meanMultiplier;
     private final double q;
     private final PrivacyLedger before;
     private final PrivacyLedger after;
@@ -30,9 +37,10 @@ final class PrivateRound {
     private GaussianNoise noise;
     private int clients;
 
-    private PrivateRound(FedAvgJob.Dp dp, double tau, double q, PrivacyLedger before) {
+    private PrivateRound(FedAvgJob.Dp dp, double tau, AdaptiveClip adaptive, double q, PrivacyLedger before) {
         this.dp = dp;
         this.tau = tau;
+        this.adaptive = adaptive;
         this.q = q;
         this.before = before;
         this.after = before.plusStep(q, dp.noiseMultiplier());
@@ -47,13 +55,16 @@ final class PrivateRound {
         if (!(dp.noiseMultiplier() >= 0) || Double.isInfinite(dp.noiseMultiplier())) {
             throw new UsageException("--dp gaussian needs --noise-multiplier z >= 0, got " + dp.noiseMultiplier());
         }
-        double tau;
-        try {
-            tau = o.clip() == null ? Double.NaN : Double.parseDouble(o.clip());
-        } catch (NumberFormatException e) {
-            throw new UsageException("--dp gaussian needs a fixed --clip TAU (a number): '" + o.clip() + "' depends on the clients' data (rule: DpFixedClip)");
+        AdaptiveClip adaptive = AdaptiveClip.is(o.clip()) ? AdaptiveClip.parse(o.clip()) : null;
+        double tau = Double.NaN;
+        if (adaptive == null) {
+            try {
+                tau = o.clip() == null ? Double.NaN : Double.parseDouble(o.clip());
+            } catch (NumberFormatException e) {
+                throw new UsageException("--dp gaussian needs --clip TAU (a number) or --clip adaptive: '" + o.clip() + "' depends on the clients' data unnoised (rule: DpFixedClip)");
+            }
+            if (!(tau > 0) || Double.isInfinite(tau)) throw new UsageException("--dp gaussian needs --clip TAU, a positive number, or --clip adaptive (rule: DpFixedClip)");
         }
-        if (!(tau > 0) || Double.isInfinite(tau)) throw new UsageException("--dp gaussian needs --clip TAU, a positive number (rule: DpFixedClip)");
         double q = dp.samplingRate() == null ? 1.0 : dp.samplingRate();
         if (!(q > 0 && q <= 1)) throw new UsageException("--sampling-rate must be in (0, 1], got " + q);
         if (!(dp.delta() > 0 && dp.delta() < 1)) throw new UsageException("--delta must be in (0, 1), got " + dp.delta());
@@ -72,7 +83,8 @@ final class PrivateRound {
             String file = dp.stateIn().replaceAll("/+$", "") + "/" + PrivacyLedger.FILE;
             if (exists(conf, file)) before = PrivacyLedger.parse(file, new String(CheckpointSiblings.readSmall(conf, file), java.nio.charset.StandardCharsets.UTF_8));
         }
-        PrivateRound p = new PrivateRound(dp, tau, q, before);
+        if (adaptive != null) tau = before.clipNext() != null ? before.clipNext() : adaptive.initial();
+        PrivateRound p = new PrivateRound(dp, tau, adaptive, q, before);
         if (dp.epsilonBudget() != null && !(p.spent.epsilon() <= dp.epsilonBudget())) {
             throw new UsageException((dp.stateIn() == null ? "the first DP round" : dp.stateIn()) + ": this round would bring ε to " + p.spent.epsilon()
                     + " (δ " + dp.delta() + ", " + p.after.steps() + " rounds of z " + dp.noiseMultiplier() + ", q " + q + "), above --epsilon-budget "
@@ -90,6 +102,23 @@ final class PrivateRound {
         }
     }
 
+    /** The clip norm τ of this round, as --clip's number for the clip path. */
+    String clip() { return Double.toString(tau); }
+
+    /**
+     * Adaptive clipping, on the driver once the kept clients' update norms are known: the noised unclipped fraction
+     * (its N(0, 1) draw from (seed, round@step, "clipped_count") or SecureRandom) and next round's C.
+     */
+    void observe(double[] norms, String round) {
+        if (adaptive == null) return;
+        countStddev = adaptive.countStddev(norms.length, dp.noiseMultiplier());
+        AdaptiveClip.effectiveMultiplier(dp.noiseMultiplier(), countStddev); // z < 2σ_b, before anything is written
+        double[] g = new double[1];
+        new GaussianNoise(1.0, dp.seed() == null ? 0 : dp.seed(), round + "@" + after.steps(), dp.secureNoise()).addTo("clipped_count", 0, 1, g);
+        noisedFraction = AdaptiveClip.noisedFraction(tau, norms, countStddev, g[0]);
+        clipNext = adaptive.next(tau, noisedFraction);
+    }
+
     /**
      * The noise once the number of aggregated clients K is known. Its streams depend on the round's label and on the
      * ledger's step number, so two rounds of a chain never share noise even when their manifests reuse a label,
@@ -97,7 +126,8 @@ final class PrivateRound {
      */
     GaussianNoise noise(int k, String round) {
         clients = k;
-        noise = new GaussianNoise(GaussianNoise.std(dp.noiseMultiplier(), tau, k), dp.seed() == null ? 0 : dp.seed(), round + "@" + after.steps(),
+        meanMultiplier = adaptive == null ? dp.noiseMultiplier() : AdaptiveClip.effectiveMultiplier(dp.noiseMultiplier(), countStddev);
+        noise = new GaussianNoise(GaussianNoise.std(meanMultiplier, tau, k), dp.seed() == null ? 0 : dp.seed(), round + "@" + after.steps(),
                 dp.secureNoise());
         return noise;
     }
@@ -108,6 +138,15 @@ final class PrivateRound {
         r.put("mechanism", "gaussian");
         r.put("noise_multiplier", dp.noiseMultiplier());
         r.put("clip", tau);
+        r.put("clip_mode", adaptive == null ? "fixed" : "adaptive");
+        if (adaptive != null) {
+            r.put("clip_next", clipNext);
+            r.put("clip_target_quantile", adaptive.quantile());
+            r.put("clip_lr", adaptive.lr());
+            r.put("clipped_count_stddev", countStddev);
+            r.put("unclipped_fraction_noised", noisedFraction);
+            r.put("noise_multiplier_mean", meanMultiplier);
+        }
         r.put("sampling_rate", q);
         r.put("clients", clients);
         r.put("noise_std", noise == null ? null : noise.std());
@@ -130,6 +169,7 @@ final class PrivateRound {
         row.put("clip", tau);
         row.put("clients", clients);
         row.put("epsilon", spent.epsilon());
-        return after.plusRound(row).json(dp.delta());
+        if (adaptive != null) row.put("clip_next", clipNext);
+        return after.plusRound(row).withClipNext(clipNext).json(dp.delta());
     }
 }

@@ -109,6 +109,41 @@ class FedDpJobTest {
     }
 
     @Test
+    void adaptiveClippingFollowsAndrewEtAlAndCarriesTheNormInTheLedger(@TempDir Path tmp) throws IOException {
+        Path c = tmp.resolve("clients");
+        small("make", c.toString(), "5", "0.5,1.5,3,0.8");
+        // z = 0, σ_b = 0: every norm is above C = 0.1, so b̃ = 0 and C₁ = 0.1·exp(−0.2·(0 − 0.5)) = 0.1·e^0.1
+        Path r1 = tmp.resolve("r1");
+        Cli.Run a = fedavg(c, r1, "--dp", "gaussian", "--clip", "adaptive", "--noise-multiplier", "0", "--seed", "1");
+        assertEquals(0, a.exit(), a.err());
+        JsonNode clipped = small("clipped", c.toString(), r1.toString(), "0.1");
+        assertTrue(clipped.get("max_abs_diff").asDouble() <= clipped.get("ulp").asDouble(), "round 1 clips to the initial 0.1: " + clipped);
+        JsonNode dp = JSON.readTree(r1.resolve(FedAvgJob.REPORT).toFile()).get("run").get("dp");
+        double c1 = 0.1 * Math.exp(0.1);
+        assertEquals(0.0, dp.get("unclipped_fraction_noised").asDouble(), 0.0, dp.toString());
+        assertEquals(c1, dp.get("clip_next").asDouble(), 1e-15, dp.toString());
+
+        // round 2 reads C₁ from the ledger and clips to it; z = 0.5 with σ_b = 1: the mean's multiplier is (z⁻² − (2σ_b)⁻²)^−½
+        Path r2 = tmp.resolve("r2");
+        Cli.Run b = fedavg(c, r2, "--dp", "gaussian", "--clip", "adaptive:count_stddev=1", "--noise-multiplier", "0.5", "--seed", "1",
+                "--server-state", r1.resolve("server_state").toString());
+        assertEquals(0, b.exit(), b.err());
+        JsonNode dp2 = JSON.readTree(r2.resolve(FedAvgJob.REPORT).toFile()).get("run").get("dp");
+        assertEquals(c1, dp2.get("clip").asDouble(), 1e-15, dp2.toString());
+        double zMean = 1 / Math.sqrt(1 / 0.25 - 1 / 4.0);
+        assertEquals(zMean, dp2.get("noise_multiplier_mean").asDouble(), 1e-12, dp2.toString());
+        assertEquals(zMean * c1 / 4, dp2.get("noise_std").asDouble(), 1e-15, dp2.toString());
+        for (JsonNode client : JSON.readTree(r2.resolve(FedAvgJob.REPORT).toFile()).get("clients")) {
+            assertEquals(c1 / client.get("update_norm").asDouble(), client.get("clip_factor").asDouble(), 1e-12, "clipped to C₁: " + client);
+        }
+        // z ≥ 2σ_b leaves no budget for the mean: refused before anything is written
+        Cli.Run r = fedavg(c, tmp.resolve("bad"), "--dp", "gaussian", "--clip", "adaptive:count_stddev=0.2", "--noise-multiplier", "0.5", "--seed", "1");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("AdaptiveClipNoise"), r.err());
+        assertFalse(Files.exists(tmp.resolve("bad")));
+    }
+
+    @Test
     void misusedOptionsAreOneLineUsageErrors(@TempDir Path tmp) throws IOException {
         Path c = tmp.resolve("clients");
         small("make", c.toString(), "3", "0.5,1.5,3");
