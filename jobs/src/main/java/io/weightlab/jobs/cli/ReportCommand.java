@@ -6,6 +6,7 @@ import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.report.AnalysisReport;
 import io.weightlab.common.report.BeforeAfterReport;
+import io.weightlab.common.report.CompareReport;
 import io.weightlab.common.stats.StatsRow;
 import io.weightlab.common.stats.TensorHistogram;
 import org.apache.hadoop.conf.Configuration;
@@ -27,7 +28,8 @@ import java.util.concurrent.Callable;
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = {"One interactive, offline HTML report from the outputs of `stats` and/or `spectrum` (no Spark, no checkpoint reads):",
                 "heatmaps, metrics by layer, histogram and tensor table from stats; alpha, ESD gallery and matrix table from spectrum;",
-                "anomalies from both. Give --stats (and/or --spectrum) twice for a before/after page of two runs (docs/algorithms.md §31)."})
+                "anomalies from both. Give --stats (and/or --spectrum) twice for a before/after page of two runs, or --compare alone",
+                "for a compare run's page (docs/algorithms.md §31)."})
 public class ReportCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -36,6 +38,9 @@ public class ReportCommand implements Callable<Integer> {
 
     @Option(names = "--spectrum", description = "output directory of a spectrum run; twice for before/after")
     List<String> spectrumDirs;
+
+    @Option(names = "--compare", description = "output directory of a compare run (a page of its own)")
+    String compareDir;
 
     @Option(names = "--label", description = "names of the two runs of a before/after page (default: the directories' names)")
     List<String> labels;
@@ -49,7 +54,11 @@ public class ReportCommand implements Callable<Integer> {
     @Override
     @SuppressWarnings("unchecked")
     public Integer call() throws IOException {
-        if (statsDirs == null && spectrumDirs == null) throw new UsageException("give --stats and/or --spectrum");
+        if (compareDir != null) {
+            if (statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--compare makes a page of its own: give it alone");
+            return compare(new Configuration());
+        }
+        if (statsDirs == null && spectrumDirs == null) throw new UsageException("give --stats and/or --spectrum (or --compare)");
         int ns = statsDirs == null ? 0 : statsDirs.size(), np = spectrumDirs == null ? 0 : spectrumDirs.size();
         if (ns > 2 || np > 2) throw new UsageException("--stats and --spectrum: at most two runs each (before and after)");
         if (ns == 2 || np == 2) {
@@ -128,6 +137,13 @@ public class ReportCommand implements Callable<Integer> {
             }
         }
         return write(conf, BeforeAfterReport.render(names, runs, stats, spectra));
+    }
+
+    @SuppressWarnings("unchecked")
+    private Integer compare(Configuration conf) throws IOException {
+        Map<String, Object> doc = read(conf, compareDir, "compare.json", new TypeReference<>() {});
+        return write(conf, CompareReport.render((Map<String, Object>) doc.get("run"), (List<Map<String, Object>>) doc.get("layers"),
+                (List<Map<String, Object>>) doc.get("tensors"), (List<Map<String, Object>>) doc.get("not_compared")));
     }
 
     private Integer write(Configuration conf, String html) throws IOException {

@@ -308,6 +308,12 @@ public class ReportRenderTest {
         assertEquals(List.of(100L, 300L), js.executeScript("return JSON.parse(document.getElementById('report-data').textContent).compare.steps"));
         screenshot("compare");
 
+        // `report --compare` draws the same page from the compare run's outputs
+        Cli.Run again = Cli.run("report", "--compare", cmp.toString(), "--out", tmp.resolve("cmp-report").toString());
+        assertEquals(0, again.exit(), again.err());
+        js = open(tmp.resolve("cmp-report").resolve("report.html"));
+        assertCharts(js, "#compare-layers canvas, #compare-heatmap canvas, #compare-series canvas", 5);
+
         // the same results for two unrelated checkpoints: categories, points and no connecting line
         Map<String, Object> doc = JSON.readValue(cmp.resolve("compare.json").toFile(), Map.class);
         Map<String, Object> run = (Map<String, Object>) doc.get("run");
