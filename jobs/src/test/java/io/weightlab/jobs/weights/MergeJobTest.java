@@ -308,6 +308,11 @@ public class MergeJobTest {
         byte[] a = Files.readAllBytes(tmp.resolve("a/model.safetensors"));
         assertArrayEquals(a, Files.readAllBytes(tmp.resolve("b/model.safetensors")));
         assertFalse(Arrays.equals(a, Files.readAllBytes(tmp.resolve("c/model.safetensors"))), "another seed draws other masks");
+
+        Cli.Run list = Cli.run("merge", "--list-methods");
+        assertEquals(0, list.exit());
+        for (String name : io.weightlab.common.merge.MergeRegistry.names()) assertTrue(list.out().contains(name + "\n"), name);
+        assertTrue(list.out().contains("density: number (0, 1], default 1.0"), list.out());
     }
 
     @Test
