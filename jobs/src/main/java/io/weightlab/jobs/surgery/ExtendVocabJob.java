@@ -110,6 +110,7 @@ public final class ExtendVocabJob {
                 n, rows, padded ? " (padded to a multiple of " + o.padTo() + ")" : "", spec, tied ? "tied head" : "untied head");
 
         List<TransformPlanner.Planned> plans = new ArrayList<>();
+        List<Broadcast<?>> shipped = new ArrayList<>();
         Map<String, String> described = new LinkedHashMap<>();
         for (TensorInfo t : src.tensors()) {
             boolean isHead = t == head;
@@ -119,7 +120,7 @@ public final class ExtendVocabJob {
             }
             RowMoments m = needs == VocabInit.Needs.NOTHING ? null : measure(job, t, needs == VocabInit.Needs.COVARIANCE);
             String role = isHead ? "output" : "input";
-            VocabInit.RowFiller filler = method.prepare(m, initStd, o.seed(), role, broadcasts(job));
+            VocabInit.RowFiller filler = method.prepare(m, initStd, o.seed(), role, broadcasts(job, shipped));
             VocabRowsAction a = new VocabRowsAction(t, added, rows, filler, padded ? VocabInits.meanRows(m) : null);
             plans.add(TransformPlanner.Planned.computed(t.name(), t.dtype(), a.outShape(), spec, a, (isHead ? "output" : "input") + " rows of the new tokens"));
             described.put(t.name(), a.describe());
@@ -130,6 +131,7 @@ public final class ExtendVocabJob {
         job.output(o.out(), JobRun.Output.REQUIRED, "where the extended checkpoint goes", o.overwrite());
         return job.commitAfter("the extended checkpoint", () -> {
             ModelWriter.write(job, model);
+            shipped.forEach(Broadcast::destroy); // the Gaussian factors (d x d each) are no longer needed anywhere
             Map<String, Object> run = job.facts();
             run.put("source", src.root());
             run.put("method", spec);
@@ -160,11 +162,13 @@ public final class ExtendVocabJob {
     }
 
     /** Large filler data (the Gaussian's d x d factor) goes to the executors once, not inside every task. */
-    private static VocabInit.Sharing broadcasts(JobRun job) {
+    private static VocabInit.Sharing broadcasts(JobRun job, List<Broadcast<?>> shipped) {
         return new VocabInit.Sharing() {
             @Override
             public <T extends java.io.Serializable> VocabInit.Shared<T> share(T value) {
-                return new Broadcasted<>(job.jsc().broadcast(value));
+                Broadcast<T> b = job.jsc().broadcast(value);
+                shipped.add(b);
+                return new Broadcasted<>(b);
             }
         };
     }
