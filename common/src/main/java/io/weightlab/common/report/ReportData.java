@@ -19,9 +19,10 @@ import java.util.Map;
 public final class ReportData {
     private ReportData() {}
 
-    /** Spectrum columns shown in the matrix table, in order; a column a row lacks is left blank. Add new metrics here. */
+    /** Spectrum columns shown in the matrix table, in order; a column no row has is not shown. Add new metrics here. */
     public static final List<String> SPECTRUM_COLUMNS = List.of("N", "M", "sv_max", "stable_rank", "effective_rank", "entropy",
-            "alpha", "D", "xmin", "num_pl_spikes", "alpha_weighted", "log_spectral_norm");
+            "alpha", "D", "xmin", "num_pl_spikes", "alpha_weighted", "log_spectral_norm",
+            "mp_sigma2", "mp_lambda_plus", "mp_num_spikes", "mp_softrank", "mp_spike_mass", "traps");
 
     /**
      * Eigenvalue-valued columns drawn as a vertical line in every ESD (column, label, colour). The place for the
@@ -30,8 +31,8 @@ public final class ReportData {
      */
     public static final List<List<String>> ESD_MARKERS = List.of(
             List.of("xmin", "xmin", "#d62728"),
-            List.of("mp_bulk_max", "MP bulk edge", "#2ca02c"),
-            List.of("mp_lambda_plus", "MP λ+", "#2ca02c"));
+            List.of("mp_lambda_plus", "MP bulk edge λ+", "#2ca02c"),
+            List.of("mp_spike_threshold", "spike threshold", "#ff7f0e"));
 
     /** Bins of the log10-eigenvalue histogram of one ESD (WeightWatcher draws 100; 60 keep the page small). */
     static final int ESD_BINS = 60;

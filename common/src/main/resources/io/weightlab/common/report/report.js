@@ -312,7 +312,7 @@
     var cols = [{key: 'name', label: 'matrix'}, {key: 'kind', label: 'kind'}, {key: 'layer', label: 'layer', num: true}];
     var known = {name: 1, kind: 1, layer: 1, status: 1, alpha_status: 1};
     var keys = {};
-    sp.matrices.forEach(function (m) { Object.keys(m).forEach(function (k) { keys[k] = 1; }); });
+    sp.matrices.forEach(function (m) { Object.keys(m).forEach(function (k) { if (m[k] != null) keys[k] = 1; }); }); // columns some row has
     Object.keys(keys).forEach(function (k) { if (!known[k]) cols.push({key: k, label: k, num: true}); });
     cols.push({key: 'alpha_status', label: 'alpha status'}, {key: 'status', label: 'status'});
     table(document.getElementById('matrix-table'), cols, sp.matrices,
