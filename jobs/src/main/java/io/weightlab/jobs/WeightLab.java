@@ -64,8 +64,10 @@ public final class WeightLab implements Runnable {
         CommandLine cl = new CommandLine(new WeightLab());
         // Building a job's model reflects over all its options and mixins: a run builds only its own job's (~0.1 s of
         // start-up); usage, a misspelled job (did-you-mean) and --config (whose sections name other jobs) get them all.
-        Class<?> only = java.util.Arrays.asList(args).contains(YamlConfig.OPTION) || java.util.Arrays.stream(args).anyMatch(a -> a.startsWith(YamlConfig.OPTION + "="))
-                ? null : jobClass(args);
+        Class<?> named = jobClass(args);
+        boolean defaultsYaml = java.util.Arrays.stream(args).anyMatch(a -> a.equals(YamlConfig.OPTION) || a.startsWith(YamlConfig.OPTION + "="))
+                && (named == null || !OWN_CONFIG.contains(named.getAnnotation(Command.class).name()));
+        Class<?> only = defaultsYaml ? null : named;
         for (Class<?> job : only != null ? List.of(only) : JOBS) cl.addSubcommand(job);
         cl.setExecutionExceptionHandler((ex, line, parse) -> report(line, ex));
         cl.setParameterExceptionHandler(WeightLab::usageError);

@@ -59,7 +59,7 @@ public class MergeCommand implements Callable<Integer> {
             if (dt == null || !dt.isFloatingPoint()) throw new UsageException("--out-dtype " + outDType + ": not a dtype (F32, BF16, F16, F64)");
         }
         try (SparkSupport.Handle h = SparkSupport.open("weightlab merge", spark.master, spark.conf)) {
-            MergeJob.run(h.session(), new MergeJob.Options(recipe, output.out, output.overwrite, seed, dt, maxShardBytes, memoryBudget, resume), System.out);
+            MergeJob.run(h.context(), new MergeJob.Options(recipe, output.out, output.overwrite, seed, dt, maxShardBytes, memoryBudget, resume), System.out);
             System.out.println("output: " + output.out + "  (safetensors shards, " + MergeJob.PROVENANCE + ", copied config/tokenizer files)");
             return 0;
         }

@@ -27,7 +27,7 @@ import io.weightlab.jobs.spark.ModelWriter;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.SparkSession;
+import org.apache.spark.SparkContext;
 import scala.Tuple2;
 
 import java.io.IOException;
@@ -72,9 +72,9 @@ public final class MergeJob {
         }
     }
 
-    public static Map<String, Object> run(SparkSession spark, Options o, PrintStream console) {
+    public static Map<String, Object> run(SparkContext sc, Options o, PrintStream console) {
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, WHAT);
-        try (JobRun run = JobRun.start("merge", spark, console)) {
+        try (JobRun run = JobRun.start("merge", sc, console)) {
             Configuration hconf = run.hadoop();
             MergeRecipe recipe = readRecipe(hconf, o.recipe());
             MergePlanner planner = new MergePlanner(recipe, o.seed());
