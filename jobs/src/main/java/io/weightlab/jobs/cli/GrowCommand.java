@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 @Command(name = "grow", mixinStandardHelpOptions = true,
         description = {"Initialises a deeper and/or wider-FFN decoder that computes exactly the source's function: the source fills the",
                 "leading blocks, new layers are appended with zero o_proj/down_proj, new FFN units get random gate/up rows and zero down columns.",
+                "A wider residual (hidden_size, heads) copies the residual, rescales RMSNorm and splits reader weights (docs/algorithms.md §24.1).",
                 "  weightlab grow llama-1b/ --out llama-1b-deep/ --set num_hidden_layers=24 --set intermediate_size=10240"})
 public class GrowCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "source checkpoint directory with config.json (LLaMA/Mistral/Qwen2/3, Mixtral, Qwen2-MoE)")
@@ -25,10 +26,10 @@ public class GrowCommand implements Callable<Integer> {
     @Mixin
     SparkOptions spark;
 
-    @Option(names = "--set", description = "num_hidden_layers=N, intermediate_size=N or moe_intermediate_size=N, at least the source's; repeatable")
+    @Option(names = "--set", description = "num_hidden_layers, intermediate_size, moe_intermediate_size, hidden_size, num_attention_heads or num_key_value_heads=N, at least the source's; repeatable")
     Map<String, String> set = new LinkedHashMap<>();
 
-    @Option(names = "--new-std", defaultValue = "0.02", description = "std of the input-side weights of new units (default: ${DEFAULT-VALUE}; 0: zeros)")
+    @Option(names = "--new-std", defaultValue = "0.02", description = "std of the input-side weights of new units and of the zero-sum part of split copies (default: ${DEFAULT-VALUE}; 0: zeros, equal shares)")
     double newStd;
 
     @Option(names = "--seed", defaultValue = "0", description = "seed of the new weights, with each tensor's name (default: ${DEFAULT-VALUE})")

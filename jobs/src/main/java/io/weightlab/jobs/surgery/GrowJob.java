@@ -15,7 +15,9 @@ import io.weightlab.common.model.DType;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.surgery.WidthGrowth;
 import io.weightlab.common.synth.DecoderArchitecture;
+import io.weightlab.common.transform.WidthExpandAction;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkContext;
 
@@ -32,13 +34,14 @@ import java.util.Set;
  * (function-preserving growth, as in masked structural growth and "Transfer training from smaller language
  * models"): the source fills the leading blocks; new layers are appended with zero o_proj and down_proj, so each
  * is an identity residual block, and new FFN units get small random gate/up rows but zero down_proj columns.
- * The input side is random so the new parts receive gradients. Hidden size and head counts are refused: under
- * RMSNorm and GQA grouping, zero padding there does not preserve the function.
+ * The input side is random so the new parts receive gradients. A wider residual stream and more heads use
+ * {@link WidthGrowth} (copies of the residual, split reader weights, rescaled RMSNorm; docs/algorithms.md §24.1).
  */
 public final class GrowJob {
     public record Options(String source, String out, boolean overwrite, Map<String, String> set, double newStd, long seed, long maxShardBytes) {}
 
-    private static final Set<String> GROWABLE = Set.of("num_hidden_layers", "intermediate_size", "moe_intermediate_size");
+    private static final Set<String> GROWABLE = Set.of("num_hidden_layers", "intermediate_size", "moe_intermediate_size",
+            "hidden_size", "num_attention_heads", "num_key_value_heads");
 
     private GrowJob() {}
 
@@ -58,8 +61,7 @@ public final class GrowJob {
         ObjectNode target = config.deepCopy();
         for (Map.Entry<String, String> e : o.set().entrySet()) {
             if (!GROWABLE.contains(e.getKey())) {
-                throw new UsageException("--set " + e.getKey() + ": grow changes " + GROWABLE + " only; zero-padding the hidden size or the heads does not"
-                        + " preserve the function (RMSNorm's mean, GQA's head grouping) (rule: FunctionPreserving)");
+                throw new UsageException("--set " + e.getKey() + ": grow changes " + new java.util.TreeSet<>(GROWABLE) + " only (rule: FunctionPreserving)");
             }
             long old = config.path(e.getKey()).asLong(-1), v;
             try {
@@ -70,6 +72,8 @@ public final class GrowJob {
             if (old < 1 || v < old) throw new UsageException("--set " + e.getKey() + "=" + v + ": must be at least the source's " + old + " (rule: TargetNotSmaller)");
             target.put(e.getKey(), v);
         }
+        WidthGrowth width = WidthGrowth.requested(config, target)
+                ? WidthGrowth.plan(config, target, o.set().keySet(), src.root(), o.newStd(), o.seed()) : null;
         int srcLayers = config.path("num_hidden_layers").asInt();
         DType newDtype = src.tensors().get(0).dtype();
         List<TransformPlanner.Planned> plans = new ArrayList<>();
@@ -77,6 +81,12 @@ public final class GrowJob {
         for (DecoderArchitecture.Tensor t : DecoderArchitecture.tensors(target, "the target config")) {
             TensorInfo s = t.layer() >= srcLayers ? null : src.tensor(t.name());
             if (t.layer() < srcLayers && s == null) throw new UsageException(src.root() + ": '" + t.name() + "' is not in the source (rule: SelectedKeyExists)");
+            WidthExpandAction expand = width != null && s != null ? width.action(t, s) : null;
+            if (expand != null && !Arrays.equals(s.shape(), t.shape())) {
+                plans.add(TransformPlanner.Planned.computed(t.name(), s.dtype(), t.shape(), "widened", expand, expand.describe()));
+                grown++;
+                continue;
+            }
             if (s != null && Arrays.equals(s.shape(), t.shape())) {
                 plans.add(new TransformPlanner.Planned(s, "copy", KeepAction.INSTANCE, "unchanged", s.dtype()));
                 copied++;
@@ -110,6 +120,12 @@ public final class GrowJob {
             run.put("set", o.set());
             run.put("new_std", o.newStd());
             run.put("seed", o.seed());
+            if (width != null) {
+                run.put("residual_copies", width.copies());
+                run.put("mean_square_factor", width.meanSquareFactor());
+                run.put("rms_norm_eps", target.path("rms_norm_eps").asDouble());
+                run.put("lossless", true);
+            }
             run.put("seconds", job.seconds());
             ModelWriter.writeProvenance(job.staged(), run, "tensors", ModelWriter.planRows(plans));
             job.console().printf("[grow] wrote %s in %.1f s%n", o.out(), job.seconds());

@@ -46,7 +46,7 @@ public class GrowJobTest {
         assertTrue(c.get("new_input_side_random").asBoolean());
         assertEquals(0.0, c.get("max_abs_logit_diff").asDouble(), 1e-5 * c.get("max_abs_logit").asDouble(), "same function: " + c);
 
-        Cli.Run wider = Cli.run("grow", src.toString(), "--out", tmp.resolve("wider").toString(), "--set", "hidden_size=512");
+        Cli.Run wider = Cli.run("grow", src.toString(), "--out", tmp.resolve("wider").toString(), "--set", "vocab_size=512");
         assertEquals(2, wider.exit());
         assertTrue(wider.err().contains("FunctionPreserving"), wider.err());
         assertFalse(Files.exists(tmp.resolve("wider")));
