@@ -80,7 +80,7 @@ public final class WeightLab implements Runnable {
                             + "after the job; unknown keys are errors (command-line options win)").build());
         }
         String job = jobName(cl, args);
-        if (OWN_CONFIG.contains(job)) return cl.execute(args); // the job's own --config (merge's recipe), not option defaults
+        if (job != null && OWN_CONFIG.contains(job)) return cl.execute(args); // the job's own --config (merge's recipe), not option defaults
         String[] rest = YamlConfig.stripConfigArgs(args);
         job = jobName(cl, rest);
         try {
