@@ -175,6 +175,47 @@ def reference(recipe, base, models, name, layers, masks):
         if abs(math.sin(th)) < 1e-8:
             return b + (1 - tt) * v0 + tt * v1
         return b + (math.sin((1 - tt) * th) * v0 + math.sin(tt * th) * v1) / math.sin(th)
+    if method == "karcher":  # mergekit's karcher.py, in float64 on whole tensors; the base is an input
+        refs = [m["model"] for m in recipe["models"]]
+        if recipe.get("base_model") and recipe["base_model"] not in refs:
+            refs = [recipe["base_model"]] + refs
+        xs = [(base if r == recipe.get("base_model") else models[r])[name].astype(np.float64) for r in refs]
+        max_iter, tol = int(gp("max_iter", 10)), float(gp("tol", 1e-5))
+        if len(xs) == 1:
+            return xs[0]
+        norms = [float(np.linalg.norm(x)) for x in xs]
+        valid = [i for i, nv in enumerate(norms) if nv > tol]
+        if not valid:
+            return np.zeros_like(xs[0])
+        al = 1.0 / len(valid)
+        us = [xs[i] / norms[i] for i in valid]
+        u = sum(al * v for v in us)
+        un = np.linalg.norm(u)
+        u = us[0].copy() if un < tol else u / un
+        for _ in range(max_iter):
+            tan = np.zeros_like(u)
+            for v in us:
+                d = float(np.clip((u * v).sum(), -1, 1))
+                th = math.acos(d)
+                if th < tol:
+                    continue
+                tan += al * (th / math.sin(th)) * (v - d * u)
+            tn = np.linalg.norm(tan)
+            if tn < tol:
+                break
+            u = math.cos(tn) * u + math.sin(tn) * tan / tn
+            nn = np.linalg.norm(u)
+            if nn > tol:
+                u = u / nn
+        return sum(norms) / len(xs) * u
+    if method == "sce":  # mergekit's sce.py with select_topk 1: mean-square weights, unweighted sign consensus
+        b = base[name].astype(np.float64)
+        tv = np.stack([models[m["model"]][name].astype(np.float64) - b for m in recipe["models"] if m["model"] != recipe["base_model"]])
+        w = (tv ** 2).reshape(len(tv), -1).mean(1)
+        w = np.full(len(tv), 1.0 / len(tv)) if abs(w.sum()) < 1e-6 else w / w.sum()
+        sign = np.where(tv.sum(0) >= 0, 1.0, -1.0)
+        ew = w.reshape((-1,) + (1,) * b.ndim) * (np.sign(tv) == sign)
+        return b + (tv * ew).sum(0) / np.maximum(ew.sum(0), 1e-6)
     entries = [m for m in recipe["models"] if method == "linear" or m["model"] != recipe.get("base_model")]
     ps = []
     for m in entries:

@@ -16,6 +16,9 @@ public interface MergeMethod extends Serializable {
     /** Whether a {@code base_model}, when given, is used (nuslerp: optional); the base is then not an input. */
     default boolean acceptsBase() { return needsBase(); }
 
+    /** Whether a given {@code base_model} is one more input, listed under {@code models} or not (karcher, as mergekit). */
+    default boolean baseIsInput() { return false; }
+
     /** Refuses parameter values the method does not implement (after they are resolved for a tensor). */
     default void check(TensorMerge m) { }
 

@@ -44,6 +44,9 @@ public final class MergePlanner {
             }
             inputs.add(m);
         }
+        if (method.baseIsInput() && recipe.baseModel() != null && inputs.stream().noneMatch(m -> m.uri().equals(recipe.baseModel()))) {
+            inputs.add(0, new MergeRecipe.Model(recipe.baseModel(), java.util.Map.of(), null));
+        }
         if (inputs.isEmpty()) throw new UsageException(src + ": no model to merge besides the base");
         if (method.exactInputs() > 0 && inputs.size() != method.exactInputs()) {
             throw new UsageException(src + ": " + info.name() + " merges the base with exactly " + method.exactInputs() + " other model(s), got " + inputs.size());

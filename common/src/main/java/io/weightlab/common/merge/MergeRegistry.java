@@ -53,7 +53,14 @@ public final class MergeRegistry {
                     WEIGHT, Param.flag("nuslerp_flatten", true, "interpolate whole tensors (false, per row or column, is not implemented)"),
                     Param.flag("nuslerp_row_wise", false, "with nuslerp_flatten false: rows instead of columns")), p -> new NuSlerp())
             .register(MethodInfo.of("model_stock", "t·mean(x_i) + (1−t)·b, t from the mean pairwise cosine of the task vectors (Jang et al. 2024)",
-                    Param.flag("filter_wise", false, "one t per row (true is not implemented)")), p -> new ModelStock());
+                    Param.flag("filter_wise", false, "one t per row (true is not implemented)")), p -> new ModelStock())
+            .register(MethodInfo.of("karcher", "Riemannian mean of the directions on the unit sphere, times the mean norm; the base is an input",
+                    Param.integer("max_iter", "10", 0, 10_000, "iterations of the Karcher mean at most"),
+                    Param.number("tol", "1e-5", 0, Double.POSITIVE_INFINITY, "stop when the tangent step is shorter; norms and angles below it are skipped")),
+                    p -> new Karcher())
+            .register(MethodInfo.of("sce", "matrix-level weights mean(τ²)/Σ mean(τ²), sign consensus, weighted mean of the agreeing deltas (Wan et al. 2024)",
+                    Param.number("select_topk", "1.0", 0, 1, "fraction of positions of highest variance across models kept (< 1 is not implemented)"), INT8),
+                    p -> new Sce());
 
     private MergeRegistry() {}
 

@@ -53,7 +53,7 @@ class MergeRecipeTest {
                 .contains("'lambda' of ties is a global parameter"));
         assertTrue(refused("{'merge_method': 'slerp', 'base_model': 'b', 'parameters': {'t': 0.5}, 'models': [{'model': 'x'}, {'model': 'y'}]}")
                 .contains("exactly 1 other model"));
-        assertTrue(refused("{'merge_method': 'karcher', 'models': [{'model': 'x'}]}").contains("unknown merge method 'karcher'"));
+        assertTrue(refused("{'merge_method': 'arcee_fusion', 'models': [{'model': 'x'}]}").contains("unknown merge method 'arcee_fusion'"));
         assertTrue(refused("{'merge_method': 'tie', 'base_model': 'b', 'models': [{'model': 'x'}]}").contains("did you mean 'ties'"));
         assertTrue(refused("{" + base + ", 'tokenizer_source': 'union'}").contains("tokenizer_source 'union' is not supported"));
         assertTrue(refused("{'merge_method': 'ties', 'base_model': 'b', 'models': [{'model': 'x', 'parameters': {'weight': 1, 'densty': 0.5}}]}")

@@ -210,6 +210,24 @@ public class MergeJobTest {
                   - model: FT2
                     parameters: {weight: 0.9}
                 """));
+        // the base, given and not listed, is one of the four inputs of the Karcher mean (mergekit's behaviour)
+        ok(cases, "karcher", tmp, recipe(tmp, """
+                merge_method: karcher
+                base_model: BASE
+                models:
+                  - model: FT0
+                  - model: FT1
+                  - model: FT2
+                parameters: {max_iter: 20, tol: 1e-9}
+                """));
+        ok(cases, "sce", tmp, recipe(tmp, """
+                merge_method: sce
+                base_model: BASE
+                models:
+                  - model: FT0
+                  - model: FT1
+                  - model: FT2
+                """));
         // bfloat16 models: their deltas tie often at the top-k threshold, which the job breaks by index as the oracle does
         ok(cases, "ties_bf16", tmp, recipe(tmp, """
                 merge_method: ties
@@ -335,6 +353,7 @@ public class MergeJobTest {
                 {ties.replace("DENSITY", "0"), "density=0 is outside (0, 1]"},
                 {"merge_method: linear\nmodels:\n  - model: FT0\n    parameters: {weight: 1}\n  - model: FT1\n    parameters: {weight: -1}\n", "sum to 0"},
                 {ties.replace("DENSITY", "0.5") + "paramters: {normalize: true}\n", "unknown key 'paramters'"},
+                {"merge_method: sce\nbase_model: BASE\nmodels:\n  - model: FT0\n  - model: FT1\nparameters: {select_topk: 0.5}\n", "select_topk 0.5 < 1"},
         };
         for (String[] c : cases) {
             Path out = tmp.resolve("out");
