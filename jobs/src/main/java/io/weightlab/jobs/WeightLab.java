@@ -12,6 +12,7 @@ import io.weightlab.jobs.cli.InspectCommand;
 import io.weightlab.jobs.cli.LoraConvertCommand;
 import io.weightlab.jobs.cli.LoraInitCommand;
 import io.weightlab.jobs.cli.LrScalesCommand;
+import io.weightlab.jobs.cli.ExtractLoraCommand;
 import io.weightlab.jobs.cli.RescaleCommand;
 import io.weightlab.jobs.cli.ReportCommand;
 import io.weightlab.jobs.cli.SpectrumCommand;
@@ -39,7 +40,7 @@ public final class WeightLab implements Runnable {
     static final List<Class<?>> JOBS = List.of(InspectCommand.class, StatsCommand.class, SpectrumCommand.class, ReportCommand.class,
             ImportCommand.class, RescaleCommand.class, LoraInitCommand.class, LoraConvertCommand.class, LrScalesCommand.class,
             FedAvgCommand.class, SynthCommand.class, CompareCommand.class, UpcycleCommand.class, ShrinkCommand.class, GrowCommand.class,
-            ExtendVocabCommand.class, MergeCommand.class);
+            ExtendVocabCommand.class, MergeCommand.class, ExtractLoraCommand.class);
 
     @Override
     public void run() {

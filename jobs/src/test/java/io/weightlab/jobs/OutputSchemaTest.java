@@ -59,6 +59,8 @@ public class OutputSchemaTest {
         outputs.put("rescale", run("rescale", llama.toString(), "--out", tmp.resolve("rescale").toString(), "--apply", "*=tvr"));
         outputs.put("lora-init", run("lora-init", llama.toString(), "--out", tmp.resolve("lora-init").toString(), "--method", "pissa",
                 "--r", "4", "--target-modules", "q_proj,v_proj"));
+        outputs.put("extract-lora", run("extract-lora", trained.toString(), "--base", llama.toString(), "--out", tmp.resolve("extract-lora").toString(),
+                "--r", "4", "--target-modules", "q_proj,v_proj"));
         Path grads = tmp.resolve("grads.safetensors");
         Python.script(Python.testScript("lr_scales_check.py"), "make", llama.toString(), grads.toString());
         outputs.put("lr-scales", run("lr-scales", llama.toString(), "--gradients", grads.toString(), "--out", tmp.resolve("lr-scales").toString()));

@@ -32,7 +32,7 @@ public final class LoraTargets {
                                            Map<String, Integer> rankPattern, Map<String, Double> alphaPattern, boolean fanInFanOut) {
         if (targets.isEmpty()) throw new UsageException("--target-modules is required (names, a regex, or all-linear)");
         boolean allLinear = targets.size() == 1 && targets.get(0).equals("all-linear");
-        Pattern regex = targets.size() == 1 && !allLinear && targets.get(0).matches(".*[\\\\\\[\\]()*+?|^$].*") ? Pattern.compile(targets.get(0)) : null;
+        Pattern regex = isRegex(targets) ? Pattern.compile(targets.get(0)) : null;
         List<LoraModule> out = new ArrayList<>();
         Set<String> unmatched = new LinkedHashSet<>(allLinear || regex != null ? List.of() : targets);
         Set<String> leaves = new LinkedHashSet<>();
@@ -74,6 +74,11 @@ public final class LoraTargets {
                     + " (or all-linear, or one regex on the module path)");
         }
         return out;
+    }
+
+    /** One target with regex characters is a regex on the module path (PEFT: a string target_modules is full-matched). */
+    public static boolean isRegex(List<String> targets) {
+        return targets.size() == 1 && !targets.get(0).equals("all-linear") && targets.get(0).matches(".*[\\\\\\[\\]()*+?|^$].*");
     }
 
     static <T> T patternValue(Map<String, T> pattern, String module, T dflt) {

@@ -40,7 +40,9 @@ public final class PeftAdapterWriter {
         c.put("r", s.r());
         c.put("lora_alpha", s.alpha() == Math.rint(s.alpha()) ? (Object) (long) s.alpha() : (Object) s.alpha());
         List<String> targets = s.targetModules();
-        c.put("target_modules", targets.size() == 1 && targets.get(0).equals("all-linear") ? "all-linear" : new ArrayList<>(new TreeSet<>(targets)));
+        // all-linear and a regex are strings (PEFT full-matches a string against module paths), names a list
+        boolean asString = targets.size() == 1 && (targets.get(0).equals("all-linear") || LoraTargets.isRegex(targets));
+        c.put("target_modules", asString ? targets.get(0) : new ArrayList<>(new TreeSet<>(targets)));
         c.put("init_lora_weights", true);
         c.put("use_rslora", s.rslora());
         c.put("rank_pattern", s.rankPattern() == null ? Map.of() : s.rankPattern());

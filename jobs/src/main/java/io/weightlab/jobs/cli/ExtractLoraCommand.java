@@ -1,0 +1,56 @@
+package io.weightlab.jobs.cli;
+
+import io.weightlab.jobs.spark.SparkSupport;
+import io.weightlab.jobs.weights.ExtractLoraJob;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "extract-lora", mixinStandardHelpOptions = true,
+        description = {"A fine-tune's difference from its base as a PEFT LoRA adapter: per targeted module the top singular",
+                "triplets of dW = W_ft - W_base (full SVD in double), A = sqrt(S) Vt, B = U sqrt(S), lora_alpha = rank so the",
+                "scaling is 1 (mergekit's extract_lora semantics). Modules with dW = 0 get no adapter; each module's residual",
+                "energy ||dW - BA|| / ||dW|| goes into weightlab_provenance.json (docs/algorithms.md)."})
+public class ExtractLoraCommand implements Callable<Integer> {
+    @Parameters(index = "0", description = "the fine-tuned checkpoint (safetensors file or directory, any Hadoop URI)")
+    String finetuned;
+
+    @Option(names = "--base", required = true, description = "the base model the fine-tune started from")
+    String base;
+
+    @Option(names = {"--r", "-r"}, defaultValue = "16", description = "largest rank per module (default: ${DEFAULT-VALUE}); less when dW has fewer non-zero singular values")
+    int r;
+
+    @Option(names = "--rank-by-energy", defaultValue = "1", description = "per module the smallest rank (<= --r) whose top singular values hold this fraction of sum(sigma^2) (default: ${DEFAULT-VALUE}, off)")
+    double energy;
+
+    @Option(names = "--sv-epsilon", defaultValue = "0", description = "keep only singular values above this (default: ${DEFAULT-VALUE})")
+    double epsilon;
+
+    @Option(names = "--target-modules", split = ",", defaultValue = "all-linear", description = "module names (exact or dotted suffix), one regex, or all-linear (default: ${DEFAULT-VALUE})")
+    List<String> targets = new ArrayList<>();
+
+    @Option(names = "--task-type", description = "PEFT task_type written to adapter_config.json, e.g. CAUSAL_LM")
+    String taskType;
+
+    @Mixin
+    OutputOptions output;
+
+    @Mixin
+    SparkOptions spark;
+
+    @Override
+    public Integer call() {
+        try (SparkSupport.Handle h = SparkSupport.open("weightlab extract-lora", spark.master, spark.conf)) {
+            ExtractLoraJob.run(h.context(), new ExtractLoraJob.Options(finetuned, base, output.out, output.overwrite, r, energy, epsilon,
+                    targets, taskType), System.out);
+            System.out.println("output: " + output.out + "  (adapter_config.json, adapter_model.safetensors, weightlab_provenance.json)");
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,213 @@
+package io.weightlab.jobs.weights;
+
+import io.weightlab.common.commit.StagedOutput;
+import io.weightlab.common.error.CheckpointFormatException;
+import io.weightlab.common.error.UsageException;
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.io.TensorValues;
+import io.weightlab.common.lora.DeltaExtraction;
+import io.weightlab.common.lora.FactorFiles;
+import io.weightlab.common.lora.LoraModule;
+import io.weightlab.common.lora.LoraTargets;
+import io.weightlab.common.lora.PeftAdapterWriter;
+import io.weightlab.common.model.TensorInfo;
+import io.weightlab.common.transform.TensorContext;
+import io.weightlab.jobs.spark.AdapterFiles;
+import io.weightlab.jobs.spark.CheckpointSiblings;
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.ModelWriter;
+import io.weightlab.jobs.spark.ProgressReporter;
+import io.weightlab.jobs.spark.SerializableConfiguration;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkContext;
+import org.apache.spark.broadcast.Broadcast;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * {@code weightlab extract-lora}: a fine-tune's difference from its base as a PEFT LoRA adapter (mergekit's
+ * extract_lora.py semantics; docs/algorithms.md §33). One task per targeted module reads W_ft and W_base, factors
+ * ΔW by a full SVD in double and keeps the top k = min(r, #{σ > ε}) triplets (or fewer, by energy) as
+ * A = √σ·Vᵀ, B = U·√σ; lora_alpha equals each module's rank, so PEFT's scaling is 1 and W_base + B·A is the best
+ * rank-k approximation of W_ft. Modules whose ΔW is exactly zero get no adapter. Memory: a task holds one module's
+ * ΔW and its SVD (about 4 × out × in doubles); the driver holds headers and one row of numbers per module.
+ */
+public final class ExtractLoraJob {
+    private static final String WHAT = "where the adapter goes";
+
+    public record Options(String finetuned, String base, String out, boolean overwrite, int r, double energy, double epsilon,
+                          List<String> targets, String taskType) implements Serializable {}
+
+    /** One module's outcome, from its task. */
+    public record ModuleResult(String module, int rank, double frobenius, double residualEnergy, double sigmaMax, double sigmaKept,
+                               String file) implements Serializable {}
+
+    public record Result(List<ModuleResult> modules, Map<String, Object> run) {}
+
+    private record Task(LoraModule module, TensorInfo base, int r, double energy, double epsilon, String file) implements Serializable {}
+
+    private ExtractLoraJob() {}
+
+    public static Result run(SparkContext sc, Options o, PrintStream console) {
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, WHAT);
+        if (o.r() < 1) throw new UsageException("--r must be at least 1, got " + o.r());
+        if (!(o.energy() > 0 && o.energy() <= 1)) throw new UsageException("--rank-by-energy must be in (0, 1], got " + o.energy());
+        if (!(o.epsilon() >= 0)) throw new UsageException("--sv-epsilon must be >= 0, got " + o.epsilon());
+        try (JobRun run = JobRun.start("extract-lora", sc, console)) {
+            return run(run, o);
+        }
+    }
+
+    private static Result run(JobRun job, Options o) {
+        Configuration hconf = job.hadoop();
+        Checkpoint ft = CheckpointCatalog.open(hconf, o.finetuned());
+        Checkpoint base = CheckpointCatalog.open(hconf, o.base());
+        boolean conv1d = CheckpointSiblings.layout(hconf, o.finetuned()) == TensorContext.Layout.CONV1D;
+        // rank 1 here: each module's rank is known only after its SVD
+        List<LoraModule> modules = LoraTargets.resolve(ft.tensors(), o.targets(), 1, 1, false, null, null, conv1d);
+        List<Task> tasks = new ArrayList<>();
+        for (LoraModule m : modules) {
+            TensorInfo b = base.tensor(m.weight().name());
+            if (b == null) throw new CheckpointFormatException(base.root(), m.weight().name(), "SameTensors", "missing in the base (present in " + ft.root() + ")");
+            if (!java.util.Arrays.equals(b.shape(), m.weight().shape())) {
+                throw new CheckpointFormatException(m.weight().file(), m.weight().name(), "SameShape",
+                        "shape " + m.weight().shapeString() + " in the fine-tune, " + b.shapeString() + " in the base " + base.root());
+            }
+            if (!b.dtype().isFloatingPoint()) throw new UsageException(b.file() + ": '" + b.name() + "' is " + b.dtype() + ": extract-lora needs floating-point weights");
+        }
+        StagedOutput staged = job.output(o.out(), JobRun.Output.REQUIRED, WHAT, o.overwrite());
+        job.console().printf("[extract-lora] %s against %s: %d module(s), r <= %d%s%n", ft.root(), base.root(), modules.size(), o.r(),
+                o.energy() < 1 ? String.format(java.util.Locale.ROOT, ", energy %.4g", o.energy()) : "");
+        return job.commitAfter("the adapter", () -> {
+            for (LoraModule m : modules) {
+                String file = staged.staged(StagedOutput.SCRATCH + "factors/" + m.module()).toString();
+                tasks.add(new Task(m, base.tensor(m.weight().name()), o.r(), o.energy(), o.epsilon(), file));
+            }
+            tasks.sort(Comparator.comparingLong((Task t) -> -t.module().weight().byteLength()));
+            Broadcast<SerializableConfiguration> conf = job.conf();
+            ProgressReporter progress = job.progress(tasks.stream().mapToLong(t -> 2 * t.module().weight().byteLength()).toArray());
+            List<ModuleResult> results = job.jsc().parallelize(tasks, Math.max(1, tasks.size())).map(t -> factor(t, conf.value().get())).collect();
+            job.endProgress(progress);
+
+            Map<String, LoraModule> byName = new HashMap<>();
+            for (LoraModule m : modules) byName.put(m.module(), m);
+            List<LoraModule> kept = new ArrayList<>();
+            Map<String, String> files = new HashMap<>();
+            List<String> zero = new ArrayList<>();
+            int rMax = 0;
+            for (ModuleResult r : results) rMax = Math.max(rMax, r.rank());
+            if (rMax == 0) throw new UsageException(ft.root() + " equals " + base.root() + " on every targeted module: there is no adapter to extract");
+            Map<String, Integer> rankPattern = new TreeMap<>();
+            Map<String, Double> alphaPattern = new TreeMap<>();
+            for (ModuleResult r : results) {
+                if (r.rank() == 0) {
+                    zero.add(r.module());
+                    continue;
+                }
+                kept.add(byName.get(r.module()).withRank(r.rank(), r.rank()));
+                files.put(r.module(), r.file());
+                if (r.rank() != rMax) {
+                    rankPattern.put(r.module(), r.rank());
+                    alphaPattern.put(r.module(), (double) r.rank());
+                }
+            }
+            kept.sort(Comparator.comparing(LoraModule::module, io.weightlab.common.io.NaturalOrder.INSTANCE));
+            AdapterFiles.writeWeights(job, "", kept, files);
+            String basePath = base.root().startsWith("file:") ? new Path(base.root()).toUri().getPath() : base.root();
+            staged.writeString(PeftAdapterWriter.CONFIG, PeftAdapterWriter.configJson(new PeftAdapterWriter.Settings(
+                    basePath, rMax, rMax, false, rankPattern, alphaPattern, o.taskType(), targetModules(modules, kept, o.targets()), conv1d)));
+
+            Map<String, Object> run = job.facts();
+            run.put("finetuned", ft.root());
+            run.put("base", base.root());
+            run.put("r", rMax);
+            run.put("r_max", o.r());
+            run.put("energy", o.energy());
+            run.put("sv_epsilon", o.epsilon());
+            run.put("modules", kept.size());
+            run.put("zero_delta_modules", zero);
+            run.put("seconds", job.seconds());
+            List<Map<String, Object>> rows = new ArrayList<>();
+            results.stream().filter(r -> r.rank() > 0).sorted(Comparator.comparing(ModuleResult::module, io.weightlab.common.io.NaturalOrder.INSTANCE)).forEach(r -> {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("module", r.module());
+                row.put("shape", byName.get(r.module()).weight().shapeList());
+                row.put("rank", r.rank());
+                row.put("delta_frobenius", r.frobenius());
+                row.put("residual_energy", r.residualEnergy());
+                row.put("sigma_max", r.sigmaMax());
+                row.put("sigma_kept", r.sigmaKept());
+                rows.add(row);
+            });
+            ModelWriter.writeProvenance(staged, run, "modules", rows);
+            job.console().printf("[extract-lora] %d module(s) with an adapter (ranks %d..%d), %d with no change; largest residual energy %.3g%n",
+                    kept.size(), results.stream().filter(r -> r.rank() > 0).mapToInt(ModuleResult::rank).min().orElse(0), rMax, zero.size(),
+                    results.stream().mapToDouble(ModuleResult::residualEnergy).max().orElse(0));
+            return new Result(results, run);
+        });
+    }
+
+    /** Leaf names when every targeted module kept an adapter; else one regex of the kept paths (PEFT full-matches a string). */
+    static List<String> targetModules(List<LoraModule> targeted, List<LoraModule> kept, List<String> asked) {
+        if (kept.size() == targeted.size()) {
+            if (asked.size() == 1 && asked.get(0).equals("all-linear")) return asked;
+            TreeSet<String> leaves = new TreeSet<>();
+            for (LoraModule m : kept) leaves.add(m.module().substring(m.module().lastIndexOf('.') + 1));
+            return new ArrayList<>(leaves);
+        }
+        StringBuilder re = new StringBuilder("^(?:");
+        for (int i = 0; i < kept.size(); i++) re.append(i == 0 ? "" : "|").append(kept.get(i).module().replaceAll("([\\\\.\\[\\]{}()*+?^$|])", "\\\\$1"));
+        return List.of(re.append(")$").toString());
+    }
+
+    /** On an executor: ΔW of one module in double, its factors written to the scratch file. */
+    private static ModuleResult factor(Task t, Configuration conf) throws IOException {
+        LoraModule m = t.module();
+        double[] delta;
+        try (RangeReader reader = new RangeReader(conf)) {
+            delta = finite(reader, m.weight());
+            double[] b = finite(reader, t.base());
+            for (int i = 0; i < delta.length; i++) delta[i] -= b[i];
+        }
+        if (m.fanInFanOut()) delta = transpose(delta, m.in(), m.out());
+        DeltaExtraction.Result r = DeltaExtraction.extract(delta, m.out(), m.in(), t.r(), t.energy(), t.epsilon());
+        if (r.factors() != null) {
+            Path p = new Path(t.file());
+            FileSystem fs = p.getFileSystem(conf);
+            try (FSDataOutputStream os = fs.create(p, true)) {
+                FactorFiles.write(os, r.factors());
+            }
+        }
+        return new ModuleResult(m.module(), r.rank(), r.frobenius(), r.residualEnergy(), r.sigmaMax(), r.sigmaKept(), t.file());
+    }
+
+    private static double[] finite(RangeReader reader, TensorInfo t) {
+        double[] v = TensorValues.read(reader, t, 0, t.elementCount(), null);
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) throw new CheckpointFormatException(t.file(), t.name(), "FiniteValues", "element " + i + " is " + v[i]);
+        }
+        return v;
+    }
+
+    /** [rows, cols] row-major to [cols, rows]. */
+    private static double[] transpose(double[] v, int rows, int cols) {
+        double[] t = new double[v.length];
+        for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) t[j * rows + i] = v[i * cols + j];
+        return t;
+    }
+}

@@ -1,0 +1,107 @@
+package io.weightlab.jobs.weights;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.weightlab.common.testing.Python;
+import io.weightlab.jobs.Cli;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code extract-lora} on a small random Llama and a fine-tune of it whose deltas have known ranks (q_proj 2, o_proj
+ * 5, k_proj 0, the rest full rank), checked through PEFT (extract_lora_check.py): the adapter loaded onto the base
+ * and merged gives the fine-tune back to float32 rounding (1e-6 of max |W|) where rank(ΔW) ≤ r, and otherwise misses
+ * it by exactly the residual energy numpy's SVD predicts (1e-5); unchanged modules get no adapter.
+ */
+public class ExtractLoraJobTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    static Path models;
+
+    @BeforeAll
+    static void models() {
+        Python.require("numpy", "torch", "safetensors", "transformers", "peft");
+        Python.script(Python.testScript("extract_lora_check.py"), "make", models.toString());
+    }
+
+    @Test
+    void peftGivesTheFineTuneBackToTheKeptEnergy(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("adapter");
+        Cli.Run r = Cli.run("extract-lora", models.resolve("ft").toString(), "--base", models.resolve("base").toString(),
+                "--out", out.toString(), "--r", "8", "--sv-epsilon", "1e-6");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(Files.exists(out.resolve("_SUCCESS")));
+        JsonNode res = JSON.readTree(Python.script(Python.testScript("extract_lora_check.py"), "check", out.toString(),
+                models.resolve("base").toString(), models.resolve("ft").toString()));
+        JsonNode prov = JSON.readTree(out.resolve("weightlab_provenance.json").toFile());
+        int lowRank = 0, fullRank = 0;
+        for (Iterator<Map.Entry<String, JsonNode>> it = res.get("modules").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String module = e.getKey();
+            JsonNode m = e.getValue();
+            int trueRank = m.get("numpy_rank_1e-6").asInt();
+            if (module.endsWith("k_proj")) {
+                assertEquals(0, trueRank, module);
+                assertFalse(m.has("rank"), module + ": an unchanged module has no adapter");
+                continue;
+            }
+            assertTrue(m.has("rank"), module + " has an adapter");
+            if (trueRank <= 8) {
+                assertEquals(trueRank, m.get("rank").asInt(), module + ": ε cuts the rounding noise, so the rank is dW's");
+                assertTrue(m.get("merged_minus_ft_max_rel").asDouble() < 1e-6, module + ": " + m);
+                lowRank++;
+            } else {
+                assertEquals(8, m.get("rank").asInt(), module);
+                double want = m.get("numpy_residual_energy").asDouble();
+                assertTrue(want > 0.1, module + ": a full-rank delta loses energy at rank 8: " + m);
+                assertEquals(want, m.get("measured_residual_energy").asDouble(), 1e-5, module + " through PEFT");
+                fullRank++;
+            }
+        }
+        assertEquals(4, lowRank, "q_proj and o_proj of two layers");
+        assertEquals(8, fullRank, "v_proj, gate_proj, up_proj, down_proj of two layers");
+        for (JsonNode row : prov.get("modules")) {
+            JsonNode m = res.get("modules").get(row.get("module").asText());
+            assertEquals(m.get("numpy_residual_energy").asDouble(), row.get("residual_energy").asDouble(), 1e-9, row.toString());
+            assertEquals(m.get("numpy_sigma_kept").asDouble(), row.get("sigma_kept").asDouble(), 1e-9 * m.get("numpy_sigma_kept").asDouble(), row.toString());
+            assertEquals(m.get("delta_frobenius").asDouble(), row.get("delta_frobenius").asDouble(), 1e-12 * m.get("delta_frobenius").asDouble());
+        }
+        JsonNode cfg = res.get("config");
+        assertEquals(8, cfg.get("r").asInt());
+        assertEquals(8, cfg.get("lora_alpha").asInt());
+        assertEquals(4, cfg.get("rank_pattern").size(), cfg.toString());
+        for (Iterator<Map.Entry<String, JsonNode>> it = cfg.get("rank_pattern").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            assertEquals(e.getValue().asDouble(), cfg.get("alpha_pattern").get(e.getKey()).asDouble(), 0.0, "alpha = rank: scaling 1 for " + e.getKey());
+        }
+        assertEquals(12, res.get("adapted").size(), "PEFT put LoRA on the 12 changed modules and not on k_proj: " + res.get("adapted"));
+        for (JsonNode a : res.get("adapted")) assertFalse(a.asText().endsWith("k_proj"), a.asText());
+    }
+
+    @Test
+    void aMismatchedOrNonFiniteFineTuneIsOneLineExitTwoAndNothingWritten(@TempDir Path tmp) {
+        for (String[] c : new String[][] {{"shape", "SameShape"}, {"nan", "FiniteValues"}}) {
+            Path out = tmp.resolve("out-" + c[0]);
+            Cli.Run r = Cli.run("extract-lora", models.resolve(c[0]).toString(), "--base", models.resolve("base").toString(), "--out", out.toString());
+            assertEquals(2, r.exit(), r.err());
+            assertTrue(r.err().contains(c[1]), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertFalse(Files.exists(out), c[0] + ": nothing is written");
+        }
+        Cli.Run same = Cli.run("extract-lora", models.resolve("base").toString(), "--base", models.resolve("base").toString(), "--out", tmp.resolve("same").toString());
+        assertEquals(2, same.exit(), same.err());
+        assertTrue(same.err().contains("no adapter to extract"), same.err());
+        assertFalse(Files.exists(tmp.resolve("same")));
+    }
+}
