@@ -509,11 +509,88 @@
     }
   }
 
+  // ---------------------------------------------------------------- federated round
+  // Clients as bars (colour = status, metric switch), the per-tensor spread and correction, ε over the DP chain.
+  function fedRound(f) {
+    var STATUS = {aggregated: '#4e79a7', dropped: '#e15759', not_selected: '#bab0ac'};
+    var box = document.getElementById('fed-clients');
+    var metrics = [{key: 'weight', label: 'weight pₖ'}, {key: 'update_norm', label: 'update norm ‖Wₖ − W_ref‖'},
+      {key: 'cosine_to_mean_update', label: 'cosine to the mean update'}, {key: 'clip_factor', label: 'clip factor'}]
+      .filter(function (m) { return f.clients.some(function (c) { return c[m.key] != null; }); });
+    if (metrics.length) {
+      var c = card(box, 'clients'), bar = toolbar(c), current = metrics[0], ch = chart(c, 320);
+      toggle(bar, metrics.map(function (m) { return m.label; }), current.label, function (l) {
+        current = metrics.filter(function (m) { return m.label === l; })[0]; draw();
+      });
+      var draw = function () {
+        ch.setOption({animation: false, grid: {left: 70, right: 20, top: 30, bottom: 70},
+          tooltip: {trigger: 'item', formatter: function (p) { var r = f.clients[p.dataIndex];
+            return r.id + ' (' + r.status + (r.reason ? ': ' + r.reason : '') + ')<br>' + current.label + ' ' + fmt(r[current.key]); }},
+          xAxis: {type: 'category', data: f.clients.map(function (r) { return r.id; }), axisLabel: {rotate: f.clients.length > 8 ? 45 : 0}},
+          yAxis: {type: 'value', name: current.label, scale: current.key === 'cosine_to_mean_update', axisLabel: {formatter: axisNum}},
+          series: [{type: 'bar', data: f.clients.map(function (r) {
+            return {value: r[current.key] == null ? null : r[current.key], itemStyle: {color: STATUS[r.status] || '#9c755f'}}; })}]}, true);
+      };
+      draw();
+      c.appendChild(el('div', {'class': 'note'}, 'blue: aggregated · red: dropped · grey: not selected by the robust selector'));
+    }
+    table(document.getElementById('fed-client-table'), [
+      {key: 'id', label: 'client'}, {key: 'status', label: 'status'}, {key: 'examples', label: 'examples', num: true},
+      {key: 'weight', label: 'weight', num: true}, {key: 'update_norm', label: 'update norm', num: true},
+      {key: 'cosine_to_mean_update', label: 'cosine to mean', num: true}, {key: 'clip_factor', label: 'clip factor', num: true},
+      {key: 'reason', label: 'why dropped'}],
+      f.clients, {bad: function (r) { return r.status === 'dropped'; }});
+    var tbox = document.getElementById('fed-tensors');
+    var rows = f.tensors || [];
+    if (f.lora) {
+      var lc = card(tbox, 'relative residual of the aggregate per module'), lch = chart(lc, 300);
+      lch.setOption({animation: false, grid: {left: 70, right: 20, top: 20, bottom: 40}, tooltip: {trigger: 'item',
+          formatter: function (p) { return rows[p.dataIndex].module + '<br>' + fmt(p.data[1]); }},
+        xAxis: {type: 'value', name: 'module', minInterval: 1}, yAxis: {type: 'value', axisLabel: {formatter: axisNum}},
+        series: [{type: 'scatter', data: rows.map(function (r, i) { return [i, r.relative_residual]; })}]});
+      table(document.getElementById('fed-tensor-table'), [{key: 'module', label: 'module'}, {key: 'r', label: 'r', num: true},
+        {key: 'scaling', label: 'scaling', num: true}, {key: 'exact_update_norm', label: 'update norm', num: true},
+        {key: 'relative_residual', label: 'relative residual', num: true}], rows, {});
+    } else {
+      var named = rows.map(function (r) { var m = /\.(\d+)\./.exec(r.name); return {r: r, layer: m ? Number(m[1]) : null}; });
+      var series = {};
+      named.forEach(function (n) {
+        // weight matrices only: biases and norm vectors move on other scales and would crowd the plot (all are in the table)
+        if (n.layer == null || !(n.r.client_spread > 0) || !/\.weight$/.test(n.r.name) || /norm/i.test(n.r.name)) return;
+        var kind = n.r.name.replace(/^.*\.\d+\./, '').replace(/\.(weight|bias)$/, '');
+        (series[kind] = series[kind] || []).push([n.layer, n.r.client_spread, n.r.name]);
+      });
+      Object.keys(series).forEach(function (k) { series[k].sort(function (x, y) { return x[0] - y[0]; }); });
+      if (Object.keys(series).length) layerLines(tbox, 'client spread of the weight matrices by layer (weighted variance of the clients around the aggregate, per element)', 'spread', series, {log: true});
+      var corrected = rows.filter(function (r) { return r.correction_scale != null && r.correction_scale !== 1; });
+      if (corrected.length) {
+        var cc = card(tbox, 'variance correction: scale applied around the mean'), cch = chart(cc, 280);
+        cch.setOption({animation: false, grid: {left: 70, right: 20, top: 20, bottom: 40}, tooltip: {trigger: 'item',
+            formatter: function (p) { return corrected[p.dataIndex].name + '<br>' + fmt(p.data[1]); }},
+          xAxis: {type: 'value', name: 'tensor', minInterval: 1}, yAxis: {type: 'value', scale: true, axisLabel: {formatter: axisNum}},
+          series: [{type: 'scatter', data: corrected.map(function (r, i) { return [i, r.correction_scale]; })}]});
+      }
+      table(document.getElementById('fed-tensor-table'), [{key: 'name', label: 'tensor'}, {key: 'elements', label: 'elements', num: true},
+        {key: 'client_spread', label: 'client spread', num: true}, {key: 'mean_update_norm', label: 'update norm', num: true},
+        {key: 'variance_before', label: 'variance before', num: true}, {key: 'variance_target', label: 'variance target', num: true},
+        {key: 'correction_scale', label: 'correction', num: true}], rows, {});
+    }
+    if (f.privacy && f.privacy.length) {
+      var pc = card(document.getElementById('fed-privacy'), 'ε of the chain after each DP round (RDP accountant)'), pch = chart(pc, 280);
+      pch.setOption({animation: false, grid: {left: 70, right: 20, top: 20, bottom: 40}, tooltip: {trigger: 'item',
+          formatter: function (p) { var r = f.privacy[p.dataIndex]; return 'round ' + r.round + '<br>ε ' + fmt(r.epsilon) + ', z ' + fmt(r.noise_multiplier) + ', q ' + fmt(r.sampling_rate); }},
+        xAxis: {type: 'category', name: 'round', data: f.privacy.map(function (r) { return String(r.round); })},
+        yAxis: {type: 'value', name: 'ε', axisLabel: {formatter: axisNum}},
+        series: [{type: 'line', symbolSize: 8, data: f.privacy.map(function (r) { return r.epsilon; })}]});
+    }
+  }
+
   try {
     if (DATA.kind === 'before-after') beforeAfter(DATA);
     if (DATA.stats && DATA.kind !== 'before-after') stats(DATA.stats);
     if (DATA.spectrum && DATA.kind !== 'before-after') spectrum(DATA.spectrum, DATA.stats ? DATA.stats.tensors : null);
     if (DATA.compare) compare(DATA.compare);
+    if (DATA.fed) fedRound(DATA.fed);
     document.body.setAttribute('data-report-ready', 'true');
   } catch (e) {
     document.body.setAttribute('data-report-error', String(e));

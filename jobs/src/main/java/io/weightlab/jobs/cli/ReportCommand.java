@@ -29,7 +29,7 @@ import java.util.concurrent.Callable;
         description = {"One interactive, offline HTML report from the outputs of `stats` and/or `spectrum` (no Spark, no checkpoint reads):",
                 "heatmaps, metrics by layer, histogram and tensor table from stats; alpha, ESD gallery and matrix table from spectrum;",
                 "anomalies from both. Give --stats (and/or --spectrum) twice for a before/after page of two runs, or --compare alone",
-                "for a compare run's page (docs/algorithms.md §31)."})
+                "for a compare run's page, or --fedavg alone for a federated round's page (docs/algorithms.md §31)."})
 public class ReportCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -41,6 +41,9 @@ public class ReportCommand implements Callable<Integer> {
 
     @Option(names = "--compare", description = "output directory of a compare run (a page of its own)")
     String compareDir;
+
+    @Option(names = "--fedavg", description = "output directory of a fedavg round (a page of its own: clients, tensors, privacy spent)")
+    String fedavgDir;
 
     @Option(names = "--label", description = "names of the two runs of a before/after page (default: the directories' names)")
     List<String> labels;
@@ -54,11 +57,15 @@ public class ReportCommand implements Callable<Integer> {
     @Override
     @SuppressWarnings("unchecked")
     public Integer call() throws IOException {
+        if (fedavgDir != null) {
+            if (compareDir != null || statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--fedavg makes a page of its own: give it alone");
+            return fedavg(new Configuration());
+        }
         if (compareDir != null) {
             if (statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--compare makes a page of its own: give it alone");
             return compare(new Configuration());
         }
-        if (statsDirs == null && spectrumDirs == null) throw new UsageException("give --stats and/or --spectrum (or --compare)");
+        if (statsDirs == null && spectrumDirs == null) throw new UsageException("give --stats and/or --spectrum (or --compare, or --fedavg)");
         int ns = statsDirs == null ? 0 : statsDirs.size(), np = spectrumDirs == null ? 0 : spectrumDirs.size();
         if (ns > 2 || np > 2) throw new UsageException("--stats and --spectrum: at most two runs each (before and after)");
         if (ns == 2 || np == 2) {
@@ -144,6 +151,20 @@ public class ReportCommand implements Callable<Integer> {
         Map<String, Object> doc = read(conf, compareDir, "compare.json", new TypeReference<>() {});
         return write(conf, CompareReport.render((Map<String, Object>) doc.get("run"), (List<Map<String, Object>>) doc.get("layers"),
                 (List<Map<String, Object>>) doc.get("tensors"), (List<Map<String, Object>>) doc.get("not_compared")));
+    }
+
+    @SuppressWarnings("unchecked")
+    private Integer fedavg(Configuration conf) throws IOException {
+        Map<String, Object> doc = read(conf, fedavgDir, io.weightlab.jobs.federated.FedAvgJob.REPORT, new TypeReference<>() {});
+        Path ledger = new Path(new Path(fedavgDir, io.weightlab.jobs.federated.FedAvgJob.STATE), io.weightlab.common.fed.PrivacyLedger.FILE);
+        List<Map<String, Object>> rounds = null;
+        FileSystem fs = ledger.getFileSystem(conf);
+        if (fs.exists(ledger)) {
+            try (FSDataInputStream in = fs.open(ledger)) {
+                rounds = io.weightlab.common.report.FedRoundReport.rows(JSON.readValue((java.io.InputStream) in, Map.class).get("rounds"));
+            }
+        }
+        return write(conf, io.weightlab.common.report.FedRoundReport.render(doc, rounds));
     }
 
     private Integer write(Configuration conf, String html) throws IOException {

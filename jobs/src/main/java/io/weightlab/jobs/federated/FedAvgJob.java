@@ -19,6 +19,8 @@ import java.util.Map;
 public final class FedAvgJob {
     public static final String MODEL = "model/";
     public static final String REPORT = "round_report.json";
+    /** The round's page (clients, tensors, privacy), drawn from round_report.json. */
+    public static final String PAGE = "report.html";
     public static final String STATE = "server_state/";
 
     public record Options(String manifest, String clientsPrefix, String out, boolean overwrite, String method, Map<String, String> methodParams,

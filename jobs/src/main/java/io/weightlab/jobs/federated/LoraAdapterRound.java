@@ -266,6 +266,7 @@ final class LoraAdapterRound {
         try (FSDataOutputStream os = staged.create(FedAvgJob.REPORT)) {
             Tables.writeJson(os, report);
         }
+        staged.writeString(FedAvgJob.PAGE, io.weightlab.common.report.FedRoundReport.render(report, null));
         in.console.printf("[fedavg] %d of %d LoRA client(s) aggregated over %d module(s), %.1f s: %s%n", kept.size(), in.manifest.clients().size(),
                 adapters.modules().size(), in.secondsSinceStart(), o.out());
         return report;

@@ -327,6 +327,46 @@ public class ReportRenderTest {
         assertEquals("scatter", js.executeScript("return window.weightlabCharts[window.weightlabCharts.length - 1].getOption().series[0].type"), "points, no lines");
     }
 
+    @Test
+    @SuppressWarnings("unchecked")
+    void fedRoundPageShowsEveryClientWithItsStatusAndThePrivacySpent() throws IOException {
+        // four MiniLM clients, one with a NaN (dropped), a DP round (ε chart) and a multi-krum round (one not selected)
+        Path clients = io.weightlab.jobs.federated.FedAvgJobTest.clients(tmp.resolve("clients"), 4, "--nan", "c3");
+        Path dp = tmp.resolve("fed-dp"), krum = tmp.resolve("fed-krum");
+        Cli.Run r = Cli.run("fedavg", "--manifest", clients.resolve("manifest.json").toString(), "--out", dp.toString(), "--bad-clients", "drop",
+                "--weighting", "uniform", "--clip", "5", "--dp", "gaussian", "--noise-multiplier", "1", "--seed", "3");
+        assertEquals(0, r.exit(), r.err());
+        JavascriptExecutor js = open(dp.resolve("report.html"));
+        assertCharts(js, "#fed-clients canvas, #fed-tensors canvas, #fed-privacy canvas", 3);
+        Map<String, Object> report = JSON.readValue(dp.resolve("round_report.json").toFile(), Map.class);
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) report.get("clients");
+        assertEquals(4, rows.size());
+        assertEquals(4L, ((Number) js.executeScript("return document.querySelectorAll('#fed-client-table tbody tr').length")).longValue(), "one row per client");
+        assertEquals(1L, ((Number) js.executeScript("return document.querySelectorAll('#fed-client-table tbody tr.bad').length")).longValue(), "the NaN client is marked");
+        assertTrue(driver.findElement(By.cssSelector("#fed-client-table tbody tr.bad")).getText().contains("c3"));
+        // the bars carry the status colours of the report's data: three aggregated, one dropped
+        List<String> colours = (List<String>) js.executeScript("return window.weightlabCharts.filter(function (c) { return c.getDom().closest('#fed-clients'); })[0]"
+                + ".getOption().series[0].data.map(function (d) { return d.itemStyle.color; })");
+        assertEquals(4, colours.size());
+        assertEquals(1, colours.stream().filter("#e15759"::equals).count(), "one red (dropped) bar: " + colours);
+        // ε on the page is the ledger's
+        Map<String, Object> ledger = JSON.readValue(dp.resolve("server_state/privacy.json").toFile(), Map.class);
+        Number eps = (Number) js.executeScript("return window.weightlabCharts.filter(function (c) { return c.getDom().closest('#fed-privacy'); })[0]"
+                + ".getOption().series[0].data[0]");
+        assertEquals(((Number) ledger.get("epsilon")).doubleValue(), eps.doubleValue(), 0.0);
+        screenshot("fedavg");
+
+        r = Cli.run("fedavg", "--manifest", clients.resolve("manifest.json").toString(), "--out", krum.toString(), "--bad-clients", "drop",
+                "--method", "multi-krum:num_clients_to_keep=2");
+        assertEquals(0, r.exit(), r.err());
+        Cli.Run page = Cli.run("report", "--fedavg", krum.toString(), "--out", tmp.resolve("fed-report").toString());
+        assertEquals(0, page.exit(), page.err());
+        js = open(tmp.resolve("fed-report").resolve("report.html"));
+        assertCharts(js, "#fed-clients canvas, #fed-tensors canvas", 2);
+        String text = driver.findElement(By.cssSelector("#fed-client-table")).getText();
+        assertTrue(text.contains("not_selected") && text.contains("dropped"), text);
+    }
+
     String firstTensor() {
         return driver.findElement(By.cssSelector("#tensor-table tbody tr td")).getAttribute("title");
     }
