@@ -334,6 +334,47 @@ def check(a):
     return res
 
 
+def stack(a):
+    """passthrough over slices, from mergekit's rule: layers renumbered in slice order, embeddings from the first
+    slice's model, everything else outside the blocks from the last slice's; scale by a filter on the source name."""
+    recipe = yaml.safe_load(open(a.recipe))
+    def load(d):
+        return {k: v.double().numpy() for k, v in tensors(d, "torch").items()}
+    srcs = [s["sources"][0] for s in recipe["slices"]]
+    models = {s["model"]: load(s["model"]) for s in srcs}
+    expected, k = {}, 0
+    def scale(s, name):
+        v = (s.get("parameters") or {}).get("scale", 1.0)
+        if isinstance(v, list):
+            for f in v:
+                if f.get("filter") in (None, "*") or f["filter"] in name:
+                    return float(f["value"])
+            return 1.0
+        return float(v)
+    for s in srcs:
+        lo, hi = s["layer_range"]
+        for name, x in models[s["model"]].items():
+            m = re.match(r"model\.layers\.(\d+)\.(.*)", name)
+            if m and lo <= int(m.group(1)) < hi:
+                expected["model.layers.%d.%s" % (k + int(m.group(1)) - lo, m.group(2))] = scale(s, name) * x
+        k += hi - lo
+    for name, x in models[srcs[0]["model"]].items():
+        if not name.startswith("model.layers.") and "embed" in name:
+            expected[name] = scale(srcs[0], name) * x
+    for name, x in models[srcs[-1]["model"]].items():
+        if not name.startswith("model.layers.") and "embed" not in name:
+            expected[name] = scale(srcs[-1], name) * x
+    out = load(a.out)
+    worst = max(float(np.abs(out[n] - x).max()) for n, x in expected.items())
+    from transformers import AutoModelForCausalLM
+    m, info = AutoModelForCausalLM.from_pretrained(a.out, output_loading_info=True)
+    with torch.no_grad():
+        logits = m(torch.tensor([[1, 2, 3, 4]])).logits
+    print(json.dumps({"expected_tensors": len(expected), "written_tensors": len(out), "same_names": sorted(expected) == sorted(out),
+                      "max_abs_diff": worst, "layers": m.config.num_hidden_layers,
+                      "missing_keys": list(info["missing_keys"]) + list(info["unexpected_keys"]), "logits_finite": bool(torch.isfinite(logits).all())}))
+
+
 ap = argparse.ArgumentParser()
 sub = ap.add_subparsers(dest="cmd", required=True)
 mk = sub.add_parser("make")
@@ -342,5 +383,7 @@ mk.add_argument("--bad", action="store_true")
 mk.add_argument("--dtype", default="float32")
 ck = sub.add_parser("check")
 ck.add_argument("cases")
+st = sub.add_parser("stack")
+st.add_argument("recipe"); st.add_argument("out")
 a = ap.parse_args()
-make(a) if a.cmd == "make" else check_all(a)
+make(a) if a.cmd == "make" else stack(a) if a.cmd == "stack" else check_all(a)

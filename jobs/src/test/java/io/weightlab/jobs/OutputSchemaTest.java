@@ -90,6 +90,10 @@ public class OutputSchemaTest {
         Files.writeString(recipe, "merge_method: dare_ties\nbase_model: " + llama + "\nmodels:\n  - model: " + trained
                 + "\n    parameters: {weight: 0.5, density: 0.5}\n");
         outputs.put("merge", run("merge", "--config", recipe.toString(), "--out", tmp.resolve("merge").toString()));
+        Path stack = tmp.resolve("stack.yaml");
+        Files.writeString(stack, "merge_method: passthrough\nslices:\n  - sources:\n      - model: " + llama + "\n        layer_range: [0, 2]\n"
+                + "  - sources:\n      - model: " + trained + "\n        layer_range: [1, 3]\n");
+        outputs.put("merge#stack", run("merge", "--config", stack.toString(), "--out", tmp.resolve("merge-stack").toString()));
         // Jobs that write weights copy the small files beside their input (config, tokenizer, README): not ours.
         Set<String> copied = new TreeSet<>();
         for (Path in : List.of(llama, Fixtures.dir("all-minilm-l6-v2"))) {

@@ -103,7 +103,7 @@ public final class MergePlanner {
             int[] r = m.layerRange();
             if (r != null && (r[0] != 0 || r[1] != layers)) {
                 throw new UsageException(recipe.source() + ": layer_range [" + r[0] + ", " + r[1] + "] of " + m.uri() + " is not [0, " + layers
-                        + "]: only one slice over all layers is supported (layer stacking is not implemented)");
+                        + "]: only one slice over all layers is supported for " + info.name() + " (layer stacking is merge_method: passthrough)");
             }
         }
     }

@@ -21,7 +21,7 @@ import java.util.Set;
  * the key: a recipe is never half-applied.
  */
 public record MergeRecipe(String source, String method, String baseModel, List<Model> models, Map<String, JsonNode> parameters,
-                          DType dtype, DType outDType) implements Serializable {
+                          DType dtype, DType outDType, List<Model> stack) implements Serializable {
 
     /** One {@code models:} entry: its URI and its own parameters (raw, resolved per tensor). */
     public record Model(String uri, Map<String, JsonNode> parameters, int[] layerRange) implements Serializable {}
@@ -40,7 +40,7 @@ public record MergeRecipe(String source, String method, String baseModel, List<M
             }
             if (NOT_YET.contains(k)) {
                 throw new UsageException(source + ": '" + k + "' is not supported" + (k.equals("tokenizer") ? " (tokenizer surgery); the tokenizer is copied from the base model"
-                        : "; give the merge as 'models:' (layer stacking with slices/passthrough is not implemented)"));
+                        : "; give the merge as 'models:', or layer stacking as 'slices:' with merge_method: passthrough"));
             }
             if (k.equals("random_seed")) throw new UsageException(source + ": 'random_seed' is a mergekit option, not a recipe key; pass --seed");
         }
@@ -53,12 +53,18 @@ public record MergeRecipe(String source, String method, String baseModel, List<M
         String base = text(root, "base_model", source);
         JsonNode ms = root.get("models");
         List<String> entryKeys = List.of("model", "parameters");
+        if (root.has("slices") && "passthrough".equals(method)) {
+            if (ms != null) throw new UsageException(source + ": give either 'models' or 'slices', not both");
+            List<Model> stack = stackSlices(root.get("slices"), source);
+            return new MergeRecipe(source, method, base, stack, mapping(root.get("parameters"), source + ": parameters"),
+                    dtype(root, "dtype", source), dtype(root, "out_dtype", source), stack);
+        }
         if (root.has("slices")) {
             // One slice whose sources all span every layer is the same merge as models: (mergekit's gradient-slerp example).
             if (ms != null) throw new UsageException(source + ": give either 'models' or 'slices', not both");
             JsonNode sl = root.get("slices");
             if (!sl.isArray() || sl.size() != 1) {
-                throw new UsageException(source + ": 'slices' with " + (sl.isArray() ? sl.size() : 0) + " slices: only one slice over all layers is supported (layer stacking is not implemented)");
+                throw new UsageException(source + ": 'slices' with " + (sl.isArray() ? sl.size() : 0) + " slices: only one slice over all layers is supported for " + method + " (layer stacking is merge_method: passthrough)");
             }
             for (Iterator<String> it = sl.get(0).fieldNames(); it.hasNext(); ) {
                 String k = it.next();
@@ -94,7 +100,40 @@ public record MergeRecipe(String source, String method, String baseModel, List<M
             models.add(new Model(uri, params, range));
         }
         return new MergeRecipe(source, method, base, List.copyOf(models), mapping(root.get("parameters"), source + ": parameters"),
-                dtype(root, "dtype", source), dtype(root, "out_dtype", source));
+                dtype(root, "dtype", source), dtype(root, "out_dtype", source), null);
+    }
+
+    /** passthrough's slices, in order: each exactly one source with its layer_range [start, end) (layer stacking). */
+    private static List<Model> stackSlices(JsonNode sl, String source) {
+        if (!sl.isArray() || sl.isEmpty()) throw new UsageException(source + ": 'slices' must be a non-empty list of {sources: [...]}");
+        List<Model> out = new ArrayList<>();
+        for (JsonNode slice : sl) {
+            if (!slice.isObject()) throw new UsageException(source + ": a slice must be a mapping {sources: [...]}");
+            for (Iterator<String> it = slice.fieldNames(); it.hasNext(); ) {
+                String k = it.next();
+                if (!k.equals("sources")) throw new UsageException(source + ": unknown key '" + k + "' in a slice; keys: sources");
+            }
+            JsonNode src = slice.get("sources");
+            if (src == null || !src.isArray() || src.size() != 1) {
+                throw new UsageException(source + ": passthrough takes exactly one source per slice, got " + (src == null || !src.isArray() ? 0 : src.size()));
+            }
+            JsonNode m = src.get(0);
+            if (!m.isObject()) throw new UsageException(source + ": a slice source must be a mapping {model, layer_range, parameters}");
+            for (Iterator<String> it = m.fieldNames(); it.hasNext(); ) {
+                String k = it.next();
+                List<String> keys = List.of("model", "layer_range", "parameters");
+                if (!keys.contains(k)) throw new UsageException(source + ": unknown key '" + k + "' in a slice source" + Suggestions.didYouMean(k, keys) + "; keys: model, layer_range, parameters");
+            }
+            String uri = text(m, "model", source);
+            if (uri == null) throw new UsageException(source + ": a slice source without 'model'");
+            if (uri.contains("+")) throw new UsageException(source + ": model '" + uri + "': 'model+lora' references are not supported; merge the adapter first");
+            JsonNode lr = m.get("layer_range");
+            if (lr == null || !lr.isArray() || lr.size() != 2 || !lr.get(0).isInt() || !lr.get(1).isInt() || lr.get(0).asInt() < 0 || lr.get(1).asInt() <= lr.get(0).asInt()) {
+                throw new UsageException(source + ": layer_range of " + uri + " must be [start, end] with 0 <= start < end");
+            }
+            out.add(new Model(uri, mapping(m.get("parameters"), source + ": parameters of " + uri), new int[] {lr.get(0).asInt(), lr.get(1).asInt()}));
+        }
+        return List.copyOf(out);
     }
 
     private static String text(JsonNode n, String key, String source) {

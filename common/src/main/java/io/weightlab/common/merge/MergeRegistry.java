@@ -60,7 +60,10 @@ public final class MergeRegistry {
                     p -> new Karcher())
             .register(MethodInfo.of("sce", "matrix-level weights mean(τ²)/Σ mean(τ²), sign consensus, weighted mean of the agreeing deltas (Wan et al. 2024)",
                     Param.number("select_topk", "1.0", 0, 1, "fraction of positions of highest variance across models kept (< 1 is not implemented)"), INT8),
-                    p -> new Sce());
+                    p -> new Sce())
+            .register(MethodInfo.of("passthrough", "one model's tensors as they are (times scale); with slices: layer ranges of models stacked (frankenmerges)",
+                    Param.number("scale", "1.0", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, "per model: factor on its tensors")),
+                    p -> new Passthrough());
 
     private MergeRegistry() {}
 

@@ -45,7 +45,7 @@ class MergeRecipeTest {
         assertTrue(refused("{" + base + ", 'modules': {}}").contains("'modules' is not supported"));
         assertTrue(refused("{" + base + ", 'tokenizer': {'source': 'union'}}").contains("tokenizer surgery"));
         assertTrue(refused("{'merge_method': 'ties', 'base_model': 'b', 'models': [{'model': 'x+lora'}]}").contains("model+lora"));
-        assertTrue(refused("{'merge_method': 'passthrough', 'slices': [{'sources': [{'model': 'a', 'layer_range': [0, 2]}]},"
+        assertTrue(refused("{'merge_method': 'linear', 'slices': [{'sources': [{'model': 'a', 'layer_range': [0, 2]}]},"
                 + "{'sources': [{'model': 'a', 'layer_range': [1, 3]}]}]}").contains("only one slice"));
         assertTrue(refused("{" + base + ", 'dtype': 'int8'}").contains("dtype 'int8'"));
         assertTrue(refused("{'merge_method': 'ties', 'models': [{'model': 'x', 'parameters': {'weight': 1}}]}").contains("needs 'base_model'"));

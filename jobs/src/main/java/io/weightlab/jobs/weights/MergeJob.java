@@ -77,6 +77,7 @@ public final class MergeJob {
         try (JobRun run = JobRun.start("merge", sc, console)) {
             Configuration hconf = run.hadoop();
             MergeRecipe recipe = readRecipe(hconf, o.recipe());
+            if (recipe.stack() != null) return LayerStacking.run(run, o, recipe, WHAT);
             MergePlanner planner = new MergePlanner(recipe, o.seed());
             List<MergeRecipe.Model> models = planner.inputs();
             Checkpoint base = planner.usesBase() ? CheckpointCatalog.open(hconf, recipe.baseModel()) : null;

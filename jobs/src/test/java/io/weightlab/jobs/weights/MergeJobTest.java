@@ -310,6 +310,52 @@ public class MergeJobTest {
     }
 
     @Test
+    void passthroughStacksLayerRangesAsMergekitDoes(@TempDir Path tmp) throws IOException {
+        // a frankenmerge: layers 0-2 of the base, then layers 1-3 of a fine-tune with its o_proj halved: 6 layers
+        Path r = recipe(tmp, """
+                slices:
+                  - sources:
+                      - model: BASE
+                        layer_range: [0, 3]
+                  - sources:
+                      - model: FT1
+                        layer_range: [1, 4]
+                        parameters:
+                          scale:
+                            - filter: o_proj
+                              value: 0.5
+                            - value: 1.0
+                merge_method: passthrough
+                dtype: float32
+                """);
+        Path out = tmp.resolve("stacked");
+        Cli.Run run = merge(r, out);
+        assertEquals(0, run.exit(), run.err());
+        JsonNode res = JSON.readTree(Python.script(Python.testScript("merge_check.py"), "stack", r.toString(), out.toString()));
+        assertTrue(res.get("same_names").asBoolean(), res.toString());
+        assertEquals(0.0, res.get("max_abs_diff").asDouble(), 0.0, "copies and halving by 0.5 are exact: " + res);
+        assertEquals(6, res.get("layers").asInt(), "config.json num_hidden_layers");
+        assertEquals(0, res.get("missing_keys").size(), res.toString());
+        assertTrue(res.get("logits_finite").asBoolean());
+        assertEquals(6 * 9 + 3, res.get("written_tensors").asInt(), "9 tensors per layer, embeddings, norm, head: " + res);
+
+        // a range past the model's layers, and two sources in one slice: one line, exit 2, nothing written
+        String[][] bad = {
+                {"slices:\n  - sources:\n      - model: BASE\n        layer_range: [2, 9]\nmerge_method: passthrough\n", "is past its 4 layer(s)"},
+                {"slices:\n  - sources:\n      - model: BASE\n        layer_range: [0, 2]\n      - model: FT0\n        layer_range: [0, 2]\nmerge_method: passthrough\n",
+                        "exactly one source per slice"},
+        };
+        for (String[] c : bad) {
+            Path o = tmp.resolve("bad");
+            Cli.Run b = merge(recipe(tmp, c[0]), o);
+            assertEquals(2, b.exit(), b.err());
+            assertTrue(b.err().contains(c[1]), b.err());
+            assertEquals(1, b.err().strip().lines().count(), b.err());
+            assertFalse(Files.exists(o));
+        }
+    }
+
+    @Test
     void dareTiesIsByteIdenticalWhateverTheStep(@TempDir Path tmp) throws IOException {
         Path dt = recipe(tmp, """
                 merge_method: dare_ties
