@@ -183,6 +183,16 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
         pending += len;
     }
 
+    /**
+     * Moves the int bins into the totals and frees them (two int[65536]): a finished slice's summary is held until the
+     * shuffle takes it, and a fleet task emits thousands of them. Adding more values later allocates them again.
+     */
+    public void compact() {
+        flush();
+        binsEven = null;
+        binsOdd = null;
+    }
+
     /** Moves the int bins into the long totals. */
     private void flush() {
         if (binsEven == null || pending == 0) return;

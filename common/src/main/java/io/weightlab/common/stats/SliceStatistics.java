@@ -27,12 +27,14 @@ public final class SliceStatistics {
         if (quantiles.isExact()) {
             // 8/16-bit stored values: count bit patterns only; the exact moments come from the counts.
             forEachRawPiece(reader, unit, (buf, first, count) -> quantiles.addRaw(buf, 0, count));
+            quantiles.compact();
             return new TensorPartial(quantiles.moments(), quantiles);
         }
         forEachPiece(reader, unit, (values, count) -> {
             for (int off = 0; off < count; off += MOMENT_BLOCK) moments.addBlock(values, off, Math.min(MOMENT_BLOCK, count - off));
             quantiles.addValues(values, 0, count);
         });
+        quantiles.compact();
         return new TensorPartial(moments, quantiles);
     }
 

@@ -59,6 +59,12 @@ public final class FleetStatsJob {
 
     /** Hadoop conf key: tensor bytes per wave; a wave's checkpoints are committed when it ends. */
     public static final String WAVE_BYTES = "weightlab.fleet.wave-bytes";
+    /**
+     * Hadoop conf key: tensors per wave. The driver collects one summary per tensor of the wave, each with a 0.5 MB
+     * count table once deserialized, so this bounds the driver's memory (1024: about 0.5 GB) where bytes do not:
+     * 50 MiniLM-sized checkpoints are 4.2 GB but 5,100 tensors (2.6 GB of tables; a 2 GB driver ran out of heap).
+     */
+    public static final String WAVE_TENSORS = "weightlab.fleet.wave-tensors";
     /** Hadoop conf key: with more checkpoints than this, headers are read on executors. */
     public static final String DRIVER_HEADERS_MAX = "weightlab.fleet.driver-headers-max";
 
@@ -126,7 +132,7 @@ public final class FleetStatsJob {
             List<Map<String, Object>> analysed = new ArrayList<>();
             long totalBytes = 0;
             long waveBytes = run.hadoop().getLong(WAVE_BYTES, 8L << 30);
-            for (List<Opened> wave : waves(todo, waveBytes)) {
+            for (List<Opened> wave : waves(todo, waveBytes, run.hadoop().getInt(WAVE_TENSORS, 1024))) {
                 totalBytes += analyseWave(run, o, wave, dqs, dataset, runId, rowsByUri, analysed);
             }
             List<Map<String, Object>> goneFacts = new ArrayList<>();
@@ -190,20 +196,22 @@ public final class FleetStatsJob {
         }
     }
 
-    /** Consecutive groups of at most {@code maxBytes} of tensor data (a larger checkpoint alone). */
-    static List<List<Opened>> waves(List<Opened> todo, long maxBytes) {
+    /** Consecutive groups of at most {@code maxBytes} of tensor data and {@code maxTensors} tensors (a larger checkpoint alone). */
+    static List<List<Opened>> waves(List<Opened> todo, long maxBytes, int maxTensors) {
         List<List<Opened>> waves = new ArrayList<>();
         List<Opened> cur = new ArrayList<>();
-        long bytes = 0;
+        long bytes = 0, tensors = 0;
         for (Opened x : todo) {
-            long b = x.ckpt().totalBytes();
-            if (!cur.isEmpty() && bytes + b > maxBytes) {
+            long b = x.ckpt().totalBytes(), n = x.ckpt().tensors().size();
+            if (!cur.isEmpty() && (bytes + b > maxBytes || tensors + n > maxTensors)) {
                 waves.add(cur);
                 cur = new ArrayList<>();
                 bytes = 0;
+                tensors = 0;
             }
             cur.add(x);
             bytes += b;
+            tensors += n;
         }
         if (!cur.isEmpty()) waves.add(cur);
         return waves;

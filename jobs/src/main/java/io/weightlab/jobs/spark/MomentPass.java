@@ -52,22 +52,44 @@ public final class MomentPass {
                                                              org.apache.spark.util.LongAccumulator nanos) {
         return jsc.parallelize(tasks, Math.max(1, tasks.size()))
                 .mapPartitionsToPair(it -> computeUnits(WorkPacker.flatten(it), conf.value().get(), nanos))
-                .groupByKey(Math.max(1, Math.min(units, jsc.defaultParallelism() * 4)))
+                .groupByKey(reducePartitions(units, jsc.defaultParallelism()))
                 .mapValues(MomentPass::mergeInSliceOrder);
     }
 
+    /**
+     * Reduce partitions: 4 per core, and more when there are many units, so a reduce task holds at most ~64 slice
+     * summaries (each a 0.5 MB count table once deserialized) however many small tensors a fleet brings.
+     */
+    static int reducePartitions(int units, int parallelism) {
+        return Math.max(1, Math.min(units, Math.max(parallelism * 4, (units + 63) / 64)));
+    }
+
+    /**
+     * The task's units summarised one at a time as the shuffle asks for them: a task never holds more than the slice
+     * in hand (a fleet task can hold thousands of small tensors' units; collecting them first ran out of heap).
+     */
     private static Iterator<Tuple2<String, Tuple2<Integer, TensorPartial>>> computeUnits(Iterator<StatsUnit> it, Configuration conf,
                                                                                  org.apache.spark.util.LongAccumulator nanos) {
-        List<Tuple2<String, Tuple2<Integer, TensorPartial>>> out = new ArrayList<>();
-        long t0 = System.nanoTime();
-        try (RangeReader reader = new RangeReader(conf)) {
-            while (it.hasNext()) {
-                StatsUnit u = it.next();
-                out.add(new Tuple2<>(u.tensor().name(), new Tuple2<>(u.sliceIndex(), SliceStatistics.compute(reader, u))));
+        RangeReader reader = new RangeReader(conf);
+        org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+        if (task != null) task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> reader.close());
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                boolean more = it.hasNext();
+                if (!more && task == null) reader.close();
+                return more;
             }
-        }
-        nanos.add(System.nanoTime() - t0);
-        return out.iterator();
+
+            @Override
+            public Tuple2<String, Tuple2<Integer, TensorPartial>> next() {
+                long t0 = System.nanoTime();
+                StatsUnit u = it.next();
+                Tuple2<String, Tuple2<Integer, TensorPartial>> r = new Tuple2<>(u.tensor().name(), new Tuple2<>(u.sliceIndex(), SliceStatistics.compute(reader, u)));
+                nanos.add(System.nanoTime() - t0);
+                return r;
+            }
+        };
     }
 
     private static TensorPartial mergeInSliceOrder(Iterable<Tuple2<Integer, TensorPartial>> parts) {
