@@ -71,6 +71,7 @@ def check(a):
             r["numpy_residual_energy"] = float(np.sqrt((s[k:] ** 2).sum()) / fro)
             r["measured_residual_energy"] = float(np.linalg.norm(merged[name] - ft[name].astype(np.float64)) / fro)
             r["numpy_sigma_kept"] = float(s[k - 1])
+            r["numpy_sigma_max"] = float(s[0])
         res["modules"][module] = r
     cfg = json.load(open(os.path.join(a.out, "adapter_config.json")))
     res["config"] = {k: cfg[k] for k in ("r", "lora_alpha", "rank_pattern", "alpha_pattern", "target_modules", "base_model_name_or_path")}

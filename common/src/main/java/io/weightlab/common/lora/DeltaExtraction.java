@@ -28,16 +28,7 @@ public final class DeltaExtraction {
         // Σσ² from the values, not from Σ ΔW²: both agree to rounding, the values are what the cut is made on
         double sum = 0;
         for (int i = 0; i < full; i++) sum += s[i] * s[i];
-        if (energy < 1) {
-            double kept = 0;
-            for (int i = 0; i < k; i++) {
-                kept += s[i] * s[i];
-                if (kept >= energy * sum) {
-                    k = i + 1;
-                    break;
-                }
-            }
-        }
+        if (energy < 1) k = Math.min(k, EnergyRanks.rankFor(s, energy));
         double tail = 0;
         for (int i = full - 1; i >= k; i--) tail += s[i] * s[i];    // smallest first: no large-sum cancellation
         LoraFactors factors = SvdSplit.split(f.u(), s, f.vt(), full, out, in, 0, k, 1.0,

@@ -29,6 +29,9 @@ public final class LayerStack {
 
     public static List<Piece> plan(MergeRecipe recipe, Map<String, Checkpoint> models) {
         List<MergeRecipe.Model> slices = recipe.stack();
+        for (MergeRecipe.Model s : slices) {
+            for (String k : s.parameters().keySet()) if (!k.equals("scale")) throw new UsageException(recipe.source() + ": unknown parameter '" + k + "' of " + s.uri() + " for passthrough; its parameters: scale");
+        }
         Checkpoint first = models.get(slices.get(0).uri()), last = models.get(slices.get(slices.size() - 1).uri());
         List<Piece> head = new ArrayList<>(), body = new ArrayList<>(), tail = new ArrayList<>();
         for (TensorInfo t : first.tensors()) {
@@ -83,7 +86,6 @@ public final class LayerStack {
         String where = recipe.source() + ": parameter scale of " + m.uri() + " for tensor '" + t.name() + "'";
         String v = RecipeValue.resolve(m.parameters().get("scale"), t.name(), pos, where);
         if (v == null) v = RecipeValue.resolve(recipe.parameters().get("scale"), t.name(), pos, where);
-        for (String k : m.parameters().keySet()) if (!k.equals("scale")) throw new UsageException(recipe.source() + ": unknown parameter '" + k + "' for passthrough; its parameters: scale");
         double scale;
         try {
             scale = v == null ? 1.0 : Double.parseDouble(v);

@@ -6,7 +6,6 @@ import io.weightlab.common.error.UsageException;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.RangeReader;
-import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.lora.DeltaExtraction;
 import io.weightlab.common.lora.FactorFiles;
 import io.weightlab.common.lora.LoraModule;
@@ -155,7 +154,7 @@ public final class ExtractLoraJob {
                 rows.add(row);
             });
             ModelWriter.writeProvenance(staged, run, "modules", rows);
-            job.console().printf("[extract-lora] %d module(s) with an adapter (ranks %d..%d), %d with no change; largest residual energy %.3g%n",
+            job.console().printf("[extract-lora] %d module(s) with an adapter (ranks %d..%d), %d without (no change above --sv-epsilon); largest residual energy %.3g%n",
                     kept.size(), results.stream().filter(r -> r.rank() > 0).mapToInt(ModuleResult::rank).min().orElse(0), rMax, zero.size(),
                     results.stream().mapToDouble(ModuleResult::residualEnergy).max().orElse(0));
             return new Result(results, run);
@@ -180,11 +179,11 @@ public final class ExtractLoraJob {
         LoraModule m = t.module();
         double[] delta;
         try (RangeReader reader = new RangeReader(conf)) {
-            delta = finite(reader, m.weight());
-            double[] b = finite(reader, t.base());
+            delta = LoraModule.readFinite(reader, m.weight());
+            double[] b = LoraModule.readFinite(reader, t.base());
             for (int i = 0; i < delta.length; i++) delta[i] -= b[i];
         }
-        if (m.fanInFanOut()) delta = transpose(delta, m.in(), m.out());
+        delta = m.linearOrder(delta);
         DeltaExtraction.Result r = DeltaExtraction.extract(delta, m.out(), m.in(), t.r(), t.energy(), t.epsilon());
         if (r.factors() != null) {
             Path p = new Path(t.file());
@@ -194,20 +193,5 @@ public final class ExtractLoraJob {
             }
         }
         return new ModuleResult(m.module(), r.rank(), r.frobenius(), r.residualEnergy(), r.sigmaMax(), r.sigmaKept(), t.file());
-    }
-
-    private static double[] finite(RangeReader reader, TensorInfo t) {
-        double[] v = TensorValues.read(reader, t, 0, t.elementCount(), null);
-        for (int i = 0; i < v.length; i++) {
-            if (!Double.isFinite(v[i])) throw new CheckpointFormatException(t.file(), t.name(), "FiniteValues", "element " + i + " is " + v[i]);
-        }
-        return v;
-    }
-
-    /** [rows, cols] row-major to [cols, rows]. */
-    private static double[] transpose(double[] v, int rows, int cols) {
-        double[] t = new double[v.length];
-        for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) t[j * rows + i] = v[i * cols + j];
-        return t;
     }
 }

@@ -242,14 +242,14 @@ public final class LoraInitJob {
             // stored bytes straight to an off-heap float32 matrix: no double copy (8 bytes a value) of a big W
             try (RangeReader reader = new RangeReader(conf)) {
                 FloatPointer wf = floatScratch(w.elementCount());
-                if (TensorValues.readFloat32(reader, w, wf) >= 0) throw nonFinite(w);
+                if (TensorValues.readFloat32(reader, w, wf) >= 0) throw LoraModule.nonFinite(w);
                 f = init.init(ModuleData.ofFloat32(wf, m.out(), m.in()), m.r(), m.scaling(), t.seed());
             }
         } else {
             double[] weight = null, gradient = null;
             try (RangeReader reader = new RangeReader(conf)) {
-                if (init.needsWeight()) weight = linearOrder(m, finiteValues(reader, w));
-                if (t.gradient() != null) gradient = linearOrder(m, finiteValues(reader, t.gradient()));
+                if (init.needsWeight()) weight = m.linearOrder(LoraModule.readFinite(reader, w));
+                if (t.gradient() != null) gradient = m.linearOrder(LoraModule.readFinite(reader, t.gradient()));
             }
             f = init.init(new ModuleData(m.out(), m.in(), weight, gradient), m.r(), m.scaling(), t.seed());
         }
@@ -287,25 +287,6 @@ public final class LoraInitJob {
         for (LoraModule m : modules) k.add(m.module() + " " + m.r() + " " + m.alpha() + " " + m.scaling());
         return k.add(o.method()).add(new TreeMap<>(o.initParams())).add(rankPattern).add(o.alphaPattern()).add(o.r()).add(o.alpha())
                 .add(o.rslora()).add(o.seed()).add(o.maxShardBytes()).add(o.taskType()).add(o.targetModules()).add(conv1d).hash();
-    }
-
-    /** [out, in] as the initialisers expect; a Conv1D weight (stored [in, out]) is transposed, as PEFT does for fan_in_fan_out. */
-    private static double[] linearOrder(LoraModule m, double[] v) {
-        if (!m.fanInFanOut()) return v;
-        int in = m.in(), out = m.out();
-        double[] t = new double[v.length];
-        for (int i = 0; i < in; i++) for (int j = 0; j < out; j++) t[j * in + i] = v[i * out + j];
-        return t;
-    }
-
-    private static double[] finiteValues(RangeReader reader, TensorInfo t) {
-        double[] values = TensorValues.read(reader, t, 0, t.elementCount(), null);
-        for (double v : values) if (!Double.isFinite(v)) throw nonFinite(t);
-        return values;
-    }
-
-    private static UsageException nonFinite(TensorInfo t) {
-        return new UsageException(t.file() + ": '" + t.name() + "' holds NaN/Inf; a decomposition of it is meaningless (rule: FiniteValues)");
     }
 
     private static Factored weightFactors(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf, StagedOutput staged,

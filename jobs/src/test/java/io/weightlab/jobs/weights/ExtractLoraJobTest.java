@@ -75,6 +75,7 @@ public class ExtractLoraJobTest {
             JsonNode m = res.get("modules").get(row.get("module").asText());
             assertEquals(m.get("numpy_residual_energy").asDouble(), row.get("residual_energy").asDouble(), 1e-9, row.toString());
             assertEquals(m.get("numpy_sigma_kept").asDouble(), row.get("sigma_kept").asDouble(), 1e-9 * m.get("numpy_sigma_kept").asDouble(), row.toString());
+            assertEquals(m.get("numpy_sigma_max").asDouble(), row.get("sigma_max").asDouble(), 1e-9 * m.get("numpy_sigma_max").asDouble(), row.toString());
             assertEquals(m.get("delta_frobenius").asDouble(), row.get("delta_frobenius").asDouble(), 1e-12 * m.get("delta_frobenius").asDouble());
         }
         JsonNode cfg = res.get("config");
