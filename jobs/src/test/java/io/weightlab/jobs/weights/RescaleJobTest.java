@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.error.CheckpointFormatException;
+import io.weightlab.common.error.UsageException;
 import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.testing.Fixtures;
 import io.weightlab.common.testing.Python;
@@ -209,7 +210,11 @@ public class RescaleJobTest {
         assertFalse(Files.exists(failed.resolve(StagedOutput.SUCCESS)));
         assertFalse(Files.exists(failed.resolve("model.safetensors.index.json")));
         if (Files.exists(failed)) {
-            assertThrows(CheckpointFormatException.class, () -> CheckpointCatalog.open(new Configuration(), failed.toString()));
+            // What the abort leaves depends on when the killed attempt stops: staging files (IncompleteOutput) or an
+            // empty directory (no checkpoint there). Either way a reader must refuse it, naming the directory.
+            RuntimeException refused = assertThrows(RuntimeException.class, () -> CheckpointCatalog.open(new Configuration(), failed.toString()));
+            assertTrue(refused instanceof CheckpointFormatException || refused instanceof UsageException, refused.toString());
+            assertTrue(refused.getMessage().contains(failed.getFileName().toString()), refused.getMessage());
         }
         TestSpark.get().sparkContext().hadoopConfiguration().unset(FaultyFileSystem.FAIL_FILE_KEY);
         List<String> again = new ArrayList<>(List.of(in.toString(), "--out", failed.toString(), "--max-shard-size", "700KB"));
