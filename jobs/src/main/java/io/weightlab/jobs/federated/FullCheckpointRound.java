@@ -404,8 +404,7 @@ final class FullCheckpointRound {
         try (FSDataOutputStream os = staged.create("tensors.csv")) {
             Tables.writeCsv(os, tensorRows);
         }
-        List<Map<String, Object>> dpRounds = privacy == null ? null
-                : io.weightlab.common.report.FedRoundReport.rows(new com.fasterxml.jackson.databind.ObjectMapper().readValue(privacy.ledgerJson(in.manifest.round()), Map.class).get("rounds"));
+        List<Map<String, Object>> dpRounds = privacy == null ? null : privacy.roundsAfter(in.manifest.round());
         staged.writeString(FedAvgJob.PAGE, io.weightlab.common.report.FedRoundReport.render(report, dpRounds));
         in.console.printf("[fedavg] %d of %d client(s) aggregated, %d dropped, %.1f s: %s%n", kept.size(), in.manifest.clients().size(),
                 in.validation.problems().size(), in.secondsSinceStart(), o.out());

@@ -12,6 +12,7 @@ import org.apache.hadoop.fs.Path;
 
 import java.io.IOException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -162,6 +163,15 @@ final class PrivateRound {
 
     /** server_state/privacy.json after this round. */
     String ledgerJson(String round) {
+        return ledgerAfter(round).json(dp.delta());
+    }
+
+    /** Every round of the ledger, this one included: the rows the round page draws. */
+    List<Map<String, Object>> roundsAfter(String round) {
+        return ledgerAfter(round).rounds();
+    }
+
+    private PrivacyLedger ledgerAfter(String round) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("round", round);
         row.put("sampling_rate", q);
@@ -170,6 +180,6 @@ final class PrivateRound {
         row.put("clients", clients);
         row.put("epsilon", spent.epsilon());
         if (adaptive != null) row.put("clip_next", clipNext);
-        return after.plusRound(row).withClipNext(clipNext).json(dp.delta());
+        return after.plusRound(row).withClipNext(clipNext);
     }
 }
