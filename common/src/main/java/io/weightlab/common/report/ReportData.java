@@ -87,6 +87,13 @@ public final class ReportData {
         return String.join("; ", why);
     }
 
+    /** Every tensor's histogram as {@link #histogram} draws it, in the order given. */
+    public static List<Map<String, Object>> histograms(List<TensorHistogram> hs) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (TensorHistogram h : hs) out.add(histogram(h));
+        return out;
+    }
+
     /** The value histogram as densities on its bin centres, with GG, Gaussian and Laplace densities at the same points. */
     static Map<String, Object> histogram(TensorHistogram hist) {
         double[] e = hist.edges();

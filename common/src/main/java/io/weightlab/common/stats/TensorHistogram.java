@@ -3,7 +3,11 @@ package io.weightlab.common.stats;
 import java.io.Serializable;
 
 /** A binned view of one tensor's values (from its quantile summary) with its fits, for the report's plot. */
-public record TensorHistogram(String tensor, double[] edges, long[] counts, GgFit fit, double std) implements Serializable {
+public record TensorHistogram(String tensor, double[] edges, long[] counts, GgFit fit, double std, boolean exact) implements Serializable {
+
+    public TensorHistogram(String tensor, double[] edges, long[] counts, GgFit fit, double std) {
+        this(tensor, edges, counts, fit, std, false);
+    }
 
     /** Equal-width bins between the 0.1 % and 99.9 % quantiles. */
     public static TensorHistogram of(String tensor, TensorPartial p, GgFit fit, int bins) {
@@ -23,6 +27,6 @@ public record TensorHistogram(String tensor, double[] edges, long[] counts, GgFi
             int b = (int) Math.min(bins - 1, Math.floor((values[i] - lo) / (hi - lo) * bins));
             counts[b] += c[i];
         }
-        return new TensorHistogram(tensor, edges, counts, fit, p.moments().stdPopulation());
+        return new TensorHistogram(tensor, edges, counts, fit, p.moments().stdPopulation(), p.quantiles().isExact());
     }
 }

@@ -255,14 +255,49 @@
 
   function histogram(container, h) {
     var c = card(container, 'values of ' + h.tensor + ' (density, log axis) with fitted densities');
-    var ch = chart(c), series = [{name: 'values', type: 'line', step: 'middle', symbol: 'none', areaStyle: {opacity: 0.35},
+    drawHistogram(chart(c), h, {});
+  }
+
+  // Every tensor's value histogram, drawn only when its card scrolls into view (as the ESD gallery).
+  function valuesGallery(hs, kinds) {
+    var g = document.getElementById('values-gallery');
+    if (!g) return;
+    var cards = [], observer = 'IntersectionObserver' in window ? new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) { if (e.isIntersecting) { observer.unobserve(e.target); drawValues(e.target); } });
+    }, {rootMargin: '300px'}) : null;
+    hs.forEach(function (h) {
+      var c = el('div', {'class': 'esd', 'data-tensor': h.tensor});
+      c.appendChild(el('div', {'class': 'title'}, h.tensor));
+      c.appendChild(el('div', {'class': 'chart'}));
+      c._h = h;
+      g.appendChild(c);
+      cards.push(c);
+      if (observer) observer.observe(c); else drawValues(c);
+    });
+    var filter = document.getElementById('values-filter');
+    if (filter) filter.addEventListener('input', function () {
+      var re; try { re = new RegExp(filter.value, 'i'); } catch (e) { return; }
+      cards.forEach(function (c) { c.style.display = re.test(c._h.tensor + ' ' + (kinds[c._h.tensor] || '')) ? '' : 'none'; });
+    });
+  }
+
+  function drawValues(c) {
+    var ch = echarts.init(c.querySelector('.chart'), null, {renderer: 'canvas'});
+    charts.push(ch);
+    drawHistogram(ch, c._h, {compact: true});
+    c.setAttribute('data-rendered', 'true');
+  }
+
+  function drawHistogram(ch, h, o) {
+    var series = [{name: 'values', type: 'line', step: 'middle', symbol: 'none', areaStyle: {opacity: 0.35},
       data: h.x.map(function (x, i) { return [x, h.density[i]]; }).filter(function (p) { return p[1] != null; })}];
     Object.keys(h.fits).forEach(function (k) {
       series.push({name: k, type: 'line', symbol: 'none', lineStyle: {width: 2}, data: h.x.map(function (x, i) { return [x, h.fits[k][i]]; })
         .filter(function (p) { return p[1] != null; })});
     });
-    ch.setOption({animation: false, color: ['#9fb4d3', '#e15759', '#59a14f', '#f28e2b'], grid: {left: 70, right: 20, top: 40, bottom: 45},
-      legend: {top: 0}, tooltip: {trigger: 'axis', valueFormatter: fmt}, dataZoom: [{type: 'inside'}],
+    ch.setOption({animation: false, color: ['#9fb4d3', '#e15759', '#59a14f', '#f28e2b'],
+      grid: o.compact ? {left: 52, right: 12, top: 44, bottom: 36} : {left: 70, right: 20, top: 40, bottom: 45},
+      legend: {top: 0, textStyle: {fontSize: o.compact ? 10 : 12}}, tooltip: {trigger: 'axis', valueFormatter: fmt}, dataZoom: [{type: 'inside'}],
       xAxis: {type: 'value', name: 'value', nameLocation: 'middle', nameGap: 28, scale: true, axisLabel: {formatter: axisNum}},
       yAxis: {type: 'log', name: 'density', axisLabel: {formatter: axisNum}}, series: series});
   }
@@ -277,6 +312,11 @@
     layerLines(lines, 'max|x| / std by layer (weight matrices)', 'max|x| / std', byLayer(rows, 'outlier_ratio', isMatrix), {log: true});
     layerLines(lines, 'std by layer (vectors: norms and biases)', 'std', byLayer(rows, 'std', function (r) { return r.ndim === 1; }), {log: true});
     if (s.histogram) histogram(document.getElementById('histogram'), s.histogram);
+    if (s.histograms) {
+      var kinds = {};
+      rows.forEach(function (r) { kinds[r.name] = r.kind; });
+      valuesGallery(s.histograms, kinds);
+    }
     table(document.getElementById('tensor-table'), [
       {key: 'name', label: 'tensor'}, {key: 'dtype', label: 'dtype'}, {key: 'shape', label: 'shape'}, {key: 'kind', label: 'kind'},
       {key: 'layer', label: 'layer', num: true}, {key: 'elements', label: 'elements', num: true}, {key: 'mean', label: 'mean', num: true},

@@ -56,9 +56,16 @@ public final class StatsJob {
     /** Generalized-Gaussian fitting: maximum likelihood on all values (default), moment estimates only, or none. */
     public enum GgMode { MLE, MOMENTS, NONE }
 
-    /** What came out: every row (tensors first, then roll-ups) and a few run facts. */
+    /**
+     * What came out: every row (tensors first, then roll-ups), a few run facts, the report's featured histogram and
+     * the value histogram of every tensor (histograms.json).
+     */
     public record Result(List<StatsRow> tensors, List<StatsRow> rollups, Map<String, Object> run,
-                         io.weightlab.common.stats.TensorHistogram histogram) {}
+                         io.weightlab.common.stats.TensorHistogram histogram, List<io.weightlab.common.stats.TensorHistogram> histograms) {}
+
+    /** Bins of every value histogram: between the 0.1 % and 99.9 % quantiles, so one outlier does not squash the rest. */
+    static final int HISTOGRAM_BINS = 120;
+    public static final String HISTOGRAMS = "histograms.json";
 
     private StatsJob() {}
 
@@ -136,9 +143,14 @@ public final class StatsJob {
             String chosen = o.histogramTensor() != null ? o.histogramTensor() : defaultHistogramTensor(ckpt, collected);
             if (chosen != null) {
                 if (!collected.containsKey(chosen)) throw new io.weightlab.common.error.UsageException("--histogram-tensor: no tensor '" + chosen + "' in " + ckpt.root());
-                hist = io.weightlab.common.stats.TensorHistogram.of(chosen, collected.get(chosen), fits.get(chosen), 120);
+                hist = io.weightlab.common.stats.TensorHistogram.of(chosen, collected.get(chosen), fits.get(chosen), HISTOGRAM_BINS);
             }
-            Result result = new Result(tensorRows, rollups, facts, hist);
+            List<io.weightlab.common.stats.TensorHistogram> histograms = new ArrayList<>();
+            for (StatsRow row : tensorRows) {
+                TensorPartial p = collected.get(row.name());
+                if (p.moments().count() > 0) histograms.add(io.weightlab.common.stats.TensorHistogram.of(row.name(), p, fits.get(row.name()), HISTOGRAM_BINS));
+            }
+            Result result = new Result(tensorRows, rollups, facts, hist, histograms);
             if (staged != null) write(run.hadoop(), staged, result);
             return result;
         });
@@ -264,14 +276,37 @@ public final class StatsJob {
             try (FSDataOutputStream os = staged.create("stats.csv")) {
                 Tables.writeCsv(os, all);
             }
+            try (FSDataOutputStream os = staged.create(HISTOGRAMS)) {
+                Tables.writeJson(os, histogramsDoc(r.histograms()));
+            }
             try (FSDataOutputStream os = staged.create("report.html")) {
-                os.write(io.weightlab.common.report.AnalysisReport.render(r.run(), r.tensors(), r.rollups(), r.histogram(), null, null)
+                os.write(io.weightlab.common.report.AnalysisReport.render(r.run(), r.tensors(), r.rollups(), r.histogram(), r.histograms(), null, null)
                         .getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
         } catch (IOException e) {
             throw new io.weightlab.common.error.WeightLabException("writing results failed: " + e.getMessage(), e);
         }
         ParquetTables.write(hadoop, all, staged.staged("stats.parquet").toString());
+    }
+
+    /** histograms.json: per tensor its bin edges and counts, and how exact the counts are (docs/schema.md). */
+    static Map<String, Object> histogramsDoc(List<io.weightlab.common.stats.TensorHistogram> hs) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (io.weightlab.common.stats.TensorHistogram h : hs) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("tensor", h.tensor());
+            m.put("exact", h.exact());
+            m.put("edges", h.edges());
+            m.put("counts", h.counts());
+            rows.add(m);
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("bins", HISTOGRAM_BINS);
+        doc.put("binning", "equal-width bins between the tensor's 0.1 % and 99.9 % quantiles; values outside are not counted; "
+                + "exact: true for stored dtypes of <= 16 bits (every value binned), false for wider ones (each value binned at its "
+                + "float32 bucket's midpoint, within 2^-8 + 2^-24 relative of the value)");
+        doc.put("tensors", rows);
+        return doc;
     }
 
     /** The console summary: model totals and the roll-up per role. */
@@ -288,6 +323,6 @@ public final class StatsJob {
         if (bad > 0) console.printf("%d tensor(s) hold NaN or Inf values: see the report%n", bad);
         console.printf("stats: %d tensors in %.1f s (%.2f GB/s)%n", r.tensors().size(), (double) r.run().get("seconds"),
                 (double) r.run().get("read_gb_per_s"));
-        if (out != null) console.println("output: " + out + "  (report.html, stats.json, stats.csv, stats.parquet)");
+        if (out != null) console.println("output: " + out + "  (report.html, stats.json, stats.csv, stats.parquet, " + HISTOGRAMS + ")");
     }
 }

@@ -78,6 +78,7 @@ public class ReportCommand implements Callable<Integer> {
         Map<String, Object> run = new LinkedHashMap<>();
         List<StatsRow> tensors = null, rollups = null;
         TensorHistogram hist = null;
+        List<TensorHistogram> histograms = null;
         if (stats != null) {
             Map<String, Object> doc = read(conf, stats, "stats.json", new TypeReference<>() {});
             run.putAll((Map<String, Object>) doc.get("run"));
@@ -96,6 +97,7 @@ public class ReportCommand implements Callable<Integer> {
                 hist = new TensorHistogram((String) h.get("tensor"), e.stream().mapToDouble(Number::doubleValue).toArray(),
                         c.stream().mapToLong(Number::longValue).toArray(), r == null ? null : r.gg(), r == null ? Double.NaN : r.std());
             }
+            histograms = histograms(conf, stats, byName);
         }
         List<Map<String, Object>> matrices = null;
         Map<String, double[]> svs = null;
@@ -107,7 +109,7 @@ public class ReportCommand implements Callable<Integer> {
             svs = read(conf, spectrum, io.weightlab.jobs.analysis.SpectrumJob.SINGULAR_VALUES, new TypeReference<Map<String, double[]>>() {});
         }
         run.put("job", stats != null && spectrum != null ? "stats + spectrum" : stats != null ? "stats" : "spectrum");
-        return write(conf, AnalysisReport.render(run, tensors, rollups, hist, matrices, svs));
+        return write(conf, AnalysisReport.render(run, tensors, rollups, hist, histograms, matrices, svs));
     }
 
     @SuppressWarnings("unchecked")
@@ -180,6 +182,22 @@ public class ReportCommand implements Callable<Integer> {
         }
         System.out.println("report: " + so.finalPath("report.html"));
         return 0;
+    }
+
+    /** Every tensor's histogram from a stats output's histograms.json, with its row's fit; null for outputs older than that file. */
+    @SuppressWarnings("unchecked")
+    private static List<TensorHistogram> histograms(Configuration conf, String dir, Map<String, StatsRow> byName) throws IOException {
+        Path p = new Path(dir, io.weightlab.jobs.analysis.StatsJob.HISTOGRAMS);
+        if (!p.getFileSystem(conf).exists(p)) return null;
+        Map<String, Object> doc = read(conf, dir, io.weightlab.jobs.analysis.StatsJob.HISTOGRAMS, new TypeReference<>() {});
+        List<TensorHistogram> out = new ArrayList<>();
+        for (Map<String, Object> h : (List<Map<String, Object>>) doc.get("tensors")) {
+            StatsRow r = byName.get((String) h.get("tensor"));
+            out.add(new TensorHistogram((String) h.get("tensor"), ((List<Number>) h.get("edges")).stream().mapToDouble(Number::doubleValue).toArray(),
+                    ((List<Number>) h.get("counts")).stream().mapToLong(Number::longValue).toArray(), r == null ? null : r.gg(),
+                    r == null ? Double.NaN : r.std(), Boolean.TRUE.equals(h.get("exact"))));
+        }
+        return out;
     }
 
     private static <T> T read(Configuration conf, String dir, String file, TypeReference<T> type) throws IOException {

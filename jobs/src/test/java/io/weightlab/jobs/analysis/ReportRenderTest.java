@@ -182,6 +182,28 @@ public class ReportRenderTest {
         assertCharts(js, "#heatmap canvas", 1);
         assertCharts(js, "#layer-lines canvas", 5);
         assertCharts(js, "#histogram canvas", 1);
+        // one value histogram per tensor, drawn as it scrolls into view, with the densities of histograms.json
+        List<WebElement> values = driver.findElements(By.cssSelector("#values-gallery .esd"));
+        assertEquals(tensors.size(), values.size(), "one value histogram per tensor");
+        for (WebElement c : values) js.executeScript("arguments[0].scrollIntoView()", c);
+        js.executeScript("window.scrollTo(0, 0)");
+        assertEquals((long) tensors.size(), ((Number) js.executeScript("return document.querySelectorAll('#values-gallery .esd[data-rendered=true] canvas').length")).longValue());
+        JsonNode hists = JSON.readTree(stats.resolve(StatsJob.HISTOGRAMS).toFile());
+        for (JsonNode h : hists.get("tensors")) {
+            long n = 0;
+            for (JsonNode c : h.get("counts")) n += c.asLong();
+            int i = 0;
+            while (h.get("counts").get(i).asLong() == 0) i++;
+            double width = h.get("edges").get(i + 1).asDouble() - h.get("edges").get(i).asDouble();
+            double expected = h.get("counts").get(i).asDouble() / (n * width);
+            Number shown = (Number) js.executeScript("var c = document.querySelector('#values-gallery .esd[data-tensor=\\'' + arguments[0] + '\\'] .chart');"
+                    + " return echarts.getInstanceByDom(c).getOption().series[0].data[0][1]", h.get("tensor").asText());
+            assertEquals(expected, shown.doubleValue(), 1e-5 * expected, h.get("tensor").asText() + ": density of the first non-empty bin");
+        }
+        driver.findElement(By.id("values-filter")).sendKeys("LayerNorm");
+        long norms = tensors.stream().filter(t -> t.get("name").asText().contains("LayerNorm")).count();
+        assertEquals(norms, ((Number) js.executeScript("return Array.from(document.querySelectorAll('#values-gallery .esd')).filter(c => c.style.display !== 'none').length")).longValue());
+        assertTrue(norms > 0);
         WebElement kurt = driver.findElement(By.cssSelector("#tensors th[data-key=kurtosis]"));
         kurt.click();
         assertEquals("descending", kurt.getAttribute("aria-sort"));

@@ -88,6 +88,17 @@ public class StatsJobTest {
             }
             String csv = Files.readString(out.resolve("stats.csv"));
             assertTrue(csv.startsWith("level,name,dtype,shape,"), csv.substring(0, 60));
+            // every tensor's value histogram against np.histogram over the same edges: equal, but for values whose
+            // float32 bucket midpoint (2^-8 relative) falls across an edge, each of which moves one count
+            JsonNode hists = JSON.readTree(out.resolve(StatsJob.HISTOGRAMS).toFile());
+            assertEquals(r.tensors().size(), hists.get("tensors").size(), "a histogram for every tensor");
+            Python.require("numpy", "safetensors");
+            JsonNode np = JSON.readTree(Python.script(Python.testScript("hist_check.py"), Fixtures.dir(fixture).toString(), out.resolve(StatsJob.HISTOGRAMS).toString()));
+            for (JsonNode h : hists.get("tensors")) {
+                JsonNode e = np.get(h.get("tensor").asText());
+                assertTrue(e.get("diff").asLong() <= 2 * e.get("ambiguous").asLong(), h.get("tensor").asText() + ": " + e);
+                assertTrue(Math.abs(e.get("ours").asLong() - e.get("in_range").asLong()) <= e.get("ambiguous").asLong(), h.get("tensor").asText() + ": " + e);
+            }
         }
     }
 
