@@ -48,9 +48,9 @@ final class SvdEditPlan {
         if (!c.isMatrixWeight()) return TransformPlan.keep("not a matrix weight: biases, norms, buffers and 1-D parameters are left as stored");
         if (c.info().rank() != 2) return TransformPlan.keep("a " + c.info().rank() + "-D weight: " + method + " edits 2-D matrices only");
         long rows = c.info().dim(0), cols = c.info().dim(1);
-        if (rows * cols > maxElements) {
+        if (rows * cols > Math.min(maxElements, Integer.MAX_VALUE - 8)) { // one Java array holds the matrix
             throw new UsageException(method + ": '" + c.tensor() + "' " + c.info().shapeString() + " has " + rows * cols
-                    + " elements, more than max_elements=" + maxElements + " for a whole-matrix SVD on one executor");
+                    + " elements, more than max_elements=" + maxElements + " (and at most 2^31 - 9) for a whole-matrix SVD on one executor");
         }
         MomentAccumulator m = c.moments();
         if (m == null) throw new IllegalStateException(method + ": moments of " + c.tensor() + " were not measured");
