@@ -5,6 +5,9 @@
                          whether a forward pass on a few tokens is finite
   matrix DIR NAME        for one 2-D tensor: max |W Wᵀ/g² − I| (rows or columns), W[0,0], max |W − W[0,0]·P| with P the
                          padded identity, GG beta by the moment method (scipy brentq on Γ ratios)
+  svd A B NAME:MODE:K ... for each spec, numpy's SVD of A's tensor in float64 and the reference W' = U_k S_k V_kᵀ
+                         (MODE smooth) or W − U_k S_k V_kᵀ (MODE sharpen): B's relative Frobenius error against it,
+                         the removed energy share, and numpy's singular values' count (the rank)
 Prints one JSON object.
 """
 import sys, json, os, glob
@@ -67,3 +70,19 @@ elif cmd == "matrix":
     p = (i % k == j % k).astype(np.float64)
     print(json.dumps({"orth_err": orth, "w00": float(t[0, 0]), "pattern_err": float(np.abs(t - t[0, 0] * p).max()),
                       "beta_moment": beta_moment(t.ravel()), "std": float(t.std(ddof=1)), "mean": float(t.mean()), "n": int(t.size)}))
+elif cmd == "svd":
+    a, b = load_dir(sys.argv[2]), load_dir(sys.argv[3])
+    res = {}
+    for spec in sys.argv[4:]:
+        name, mode, k = spec.split(":")
+        k = int(k)
+        w = a[name].double().numpy()
+        u, s, vt = np.linalg.svd(w, full_matrices=False)
+        top = (u[:, :k] * s[:k]) @ vt[:k]
+        ref = w if k == 0 else top if mode == "smooth" else w - top  # k = 0 edits nothing (WeightWatcher)
+        got = b[name].double().numpy()
+        e = s[::-1] ** 2  # smallest first, as the tail is summed
+        removed = 0.0 if k == 0 else e[: len(s) - k].sum() if mode == "smooth" else e[len(s) - k:].sum()
+        res[name] = {"rel_frobenius": float(np.linalg.norm(got - ref) / np.linalg.norm(ref)),
+                     "energy_removed": float(removed / e.sum()), "rank": int(len(s)), "out_dtype": str(b[name].dtype)}
+    print(json.dumps(res))

@@ -56,7 +56,9 @@ public class OutputSchemaTest {
         outputs.put("spectrum", run("spectrum", llama.toString(), "--out", tmp.resolve("spectrum").toString(), "--randomize"));
         outputs.put("report", run("report", "--stats", tmp.resolve("stats").toString(), "--spectrum", tmp.resolve("spectrum").toString(),
                 "--out", tmp.resolve("report").toString()));
-        outputs.put("rescale", run("rescale", llama.toString(), "--out", tmp.resolve("rescale").toString(), "--apply", "*=tvr"));
+        // svd-smooth (mp-spikes) and svd-sharpen (traps) write tensors[].facts with both counts
+        outputs.put("rescale", run("rescale", llama.toString(), "--out", tmp.resolve("rescale").toString(), "--apply", "q_proj=svd-smooth",
+                "--apply", "k_proj=svd-sharpen", "--apply", "*=tvr"));
         outputs.put("lora-init", run("lora-init", llama.toString(), "--out", tmp.resolve("lora-init").toString(), "--method", "pissa",
                 "--r", "4", "--target-modules", "q_proj,v_proj"));
         outputs.put("extract-lora", run("extract-lora", trained.toString(), "--base", llama.toString(), "--out", tmp.resolve("extract-lora").toString(),

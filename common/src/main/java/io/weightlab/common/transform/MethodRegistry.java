@@ -8,6 +8,8 @@ import io.weightlab.common.transform.methods.LirInit;
 import io.weightlab.common.transform.methods.LsuvRescaler;
 import io.weightlab.common.transform.methods.NormalInit;
 import io.weightlab.common.transform.methods.OrthogonalInit;
+import io.weightlab.common.transform.methods.SvdSharpen;
+import io.weightlab.common.transform.methods.SvdSmooth;
 import io.weightlab.common.transform.methods.TargetStdRescaler;
 import io.weightlab.common.transform.methods.TruncatedNormalInit;
 import io.weightlab.common.transform.methods.TvrRescaler;
@@ -16,6 +18,7 @@ import io.weightlab.common.method.MethodCatalog;
 import io.weightlab.common.method.MethodInfo;
 import io.weightlab.common.method.Param;
 
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -62,6 +65,15 @@ public final class MethodRegistry {
                     Param.number("tau", "1", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, "scale of the identity"),
                     Param.number("eps", "1e-6", 0, Double.POSITIVE_INFINITY, "value of residual output projections (zero_last)"),
                     Param.flag("zero_last", true, "residual output projections get eps instead of the identity")), IdInit::new)
+            .register(MethodInfo.of("svd-smooth", "WeightWatcher's SVDSmoothing: keep the top k singular triplets of each 2-D weight, W' = U_k S_k V_kᵀ (docs/algorithms.md §34)",
+                    Param.choice("keep", "mp-spikes", List.of("mp-spikes", "topk", "fraction"), "how k is chosen: spikes above the Marchenko-Pastur edge, k=, or fraction="),
+                    Param.integer("k", null, 1, Integer.MAX_VALUE, "singular triplets kept (keep=topk; more than the rank keeps all)"),
+                    new Param("fraction", Param.Type.NUMBER, null, 0, 1, true, true, List.of(), "share of the rank kept, k = floor(fraction x rank) (keep=fraction)"),
+                    Param.positive("max_elements", "67108864", "largest matrix factorized on one executor")), SvdSmooth::new)
+            .register(MethodInfo.of("svd-sharpen", "WeightWatcher's SVDSharpness: remove the top k singular triplets of each 2-D weight, W' = W - U_k S_k V_kᵀ (docs/algorithms.md §34)",
+                    Param.choice("remove", "traps", List.of("traps", "mp-spikes", "topk"), "how k is chosen: MP spikes of the permuted matrix (traps), of the matrix itself, or k="),
+                    Param.integer("k", null, 1, Integer.MAX_VALUE, "singular triplets removed (remove=topk; more than the rank removes all)"),
+                    Param.positive("max_elements", "67108864", "largest matrix factorized on one executor")), SvdSharpen::new)
             .preset("kaiming_normal", "normal", Map.of("std", "kaiming"))
             .preset("kaiming_uniform", "uniform", Map.of("std", "kaiming"))
             .preset("xavier_normal", "normal", Map.of("std", "xavier"))

@@ -32,6 +32,12 @@ public interface TensorAction extends Serializable {
     /** Called on the executor before the first {@link #apply}, with the task's reader (for side data such as factors). */
     default void open(io.weightlab.common.io.RangeReader reader) { }
 
+    /**
+     * What the action found on the executor while writing (e.g. the rank an SVD edit kept), read after the last
+     * {@link #apply} and before {@link #release}; it reaches the job's provenance. Values: numbers and strings.
+     */
+    default java.util.Map<String, Object> facts() { return java.util.Map.of(); }
+
     /** Drops anything cached for the tensor once it is fully written. */
     default void release() { }
 

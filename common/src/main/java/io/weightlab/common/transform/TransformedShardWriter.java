@@ -22,14 +22,23 @@ import java.util.zip.CheckedOutputStream;
  * Writes one output shard: for each tensor in file order, either copies its stored bytes or runs its action piece
  * by piece (read, decode, transform in double, encode to the output dtype, append). Memory: one piece of
  * {@link #PIECE_ELEMENTS} values plus its bytes (2 x threads + 1 of them when transforming on threads), whatever the
- * tensor's size (orthogonal init excepted: the planner bounds that matrix). The moments of every transformed tensor
- * before the cast come back for provenance.
+ * tensor's size (orthogonal init and the svd-* edits excepted: the planner bounds their matrix). The moments of every
+ * transformed tensor before the cast, and what actions report, come back for provenance.
  */
 public final class TransformedShardWriter {
     static final int PIECE_ELEMENTS = 1 << 20;
 
-    /** What was written: file name, length, CRC-32C of the whole file, and moments of transformed tensors. */
-    public record ShardResult(String fileName, long length, long crc32c, Map<String, MomentAccumulator> written) implements Serializable {}
+    /**
+     * What was written: file name, length, CRC-32C of the whole file, moments of transformed tensors, and the
+     * {@link TensorAction#facts()} of those whose action reported any (by tensor name).
+     */
+    public record ShardResult(String fileName, long length, long crc32c, Map<String, MomentAccumulator> written,
+                              Map<String, Map<String, Object>> facts) implements Serializable {
+        /** A completion marker written before facts existed deserializes with none. */
+        public ShardResult {
+            if (facts == null) facts = Map.of();
+        }
+    }
 
     private TransformedShardWriter() {}
 
@@ -53,19 +62,20 @@ public final class TransformedShardWriter {
         SafetensorsLayout layout = SafetensorsLayout.of(specs, metadata);
         CheckedOutputStream checked = new CheckedOutputStream(target, new CRC32C());
         Map<String, MomentAccumulator> written = new LinkedHashMap<>();
+        Map<String, Map<String, Object>> facts = new LinkedHashMap<>();
         try (SafetensorsWriter w = new SafetensorsWriter(checked, layout, fileName)) {
             for (SafetensorsLayout.Entry e : layout.entries()) {
                 TransformPlanner.Planned p = byName.get(e.spec().name());
                 if (p.copiesBytes()) {
                     w.transfer(reader, p.tensor().file(), p.tensor().dataBegin(), p.tensor().byteLength());
                 } else {
-                    MomentAccumulator m = transform(reader, p, w, threads);
+                    MomentAccumulator m = transform(reader, p, w, threads, facts);
                     if (p.action().changesValues()) written.put(p.tensor().name(), m);
                 }
             }
             w.finish();
         }
-        return new ShardResult(fileName, layout.fileLength(), checked.getChecksum().getValue(), written);
+        return new ShardResult(fileName, layout.fileLength(), checked.getChecksum().getValue(), written, facts);
     }
 
     /**
@@ -74,7 +84,8 @@ public final class TransformedShardWriter {
      * order; their buffers are recycled (a piece's are several MiB: fresh ones per piece were humongous allocations
      * for G1). Otherwise one set of buffers is reused. Pieces' moments merge in order, so both give the same result.
      */
-    private static MomentAccumulator transform(RangeReader reader, TransformPlanner.Planned p, SafetensorsWriter w, int threads) throws IOException {
+    private static MomentAccumulator transform(RangeReader reader, TransformPlanner.Planned p, SafetensorsWriter w, int threads,
+                                               Map<String, Map<String, Object>> facts) throws IOException {
         if (p.action().elementwise() && p.tensor().dtype().byteSize() == 2 && p.tensor().dtype().isDecodable()) return byTable(reader, p, w);
         TensorInfo t = p.tensor();
         TensorAction action = p.action();
@@ -111,6 +122,8 @@ public final class TransformedShardWriter {
                 if (inFlight.size() >= 2 * threads) free.add(append(inFlight.poll(), w, m));
             }
             while (!inFlight.isEmpty()) free.add(append(inFlight.poll(), w, m));
+            Map<String, Object> found = action.facts();
+            if (!found.isEmpty()) facts.put(t.name(), new LinkedHashMap<>(found));
         } finally {
             if (pool != null) pool.shutdownNow();
             action.release();

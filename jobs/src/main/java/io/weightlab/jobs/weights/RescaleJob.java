@@ -133,7 +133,11 @@ public final class RescaleJob {
     private static void writeProvenance(StagedOutput staged, Map<String, Object> run, List<TransformPlanner.Planned> plans,
                                         Map<String, MomentAccumulator> before, Map<String, TransformedShardWriter.ShardResult> shards) {
         Map<String, MomentAccumulator> after = new LinkedHashMap<>();
-        for (TransformedShardWriter.ShardResult r : shards.values()) after.putAll(r.written());
+        Map<String, Map<String, Object>> facts = new LinkedHashMap<>();
+        for (TransformedShardWriter.ShardResult r : shards.values()) {
+            after.putAll(r.written());
+            facts.putAll(r.facts());
+        }
         List<Map<String, Object>> rows = new ArrayList<>();
         for (TransformPlanner.Planned p : plans) {
             Map<String, Object> row = new LinkedHashMap<>();
@@ -146,6 +150,7 @@ public final class RescaleJob {
             row.put("why", p.why());
             if (before.containsKey(p.tensor().name())) row.put("before", moments(before.get(p.tensor().name())));
             if (after.containsKey(p.tensor().name())) row.put("after_before_cast", moments(after.get(p.tensor().name())));
+            if (facts.containsKey(p.tensor().name())) row.put("facts", facts.get(p.tensor().name())); // what the action found (svd-*: k, removed energy)
             rows.add(row);
         }
         Map<String, Object> doc = new LinkedHashMap<>();

@@ -152,6 +152,53 @@ public class RescaleJobTest {
         assertTrue(loaded.get("finite").asBoolean());
     }
 
+    /**
+     * svd-smooth and svd-sharpen through the job (docs/algorithms.md §34), against numpy's SVD of the stored float32
+     * matrices: the written values are the float32 rounding of numpy's W' (relative Frobenius error at most 2⁻²⁴,
+     * plus 1e-12 for two double SVDs), and the provenance's k and removed energy are numpy's (1e-10).
+     */
+    @Test
+    void svdSmoothAndSharpenMatchNumpysTruncatedSvd(@TempDir Path tmp) throws IOException {
+        Path in = llama(tmp, "float32");
+        Path out = tmp.resolve("svd");
+        Cli.Run r = rescale(in.toString(), "--out", out.toString(), "--apply", "q_proj=svd-smooth:keep=topk,k=8",
+                "--apply", "up_proj=svd-smooth:keep=fraction,fraction=0.25", "--apply", "k_proj=svd-smooth",
+                "--apply", "down_proj=svd-sharpen:remove=topk,k=3", "--apply", "v_proj=svd-sharpen");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode prov = JSON.readTree(out.resolve(RescaleJob.PROVENANCE).toFile());
+        List<String> specs = new ArrayList<>();
+        Map<String, JsonNode> facts = new TreeMap<>();
+        for (JsonNode p : prov.get("tensors")) {
+            JsonNode f = p.get("facts");
+            if (f == null) continue;
+            String name = p.get("name").asText();
+            facts.put(name, f);
+            boolean sharpen = p.get("rule").asText().contains("svd-sharpen");
+            specs.add(name + ":" + (sharpen ? "sharpen" : "smooth") + ":" + f.get("k").asInt());
+        }
+        assertEquals(4 * 5, facts.size(), "five matrices in each of the four blocks, nothing else");
+        List<String> args = new ArrayList<>(List.of("svd", in.toString(), out.toString()));
+        args.addAll(specs);
+        JsonNode ref = check(args.toArray(String[]::new));
+        double worst = 0;
+        for (Map.Entry<String, JsonNode> e : facts.entrySet()) {
+            String name = e.getKey();
+            JsonNode f = e.getValue(), n = ref.get(name);
+            worst = Math.max(worst, n.get("rel_frobenius").asDouble());
+            int expectedK = name.contains("q_proj") ? 8 : name.contains("up_proj") ? 64 /* floor(0.25 x 256) */ : name.contains("down_proj") ? 3 : f.get("k").asInt();
+            assertEquals(expectedK, f.get("k").asInt(), name);
+            assertEquals(n.get("rank").asInt(), f.get("rank").asInt(), name);
+            assertTrue(n.get("rel_frobenius").asDouble() <= Math.pow(2, -24) + 1e-12, name + " vs numpy: " + n);
+            assertEquals(n.get("energy_removed").asDouble(), f.get("energy_removed").asDouble(), 1e-10, name);
+        }
+        System.out.printf("[svd-edit test] largest relative Frobenius error vs numpy: %.3g (2^-24 = %.3g)%n", worst, Math.pow(2, -24));
+        // Gaussian weights have no spike above the MP edge and no trap: k_proj and v_proj are left as they were
+        for (String name : facts.keySet()) {
+            if (name.contains("k_proj")) assertEquals(0, facts.get(name).get("mp_num_spikes").asInt(), name);
+            if (name.contains("v_proj")) assertEquals(0, facts.get(name).get("traps").asInt(), name);
+        }
+    }
+
     static Map<String, byte[]> tensorBytes(Path dir) throws IOException {
         Configuration conf = new Configuration();
         Map<String, byte[]> out = new TreeMap<>();
