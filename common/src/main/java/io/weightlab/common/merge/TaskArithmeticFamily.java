@@ -1,13 +1,15 @@
 package io.weightlab.common.merge;
 
+import io.weightlab.common.error.UsageException;
+
 import java.util.List;
 
 /**
  * mergekit's generalized task arithmetic: task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs,
  * breadcrumbs_ties, della, della_linear. Per element: τ_i = x_i − b, sparsified (magnitude top-k, DARE's random mask
- * or DELLA's magnitude-ranked one, each with the L1 rescale, or breadcrumbs' outlier band), D_i = w_i τ'_i; with sign consensus only the D_i whose sign agrees with sign(Σ D_i)
- * count; normalize divides by the summed weights of those that count; the result is b + λ·mix
- * (docs/algorithms.md "Model merging: task arithmetic family").
+ * or DELLA's magnitude-ranked one, each with the L1 rescale, or breadcrumbs' outlier band), D_i = w_i τ'_i; with sign
+ * consensus only the D_i whose sign agrees with sign(Σ D_i) count; normalize divides by the summed weights of those
+ * that count; the result is b + λ·mix (docs/algorithms.md "Model merging: task arithmetic family", §32.3a for DELLA).
  */
 public final class TaskArithmeticFamily implements MergeMethod {
     private static final long serialVersionUID = 1L;
@@ -41,7 +43,7 @@ public final class TaskArithmeticFamily implements MergeMethod {
         for (int i = 0; i < m.inputs; i++) {
             double d = m.model("density")[i], e = m.model("epsilon")[i];
             if (d >= 1 || (d - e > 0 && d + e < 1)) continue;
-            throw new io.weightlab.common.error.UsageException(m.methodName + ": density " + d + " ± epsilon " + e + " of " + models.get(i)
+            throw new UsageException(m.methodName + ": density " + d + " ± epsilon " + e + " of " + models.get(i)
                     + " for tensor '" + m.tensor + "' leaves (0, 1): keep probabilities run from density − epsilon to density + epsilon"
                     + " (lower epsilon, or density 1 for no pruning)");
         }
