@@ -4,12 +4,13 @@ make DIR K [--bad] [--dtype float32|bfloat16]
     DIR/base: a small random Llama (transformers layout, config.json); DIR/ft0..ft{K-1}: "fine-tunes", the base plus a
     shared direction and a model-specific one (signs partly agree, as real task vectors do). --bad also writes
     DIR/nan (a fine-tune with one NaN) and DIR/shape (one with another intermediate size).
-check CASES.json: a list of {out, recipe, peft, masks, load}; prints one result per case (Python starts once)
+check CASES.json: a list of {out, recipe, peft, masks, uniforms, load}; prints one result per case (Python starts once)
     Recomputes the recipe from the papers' formulas in numpy (float64) with mergekit's parameter resolution written
     here independently (filters, gradients over layers), and, where PEFT has the same method, with
     peft.utils.merge_utils (task_arithmetic, ties, magnitude_prune, dare_linear with the masks WeightLab drew, given in
-    MASKDIR as raw uint8 files <tensor>.<input>). Prints JSON: worst errors relative to the largest |value|, and
-    whether transformers loads OUT with no missing key.
+    MASKDIR as raw uint8 files <tensor>.<input>). della/della_linear take the uniforms WeightLab drew (UNIFORMDIR, raw
+    float64 <tensor>.<input>) and do the rest here: ranks, keep probabilities, mask, rescale. Prints JSON: worst
+    errors relative to the largest |value|, and whether transformers loads OUT with no missing key.
 """
 import argparse, json, math, os, re, sys
 import numpy as np
@@ -94,7 +95,21 @@ def position(name, layers):
 
 DEFAULTS = {"linear": {"normalize": True}, "task_arithmetic": {"normalize": False}, "ties": {"normalize": True},
             "dare_linear": {"normalize": False, "rescale": True}, "dare_ties": {"normalize": False, "rescale": True},
-            "breadcrumbs": {"normalize": False}, "breadcrumbs_ties": {"normalize": False}}
+            "breadcrumbs": {"normalize": False}, "breadcrumbs_ties": {"normalize": False},
+            "della": {"normalize": True, "rescale": True}, "della_linear": {"normalize": False, "rescale": True}}
+DELLA_ROWS = [0]
+
+
+def della_keep(tau, d, eps, u):
+    """mergekit's della_magprune mask given the uniforms u (Deep et al. 2024): within each row along dim 1 (a 1-D tensor
+    is one row), rank r = 1..R of |τ| ascending (ties: lower index first), keep probability d − ε + 2ε(r − 1)/(R − 1)
+    (d when R = 1), keep where u < p."""
+    t2 = tau if tau.ndim >= 2 else tau.reshape(1, -1)
+    R = t2.shape[1]
+    r = np.argsort(np.argsort(np.abs(t2), axis=1, kind="stable"), axis=1, kind="stable") + 1
+    p = np.full(t2.shape, d) if R == 1 else (d - eps) + 2 * eps * (r - 1) / (R - 1)
+    DELLA_ROWS[0] += t2.size // R
+    return (u.reshape(t2.shape) < p).reshape(tau.shape)
 
 
 def topk_mask(tau, k):
@@ -123,7 +138,11 @@ def sparsify(method, tau, p, mask):
         ranks[np.lexsort((-np.arange(n), flat))] = np.arange(n)  # ascending |τ|, ties: later index lower
         sel = ((ranks >= bot) & (ranks < n - top)).reshape(tau.shape)
         return tau * sel
-    if method.startswith("dare"):
+    if method.startswith("della"):
+        if d >= 1:
+            return tau
+        mask = della_keep(tau, d, p.get("epsilon", 0.15), mask)  # mask: the uniforms here
+    if method.startswith("dare") or method.startswith("della"):
         kept = tau * mask
         if p.get("rescale", True):
             a, b = np.abs(tau).sum(), np.abs(kept).sum()
@@ -221,7 +240,7 @@ def reference(recipe, base, models, name, layers, masks):
     for m in entries:
         mp = m.get("parameters") or {}
         p = {}
-        for key in ("weight", "density", "gamma"):
+        for key in ("weight", "density", "gamma", "epsilon"):
             v = resolve(mp.get(key), name, t)
             if v is None:
                 v = resolve(top.get(key), name, t)
@@ -240,7 +259,7 @@ def reference(recipe, base, models, name, layers, masks):
     D = np.stack([wi * sparsify(method, x - b, p, None if masks is None else masks(name, i))
                   for i, (wi, x, p) in enumerate(zip(w, xs, ps))])
     W = w.reshape((-1,) + (1,) * b.ndim) * np.ones_like(D)
-    if method in ("ties", "dare_ties", "breadcrumbs_ties"):
+    if method in ("ties", "dare_ties", "breadcrumbs_ties", "della"):
         sign = np.where(D.sum(0) >= 0, 1.0, -1.0)
         M = np.sign(D) == sign
         mix = (D * M).sum(0)
@@ -289,7 +308,7 @@ def peft_reference(recipe, base, models, name, masks):
 
 def check_all(a):
     print(json.dumps([check(argparse.Namespace(out=c["out"], recipe=c["recipe"], peft=c.get("peft", False), masks=c.get("masks"),
-                                              load=c.get("load", False))) for c in json.load(open(a.cases))]))
+                                              uniforms=c.get("uniforms"), load=c.get("load", False))) for c in json.load(open(a.cases))]))
 
 
 def check(a):
@@ -308,6 +327,10 @@ def check(a):
     if a.masks:
         def masks(name, i):
             return np.fromfile(os.path.join(a.masks, "%s.%d" % (name, i)), dtype=np.uint8).astype(bool).reshape(ref_names[name].shape)
+    if a.uniforms:
+        def masks(name, i):
+            return np.fromfile(os.path.join(a.uniforms, "%s.%d" % (name, i)), dtype="<f8").reshape(ref_names[name].shape)
+    DELLA_ROWS[0] = 0
     worst, worst_peft, checked, worst_ulp = 0.0, None, 0, 0.0
     for name, v in ref_names.items():
         if not np.issubdtype(np.asarray(v).dtype, np.floating):
@@ -323,7 +346,7 @@ def check(a):
             e = float(np.abs(got - p).max() / scale)
             worst_peft = e if worst_peft is None else max(worst_peft, e)
         checked += 1
-    res = {"tensors": checked, "max_rel_err": worst, "max_err_in_half_ulps_bf16": worst_ulp, "max_rel_err_peft": worst_peft, "out_dtype": out_dtype}
+    res = {"tensors": checked, "della_rows": DELLA_ROWS[0], "max_rel_err": worst, "max_err_in_half_ulps_bf16": worst_ulp, "max_rel_err_peft": worst_peft, "out_dtype": out_dtype}
     if a.load:
         from transformers import AutoModelForCausalLM
         m, info = AutoModelForCausalLM.from_pretrained(a.out, output_loading_info=True)

@@ -6,6 +6,7 @@ import org.apache.commons.math3.random.RandomGenerator;
 /**
  * DARE's Bernoulli(density) keep mask of one input, drawn from (seed, tensor name, input, element block): element e
  * keeps when the e-th uniform of its block's stream is below the density, whichever task or slice computes it.
+ * DELLA draws from the same streams ({@link DellaMask}).
  */
 public final class DareMask {
     private DareMask() {}
@@ -16,12 +17,23 @@ public final class DareMask {
             java.util.Arrays.fill(keep, true);
             return keep;
         }
+        double[] u = uniforms(seed, tensor, input, first, count);
+        for (int j = 0; j < count; j++) keep[j] = u[j] < density;
+        return keep;
+    }
+
+    /**
+     * The uniforms in [0, 1) of elements [first, first + count) of input i's stream: DARE keeps where u &lt; density,
+     * DELLA where u &lt; its rank's probability ({@link DellaMask}).
+     */
+    public static double[] uniforms(long seed, String tensor, int input, long first, int count) {
+        double[] u = new double[count];
         String stream = tensor + "#input" + input;
         TensorRandom.forEachBlock(first, count, (block, skip, take, at) -> {
             RandomGenerator g = TensorRandom.forBlock(seed, stream, block);
             for (int j = 0; j < skip; j++) g.nextDouble();
-            for (int j = 0; j < take; j++) keep[at + j] = g.nextDouble() < density;
+            for (int j = 0; j < take; j++) u[at + j] = g.nextDouble();
         });
-        return keep;
+        return u;
     }
 }

@@ -36,6 +36,11 @@ public final class MergeAction implements TensorAction {
 
     @Override
     public void apply(long first, double[] values, int count) {
+        long align = merge.method.rowAlignment(merge);
+        if (align > 1) {
+            applyRows(first, values, count, align);
+            return;
+        }
         long[][] eq = equalsBefore(first);
         double[] out = new double[Math.min(step, count)];
         double[][] xs = new double[inputs.length][];
@@ -46,6 +51,26 @@ public final class MergeAction implements TensorAction {
             for (int i = 0; i < inputs.length; i++) xs[i] = TensorValues.read(reader, inputs[i], from, from + len, null);
             merge.method.merge(merge, from, len, b, xs, eq, out);
             System.arraycopy(out, 0, values, off, len);
+        }
+    }
+
+    /**
+     * For a method that needs whole rows (DELLA): the rows the piece touches are merged in steps of whole rows and the
+     * piece's part copied out; a row cut by the shard writer's piece boundary is merged by both pieces, identically.
+     */
+    private void applyRows(long first, double[] values, int count, long align) {
+        long lo = first - first % align, end = first + count;
+        long hi = Math.min(merge.elements, (end + align - 1) / align * align);
+        int st = MergeMethod.alignedStep(step, align);
+        double[] out = new double[(int) Math.min(st, hi - lo)];
+        double[][] xs = new double[inputs.length][];
+        for (long from = lo; from < hi; from += st) {
+            int len = (int) Math.min(st, hi - from);
+            double[] b = base == null ? null : TensorValues.read(reader, base, from, from + len, null);
+            for (int i = 0; i < inputs.length; i++) xs[i] = TensorValues.read(reader, inputs[i], from, from + len, null);
+            merge.method.merge(merge, from, len, b, xs, null, out);
+            long a = Math.max(from, first), z = Math.min(from + len, end);
+            if (z > a) System.arraycopy(out, (int) (a - from), values, (int) (a - first), (int) (z - a));
         }
     }
 

@@ -22,6 +22,9 @@ public interface MergeMethod extends Serializable {
     /** Refuses parameter values the method does not implement (after they are resolved for a tensor). */
     default void check(TensorMerge m) { }
 
+    /** As {@link #check(TensorMerge)}, with the inputs' model references (recipe order) for messages that name one. */
+    default void check(TensorMerge m, List<String> models) { check(m); }
+
     /** Parameters resolved per input model; the method's other parameters are global. */
     List<String> perModelParams();
 
@@ -43,6 +46,22 @@ public interface MergeMethod extends Serializable {
     /** Elements [first, first + count) of the output. {@code base} may be null; {@code xs[i]} may be overwritten. */
     void merge(TensorMerge m, long first, int count, double[] base, double[][] xs, long[][] eqBefore, double[] out);
 
-    /** The random keep mask of input i for elements [first, first + count), or null when the method draws none. */
-    default boolean[] mask(TensorMerge m, int input, long first, int count) { return null; }
+    /**
+     * The random keep mask of input i for elements [first, first + count), or null when the method draws none.
+     * {@code tau} holds τ_i = x_i − b of those elements (DELLA ranks |τ| within rows; DARE ignores it).
+     */
+    default boolean[] mask(TensorMerge m, int input, long first, int count, double[] tau) { return null; }
+
+    /**
+     * Elements that must be in the same chunk: every slice and step the method sees starts at a multiple of this
+     * and holds a whole number of such groups (DELLA: one row, as it ranks |τ| within rows). 1: any split.
+     */
+    default long rowAlignment(TensorMerge m) { return 1; }
+
+    /** {@code step} rounded down to a multiple of {@code align}, at least one {@code align} (the memory bound grows to one row when a row is longer). */
+    static int alignedStep(int step, long align) {
+        if (align <= 1) return step;
+        if (align > Integer.MAX_VALUE / 2) throw new IllegalArgumentException("a row of " + align + " elements is too long to merge in one chunk");
+        return (int) Math.max(align, step / align * align);
+    }
 }

@@ -147,9 +147,9 @@ public final class MergePlanner {
             if (s == null) throw new UsageException(src + ": '" + p.name() + "' is required by " + info.name() + " (none given for tensor '" + t.name() + "')");
             global.put(p.name(), value(p.name(), s, where));
         }
-        TensorMerge tm = new TensorMerge(t.name(), t.elementCount(), method, info.name(), inputs.size(), perModel, global, seed);
+        TensorMerge tm = new TensorMerge(t.name(), t.shape(), method, info.name(), inputs.size(), perModel, global, seed);
         try {
-            method.check(tm);
+            method.check(tm, inputs.stream().map(MergeRecipe.Model::uri).toList());
         } catch (UsageException e) {
             throw new UsageException(src + ": " + e.getMessage());
         }

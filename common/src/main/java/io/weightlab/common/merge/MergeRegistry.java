@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import static io.weightlab.common.merge.TaskArithmeticFamily.Sparsifier.DELLA;
 import static io.weightlab.common.merge.TaskArithmeticFamily.Sparsifier.MAGNITUDE;
 import static io.weightlab.common.merge.TaskArithmeticFamily.Sparsifier.NONE;
 import static io.weightlab.common.merge.TaskArithmeticFamily.Sparsifier.OUTLIERS;
@@ -20,6 +21,8 @@ public final class MergeRegistry {
     private static final Param DENSITY = new Param("density", Param.Type.NUMBER, "1.0", 0, 1, true, false, List.of(),
             "per model: fraction of the task vector kept, in (0, 1]");
     private static final Param GAMMA = Param.number("gamma", "0.01", 0, 1, "per model: fraction of the largest |τ| dropped (breadcrumbs)");
+    private static final Param EPSILON = Param.number("epsilon", "0.15", 0, 1,
+            "per model: keep probabilities run from density − epsilon (smallest |τ| of a row) to density + epsilon (largest); both in (0, 1)");
     private static final Param LAMBDA = Param.number("lambda", "1.0", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY,
             "scale of the merged task vector");
     private static final Param INT8 = Param.flag("int8_mask", false, "accepted for mergekit recipes; no effect (masks are booleans here)");
@@ -46,6 +49,10 @@ public final class MergeRegistry {
                     WEIGHT, DENSITY, GAMMA, LAMBDA, normalize(false), INT8), p -> new TaskArithmeticFamily(OUTLIERS, false))
             .register(MethodInfo.of("breadcrumbs_ties", "breadcrumbs' outlier band, then TIES' sign consensus",
                     WEIGHT, DENSITY, GAMMA, LAMBDA, normalize(false), INT8), p -> new TaskArithmeticFamily(OUTLIERS, true))
+            .register(MethodInfo.of("della", "keep by |τ| rank within each row with probability density ± epsilon, L1 rescale, TIES' sign consensus (Deep et al. 2024)",
+                    WEIGHT, DENSITY, EPSILON, LAMBDA, normalize(true), rescale(true), INT8), p -> new TaskArithmeticFamily(DELLA, true))
+            .register(MethodInfo.of("della_linear", "DELLA's magnitude-ranked drop and L1 rescale, weighted sum",
+                    WEIGHT, DENSITY, EPSILON, LAMBDA, normalize(false), rescale(true), INT8), p -> new TaskArithmeticFamily(DELLA, false))
             .register(MethodInfo.of("slerp", "spherical interpolation of the base and one model (Shoemake 1985)",
                     Param.number("t", null, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, "interpolation factor: 0 = base, 1 = the other model (required)")),
                     p -> new Slerp())

@@ -42,10 +42,16 @@ public final class MergeStats implements Serializable {
 
     /**
      * Measures elements [first, first + count) of one tensor. {@code full}: the first pass (finite checks, norms, dots);
-     * otherwise only the open searches' histograms.
+     * otherwise only the open searches' histograms. The range holds whole rows of the method's
+     * {@link MergeMethod#rowAlignment}, and so does every step.
      */
     public static MergeStats measure(RangeReader r, TensorMerge m, TensorInfo base, TensorInfo[] inputs, TopK.Search[][] searches,
                                      long first, int count, int step, boolean full) {
+        long align = m.method.rowAlignment(m);
+        if (first % align != 0 || (count % align != 0 && first + count != m.elements)) {
+            throw new IllegalStateException(m.tensor + ": slice [" + first + ", " + (first + count) + ") is not whole rows of " + align);
+        }
+        step = MergeMethod.alignedStep(step, align);
         MergeStats s = new MergeStats(inputs.length, searches);
         boolean gram = full && m.method.needsGram();
         double[][] deltas = gram ? new double[inputs.length][] : null;
@@ -68,7 +74,7 @@ public final class MergeStats implements Serializable {
                 if (b == null) continue;
                 for (int j = 0; j < len; j++) x[j] -= b[j];
                 if (full) {
-                    boolean[] mask = m.method.needsMaskNorms(m) ? m.method.mask(m, i, from, len) : null;
+                    boolean[] mask = m.method.needsMaskNorms(m) ? m.method.mask(m, i, from, len, x) : null;
                     // one running sum per unit in element order: the same bits whatever the step
                     for (int j = 0; j < len; j++) {
                         double v = x[j];

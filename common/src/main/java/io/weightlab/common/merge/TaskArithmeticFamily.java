@@ -1,18 +1,20 @@
 package io.weightlab.common.merge;
 
+import io.weightlab.common.error.UsageException;
+
 import java.util.List;
 
 /**
  * mergekit's generalized task arithmetic: task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs,
- * breadcrumbs_ties. Per element: τ_i = x_i − b, sparsified (magnitude top-k, DARE's random mask with the L1 rescale,
- * or breadcrumbs' outlier band), D_i = w_i τ'_i; with sign consensus only the D_i whose sign agrees with sign(Σ D_i)
- * count; normalize divides by the summed weights of those that count; the result is b + λ·mix
- * (docs/algorithms.md "Model merging: task arithmetic family").
+ * breadcrumbs_ties, della, della_linear. Per element: τ_i = x_i − b, sparsified (magnitude top-k, DARE's random mask
+ * or DELLA's magnitude-ranked one, each with the L1 rescale, or breadcrumbs' outlier band), D_i = w_i τ'_i; with sign
+ * consensus only the D_i whose sign agrees with sign(Σ D_i) count; normalize divides by the summed weights of those
+ * that count; the result is b + λ·mix (docs/algorithms.md "Model merging: task arithmetic family", §32.3a for DELLA).
  */
 public final class TaskArithmeticFamily implements MergeMethod {
     private static final long serialVersionUID = 1L;
 
-    public enum Sparsifier { NONE, MAGNITUDE, RANDOM, OUTLIERS }
+    public enum Sparsifier { NONE, MAGNITUDE, RANDOM, OUTLIERS, DELLA }
 
     private final Sparsifier sparsifier;
     private final boolean consensus;
@@ -30,7 +32,27 @@ public final class TaskArithmeticFamily implements MergeMethod {
             case NONE -> List.of("weight");
             case MAGNITUDE, RANDOM -> List.of("weight", "density");
             case OUTLIERS -> List.of("weight", "density", "gamma");
+            case DELLA -> List.of("weight", "density", "epsilon");
         };
+    }
+
+    /** DELLA: mergekit's della_magprune refuses density ± epsilon outside (0, 1) unless density is 1 (no pruning). */
+    @Override
+    public void check(TensorMerge m, List<String> models) {
+        if (sparsifier != Sparsifier.DELLA) return;
+        for (int i = 0; i < m.inputs; i++) {
+            double d = m.model("density")[i], e = m.model("epsilon")[i];
+            if (d >= 1 || (d - e > 0 && d + e < 1)) continue;
+            throw new UsageException(m.methodName + ": density " + d + " ± epsilon " + e + " of " + models.get(i)
+                    + " for tensor '" + m.tensor + "' leaves (0, 1): keep probabilities run from density − epsilon to density + epsilon"
+                    + " (lower epsilon, or density 1 for no pruning)");
+        }
+    }
+
+    /** DELLA ranks |τ| within rows: a chunk holds whole rows ({@link DellaMask#rowBlock}). */
+    @Override
+    public long rowAlignment(TensorMerge m) {
+        return sparsifier == Sparsifier.DELLA ? DellaMask.rowBlock(m.shape) : 1;
     }
 
     @Override
@@ -64,11 +86,14 @@ public final class TaskArithmeticFamily implements MergeMethod {
 
     @Override
     public boolean needsMaskNorms(TensorMerge m) {
-        return sparsifier == Sparsifier.RANDOM && m.flag("rescale");
+        return (sparsifier == Sparsifier.RANDOM || sparsifier == Sparsifier.DELLA) && m.flag("rescale");
     }
 
     @Override
-    public boolean[] mask(TensorMerge m, int input, long first, int count) {
+    public boolean[] mask(TensorMerge m, int input, long first, int count, double[] tau) {
+        if (sparsifier == Sparsifier.DELLA) {
+            return DellaMask.draw(m.seed, m.tensor, input, m.model("density")[input], m.model("epsilon")[input], m.shape, first, count, tau);
+        }
         if (sparsifier != Sparsifier.RANDOM) return null;
         return DareMask.draw(m.seed, m.tensor, input, m.model("density")[input], first, count);
     }
@@ -97,8 +122,8 @@ public final class TaskArithmeticFamily implements MergeMethod {
                         for (int j = 0; j < count; j++) keep[j] &= !inner[j];
                     }
                 }
-                case RANDOM -> {
-                    keep = mask(m, i, first, count);
+                case RANDOM, DELLA -> {
+                    keep = mask(m, i, first, count, x);
                     if (m.flag("rescale") && m.l1[i] >= 1e-7 && m.l1Kept[i] >= 1e-7) scale *= m.l1[i] / m.l1Kept[i];
                 }
             }

@@ -15,6 +15,7 @@ public final class TensorMerge implements Serializable {
 
     public final String tensor;
     public final long elements;
+    public final long[] shape;
     public final MergeMethod method;
     public final String methodName;
     public final int inputs;
@@ -28,10 +29,13 @@ public final class TensorMerge implements Serializable {
     public TopK.Cut[][] cuts;                     // per input, per target
     public double[] gram;                         // δ_i·δ_j, row-major N x N (model_stock, nuslerp)
 
-    public TensorMerge(String tensor, long elements, MergeMethod method, String methodName, int inputs,
+    public TensorMerge(String tensor, long[] shape, MergeMethod method, String methodName, int inputs,
                        Map<String, double[]> perModel, Map<String, Double> global, long seed) {
         this.tensor = tensor;
-        this.elements = elements;
+        this.shape = shape.clone();
+        long n = 1;
+        for (long d : shape) n *= d;
+        this.elements = n;
         this.method = method;
         this.methodName = methodName;
         this.inputs = inputs;

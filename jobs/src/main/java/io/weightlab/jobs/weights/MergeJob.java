@@ -263,8 +263,11 @@ public final class MergeJob {
         private List<Unit> units(List<String> tensors) {
             List<Unit> out = new ArrayList<>();
             for (String t : tensors) {
-                long n = merges.get(t).elements;
-                for (long f = 0; f < n; f += UNIT) out.add(new Unit(t, f, (int) Math.min(UNIT, n - f)));
+                TensorMerge m = merges.get(t);
+                long n = m.elements;
+                // whole rows for a method that ranks within them (DELLA); UNIT otherwise (the top-k equal counts assume it)
+                int unit = io.weightlab.common.merge.MergeMethod.alignedStep(UNIT, m.method.rowAlignment(m));
+                for (long f = 0; f < n; f += unit) out.add(new Unit(t, f, (int) Math.min(unit, n - f)));
             }
             return out;
         }

@@ -310,6 +310,66 @@ public class MergeJobTest {
     }
 
     @Test
+    void dellaMatchesTheFormulaGivenOurUniforms(@TempDir Path tmp) throws IOException {
+        // della on three models (epsilons 0.2, default 0.15, 0.3; lambda 0.9) at the default step; della_linear at a 40 KiB
+        // budget, whose 4096-element steps are cut to whole rows (4032 for down_proj's rows of 96)
+        Map<String, Object> cases = new LinkedHashMap<>();
+        Path uniforms = Files.createDirectories(tmp.resolve("uniforms"));
+        ok(cases, "della", tmp, recipe(tmp, """
+                merge_method: della
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.6, density: 0.5, epsilon: 0.2}
+                  - model: FT1
+                    parameters: {weight: 0.9, density: 0.7}
+                  - model: FT2
+                    parameters: {weight: 0.5, density: 0.4, epsilon: 0.3}
+                parameters: {lambda: 0.9}
+                """), new String[] {"--seed", "7"}, "uniforms", uniforms.toString());
+        ok(cases, "della_linear", tmp, recipe(tmp, """
+                merge_method: della_linear
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.5, density: 0.6}
+                  - model: FT1
+                    parameters: {weight: 0.8, density: 0.3, epsilon: 0.1}
+                """), new String[] {"--seed", "7", "--memory-budget", "40KiB"}, "uniforms", uniforms.toString());
+        // the uniforms of (seed, tensor, input, element) that both runs drew from, handed to the reference, which ranks
+        // |τ| along dim 1 (numpy's stable argsort), maps ranks to density ± epsilon and keeps where u < p on its own
+        JsonNode prov = JSON.readTree(tmp.resolve("della/weightlab_provenance.json").toFile());
+        Checkpoint base = CheckpointCatalog.open(new Configuration(), m("base"));
+        double[] density = {0.5, 0.7, 0.4};
+        for (JsonNode t : prov.get("tensors")) {
+            String name = t.get("name").asText();
+            long n = base.tensor(name).elementCount();
+            for (int i = 0; i < 3; i++) {
+                double[] u = DareMask.uniforms(7, name, i, 0, (int) n);
+                java.nio.ByteBuffer bb = java.nio.ByteBuffer.allocate(8 * u.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (double v : u) bb.putDouble(v);
+                Files.write(uniforms.resolve(name + "." + i), bb.array());
+                // a row keeps density on average; the kept count is a sum of Bernoullis, variance at most n/4
+                assertEquals(density[i], t.get("kept_fraction").get(i).asDouble(), 5 * Math.sqrt(0.25 / n), name);
+            }
+        }
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (Object c : cases.values()) {
+            @SuppressWarnings("unchecked") Map<String, Object> c2 = (Map<String, Object>) c;
+            list.add(c2);
+        }
+        JsonNode results = check(tmp, list);
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode r = results.get(i);
+            String name = (String) list.get(i).get("name");
+            assertTrue(r.get("tensors").asInt() > 30, name + ": " + r);
+            // float32 output against a float64 reference; one element kept or dropped wrongly is ~1e-2 of the tensor's max
+            assertTrue(r.get("max_rel_err").asDouble() < 1e-6, name + ": " + r);
+            assertTrue(r.get("della_rows").asLong() > 1000, name + ": " + r);
+        }
+    }
+
+    @Test
     void passthroughStacksLayerRangesAsMergekitDoes(@TempDir Path tmp) throws IOException {
         // a frankenmerge: layers 0-2 of the base, then layers 1-3 of a fine-tune with its o_proj halved: 6 layers
         Path r = recipe(tmp, """
@@ -400,6 +460,7 @@ public class MergeJobTest {
                 {"merge_method: linear\nmodels:\n  - model: FT0\n    parameters: {weight: 1}\n  - model: FT1\n    parameters: {weight: -1}\n", "sum to 0"},
                 {ties.replace("DENSITY", "0.5") + "paramters: {normalize: true}\n", "unknown key 'paramters'"},
                 {"merge_method: sce\nbase_model: BASE\nmodels:\n  - model: FT0\n  - model: FT1\nparameters: {select_topk: 0.5}\n", "select_topk 0.5 < 1"},
+                {ties.replace("ties", "della").replace("DENSITY", "0.9"), "della: density 0.9 ± epsilon 0.15 of " + m("ft1") + " for tensor"},
         };
         for (String[] c : cases) {
             Path out = tmp.resolve("out");
