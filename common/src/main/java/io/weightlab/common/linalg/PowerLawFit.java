@@ -17,9 +17,51 @@ public record PowerLawFit(double alpha, double xmin, double d, double sigma, int
 
     /** @param eigenvalues λ = σ², any order */
     public static PowerLawFit fit(double[] eigenvalues) {
-        double[] x = java.util.Arrays.stream(eigenvalues).filter(v -> v > MIN_EIGENVALUE).sorted().toArray();
+        double[] x = sortedTail(eigenvalues);
+        int[] all = new int[Math.max(0, x.length - 1)];
+        for (int i = 0; i < all.length; i++) all[i] = i;
+        return scan(x, all);
+    }
+
+    /**
+     * The fit with x_min searched in [lo, hi] (powerlaw's {@code xmin=(lo, hi)}, which WeightWatcher uses for the
+     * finger fixes): candidates are the distinct values in range except the largest of them (§7.6).
+     */
+    public static PowerLawFit fit(double[] eigenvalues, double lo, double hi) {
+        double[] x = sortedTail(eigenvalues);
+        return scan(x, rangeCandidates(x, lo, hi));
+    }
+
+    /** {@link #fit(double[], double, double)} when either bound is set (NaN: open), else the plain {@link #fit(double[])}. */
+    public static PowerLawFit fitBounded(double[] eigenvalues, double lo, double hi) {
+        if (Double.isNaN(lo) && Double.isNaN(hi)) return fit(eigenvalues);
+        return fit(eigenvalues, Double.isNaN(lo) ? Double.NEGATIVE_INFINITY : lo, Double.isNaN(hi) ? Double.POSITIVE_INFINITY : hi);
+    }
+
+    /** α and D at one x_min (the tail λ ≥ xmin), no search. */
+    public static PowerLawFit atXmin(double[] eigenvalues, double xmin) {
+        double[] x = java.util.Arrays.stream(sortedTail(eigenvalues)).filter(v -> v >= xmin).toArray();
+        return scan(x, x.length < 2 ? new int[0] : new int[] {0});
+    }
+
+    static double[] sortedTail(double[] eigenvalues) {
+        return java.util.Arrays.stream(eigenvalues).filter(v -> v > MIN_EIGENVALUE).sorted().toArray();
+    }
+
+    /** Indices (ascending, in sorted x) of the first occurrence of each distinct value in [lo, hi], minus the largest value. */
+    static int[] rangeCandidates(double[] x, double lo, double hi) {
+        int[] c = new int[x.length];
+        int k = 0;
+        for (int i = 0; i < x.length; i++) {
+            if (x[i] >= lo && x[i] <= hi && (i == 0 || x[i] != x[i - 1])) c[k++] = i;
+        }
+        return java.util.Arrays.copyOf(c, Math.max(0, k - 1));
+    }
+
+    /** The pruned scan over the given candidate indices of ascending x (each with a tail of at least 2). */
+    private static PowerLawFit scan(double[] x, int[] candidates) {
         int n = x.length;
-        if (n < 2) return failed();
+        if (n < 2 || candidates.length == 0) return failed();
         double[] logs = new double[n];
         for (int i = 0; i < n; i++) logs[i] = Math.log(x[i]);
         double[] suffix = new double[n + 1];
@@ -27,7 +69,7 @@ public record PowerLawFit(double alpha, double xmin, double d, double sigma, int
         double bestD = Double.POSITIVE_INFINITY, bestAlpha = -1, bestXmin = Double.NaN;
         int bestN = 0;
         long visited = 0;
-        for (int i = 0; i < n - 1; i++) {
+        for (int i : candidates) {
             int m = n - i;
             double denom = suffix[i] - m * logs[i];
             double alpha = 1 + m / denom;

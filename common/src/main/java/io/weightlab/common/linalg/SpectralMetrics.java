@@ -15,6 +15,11 @@ public final class SpectralMetrics {
 
     /** @param sv singular values, descending; {@code n} = max(rows, cols) for the numerical rank */
     public static Map<String, Object> of(double[] sv, int n, boolean fitPowerLaw) {
+        return of(sv, n, fitPowerLaw ? PowerLawOptions.DEFAULT : null);
+    }
+
+    /** @param fit how to fit the tail (docs/algorithms.md §7.6), null for no fit; the default adds no columns */
+    public static Map<String, Object> of(double[] sv, int n, PowerLawOptions fit) {
         Map<String, Object> m = new LinkedHashMap<>();
         int k = sv.length;
         double svMax = k == 0 ? 0 : sv[0], svMin = k == 0 ? 0 : sv[k - 1];
@@ -58,10 +63,11 @@ public final class SpectralMetrics {
             for (int i = 0; i < Math.min(e, k); i++) top += sv[i] * sv[i];
             m.put("energy_top_" + e, sumSq > 0 ? top / sumSq : Double.NaN);
         }
-        if (fitPowerLaw) {
+        if (fit != null) {
             double[] evals = new double[k];
             for (int i = 0; i < k; i++) evals[i] = sv[i] * sv[i];
-            PowerLawFit pl = PowerLawFit.fit(evals);
+            TailFits tails = TailFits.of(evals, fit);
+            PowerLawFit pl = tails.pl();
             m.put("alpha", pl.alpha());
             m.put("xmin", pl.xmin());
             m.put("D", pl.d());
@@ -72,6 +78,7 @@ public final class SpectralMetrics {
             for (double l : evals) an += Math.pow(l, pl.alpha());
             m.put("log_alpha_norm", Math.log10(an));
             m.put("alpha_status", pl.alpha() < 0 ? "fit failed" : pl.alpha() < 2 ? "over-trained" : pl.alpha() > 6 ? "under-trained" : "ok");
+            if (!fit.isDefault()) tails.putColumns(m);
         }
         return m;
     }

@@ -259,7 +259,7 @@ final class DistributedSpectrum {
     private static SpectrumJob.MatrixResult result(TensorInfo t, double[] sv, String method, String route, double relErrorEstimate,
                                                    SpectrumJob.Options o, long t0) {
         Map<String, Object> row = SpectrumJob.baseRow(t, TensorName.parse(t.name()), "ok", method);
-        row.putAll(SpectralMetrics.of(sv, (int) Math.max(t.dim(0), t.dim(1)), o.powerLaw()));
+        row.putAll(SpectralMetrics.of(sv, (int) Math.max(t.dim(0), t.dim(1)), o.powerLawFit()));
         // no dgesdd to fall back to here (no task holds the matrix): the certificate says what the values are worth
         SpectrumJob.putAccuracy(row, route, relErrorEstimate);
         row.put("svd_seconds", (System.nanoTime() - t0) / 1e9);

@@ -16,6 +16,7 @@ import io.weightlab.common.error.WeightLabException;
 import io.weightlab.common.linalg.GramSpectrum;
 import io.weightlab.common.linalg.Lapack;
 import io.weightlab.common.linalg.RandomizedSvd;
+import io.weightlab.common.linalg.PowerLawOptions;
 import io.weightlab.common.linalg.SpectralMetrics;
 import io.weightlab.common.model.ModuleKind;
 import io.weightlab.common.model.TensorInfo;
@@ -54,7 +55,20 @@ public final class SpectrumJob {
     public record Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                           boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
                           int powerIterations, long seed, int factorRank, String factorsDir, boolean randomize,
-                          boolean gram) implements Serializable {
+                          boolean gram, PowerLawOptions tailFit) implements Serializable {
+        /** The plain PL fit (none of --fit, --fix-fingers, --xmin-min, --xmin-max, --detx). */
+        public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
+                       boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
+                       int powerIterations, long seed, int factorRank, String factorsDir, boolean randomize, boolean gram) {
+            this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
+                    powerIterations, seed, factorRank, factorsDir, randomize, gram, PowerLawOptions.DEFAULT);
+        }
+
+        /** What SpectralMetrics fits: null with --no-powerlaw. */
+        public PowerLawOptions powerLawFit() {
+            return powerLaw ? tailFit : null;
+        }
+
         public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                        boolean powerLaw, int[] blockSize, boolean dequantize) {
             this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, false, 0, 4, 0, 0, null);
@@ -70,18 +84,18 @@ public final class SpectrumJob {
 
         Options withMaxExactBytes(long bytes) {
             return new Options(input, out, overwrite, include, bytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, factorsDir, randomize, gram);
+                    powerIterations, seed, factorRank, factorsDir, randomize, gram, tailFit);
         }
 
         Options withFactorsDir(String dir) {
             return new Options(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, dir, randomize, gram);
+                    powerIterations, seed, factorRank, dir, randomize, gram, tailFit);
         }
 
         /** The same options with full spectra by dgesdd only ({@code --method exact}). */
         public Options exactOnly() {
             return new Options(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, factorsDir, randomize, false);
+                    powerIterations, seed, factorRank, factorsDir, randomize, false, tailFit);
         }
     }
 
@@ -251,7 +265,7 @@ public final class SpectrumJob {
         double secs = (System.nanoTime() - t0) / 1e9;
         double[] sv = res.singularValues();
         Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
-        row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
+        row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), o.powerLawFit()));
         putAccuracy(row, res.route().label, res.relErrorEstimate());
         row.put("svd_seconds", secs);
         if (o.randomize()) row.putAll(RandomMatrixColumns.traps(t, a, sv, rows, cols, o.seed()));
@@ -340,7 +354,7 @@ public final class SpectrumJob {
                 + (single ? "float32" : "float64") + " products)";
         double secs = (System.nanoTime() - t0) / 1e9;
         Map<String, Object> row = baseRow(t, TensorName.parse(t.name()), "ok", method);
-        row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), powerLaw));
+        row.putAll(SpectralMetrics.of(sv, Math.max(rows, cols), o.powerLawFit()));
         putAccuracy(row, "krylov", Double.NaN);
         row.put("svd_seconds", secs);
         return new MatrixResult(t.name(), "ok", row, sv);

@@ -2,6 +2,7 @@ package io.weightlab.jobs.cli;
 
 import io.weightlab.common.error.Suggestions;
 import io.weightlab.common.error.UsageException;
+import io.weightlab.common.linalg.PowerLawOptions;
 import io.weightlab.jobs.spark.SparkSupport;
 import io.weightlab.jobs.analysis.SpectrumJob;
 import picocli.CommandLine.Command;
@@ -43,6 +44,23 @@ public class SpectrumCommand implements Callable<Integer> {
 
     @Option(names = "--no-powerlaw", description = "skip the power-law fit of the eigenvalue tail")
     boolean noPowerLaw;
+
+    @Option(names = "--fit", defaultValue = "PL", description = {"tail model, WeightWatcher's fit: PL (power law), TPL (truncated power law x^-a e^-Lx,",
+            "adds the tpl_* columns), E_TPL (TPL with --fix-fingers xmin_peak) (default: ${DEFAULT-VALUE}; docs/algorithms.md 7.6)"})
+    String fit;
+
+    @Option(names = "--fix-fingers", defaultValue = "none", description = {"WeightWatcher's fix for a few outsized eigenvalues: xmin_peak (search xmin near the",
+            "peak of the log-ESD), clip_xmax (refit PL without the top values) or none (default: ${DEFAULT-VALUE})"})
+    String fixFingers;
+
+    @Option(names = "--xmin-min", description = "lowest eigenvalue (lambda = sigma^2) tried as xmin (default: none; xmin_peak's own bound)")
+    Double xminMin;
+
+    @Option(names = "--xmin-max", description = "highest eigenvalue tried as xmin (default: none; 1.5 x peak with xmin_peak)")
+    Double xminMax;
+
+    @Option(names = "--detx", description = "also WeightWatcher's detX (detx_num, detx_val) and the PL alpha with xmin at detX")
+    boolean detx;
 
     static final List<String> METHODS = List.of("auto", "exact", "randomized");
 
@@ -88,10 +106,12 @@ public class SpectrumCommand implements Callable<Integer> {
             if (!INCLUDABLE.contains(s)) throw new UsageException("--include takes embeddings, head; not '" + s + "'" + Suggestions.didYouMean(s, INCLUDABLE));
         }
         long maxExact = maxExactBytes(maxExactMb);
+        PowerLawOptions tailFit = PowerLawOptions.parse(fit, fixFingers, xminMin, xminMax, detx);
+        if (noPowerLaw && !tailFit.isDefault()) throw new UsageException("--no-powerlaw skips the tail fit that --fit, --fix-fingers, --xmin-min/--xmin-max and --detx configure");
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.context(), new SpectrumJob.Options(input, output.out, output.overwrite,
                     inc, maxExact, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
-                    powerIterations, seed, factors, null, randomize, !method.equals("exact")), System.out);
+                    powerIterations, seed, factors, null, randomize, !method.equals("exact"), tailFit), System.out);
             SpectrumJob.printSummary(r, output.out, System.out);
             return 0;
         }
