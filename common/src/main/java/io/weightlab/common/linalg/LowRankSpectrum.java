@@ -40,39 +40,24 @@ public final class LowRankSpectrum {
     }
 
     /**
-     * W + s·B·A as an operator, the low-rank part applied as two thin products (B (A x)), never densified: what a
-     * top-k Krylov route needs for a base too large to hold in double.
+     * ε·|s|·‖B‖_F·‖A‖_F / σ_min: the relative error estimate of the smallest value. The QRs and the core's SVD are
+     * backward stable, so each value is off by about ε·|s|·‖B‖‖A‖ (≥ ε·σ_max, more when B·A cancels); +∞ when σ_min is 0.
      */
-    public static RandomizedSvd.Operator plusLowRank(RandomizedSvd.Operator base, double[] b, int out, int r, double[] a, int in, double s) {
-        return new RandomizedSvd.Operator() {
-            @Override
-            public int rows() { return base.rows(); }
-
-            @Override
-            public int cols() { return base.cols(); }
-
-            @Override
-            public double[] times(double[] x, int l) {
-                double[] y = base.times(x, l);
-                double[] bax = Lapack.multiply(b, false, Lapack.multiply(a, false, x, false, r, l, in), false, out, l, r);
-                for (int i = 0; i < y.length; i++) y[i] += s * bax[i];
-                return y;
-            }
-
-            @Override
-            public double[] transposeTimes(double[] x, int l) {
-                double[] y = base.transposeTimes(x, l);
-                double[] abx = Lapack.multiply(a, true, Lapack.multiply(b, true, x, false, r, l, out), false, in, l, r);
-                for (int i = 0; i < y.length; i++) y[i] += s * abx[i];
-                return y;
-            }
-
-            @Override
-            public void close() { base.close(); }
-        };
+    public static double errorEstimate(double[] sv, double[] b, double[] a, double s) {
+        if (sv.length == 0) return 0;
+        double sMin = sv[sv.length - 1];
+        if (!(sMin > 0)) return Double.POSITIVE_INFINITY;
+        return Math.ulp(1.0) * Math.abs(s) * frobenius(b) * frobenius(a) / sMin;
     }
 
-    static double[] transpose(double[] m, int rows, int cols) {
+    private static double frobenius(double[] x) {
+        double acc = 0;
+        for (double v : x) acc += v * v;
+        return Math.sqrt(acc);
+    }
+
+    /** The transpose of a row-major rows x cols matrix (cols x rows, row-major). */
+    public static double[] transpose(double[] m, int rows, int cols) {
         double[] t = new double[m.length];
         for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) t[j * rows + i] = m[i * cols + j];
         return t;
