@@ -4,7 +4,7 @@ import io.weightlab.common.error.WeightLabException;
 
 /**
  * Singular values of a LoRA update ΔW = s·B·A (B out x r, A r x in) from the factors, never forming the out x in
- * product (docs/algorithms.md §32): B = Q_B R_B and Aᵀ = Q_A R_A (thin Householder QR), so
+ * product (docs/algorithms.md §17.2): B = Q_B R_B and Aᵀ = Q_A R_A (thin Householder QR), so
  * ΔW = s·Q_B (R_B R_Aᵀ) Q_Aᵀ and, Q_B and Q_A having orthonormal columns, σ(ΔW) = |s|·σ(R_B R_Aᵀ), a k_B x k_A
  * matrix (k = min(dim, r)). Cost O((out + in)·r² + r³) instead of O(out·in·min(out, in)).
  */

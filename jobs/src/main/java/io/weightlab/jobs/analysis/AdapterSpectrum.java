@@ -34,7 +34,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code spectrum} of a PEFT LoRA adapter directory (docs/algorithms.md §32): one task per module, the ESD of its
+ * {@code spectrum} of a PEFT LoRA adapter directory (docs/algorithms.md §17.2): one task per module, the ESD of its
  * update ΔW = s·B·A from the factors ({@code lora_factors}, never forming ΔW), or with {@code --base} the ESD of the
  * merged W + s·B·A ({@code lora_with_base}, formed densely on the executor). Rows carry the base weight's name, the
  * one PEFT merges into. Bad input (unpaired or mis-shaped factors, a base without the target or of another shape,
