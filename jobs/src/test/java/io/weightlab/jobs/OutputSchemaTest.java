@@ -61,6 +61,8 @@ public class OutputSchemaTest {
                 "--apply", "k_proj=svd-sharpen", "--apply", "*=tvr"));
         outputs.put("lora-init", run("lora-init", llama.toString(), "--out", tmp.resolve("lora-init").toString(), "--method", "pissa",
                 "--r", "4", "--target-modules", "q_proj,v_proj"));
+        // an adapter's spectrum: its modules' rows carry the lora_* columns
+        outputs.put("spectrum#adapter", run("spectrum", tmp.resolve("lora-init").resolve("adapter").toString(), "--out", tmp.resolve("spectrum-adapter").toString()));
         outputs.put("extract-lora", run("extract-lora", trained.toString(), "--base", llama.toString(), "--out", tmp.resolve("extract-lora").toString(),
                 "--r", "4", "--target-modules", "q_proj,v_proj"));
         Path grads = tmp.resolve("grads.safetensors");

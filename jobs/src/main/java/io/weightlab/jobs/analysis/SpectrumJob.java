@@ -126,15 +126,26 @@ public final class SpectrumJob {
     }
 
     public static List<MatrixResult> run(SparkContext sc, Options o, PrintStream console) {
+        return run(sc, o, null, console);
+    }
+
+    /** {@code base}: with a PEFT adapter directory as input, the model it adapts (ESD of W + s·B·A), else null. */
+    public static List<MatrixResult> run(SparkContext sc, Options o, String base, PrintStream console) {
         try (JobRun run = JobRun.start("spectrum", sc, console)) {
-            return run(run, o);
+            return run(run, o, base);
         }
     }
 
-    private static List<MatrixResult> run(JobRun run, Options o) {
+    private static List<MatrixResult> run(JobRun run, Options o, String base) {
         PrintStream console = run.console();
         JavaSparkContext jsc = run.jsc();
-        Checkpoint ckpt = CheckpointCatalog.open(run.hadoop(), o.input());
+        String adapterDir = AdapterSpectrum.adapterDir(run.hadoop(), o.input());
+        if (base != null && adapterDir == null) {
+            throw new io.weightlab.common.error.UsageException("--base goes with a PEFT adapter directory (adapter_config.json + adapter_model.safetensors) as input; "
+                    + o.input() + " is not one");
+        }
+        List<AdapterSpectrum.ModuleTask> adapterTasks = adapterDir == null ? null : AdapterSpectrum.plan(run.hadoop(), adapterDir, base, o);
+        Checkpoint ckpt = adapterDir == null ? CheckpointCatalog.open(run.hadoop(), o.input()) : null;
         if (o.maxExactBytes() <= 0) {
             o = o.withMaxExactBytes(TaskBudget.exactBytes(jsc.sc()));
             console.printf("[spectrum] matrices over %s as float64 take a distributed route (--max-exact-mb auto: heap / (3 x tasks))%n",
@@ -147,6 +158,7 @@ public final class SpectrumJob {
         }
         final Options opts = o;
         return run.commitAfter("the spectra", () -> {
+            if (adapterTasks != null) return AdapterSpectrum.finish(run, staged, adapterTasks, opts, adapterDir);
             Map<String, Dequantization> dq = opts.dequantize() ? Dequantization.pair(ckpt, opts.blockSize()) : Map.of();
             List<MatrixResult> results = new ArrayList<>();
             List<Tuple2<TensorInfo, Dequantization>> work = new ArrayList<>();

@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
                 "WeightWatcher metrics: sv_max, stable/effective rank, entropy, power-law alpha, D, alpha_weighted, ...",
                 "Writes spectrum.json, spectrum.csv, spectrum.parquet and singular_values.json into --out."})
 public class SpectrumCommand implements Callable<Integer> {
-    @Parameters(index = "0", description = "checkpoint: .safetensors file, index.json, directory or glob")
+    @Parameters(index = "0", description = "checkpoint: .safetensors file, index.json, directory or glob; or a PEFT LoRA adapter directory")
     String input;
 
     @Mixin
@@ -84,6 +84,10 @@ public class SpectrumCommand implements Callable<Integer> {
     @Option(names = "--factors", defaultValue = "0", description = "also write the top-r factors U, S, V of every exactly factorized matrix to <out>/factors/ (F64 safetensors)")
     int factors;
 
+    @Option(names = "--base", description = {"with a PEFT adapter directory as input: the model it adapts; the ESD of each merged W + s·B·A",
+            "(route lora_with_base) instead of the update s·B·A alone (route lora_factors)"})
+    String base;
+
     /** --max-exact-mb as bytes: 0 for auto (the job sizes it from the executor heap). */
     static long maxExactBytes(String mb) {
         if (mb.equals("auto")) return 0;
@@ -111,7 +115,7 @@ public class SpectrumCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.context(), new SpectrumJob.Options(input, output.out, output.overwrite,
                     inc, maxExact, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
-                    powerIterations, seed, factors, null, randomize, !method.equals("exact"), tailFit), System.out);
+                    powerIterations, seed, factors, null, randomize, !method.equals("exact"), tailFit), base, System.out);
             SpectrumJob.printSummary(r, output.out, System.out);
             return 0;
         }

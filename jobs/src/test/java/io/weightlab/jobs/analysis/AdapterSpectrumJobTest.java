@@ -1,0 +1,90 @@
+package io.weightlab.jobs.analysis;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.weightlab.common.testing.Fixtures;
+import io.weightlab.common.testing.Python;
+import io.weightlab.jobs.Cli;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code spectrum} of a real PEFT adapter (made by PEFT on the MiniLM fixture, rank_pattern and alpha_pattern in
+ * use) against numpy: σ(s·B·A) and σ(W + s·B·A) in float64 with s, A, B and W as PEFT's loaded model holds them
+ * (docs/algorithms.md §17.2). Two Spark runs; the bad inputs fail on the driver (the NaN one in its first task).
+ */
+public class AdapterSpectrumJobTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @BeforeAll
+    static void python() {
+        Python.require("numpy", "torch", "transformers", "peft", "safetensors");
+    }
+
+    @Test
+    void adapterSpectraMatchNumpyAndBadAdaptersAreRefused(@TempDir Path tmp) throws IOException {
+        Path base = Fixtures.dir("all-minilm-l6-v2");
+        Path adapter = tmp.resolve("adapter");
+        Path script = Python.testScript("lora_spectrum_check.py");
+        JsonNode made = JSON.readTree(Python.script(script, "make", base.toString(), adapter.toString()));
+        assertEquals(18, made.get("modules").asInt(), made.toString());
+
+        Path factors = tmp.resolve("factors"), merged = tmp.resolve("merged");
+        Cli.Run f = Cli.run("spectrum", adapter.toString(), "--out", factors.toString());
+        assertEquals(0, f.exit(), f.err());
+        Cli.Run m = Cli.run("spectrum", adapter.toString(), "--base", base.toString(), "--out", merged.toString());
+        assertEquals(0, m.exit(), m.err());
+
+        JsonNode rows = JSON.readTree(factors.resolve("spectrum.json").toFile()).get("matrices");
+        assertEquals(18, rows.size());
+        for (JsonNode r : rows) {
+            assertEquals("lora_factors", r.get("lora_route").asText(), r.toString());
+            assertTrue(r.get("name").asText().startsWith("encoder.layer.") && r.get("name").asText().endsWith(".weight"), r.get("name").asText());
+            boolean value = r.get("name").asText().contains(".value.");
+            assertEquals(value ? 4 : 8, r.get("lora_r").asInt(), "rank_pattern value=4");
+            assertEquals(value ? 6.0 / 4 : 16.0 / 8, r.get("lora_scaling").asDouble(), 0, "alpha_pattern value=6");
+            assertEquals(r.get("lora_r").asInt(), r.get("num_evals").asInt());
+            assertTrue(r.get("mp_status").asText().startsWith("not fitted"), "an r-value ESD is not an MP bulk");
+        }
+        for (JsonNode r : JSON.readTree(merged.resolve("spectrum.json").toFile()).get("matrices")) {
+            assertEquals("lora_with_base", r.get("lora_route").asText());
+            assertEquals(r.get("M").asInt(), r.get("num_evals").asInt());
+        }
+
+        JsonNode check = JSON.readTree(Python.script(script, "check", base.toString(), adapter.toString(),
+                factors.resolve("singular_values.json").toString(), merged.resolve("singular_values.json").toString()));
+        System.out.println("[adapter spectrum vs numpy] " + check);
+        JsonNode fr = check.get("lora_factors"), wb = check.get("lora_with_base");
+        assertEquals(18, fr.get("modules").asInt(), check.toString());
+        assertEquals(18, wb.get("modules").asInt(), check.toString());
+        // factors: QR route vs numpy's dgesdd of the formed product, both in float64 from the same F32 values
+        assertTrue(fr.get("max_rel_err").asDouble() <= 1e-10, "factor route vs numpy: " + fr);
+        // with base: same F32 inputs, sum formed in float64 on both sides; the Gram route is certified to 1e-8
+        assertTrue(wb.get("max_rel_err").asDouble() <= 1e-8, "with-base route vs numpy: " + wb);
+
+        refused(tmp, adapter + "-missing-b", null, "CompleteModule", "lora_A.weight");
+        refused(tmp, adapter + "-shapes", null, "LoraShapes", "attention.self.query.lora_");
+        refused(tmp, adapter + "-nan", null, "FiniteValues", "attention.self.query.lora_A.weight");
+        refused(tmp, adapter.toString(), adapter + "-bad-base", "BaseShape", "encoder.layer.0.attention.self.query.weight");
+    }
+
+    /** One line naming the file, tensor and rule; non-zero exit; no output directory. */
+    static void refused(Path tmp, String adapter, String base, String rule, String tensor) {
+        Path out = tmp.resolve("refused-" + rule);
+        Cli.Run r = base == null ? Cli.run("spectrum", adapter, "--out", out.toString())
+                : Cli.run("spectrum", adapter, "--base", base, "--out", out.toString());
+        assertTrue(r.exit() != 0, rule + " must fail");
+        String line = r.err().lines().filter(l -> l.contains("error:")).findFirst().orElse(r.err());
+        assertTrue(line.contains(rule) && line.contains(tensor) && line.contains(".safetensors"), rule + ": " + r.err());
+        assertFalse(Files.exists(out), rule + ": nothing written");
+    }
+}
