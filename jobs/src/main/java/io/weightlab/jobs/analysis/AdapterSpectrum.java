@@ -182,7 +182,7 @@ final class AdapterSpectrum {
             row = row(t, "ok", "W + s·B·A formed in float64, " + (res.route() == GramSpectrum.Route.GRAM ? "gram (certified)" : "LAPACK dgesdd"));
             SpectrumJob.putAccuracy(row, res.route().label, res.relErrorEstimate());
         }
-        row.putAll(SpectralMetrics.of(sv, Math.max(out, in), o.powerLaw()));
+        row.putAll(SpectralMetrics.of(sv, Math.max(out, in), o.powerLawFit()));
         row.put("svd_seconds", (System.nanoTime() - t0) / 1e9);
         return new SpectrumJob.MatrixResult(t.target(), "ok", row, sv);
     }
