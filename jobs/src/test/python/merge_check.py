@@ -188,12 +188,18 @@ def reference(recipe, base, models, name, layers, masks):
         tt = 0.5 if abs(sum(w)) < 1e-6 else w[1] / sum(w)
         b = base[name].astype(np.float64) if recipe.get("base_model") else 0.0
         v0, v1 = [models[m["model"]][name].astype(np.float64) - b for m in ents]
-        u0 = v0 / max(np.linalg.norm(v0), 1e-7)
-        u1 = v1 / max(np.linalg.norm(v1), 1e-7)
-        th = math.acos(float(np.clip((u0 * u1).sum(), -1, 1)))
-        if abs(math.sin(th)) < 1e-8:
-            return b + (1 - tt) * v0 + tt * v1
-        return b + (math.sin((1 - tt) * th) * v0 + math.sin(tt * th) * v1) / math.sin(th)
+
+        def slerp(a0, a1):
+            u0 = a0 / max(np.linalg.norm(a0), 1e-7)
+            u1 = a1 / max(np.linalg.norm(a1), 1e-7)
+            th = math.acos(float(np.clip((u0 * u1).sum(), -1, 1)))
+            if abs(math.sin(th)) < 1e-8:
+                return (1 - tt) * a0 + tt * a1
+            return (math.sin((1 - tt) * th) * a0 + math.sin(tt * th) * a1) / math.sin(th)
+        if gp("nuslerp_flatten", True) in (False, "false"):  # each row W[i,:] (last dimension) on its own
+            r0, r1 = v0.reshape(-1, v0.shape[-1]), v1.reshape(-1, v1.shape[-1])
+            return b + np.stack([slerp(r0[i], r1[i]) for i in range(r0.shape[0])]).reshape(v0.shape)
+        return b + slerp(v0, v1)
     if method == "karcher":  # mergekit's karcher.py, in float64 on whole tensors; the base is an input
         refs = [m["model"] for m in recipe["models"]]
         if recipe.get("base_model") and recipe["base_model"] not in refs:

@@ -57,8 +57,8 @@ public final class MergeRegistry {
                     Param.number("t", null, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, "interpolation factor: 0 = base, 1 = the other model (required)")),
                     p -> new Slerp())
             .register(MethodInfo.of("nuslerp", "spherical interpolation of two models (or of their task vectors with a base) at t = w2/(w1+w2)",
-                    WEIGHT, Param.flag("nuslerp_flatten", true, "interpolate whole tensors (false, per row or column, is not implemented)"),
-                    Param.flag("nuslerp_row_wise", false, "with nuslerp_flatten false: rows instead of columns")), p -> new NuSlerp())
+                    WEIGHT, Param.flag("nuslerp_flatten", true, "interpolate whole tensors (false: each row W[i,:] on its own)"),
+                    Param.flag("nuslerp_row_wise", false, "with nuslerp_flatten false: columns W[:,j] instead (not implemented: refused)")), p -> new NuSlerp())
             .register(MethodInfo.of("model_stock", "t·mean(x_i) + (1−t)·b, t from the mean pairwise cosine of the task vectors (Jang et al. 2024)",
                     Param.flag("filter_wise", false, "one t per row (true is not implemented)")), p -> new ModelStock())
             .register(MethodInfo.of("karcher", "Riemannian mean of the directions on the unit sphere, times the mean norm; the base is an input",

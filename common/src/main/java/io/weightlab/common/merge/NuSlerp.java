@@ -6,8 +6,11 @@ import java.util.List;
 
 /**
  * mergekit's nuslerp: spherical interpolation of two models with t = w₂/(w₁ + w₂) (0.5 when |w₁ + w₂| < 1e-6); with a
- * base, of the task vectors (b + slerp(t, x₁ − b, x₂ − b)). Vectors are whole tensors (nuslerp_flatten, the default):
- * u = v/max(‖v‖, 1e-7), θ = acos(clamp(u₁·u₂)), [sin((1−t)θ) v₁ + sin(tθ) v₂]/sin θ, the lerp where |sin θ| < 1e-8.
+ * base, of the task vectors (b + slerp(t, x₁ − b, x₂ − b)). Per vector v: u = v/max(‖v‖, 1e-7),
+ * θ = acos(clamp(u₁·u₂)), [sin((1−t)θ) v₁ + sin(tθ) v₂]/sin θ, the lerp where |sin θ| < 1e-8. The vectors are whole
+ * tensors (nuslerp_flatten, the default, from the first pass's Gram matrix) or, with nuslerp_flatten false, each
+ * vector along the last dimension (a row W[i,:]; a 1-D tensor is one vector), computed within the slice, which the
+ * planner keeps to whole rows. Column vectors (nuslerp_row_wise) need norms over every row first and are refused.
  */
 public final class NuSlerp implements MergeMethod {
     private static final long serialVersionUID = 1L;
@@ -17,7 +20,16 @@ public final class NuSlerp implements MergeMethod {
 
     @Override
     public void check(TensorMerge m) {
-        if (!m.flag("nuslerp_flatten")) throw new UsageException("nuslerp: nuslerp_flatten: false (row- or column-wise interpolation) is not implemented; use the default true");
+        if (!m.flag("nuslerp_flatten") && m.flag("nuslerp_row_wise")) {
+            throw new UsageException("nuslerp: " + m.tensor + ": nuslerp_row_wise: true (one vector per column W[:,j]) is not implemented; "
+                    + "nuslerp_flatten: false alone interpolates each row W[i,:]");
+        }
+    }
+
+    /** Whole rows per slice when each row is its own vector. */
+    @Override
+    public long rowAlignment(TensorMerge m) {
+        return m.flag("nuslerp_flatten") || m.shape.length == 0 ? 1 : m.shape.length == 1 ? Math.max(1, m.shape[0]) : m.shape[m.shape.length - 1];
     }
 
     @Override public List<String> perModelParams() { return List.of("weight"); }
@@ -38,8 +50,31 @@ public final class NuSlerp implements MergeMethod {
 
     @Override
     public void merge(TensorMerge m, long first, int count, double[] base, double[][] xs, long[][] eqBefore, double[] out) {
-        double[] c = coefficients(m.model("weight"), m.gram);
-        for (int j = 0; j < count; j++) {
+        if (m.flag("nuslerp_flatten")) {
+            mix(coefficients(m.model("weight"), m.gram), base, xs, 0, count, out);
+            return;
+        }
+        int row = (int) rowAlignment(m);
+        if (count % row != 0) throw new IllegalStateException(m.tensor + ": a slice of " + count + " elements is not whole rows of " + row);
+        double[] gram = new double[4];
+        for (int from = 0; from < count; from += row) {
+            double s00 = 0, s01 = 0, s11 = 0;
+            for (int j = from; j < from + row; j++) {
+                double b = base == null ? 0 : base[j], v0 = xs[0][j] - b, v1 = xs[1][j] - b;
+                s00 += v0 * v0;
+                s01 += v0 * v1;
+                s11 += v1 * v1;
+            }
+            gram[0] = s00;
+            gram[1] = s01;
+            gram[2] = s01;
+            gram[3] = s11;
+            mix(coefficients(m.model("weight"), gram), base, xs, from, from + row, out);
+        }
+    }
+
+    private static void mix(double[] c, double[] base, double[][] xs, int from, int to, double[] out) {
+        for (int j = from; j < to; j++) {
             double b = base == null ? 0 : base[j];
             out[j] = b + c[0] * (xs[0][j] - b) + c[1] * (xs[1][j] - b);
         }

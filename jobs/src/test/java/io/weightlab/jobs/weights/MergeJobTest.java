@@ -210,6 +210,18 @@ public class MergeJobTest {
                   - model: FT2
                     parameters: {weight: 0.9}
                 """));
+        // each row W[i,:] of the task vectors its own slerp (rows of independent noise: θ differs row to row, so the
+        // whole-tensor form would miss); a 40 KiB budget cuts tensors into many slices, each of whole rows
+        ok(cases, "nuslerp_rows", tmp, recipe(tmp, """
+                merge_method: nuslerp
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.6}
+                  - model: FT1
+                    parameters: {weight: 0.4}
+                parameters: {nuslerp_flatten: false}
+                """), new String[] {"--memory-budget", "40KiB"});
         // the base, given and not listed, is one of the four inputs of the Karcher mean (mergekit's behaviour)
         ok(cases, "karcher", tmp, recipe(tmp, """
                 merge_method: karcher
@@ -461,6 +473,8 @@ public class MergeJobTest {
                 {ties.replace("DENSITY", "0.5") + "paramters: {normalize: true}\n", "unknown key 'paramters'"},
                 {"merge_method: sce\nbase_model: BASE\nmodels:\n  - model: FT0\n  - model: FT1\nparameters: {select_topk: 0.5}\n", "select_topk 0.5 < 1"},
                 {ties.replace("ties", "della").replace("DENSITY", "0.9"), "della: density 0.9 ± epsilon 0.15 of " + m("ft1") + " for tensor"},
+                {"merge_method: nuslerp\nmodels:\n  - model: FT0\n    parameters: {weight: 1}\n  - model: FT1\n    parameters: {weight: 1}\n"
+                        + "parameters: {nuslerp_flatten: false, nuslerp_row_wise: true}\n", "nuslerp_row_wise: true (one vector per column W[:,j]) is not implemented"},
         };
         for (String[] c : cases) {
             Path out = tmp.resolve("out");
