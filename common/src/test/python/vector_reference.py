@@ -4,6 +4,10 @@
              kernel, float64, row-major) and prints JSON: the vector's metrics, the conv kernel's pooled ESD
              (1/2 s^2 of the nine slices W[:, :, i, j], descending) and the bulk/tail columns of the slices'
              short-side vectors split at xmin = the 100th largest eigenvalue.
+  ckpt DIR   writes DIR/model.safetensors: features.0.weight, an F16 (64, 32, 3, 3) Conv2D kernel, and
+             classifier.weight, an F32 (24, 40) linear weight (seeded)
+  check DIR XMIN   prints JSON from DIR/model.safetensors: the kernel's pooled ESD (1/2 s^2 of the nine slices,
+             descending) and the linear weight's bulk/tail columns from np.linalg.svd's U, split at XMIN
 """
 import json, os, sys
 import numpy as np
@@ -44,8 +48,36 @@ def short_side(w, scale=1.0):
     return (scale * s) ** 2, vecs
 
 
+def conv_evals(k):
+    evals, vecs = [], []
+    for i in range(k.shape[2]):
+        for j in range(k.shape[3]):
+            w = k[:, :, i, j]
+            if w.shape[0] < w.shape[1]:
+                w = w.T
+            e, vs = short_side(w)
+            evals.extend(0.5 * e)
+            vecs.extend(vs)
+    return np.array(evals), vecs
+
+
 def main():
     cmd, d = sys.argv[1], sys.argv[2]
+    if cmd == "ckpt":
+        from safetensors.numpy import save_file
+        rng = np.random.default_rng(7)
+        save_file({"features.0.weight": (0.1 * rng.standard_normal((64, 32, 3, 3))).astype(np.float16),
+                   "classifier.weight": rng.standard_t(4, size=(24, 40)).astype(np.float32)},
+                  os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+        return
+    if cmd == "check":
+        from safetensors.numpy import load_file
+        t = load_file(os.path.join(d, "model.safetensors"))
+        evals, _ = conv_evals(t["features.0.weight"].astype(np.float64))
+        e, vecs = short_side(t["classifier.weight"].astype(np.float64))
+        print(json.dumps({"conv_evals": sorted(map(float, evals), reverse=True),
+                          "linear_columns": columns(e, vecs, float(sys.argv[3]))}))
+        return
     assert cmd == "make"
     rng = np.random.default_rng(20)
     v = rng.standard_t(3, size=1000)
@@ -53,16 +85,7 @@ def main():
     v.astype("<f8").tofile(os.path.join(d, "vec.bin"))
     k = rng.standard_normal((64, 32, 3, 3))
     k.astype("<f8").tofile(os.path.join(d, "conv.bin"))
-    evals, vecs = [], []
-    for i in range(3):
-        for j in range(3):
-            w = k[:, :, i, j]
-            if w.shape[0] < w.shape[1]:
-                w = w.T
-            e, vs = short_side(w)
-            evals.extend(0.5 * e)
-            vecs.extend(vs)
-    evals = np.array(evals)
+    evals, vecs = conv_evals(k)
     xmin = float(np.sort(evals)[::-1][99])
     print(json.dumps({"vec": metrics(v), "conv_evals": sorted(map(float, evals), reverse=True), "xmin": xmin,
                       "conv_columns": columns(evals, vecs, xmin)}))
