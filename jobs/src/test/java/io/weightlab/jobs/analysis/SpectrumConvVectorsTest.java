@@ -58,9 +58,14 @@ class SpectrumConvVectorsTest {
         int tail = 0;
         for (var it = ref.get("linear_columns").fields(); it.hasNext(); ) {
             var e = it.next();
+            // an empty group: None in numpy, NaN here, null in spectrum.json
+            if (e.getValue().isNull()) {
+                assertTrue(linear.get(e.getKey()).isNull(), e.getKey());
+                continue;
+            }
             double want = e.getValue().asDouble();
             assertEquals(want, linear.get(e.getKey()).asDouble(), 1e-10 * Math.abs(want), e.getKey());
-            if (e.getKey().startsWith("tail_") && !e.getValue().isNull()) tail++;
+            if (e.getKey().startsWith("tail_")) tail++;
         }
         assertEquals(6, tail, "the power-law tail holds vectors");
     }
