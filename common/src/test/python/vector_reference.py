@@ -3,11 +3,13 @@
   make DIR   writes DIR/vec.bin (a seeded heavy-tailed vector, float64), DIR/conv.bin (a seeded (64, 32, 3, 3)
              kernel, float64, row-major) and prints JSON: the vector's metrics, the conv kernel's pooled ESD
              (1/2 s^2 of the nine slices W[:, :, i, j], descending) and the bulk/tail columns of the slices'
-             short-side vectors split at xmin = the 100th largest eigenvalue.
+             short-side vectors split at an xmin halfway between the 100th and 101st largest eigenvalues (so that
+             last-digit differences between SVDs cannot move a vector across it).
   ckpt DIR   writes DIR/model.safetensors: features.0.weight, an F16 (64, 32, 3, 3) Conv2D kernel, and
              classifier.weight, an F32 (24, 40) linear weight (seeded)
-  check DIR XMIN   prints JSON from DIR/model.safetensors: the kernel's pooled ESD (1/2 s^2 of the nine slices,
-             descending) and the linear weight's bulk/tail columns from np.linalg.svd's U, split at XMIN
+  check DIR NTAIL  prints JSON from DIR/model.safetensors: the kernel's pooled ESD (1/2 s^2 of the nine slices,
+             descending) and the linear weight's bulk/tail columns from np.linalg.svd's U, the NTAIL largest
+             eigenvalues' vectors as the tail (lambda >= xmin for the job's xmin, num_pl_spikes of them)
 """
 import json, os, sys
 import numpy as np
@@ -76,7 +78,7 @@ def main():
         evals, _ = conv_evals(t["features.0.weight"].astype(np.float64))
         e, vecs = short_side(t["classifier.weight"].astype(np.float64))
         print(json.dumps({"conv_evals": sorted(map(float, evals), reverse=True),
-                          "linear_columns": columns(e, vecs, float(sys.argv[3]))}))
+                          "linear_columns": columns(e, vecs, np.sort(e)[::-1][int(sys.argv[3]) - 1])}))
         return
     assert cmd == "make"
     rng = np.random.default_rng(20)
@@ -86,7 +88,8 @@ def main():
     k = rng.standard_normal((64, 32, 3, 3))
     k.astype("<f8").tofile(os.path.join(d, "conv.bin"))
     evals, vecs = conv_evals(k)
-    xmin = float(np.sort(evals)[::-1][99])
+    top = np.sort(evals)[::-1]
+    xmin = float((top[99] + top[100]) / 2)
     print(json.dumps({"vec": metrics(v), "conv_evals": sorted(map(float, evals), reverse=True), "xmin": xmin,
                       "conv_columns": columns(evals, vecs, xmin)}))
 

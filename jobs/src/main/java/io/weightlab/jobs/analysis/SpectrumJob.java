@@ -306,7 +306,7 @@ public final class SpectrumJob {
         putAccuracy(row, res.route().label, res.relErrorEstimate());
         row.put("svd_seconds", secs);
         if (o.randomize()) row.putAll(RandomMatrixColumns.traps(t, a, sv, rows, cols, o.seed()));
-        if (o.vectors()) VectorColumns.put(row, f != null ? f : vectorFactors(t, a, rows, cols));
+        if (o.vectors()) VectorColumns.put(row, f != null ? f : vectorFactors(t, a, rows, cols), sv);
         return new MatrixResult(t.name(), "ok", row, sv);
     }
 

@@ -11,10 +11,18 @@ import java.util.Map;
 final class VectorColumns {
     private VectorColumns() {}
 
-    /** A matrix factorized whole: its short-side singular vectors from one more dgesdd (jobz='S'), or --factors' own. */
-    static void put(Map<String, Object> row, Lapack.Factors f) {
+    /**
+     * A matrix factorized whole: its short-side singular vectors from one more dgesdd (jobz='S'), or --factors' own.
+     * Each vector takes the reported eigenvalue of its rank ({@code sv}, which the PL fit saw): the Gram route's
+     * values differ from dgesdd's in the last digits, which must not move a vector across xmin.
+     */
+    static void put(Map<String, Object> row, Lapack.Factors f, double[] sv) {
         List<VectorLocalization.Metrics> vectors = new ArrayList<>(f.k());
         VectorLocalization.addShortSide(f, 1.0, vectors);
+        for (int t = 0; t < vectors.size(); t++) {
+            VectorLocalization.Metrics m = vectors.get(t);
+            vectors.set(t, new VectorLocalization.Metrics(sv[t] * sv[t], m.vecEntropy(), m.locRatio(), m.partRatio()));
+        }
         put(row, vectors);
     }
 

@@ -47,7 +47,7 @@ class SpectrumConvVectorsTest {
         assertEquals("ok", linear.get("vectors_status").asText());
 
         JsonNode ref = JSON.readTree(Python.script(Python.testScript("vector_reference.py"), "check", tmp.toString(),
-                Double.toString(linear.get("xmin").asDouble())));
+                Integer.toString(linear.get("num_pl_spikes").asInt())));
         JsonNode sv = JSON.readTree(out.resolve("singular_values.json").toFile()).get("features.0.weight");
         JsonNode evals = ref.get("conv_evals");
         assertEquals(288, sv.size());
