@@ -53,7 +53,7 @@ public class OutputSchemaTest {
         outputs.put("inspect", run("inspect", llama.toString(), "--out", tmp.resolve("inspect").toString(), "--format", "json,csv,parquet"));
         outputs.put("stats", run("stats", llama.toString(), "--out", tmp.resolve("stats").toString()));
         // --randomize: the correlation-trap columns are written only when asked for; likewise --fit E_TPL --detx the tail-fit ones
-        outputs.put("spectrum", run("spectrum", llama.toString(), "--out", tmp.resolve("spectrum").toString(), "--randomize", "--fit", "E_TPL", "--detx"));
+        outputs.put("spectrum", run("spectrum", llama.toString(), "--out", tmp.resolve("spectrum").toString(), "--randomize", "--fit", "E_TPL", "--detx", "--vectors"));
         outputs.put("report", run("report", "--stats", tmp.resolve("stats").toString(), "--spectrum", tmp.resolve("spectrum").toString(),
                 "--out", tmp.resolve("report").toString()));
         // svd-smooth (mp-spikes) and svd-sharpen (traps) write tensors[].facts with both counts

@@ -18,9 +18,14 @@ final class RandomMatrixColumns {
      */
     static void addBulkFit(SpectrumJob.MatrixResult r, boolean randomize) {
         if (!r.status().equals("ok")) return;
-        if (randomize) {
+        if (randomize && !r.row().containsKey("traps_status")) {
             r.row().put("traps_status", r.row().containsKey("traps") ? "ok"
                     : "not computed: the " + r.row().get("method") + " route does not factorize the whole matrix on one executor");
+        }
+        int slices = ((Number) r.row().getOrDefault("conv2d_slices", 1)).intValue();
+        if (slices > 1) {
+            r.row().put("mp_status", "not fitted: a Conv2D kernel's ESD pools " + slices + " slices (the MP law is one matrix's)");
+            return;
         }
         int rows = ((Number) r.row().get("rows")).intValue(), cols = ((Number) r.row().get("cols")).intValue();
         if (r.singularValues().length != Math.min(rows, cols)) {

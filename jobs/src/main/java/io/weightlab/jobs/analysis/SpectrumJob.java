@@ -55,7 +55,16 @@ public final class SpectrumJob {
     public record Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                           boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
                           int powerIterations, long seed, int factorRank, String factorsDir, boolean randomize,
-                          boolean gram, PowerLawOptions tailFit) implements Serializable {
+                          boolean gram, PowerLawOptions tailFit, boolean vectors) implements Serializable {
+        /** Without {@code --vectors}. */
+        public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
+                       boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
+                       int powerIterations, long seed, int factorRank, String factorsDir, boolean randomize,
+                       boolean gram, PowerLawOptions tailFit) {
+            this(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
+                    powerIterations, seed, factorRank, factorsDir, randomize, gram, tailFit, false);
+        }
+
         /** The plain PL fit (none of --fit, --fix-fingers, --xmin-min, --xmin-max, --detx). */
         public Options(String input, String out, boolean overwrite, Set<String> include, long maxExactBytes,
                        boolean powerLaw, int[] blockSize, boolean dequantize, boolean randomized, int topK,
@@ -84,18 +93,18 @@ public final class SpectrumJob {
 
         Options withMaxExactBytes(long bytes) {
             return new Options(input, out, overwrite, include, bytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, factorsDir, randomize, gram, tailFit);
+                    powerIterations, seed, factorRank, factorsDir, randomize, gram, tailFit, vectors);
         }
 
         Options withFactorsDir(String dir) {
             return new Options(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, dir, randomize, gram, tailFit);
+                    powerIterations, seed, factorRank, dir, randomize, gram, tailFit, vectors);
         }
 
         /** The same options with full spectra by dgesdd only ({@code --method exact}). */
         public Options exactOnly() {
             return new Options(input, out, overwrite, include, maxExactBytes, powerLaw, blockSize, dequantize, randomized, topK,
-                    powerIterations, seed, factorRank, factorsDir, randomize, false, tailFit);
+                    powerIterations, seed, factorRank, factorsDir, randomize, false, tailFit, vectors);
         }
     }
 
@@ -105,10 +114,15 @@ public final class SpectrumJob {
     private SpectrumJob() {}
 
     static String exclusion(TensorInfo t, TensorName n, Set<String> include) {
-        if (t.rank() != 2) return null; // not a matrix: not listed
+        if (t.rank() != 2 && t.rank() != 4) return null; // neither a matrix nor a Conv2D kernel: not listed
         if (!n.isAnalysable()) return "not a weight (" + n.kind().label() + ")";
         if (!t.dtype().isDecodable()) return "dtype " + t.dtype() + " cannot be decoded";
-        if (t.dim(0) < 2 || t.dim(1) < 2) return "degenerate matrix " + t.shapeString();
+        if (t.rank() == 4) {
+            String why = ConvKernelSpectrum.sizeExclusion(t);
+            if (why != null) return why;
+        } else if (t.dim(0) < 2 || t.dim(1) < 2) {
+            return "degenerate matrix " + t.shapeString();
+        }
         ModuleKind.Role role = n.role();
         if (role == ModuleKind.Role.EMBEDDING && !include.contains("embeddings")) return "embedding (add --include embeddings)";
         if (role == ModuleKind.Role.HEAD && !include.contains("head")) return "head (add --include head)";
@@ -118,7 +132,7 @@ public final class SpectrumJob {
 
     /** {@code --include embeddings|head} on a checkpoint without such a matrix is a mistake, refused with what there is. */
     static void requireIncluded(Set<String> include, List<TensorInfo> matrices) {
-        List<String> names = matrices.stream().filter(t -> t.rank() == 2).map(TensorInfo::name).toList();
+        List<String> names = matrices.stream().filter(t -> t.rank() == 2 || t.rank() == 4).map(TensorInfo::name).toList();
         for (String s : include) {
             String role = s.equals("embeddings") ? "role:embedding" : "role:" + s;
             io.weightlab.common.model.TensorSelector.parse("--include " + s, role).requireMatch("--include " + s, names);
@@ -143,6 +157,9 @@ public final class SpectrumJob {
         if (base != null && adapterDir == null) {
             throw new io.weightlab.common.error.UsageException("--base goes with a PEFT adapter directory (adapter_config.json + adapter_model.safetensors) as input; "
                     + o.input() + " is not one");
+        }
+        if (adapterDir != null && o.vectors()) {
+            throw new io.weightlab.common.error.UsageException("--vectors needs the matrices' singular vectors; an adapter's ESD comes from its factors, which have none");
         }
         List<AdapterSpectrum.ModuleTask> adapterTasks = adapterDir == null ? null : AdapterSpectrum.plan(run.hadoop(), adapterDir, base, o);
         Checkpoint ckpt = adapterDir == null ? CheckpointCatalog.open(run.hadoop(), o.input()) : null;
@@ -175,6 +192,8 @@ public final class SpectrumJob {
                 if (why == null) continue;
                 if (!why.isEmpty()) {
                     results.add(new MatrixResult(t.name(), "not analysed: " + why, baseRow(t, n, "not analysed: " + why, "none"), new double[0]));
+                } else if (t.rank() == 4 && t.elementCount() * 8 > opts.maxExactBytes()) {
+                    results.add(ConvKernelSpectrum.oversized(t));
                 } else if (t.elementCount() * 8 > opts.maxExactBytes()) {
                     if (!opts.randomized() && !DistributedSpectrum.gramFits(t)) {
                         String s = "not analysed: " + t.shapeString() + " needs " + Format.bytes(t.elementCount() * 8)
@@ -206,7 +225,10 @@ public final class SpectrumJob {
                 results.add(krylov ? DistributedSpectrum.krylovRoute(jsc, conf, w._1(), w._2(), opts, console)
                         : DistributedSpectrum.gramRoute(jsc, conf, w._1(), w._2(), opts, console));
             }
-            for (MatrixResult r : results) RandomMatrixColumns.addBulkFit(r, opts.randomize());
+            for (MatrixResult r : results) {
+                RandomMatrixColumns.addBulkFit(r, opts.randomize());
+                VectorColumns.addMissing(r, opts.vectors());
+            }
             results.sort((a, b) -> io.weightlab.common.io.NaturalOrder.INSTANCE.compare(a.name(), b.name()));
             console.printf("[spectrum] %d matrices in %.1f s%n", work.size(), run.seconds());
             if (staged != null) write(run, staged, results, ckpt.root());
@@ -226,6 +248,7 @@ public final class SpectrumJob {
         row.put("layer", n.layer());
         row.put("expert", n.expert());
         row.put("module_kind", n.kind().label());
+        row.put("conv2d_slices", 1);
         row.put("method", method);
         row.put("status", status);
         return row;
@@ -238,6 +261,7 @@ public final class SpectrumJob {
     }
 
     static MatrixResult factorize(Configuration conf, TensorInfo t, Dequantization dq, boolean powerLaw, Options o) {
+        if (t.rank() == 4) return ConvKernelSpectrum.factorize(conf, t, dq, o);
         int rows = (int) t.dim(0), cols = (int) t.dim(1);
         if (o.randomized()) return randomized(conf, t, dq, powerLaw, o);
         double[] a;
@@ -250,9 +274,10 @@ public final class SpectrumJob {
         long t0 = System.nanoTime();
         GramSpectrum.Result res;
         String method;
+        Lapack.Factors f = null;
         try {
             if (o.factorRank() > 0) {
-                Lapack.Factors f = Lapack.svd(a, rows, cols);
+                f = Lapack.svd(a, rows, cols);
                 res = new GramSpectrum.Result(f.s(), GramSpectrum.Route.GESDD, GramSpectrum.gesddEstimate(f.s()), Double.NaN);
                 try {
                     writeFactors(conf, o.factorsDir(), t.name(), f, Math.min(o.factorRank(), f.k()));
@@ -281,7 +306,17 @@ public final class SpectrumJob {
         putAccuracy(row, res.route().label, res.relErrorEstimate());
         row.put("svd_seconds", secs);
         if (o.randomize()) row.putAll(RandomMatrixColumns.traps(t, a, sv, rows, cols, o.seed()));
+        if (o.vectors()) VectorColumns.put(row, f != null ? f : vectorFactors(t, a, rows, cols), sv);
         return new MatrixResult(t.name(), "ok", row, sv);
+    }
+
+    /** --vectors: one more dgesdd (jobz='S') on the matrix this task already holds. */
+    private static Lapack.Factors vectorFactors(TensorInfo t, double[] a, int rows, int cols) {
+        try {
+            return Lapack.svd(a, rows, cols);
+        } catch (WeightLabException e) {
+            throw new WeightLabException(t.file() + ": tensor '" + t.name() + "' (singular vectors for --vectors): " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -78,6 +78,10 @@ public class SpectrumCommand implements Callable<Integer> {
             "--seed and the tensor name), that ESD's MP fit, its spikes (traps) and rand_distance (docs/algorithms.md; one more SVD each)"})
     boolean randomize;
 
+    @Option(names = "--vectors", description = {"also WeightWatcher's eigenvector localisation of every matrix factorized whole (one more dgesdd each):",
+            "{bulk,tail}_{mean,var}_{vec_entropy,loc_ratio,part_ratio}, split at the power-law xmin (docs/algorithms.md 7.7)"})
+    boolean vectors;
+
     @Option(names = "--seed", defaultValue = "0", description = "seed of the random test matrices (with the tensor name) (default: ${DEFAULT-VALUE})")
     long seed;
 
@@ -104,6 +108,7 @@ public class SpectrumCommand implements Callable<Integer> {
     public Integer call() {
         if (!METHODS.contains(method)) throw new UsageException("--method takes auto, exact, randomized; not '" + method + "'" + Suggestions.didYouMean(method, METHODS));
         if (randomize && method.equals("randomized")) throw new UsageException("--randomize needs whole spectra (--method exact or auto): the traps come from the MP fit of the permuted matrix's full ESD");
+        if (vectors && method.equals("randomized")) throw new UsageException("--vectors needs whole factorizations (--method exact or auto): the top-k Krylov route keeps no singular vectors of the whole spectrum's bulk");
         if (topK <= 0 || powerIterations < 0) throw new UsageException("--top-k must be positive and --power-iterations non-negative");
         Set<String> inc = new LinkedHashSet<>(include);
         for (String s : inc) {
@@ -115,7 +120,7 @@ public class SpectrumCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
             List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.context(), new SpectrumJob.Options(input, output.out, output.overwrite,
                     inc, maxExact, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
-                    powerIterations, seed, factors, null, randomize, !method.equals("exact"), tailFit), base, System.out);
+                    powerIterations, seed, factors, null, randomize, !method.equals("exact"), tailFit, vectors), base, System.out);
             SpectrumJob.printSummary(r, output.out, System.out);
             return 0;
         }
