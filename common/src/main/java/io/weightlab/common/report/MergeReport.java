@@ -123,10 +123,9 @@ public final class MergeReport {
                 }
             });
         }
-        h.append("<div class=\"table-box\"><table id=\"merge-models\"><tr><th class=\"l\"></th>");
-        for (String l : labels) h.append("<th class=\"l\">").append(StatsHtmlReport.esc(l)).append("</th>");
-        h.append("</tr>\n<tr><th class=\"l\">model</th>");
-        for (String u : uris) h.append("<td class=\"l\">").append(StatsHtmlReport.esc(u)).append("</td>");
+        // a model's URI is in the facts and its column's tooltip: long paths in the cells would push the page sideways
+        h.append("<div class=\"table-box\"><table id=\"merge-models\"><tr><th class=\"l\">model</th>");
+        for (int i = 0; i < labels.size(); i++) h.append("<th class=\"l\" title=\"").append(StatsHtmlReport.esc(uris.get(i))).append("\">").append(StatsHtmlReport.esc(labels.get(i))).append("</th>");
         h.append("</tr>\n");
         perModel.forEach((k, r) -> {
             h.append("<tr><th class=\"l\">").append(StatsHtmlReport.esc(k)).append("</th>");
@@ -205,7 +204,12 @@ public final class MergeReport {
         return leaves.stream().distinct().count() == leaves.size() && leaves.stream().noneMatch(String::isEmpty) ? leaves : uris;
     }
 
+    /** A list (the models, the copied files) one item a line, so long paths do not widen the page. */
     private static void fact(StringBuilder h, String k, Object v) {
-        h.append("<tr><th class=\"l\">").append(StatsHtmlReport.esc(k)).append("</th><td>").append(StatsHtmlReport.esc(String.valueOf(v))).append("</td></tr>");
+        h.append("<tr><th class=\"l\">").append(StatsHtmlReport.esc(k)).append("</th><td>");
+        if (v instanceof List<?> l) {
+            for (int i = 0; i < l.size(); i++) h.append(i > 0 ? "<br>" : "").append(StatsHtmlReport.esc(String.valueOf(l.get(i))));
+        } else h.append(StatsHtmlReport.esc(String.valueOf(v)));
+        h.append("</td></tr>");
     }
 }
