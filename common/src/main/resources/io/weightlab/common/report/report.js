@@ -625,12 +625,41 @@
     }
   }
 
+  // ---------------------------------------------------------------- merge
+  // Per input model (one line each): task-vector norm and kept fraction by layer; SLERP's cosine by layer per module
+  // kind; every merged tensor in the table with its parameters as resolved.
+  function merge(m) {
+    var box = document.getElementById('merge-layers');
+    function present(key) { return function (r) { return r[key] != null; }; }
+    if (box) {
+      var norms = byLayer(m.layers, 'task_vector_norm', present('task_vector_norm'));
+      if (Object.keys(norms).length) layerLines(box, 'task-vector norm ‖x_i − base‖ by layer (√ of Σ ‖τ‖² over the layer\'s tensors)', '‖τ‖', norms, {});
+      var kept = byLayer(m.layers, 'kept_fraction', present('kept_fraction'));
+      if (Object.keys(kept).length) layerLines(box, 'kept fraction of each task vector by layer (mean over the layer\'s tensors)', 'kept fraction', kept, {});
+      var cos = byLayer(m.tensors, 'cosine_base_model', present('cosine_base_model'));
+      if (Object.keys(cos).length) layerLines(box, 'cosine(base, model) by layer, one line per module kind', 'cosine', cos, {});
+    }
+    var has = function (key) { return m.tensors.some(function (r) { return r[key] != null; }); };
+    var columns = [{key: 'name', label: 'tensor'}, {key: 'kind', label: 'kind'}, {key: 'layer', label: 'layer', num: true}, {key: 'method', label: 'method'}];
+    m.models.forEach(function (label, i) {
+      if (has('norm_' + (i + 1))) columns.push({key: 'norm_' + (i + 1), label: '‖τ‖ ' + label, num: true, title: 'task-vector norm of ' + label});
+    });
+    m.models.forEach(function (label, i) {
+      if (has('kept_' + (i + 1))) columns.push({key: 'kept_' + (i + 1), label: 'kept ' + label, num: true, title: 'kept fraction of ' + label});
+    });
+    if (has('cosine_base_model')) columns.push({key: 'cosine_base_model', label: 'cosine(base, model)', num: true});
+    columns.push({key: 'parameters', label: 'parameters as resolved'});
+    if (has('source')) columns.push({key: 'source', label: 'source'}, {key: 'why', label: 'why'});
+    table(document.getElementById('merge-table'), columns, m.tensors, {});
+  }
+
   try {
     if (DATA.kind === 'before-after') beforeAfter(DATA);
     if (DATA.stats && DATA.kind !== 'before-after') stats(DATA.stats);
     if (DATA.spectrum && DATA.kind !== 'before-after') spectrum(DATA.spectrum, DATA.stats ? DATA.stats.tensors : null);
     if (DATA.compare) compare(DATA.compare);
     if (DATA.fed) fedRound(DATA.fed);
+    if (DATA.merge) merge(DATA.merge);
     document.body.setAttribute('data-report-ready', 'true');
   } catch (e) {
     document.body.setAttribute('data-report-error', String(e));

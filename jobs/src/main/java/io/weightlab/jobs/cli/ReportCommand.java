@@ -29,7 +29,8 @@ import java.util.concurrent.Callable;
         description = {"One interactive, offline HTML report from the outputs of `stats` and/or `spectrum` (no Spark, no checkpoint reads):",
                 "heatmaps, metrics by layer, histogram and tensor table from stats; alpha, ESD gallery and matrix table from spectrum;",
                 "anomalies from both. Give --stats (and/or --spectrum) twice for a before/after page of two runs, or --compare alone",
-                "for a compare run's page, or --fedavg alone for a federated round's page (docs/algorithms.md §31)."})
+                "for a compare run's page, --fedavg alone for a federated round's page, or --merge alone for a merge's page",
+                "(docs/algorithms.md §31)."})
 public class ReportCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -45,6 +46,9 @@ public class ReportCommand implements Callable<Integer> {
     @Option(names = "--fedavg", description = "output directory of a fedavg round (a page of its own: clients, tensors, privacy spent)")
     String fedavgDir;
 
+    @Option(names = "--merge", description = "output directory of a merge (a page of its own: each model's parameters, task-vector norms and kept fractions, every tensor)")
+    String mergeDir;
+
     @Option(names = "--label", description = "names of the two runs of a before/after page (default: the directories' names)")
     List<String> labels;
 
@@ -57,6 +61,10 @@ public class ReportCommand implements Callable<Integer> {
     @Override
     @SuppressWarnings("unchecked")
     public Integer call() throws IOException {
+        if (mergeDir != null) {
+            if (fedavgDir != null || compareDir != null || statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--merge makes a page of its own: give it alone");
+            return merge(new Configuration());
+        }
         if (fedavgDir != null) {
             if (compareDir != null || statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--fedavg makes a page of its own: give it alone");
             return fedavg(new Configuration());
@@ -65,7 +73,7 @@ public class ReportCommand implements Callable<Integer> {
             if (statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--compare makes a page of its own: give it alone");
             return compare(new Configuration());
         }
-        if (statsDirs == null && spectrumDirs == null) throw new UsageException("give --stats and/or --spectrum (or --compare, or --fedavg)");
+        if (statsDirs == null && spectrumDirs == null) throw new UsageException("give --stats and/or --spectrum (or --compare, --fedavg or --merge)");
         int ns = statsDirs == null ? 0 : statsDirs.size(), np = spectrumDirs == null ? 0 : spectrumDirs.size();
         if (ns > 2 || np > 2) throw new UsageException("--stats and --spectrum: at most two runs each (before and after)");
         if (ns == 2 || np == 2) {
@@ -167,6 +175,15 @@ public class ReportCommand implements Callable<Integer> {
             }
         }
         return write(conf, io.weightlab.common.report.FedRoundReport.render(doc, rounds));
+    }
+
+    @SuppressWarnings("unchecked")
+    private Integer merge(Configuration conf) throws IOException {
+        Map<String, Object> doc = read(conf, mergeDir, io.weightlab.jobs.weights.MergeJob.PROVENANCE, new TypeReference<>() {});
+        Map<String, Object> run = (Map<String, Object>) doc.getOrDefault("run", Map.of());
+        // other weight-writing jobs write a provenance file of the same name: say so rather than draw an empty page
+        if (!"merge".equals(run.get("job"))) throw new UsageException(mergeDir + ": " + io.weightlab.jobs.weights.MergeJob.PROVENANCE + " is from '" + run.get("job") + "', not a merge");
+        return write(conf, io.weightlab.common.report.MergeReport.render(run, (List<Map<String, Object>>) doc.getOrDefault("tensors", List.of())));
     }
 
     private Integer write(Configuration conf, String html) throws IOException {

@@ -50,6 +50,8 @@ import java.util.TreeMap;
  */
 public final class MergeJob {
     public static final String PROVENANCE = ModelWriter.PROVENANCE;
+    /** The merge's page (report.js draws it from the provenance; {@code report --merge} redraws it). */
+    public static final String PAGE = "report.html";
     private static final String WHAT = "where the merged checkpoint goes";
     /** Elements per unit of the measuring passes: the shard writer's piece, so a piece never starts inside a unit. */
     static final int UNIT = 1 << 20;
@@ -113,9 +115,11 @@ public final class MergeJob {
             long tMeasured = System.nanoTime();
 
             List<TransformPlanner.Planned> plans = new ArrayList<>();
+            List<String> copiedTensors = new ArrayList<>();
             for (TensorInfo t : reference.tensors()) {
                 TensorMerge m = merges.get(t.name());
                 if (m == null) {
+                    copiedTensors.add(t.name());
                     plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not floating point: copied from " + reference.root(), t.dtype()));
                     continue;
                 }
@@ -141,12 +145,23 @@ public final class MergeJob {
                 facts.put("seconds", run.seconds());
                 facts.put("bytes_out", written.bytes());
                 facts.put("copied", written.copied());
+                facts.put("copied_tensors", copiedTensors);
                 List<Map<String, Object>> rows = new ArrayList<>();
                 for (TensorMerge m : merges.values()) rows.add(row(m, base != null));
                 ModelWriter.writeProvenance(staged, facts, "tensors", rows);
+                writePage(staged, facts, rows);
                 console.printf("[merge] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes(written.bytes()), written.shards().size(), o.out(), run.seconds());
                 return facts;
             });
+        }
+    }
+
+    /** The page beside the provenance it is drawn from; a page that cannot be written fails the run like any other output. */
+    static void writePage(StagedOutput staged, Map<String, Object> facts, List<Map<String, Object>> rows) {
+        try {
+            staged.writeString(PAGE, io.weightlab.common.report.MergeReport.render(facts, rows));
+        } catch (IOException e) {
+            throw new io.weightlab.common.error.WeightLabException(staged.outputDir() + ": writing " + PAGE + " failed: " + e.getMessage(), e);
         }
     }
 

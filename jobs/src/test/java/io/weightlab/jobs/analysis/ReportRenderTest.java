@@ -214,7 +214,7 @@ public class ReportRenderTest {
         assertEquals("ascending", kurt.getAttribute("aria-sort"));
         JsonNode minKurt = tensors.stream().filter(t -> t.get("kurtosis_excess").isNumber()).min(Comparator.comparingDouble(t -> t.get("kurtosis_excess").asDouble())).orElseThrow();
         assertEquals(minKurt.get("name").asText(), firstTensor(), "smallest kurtosis first");
-        List<Double> shown = columnValues(js, "kurtosis");
+        List<Double> shown = columnValues(js, "#tensor-table", "kurtosis");
         for (int i = 1; i < shown.size(); i++) assertTrue(shown.get(i - 1) <= shown.get(i), "ascending at row " + i + ": " + shown);
         driver.findElement(By.cssSelector("#tensors input.filter")).sendKeys("attention\\.self\\.query");
         long expected = tensors.stream().filter(t -> Pattern.compile("attention\\.self\\.query", Pattern.CASE_INSENSITIVE).matcher(t.get("name").asText()).find()).count();
@@ -389,15 +389,78 @@ public class ReportRenderTest {
         assertTrue(text.contains("not_selected") && text.contains("dropped"), text);
     }
 
+    @Test
+    @SuppressWarnings("unchecked")
+    void mergePageDrawsEachModelByLayerAndListsEveryTensor() throws IOException {
+        // one ties merge of three "fine-tunes" of a tiny random Llama (merge_check.py make, as MergeJobTest): every tensor has norms and kept fractions
+        Python.require("numpy", "torch", "safetensors", "transformers");
+        Path models = tmp.resolve("merge-models"), merged = tmp.resolve("merged");
+        Python.script(Python.testScript("merge_check.py"), "make", models.toString(), "3");
+        Path recipe = tmp.resolve("ties.yaml");
+        Files.writeString(recipe, """
+                merge_method: ties
+                base_model: BASE
+                models:
+                  - model: FT0
+                    parameters: {weight: 1, density: 0.5}
+                  - model: FT1
+                    parameters: {weight: 0.7, density: 0.3}
+                  - model: FT2
+                    parameters: {weight: 0.5, density: 0.7}
+                parameters:
+                  normalize: true
+                """.replace("BASE", models.resolve("base").toString()).replace("FT0", models.resolve("ft0").toString())
+                .replace("FT1", models.resolve("ft1").toString()).replace("FT2", models.resolve("ft2").toString()));
+        Cli.Run r = Cli.run("merge", "--config", recipe.toString(), "--out", merged.toString());
+        assertEquals(0, r.exit(), r.err());
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) JSON.readValue(merged.resolve("weightlab_provenance.json").toFile(), Map.class).get("tensors");
+
+        JavascriptExecutor js = open(merged.resolve("report.html"));
+        assertCharts(js, "#merge-layers canvas", 2); // task-vector norm and kept fraction by layer
+        assertEquals((long) rows.size(), ((Number) js.executeScript("return document.querySelectorAll('#merge-table tbody tr').length")).longValue(), "one row per merged tensor");
+        assertTrue(driver.findElement(By.id("merge-models")).getText().contains("0.3"), "ft1's density as resolved");
+        // model 1's norm of layer 0 is √(Σ ‖τ‖²) over that layer's tensors (docs/algorithms.md §31); the page rounds to 6 digits
+        double sq = 0;
+        for (Map<String, Object> t : rows) {
+            if (String.valueOf(t.get("name")).startsWith("model.layers.0.")) sq += Math.pow(((Number) ((List<Object>) t.get("task_vector_norms")).get(0)).doubleValue(), 2);
+        }
+        assertTrue(sq > 0);
+        Map<String, Object> first = (Map<String, Object>) js.executeScript("var s = window.weightlabCharts.filter(function (c) { return c.getDom().closest('#merge-layers'); })[0]"
+                + ".getOption().series[0]; return {name: s.name, raw: s.data.filter(function (d) { return d.value[0] === 0; })[0].raw}");
+        assertEquals("ft0", first.get("name"));
+        assertEquals(Math.sqrt(sq), ((Number) first.get("raw")).doubleValue(), 1e-5 * Math.sqrt(sq), "ft0's task-vector norm of layer 0");
+        // sorting by ft0's norm puts the provenance's largest first, and the column descends
+        WebElement norm = driver.findElement(By.cssSelector("#merge-table th[data-key=norm_1]"));
+        norm.click();
+        assertEquals("descending", norm.getAttribute("aria-sort"));
+        Map<String, Object> largest = rows.stream().max(Comparator.comparingDouble(t -> ((Number) ((List<Object>) t.get("task_vector_norms")).get(0)).doubleValue())).orElseThrow();
+        assertEquals(largest.get("name"), driver.findElement(By.cssSelector("#merge-table tbody tr td")).getAttribute("title"));
+        List<Double> shown = columnValues(js, "#merge-table", "norm_1");
+        assertEquals(rows.size(), shown.size());
+        for (int i = 1; i < shown.size(); i++) assertTrue(shown.get(i - 1) >= shown.get(i), "descending at row " + i + ": " + shown);
+        assertTrue((Boolean) js.executeScript("return document.documentElement.scrollWidth <= window.innerWidth + 1"), "the page does not overflow sideways");
+        screenshot("merge");
+        driver.findElement(By.cssSelector("#merge input.filter")).sendKeys("mlp");
+        assertEquals(rows.stream().filter(t -> String.valueOf(t.get("name")).contains("mlp")).count(),
+                ((Number) js.executeScript("return document.querySelectorAll('#merge-table tbody tr').length")).longValue(), "filtered to the MLP tensors");
+
+        // `report --merge` draws the same page from the provenance alone
+        Cli.Run page = Cli.run("report", "--merge", merged.toString(), "--out", tmp.resolve("merge-report").toString());
+        assertEquals(0, page.exit(), page.err());
+        js = open(tmp.resolve("merge-report").resolve("report.html"));
+        assertCharts(js, "#merge-layers canvas", 2);
+        assertEquals((long) rows.size(), ((Number) js.executeScript("return document.querySelectorAll('#merge-table tbody tr').length")).longValue());
+    }
+
     String firstTensor() {
         return driver.findElement(By.cssSelector("#tensor-table tbody tr td")).getAttribute("title");
     }
 
     @SuppressWarnings("unchecked")
-    static List<Double> columnValues(JavascriptExecutor js, String key) {
-        List<Object> v = (List<Object>) js.executeScript("var ths = Array.from(document.querySelectorAll('#tensor-table thead th'));"
+    static List<Double> columnValues(JavascriptExecutor js, String table, String key) {
+        List<Object> v = (List<Object>) js.executeScript("var ths = Array.from(document.querySelectorAll(arguments[1] + ' thead th'));"
                 + " var i = ths.map(function (t) { return t.getAttribute('data-key'); }).indexOf(arguments[0]);"
-                + " return Array.from(document.querySelectorAll('#tensor-table tbody tr')).map(function (r) { return r.children[i].textContent; })", key);
+                + " return Array.from(document.querySelectorAll(arguments[1] + ' tbody tr')).map(function (r) { return r.children[i].textContent; })", key, table);
         List<Double> out = new ArrayList<>();
         for (Object o : v) if (!"–".equals(o)) out.add(Double.parseDouble(String.valueOf(o)));
         return out;
