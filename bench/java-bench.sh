@@ -5,5 +5,5 @@ compile_bench() {
     || (cd "$ROOT" && mvn -q -B -DskipTests install)
   CP="$ROOT/bench/out/classes:$ROOT/jobs/target/weightlab-jobs-0.1.0-SNAPSHOT-spark.jar:$(cat "$ROOT/spark-dist/target/classpath.txt")"
   mkdir -p "$ROOT/bench/out/classes"
-  javac -d "$ROOT/bench/out/classes" -cp "$CP" "$ROOT/bench/java/$1"
+  javac -d "$ROOT/bench/out/classes" -cp "$CP${CP_EXTRA:+:$CP_EXTRA}" "$ROOT/bench/java/$1"
 }
