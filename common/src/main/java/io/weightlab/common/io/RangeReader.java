@@ -20,10 +20,13 @@ import java.util.Map;
  * (it is truncated, or changed since its header was read) and is reported as such. A read that stalls longer than
  * {@value #TIMEOUT_KEY} (default 5 minutes; 0: never) has its stream closed under it by a watchdog, which fails
  * the blocked read, and is retried like any other failed read: a hung connection costs a retry, never the job.
+ * Local files are read through the raw local file system unless {@value #VERIFY_LOCAL_CRC_KEY} is set.
  */
 public final class RangeReader implements Closeable {
     public static final String RETRIES_KEY = "weightlab.read.retries";
     public static final String TIMEOUT_KEY = "weightlab.read.timeout-ms";
+    /** true: local files are read through Hadoop's checksummed LocalFileSystem, which verifies .crc sidecars where present. */
+    public static final String VERIFY_LOCAL_CRC_KEY = "weightlab.read.verify-local-crc";
     private static final java.util.concurrent.ScheduledExecutorService WATCHDOG = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "weightlab-read-watchdog");
         t.setDaemon(true);
@@ -48,7 +51,11 @@ public final class RangeReader implements Closeable {
                 FSDataInputStream in = open.get(file);
                 if (in == null) {
                     Path p = new Path(file);
-                    in = p.getFileSystem(conf).open(p);
+                    org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(conf);
+                    // Hadoop's checksummed local file system opens a new checker stream for every positional read
+                    // (3x slower than the raw one here, BENCHMARKS.md); local checkpoints carry no .crc to verify
+                    if (fs instanceof org.apache.hadoop.fs.LocalFileSystem local && !conf.getBoolean(VERIFY_LOCAL_CRC_KEY, false)) fs = local.getRaw();
+                    in = fs.open(p);
                     open.put(file, in);
                 }
                 readWithin(in, file, pos, buf, off, len);

@@ -13,9 +13,15 @@ public final class RawDoubles {
     private RawDoubles() {}
 
     public static void write(OutputStream os, double[] v) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(Math.multiplyExact(8, v.length)).order(ByteOrder.LITTLE_ENDIAN);
-        buf.asDoubleBuffer().put(v);
-        os.write(buf.array());
+        // in pieces of at most 1 MiB: no byte copy the size of the whole slice
+        int per = Math.min(v.length, 1 << 17);
+        ByteBuffer buf = ByteBuffer.allocate(8 * Math.max(per, 1)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int off = 0; off < v.length; off += per) {
+            int n = Math.min(per, v.length - off);
+            buf.clear();
+            buf.asDoubleBuffer().put(v, off, n);
+            os.write(buf.array(), 0, 8 * n);
+        }
     }
 
     /** Values [first, first + count) of {@code file} into {@code dst[off..]}. */

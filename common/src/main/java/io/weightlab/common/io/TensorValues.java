@@ -37,6 +37,27 @@ public final class TensorValues {
         return values;
     }
 
+    /**
+     * Elements {@code [first, first + n)} of {@code t} into {@code dst[0..n)}, with no allocation when {@code scratch}
+     * (the raw-bytes buffer, reused across calls) is large enough; returns the buffer to pass next time. For loops
+     * that read the same positions of many tensors (a federated round's clients) step after step.
+     */
+    public static byte[] readInto(RangeReader r, TensorInfo t, long first, int n, double[] dst, byte[] scratch) {
+        if (!t.dtype().isDecodable()) throw new ElementDecoder.UnsupportedDTypeException(t.dtype());
+        int size = t.dtype().byteSize();
+        int per = Math.max(1, PIECE_BYTES / size);
+        int need = (int) Math.min((long) per * size, Math.max(size, (long) n * size));
+        byte[] buf = scratch != null && scratch.length >= need ? scratch : new byte[need];
+        per = Math.max(1, buf.length / size);
+        long base = t.dataBegin() + t.dtype().byteLength(first);
+        for (int e = 0; e < n; e += per) {
+            int count = Math.min(per, n - e);
+            r.read(t.file(), base + (long) e * size, buf, 0, count * size);
+            ElementDecoder.decode(t.dtype(), buf, 0, count, dst, e);
+        }
+        return buf;
+    }
+
     /** Whether every value of this dtype is a float32 (F32, BF16, F16, the F8s): {@link #readFloat32} takes it. */
     public static boolean exactInFloat32(DType d) {
         return d.isDecodable() && d.isFloatingPoint() && d.byteSize() >= 1 && d.byteSize() <= 4;

@@ -116,4 +116,39 @@ class ClientMomentsTest {
         off.rejectOutliers(GOOD, norms, new RobustPolicy(null, null));
         assertTrue(off.problems().isEmpty());
     }
+
+    /**
+     * The one-read pass's piecewise add: the fast path (four partial sums, no per-element test) and the filtered path
+     * it falls back to when the sum is not finite give the definition's count and Σ over finite (x − r)²: a NaN, an
+     * Inf and a finite pair whose difference overflows; pieces of 3 and 7 add up to the whole. Tolerance 1e-15
+     * relative (another summation order over ten terms).
+     */
+    @Test
+    void piecewiseAddCountsNonFiniteAndSumsFiniteDifferences() {
+        double[] x = {1, 2, Double.NaN, 4, 1e308, 6, Double.POSITIVE_INFINITY, 8, 9, 10};
+        double[] r = {0.5, 1, 1, 1, -1e308, 1, 1, 1, 1, 1};
+        double expected = 0;
+        long bad = 0;
+        for (int i = 0; i < x.length; i++) {
+            double d = x[i] - r[i];
+            if (Double.isFinite(d)) expected += d * d;
+            if (!Double.isFinite(x[i])) bad++;
+        }
+        ClientMoments whole = new ClientMoments(1), pieces = new ClientMoments(1);
+        whole.add(0, x, x.length, r, false);
+        pieces.add(0, java.util.Arrays.copyOfRange(x, 0, 3), 3, java.util.Arrays.copyOfRange(r, 0, 3), false);
+        pieces.add(0, java.util.Arrays.copyOfRange(x, 3, 10), 7, java.util.Arrays.copyOfRange(r, 3, 10), false);
+        for (ClientMoments cm : List.of(whole, pieces)) {
+            assertEquals(2, cm.nonFinite(0), "NaN and +Inf; 1e308 is finite");
+            assertEquals(expected, cm.updateSq(0), 1e-15 * expected);
+        }
+        double[] finite = {1, 2, 3, 4, 5};
+        ClientMoments fast = new ClientMoments(1);
+        fast.add(0, finite, 5, new double[5], false);
+        assertEquals(0, fast.nonFinite(0));
+        assertEquals(55.0, fast.updateSq(0), 0.0, "1+4+9+16+25, exact");
+        ClientMoments noRef = new ClientMoments(1);
+        noRef.add(0, x, x.length, null, false);
+        assertEquals(2, noRef.nonFinite(0), "without a reference: the bit probe finds them");
+    }
 }

@@ -57,7 +57,8 @@ import java.util.TreeMap;
  * scratch) with its drift diagnostics; {@link #correctionPass} derives the variance correction from whole-tensor
  * moments; {@link #writeModel} writes the new global model through the shard writer from those slices, corrected;
  * {@link #writeServerState} the optimiser's state; {@link #writeReport} the report. Memory per task: K x step doubles
- * with step = budget / K, whatever K is; the clients are read twice.
+ * with step = budget / K, whatever K is. When nothing needs the update norms before averaging, the two passes are one
+ * ({@link #validateWhileAggregating}): every client is read once, and again only if screening drops one.
  */
 final class FullCheckpointRound {
     /** Elements [first, first + count) of one tensor: the unit of work of both passes. */
@@ -97,6 +98,8 @@ final class FullCheckpointRound {
     private final Map<String, double[]> corrections = new LinkedHashMap<>();
     private long tValidated;
     private long tComputed;
+    /** A one-read round that had to aggregate again without a client it dropped. */
+    private boolean repaired;
 
     /** The round's methods and policies from the options, the reference and the server state; usage errors before any client is read. */
     private FullCheckpointRound(RoundInputs in) {
@@ -120,6 +123,18 @@ final class FullCheckpointRound {
         FullCheckpointRound round = new FullCheckpointRound(in);
         in.console.printf("[fedavg] round %s: %d client(s), %s%n", in.manifest.round(), in.manifest.clients().size(), round.aggregator.describe());
         round.validateHeaders();
+        if (round.oneRead()) {
+            StagedOutput staged = in.stage(round.clients.clients(), round.reference, round.prevState, null);
+            return in.run.commitAfter("the round", () -> {
+                round.validateWhileAggregating(staged);
+                round.screenValues();
+                if (round.kept.size() < round.ids.size()) round.aggregateWithoutDropped(staged);
+                round.correctionPass();
+                Map<String, StagedSliceAction> slices = round.writeModel(staged);
+                round.writeServerState(staged, slices);
+                return round.writeReport(staged);
+            });
+        }
         round.momentsPass();
         round.screenValues();
         StagedOutput staged = in.stage(round.clients.clients(), round.reference, round.prevState, null);
@@ -142,6 +157,81 @@ final class FullCheckpointRound {
         correct = vc == null ? null : VarianceCorrection.selection(o.correctPattern(), floats.stream().map(TensorInfo::name).toList());
         step = (int) Math.max(4096, Math.min(1 << 20, o.memoryBudget() / (8L * (ids.size() + 3))));
         units = units(floats, step);
+    }
+
+    /**
+     * Whether every client can be read once: nothing has to see the round's update norms before averaging (no
+     * clipping, outlier rejection, DP or client selection) and no slices of a killed run are to be kept (--resume
+     * keeps aggregated slices, whose validation it could not redo). Else validation and aggregation are two passes.
+     */
+    private boolean oneRead() {
+        return !robust.needsNorms() && privacy == null && !(aggregator instanceof ClientSelector) && !o.resume();
+    }
+
+    /**
+     * The one-read round: every client's values are validated (NaN/Inf, update norms, the moments the variance
+     * correction needs) in the pass that aggregates them with every client's weight. If screening then drops a client,
+     * {@link #aggregateWithoutDropped} recomputes the aggregate without it, so result and report are the two-pass
+     * round's either way.
+     */
+    private void validateWhileAggregating(StagedOutput staged) {
+        kept = new ArrayList<>();
+        List<ClientSpec> specs = new ArrayList<>();
+        for (int k = 0; k < ids.size(); k++) {
+            kept.add(k);
+            specs.add(in.manifest.client(ids.get(k)));
+        }
+        weights = (aggregator.weighted() ? o.weighting() : Weighting.UNIFORM).weights(specs);
+        clip = null;
+        buildActions();
+        Broadcast<Map<String, TensorAggregation>> actB = in.jsc.broadcast(actions);
+        boolean fullMoments = vc != null;
+        var conf = in.conf();
+        List<Tuple2<Unit, String>> work = new ArrayList<>();
+        for (int i = 0; i < units.size(); i++) {
+            Unit u = units.get(i);
+            work.add(new Tuple2<>(u, staged.stagedFile(StagedOutput.SCRATCH + "agg/" + i + ".f64").toString()));
+        }
+        sliceFiles.addAll(work);
+        Map<String, ReadOnce> parts = in.jsc.parallelize(work, in.partitions(work.size()))
+                .mapToPair(w -> new Tuple2<>(w._1().tensor(), readOnce(w._1(), actB.value().get(w._1().tensor()), fullMoments, w._2(), conf.value().get())))
+                .reduceByKey(ReadOnce::merge)
+                .collectAsMap();
+        actB.destroy();
+        moments = new TreeMap<>();
+        parts.forEach((t, p) -> {
+            moments.put(t, p.moments);
+            diagnostics.put(t, p.diagnostics);
+        });
+        tValidated = System.nanoTime();
+        tComputed = tValidated;
+    }
+
+    /** What one slice of the one-read pass returns: its clients' validation and the aggregate's diagnostics. */
+    private record ReadOnce(ClientMoments moments, TensorAggregation.Diagnostics diagnostics) implements Serializable {
+        ReadOnce merge(ReadOnce o) {
+            return new ReadOnce(moments.merge(o.moments), diagnostics.merge(o.diagnostics));
+        }
+    }
+
+    private static ReadOnce readOnce(Unit u, TensorAggregation a, boolean fullMoments, String file, Configuration conf) throws IOException {
+        TensorAggregation.Diagnostics d = new TensorAggregation.Diagnostics(a.clientCount());
+        ClientMoments seen = new ClientMoments(a.clientCount());
+        double[] y = new double[u.count()];
+        try (RangeReader reader = new RangeReader(conf)) {
+            a.compute(reader, u.first(), u.count(), y, d, seen, fullMoments);
+        }
+        writeScratch(y, file, conf);
+        return new ReadOnce(seen, d);
+    }
+
+    /** The bounded repair of a one-read round that dropped a client: the aggregate again, over the survivors only. */
+    private void aggregateWithoutDropped(StagedOutput staged) {
+        in.console.printf("[fedavg] %d client(s) dropped after the one-read pass: aggregating the %d others again%n", ids.size() - kept.size(), kept.size());
+        sliceFiles.clear();
+        diagnostics.clear();
+        repaired = true;
+        aggregatePass(staged);
     }
 
     /** Executors: NaN/Inf and update norms of every client; the full moments only when the variance correction needs them. */
@@ -181,7 +271,11 @@ final class FullCheckpointRound {
         clip = robust.clipFactors(keptNorms);
         if (aggregator instanceof ClientSelector selector) select(selector);
         noise = privacy == null ? null : privacy.noise(kept.size(), in.manifest.round());
+        buildActions();
+    }
 
+    /** Per floating-point tensor, its aggregation over the kept clients with their weights and clip factors. */
+    private void buildActions() {
         List<Checkpoint> checkpoints = clients.checkpoints();
         actions = new LinkedHashMap<>();
         for (TensorInfo t : floats) {
@@ -287,12 +381,16 @@ final class FullCheckpointRound {
             a.compute(reader, u.first(), u.count(), y, d);
         }
         if (noise != null) noise.addTo(u.tensor(), u.first(), u.count(), y);
+        writeScratch(y, file, conf);
+        CompletionMarker.write(conf, marker, d, file);
+        return d;
+    }
+
+    private static void writeScratch(double[] y, String file, Configuration conf) throws IOException {
         Path p = new Path(file);
         try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true)) {
             RawDoubles.write(os, y);
         }
-        CompletionMarker.write(conf, marker, d, file);
-        return d;
     }
 
     /** Driver: per tensor the spread and update rows; the variance correction (mean, scale) from whole-tensor moments. */
@@ -396,6 +494,7 @@ final class FullCheckpointRound {
         run.put("seconds_validate", (tValidated - in.startNanos) / 1e9);
         run.put("seconds_compute", (tComputed - tValidated) / 1e9);
         run.put("seconds_write", (System.nanoTime() - tComputed) / 1e9);
+        run.put("client_reads", oneRead() && !repaired ? 1 : 2);
         run.put("heap_pool_peaks_mb_this_jvm", heapPoolPeaksMb());
         run.put("max_heap_mb_this_jvm", Runtime.getRuntime().maxMemory() / 1048576.0);
         try (FSDataOutputStream os = staged.create(FedAvgJob.REPORT)) {

@@ -182,6 +182,68 @@ public class FedAvgJobTest {
         assertEquals(1.0 / 1000, cc.get(3).get("clip_factor").asDouble(), 2e-4, "the 1000x update is clipped to the median norm");
     }
 
+    /**
+     * The one-read round (validation inside the aggregation pass) against the two-pass round (forced by --resume):
+     * the same model bytes and spreads; the same update norms and variance-correction scales to 1e-10 relative: they
+     * are double sums of ~2e7 squares taken in other pieces (steps instead of 4 Mi-element slices), whose rounding
+     * bound is n·u ≈ 2e-9 (1e-12 seen); a NaN client dropped after the one read is aggregated away by the repair pass, and the
+     * result is numpy's FedAvg of the others exactly.
+     */
+    @Test
+    void oneReadRoundEqualsTheTwoPassRoundAndRepairsADroppedClient(@TempDir Path tmp) throws IOException {
+        Path c = clients(tmp.resolve("clients"), 4);
+        for (String[] opts : List.of(new String[0], new String[] {"--variance-correction", "follow-others"})) {
+            String tag = opts.length == 0 ? "plain" : "vc";
+            Path once = tmp.resolve("once-" + tag), twice = tmp.resolve("twice-" + tag);
+            assertEquals(0, fedavg(c, once, opts).exit());
+            String[] resume = Arrays.copyOf(opts, opts.length + 1);
+            resume[opts.length] = "--resume";
+            assertEquals(0, fedavg(c, twice, resume).exit());
+            JsonNode r1 = JSON.readTree(once.resolve(FedAvgJob.REPORT).toFile()), r2 = JSON.readTree(twice.resolve(FedAvgJob.REPORT).toFile());
+            assertEquals(1, r1.get("run").get("client_reads").asInt(), tag);
+            assertEquals(2, r2.get("run").get("client_reads").asInt(), tag);
+            byte[] m1 = Files.readAllBytes(once.resolve("model/model.safetensors")), m2 = Files.readAllBytes(twice.resolve("model/model.safetensors"));
+            if (opts.length == 0) {
+                assertArrayEquals(m2, m1, "plain FedAvg: the same sums in the same order, the same bytes");
+            } else {
+                // the correction's scale comes from those norms' kind of sums: an F32 value may round the other way
+                assertEquals(m2.length, m1.length);
+                java.nio.IntBuffer a = java.nio.ByteBuffer.wrap(m1).order(java.nio.ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+                java.nio.IntBuffer b = java.nio.ByteBuffer.wrap(m2).order(java.nio.ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+                long maxUlps = 0, differ = 0;
+                for (int i = 0; i < a.limit(); i++) {
+                    long dd = Math.abs((long) a.get(i) - b.get(i));
+                    maxUlps = Math.max(maxUlps, dd);
+                    if (dd != 0) differ++;
+                }
+                assertTrue(maxUlps <= 1, "vc: at most 1 ulp apart in any float32, got " + maxUlps);
+                assertTrue(differ < a.limit() / 1000, "vc: few values round the other way: " + differ);
+            }
+            for (int k = 0; k < 4; k++) {
+                double a = r1.get("clients").get(k).get("update_norm").asDouble(), b = r2.get("clients").get(k).get("update_norm").asDouble();
+                assertEquals(b, a, 1e-10 * b, tag + " update norm of c" + k);
+            }
+            for (int t = 0; t < r1.get("tensors").size(); t++) {
+                JsonNode a = r1.get("tensors").get(t), b = r2.get("tensors").get(t);
+                assertEquals(b.get("client_spread").asDouble(), a.get("client_spread").asDouble(), 0.0, tag + " spread " + a.get("name"));
+                if (b.has("correction_scale")) {
+                    assertEquals(b.get("correction_scale").asDouble(), a.get("correction_scale").asDouble(), 1e-10, tag + " scale " + a.get("name"));
+                }
+            }
+        }
+
+        Path bad = clients(tmp.resolve("bad"), 5, "--nan", "c4");
+        Path out = tmp.resolve("repaired");
+        Cli.Run d = fedavg(bad, out, "--bad-clients", "drop");
+        assertEquals(0, d.exit(), d.err());
+        assertTrue(d.out().contains("aggregating the 4 others again") || d.err().contains("aggregating the 4 others again"), d.out() + d.err());
+        assertEquals(0.0, check(bad, out, "fedavg", "c0,c1,c2,c3").get("max_rel_diff").asDouble(), 0.0, "FedAvg of the four finite clients");
+        JsonNode rep = JSON.readTree(out.resolve(FedAvgJob.REPORT).toFile());
+        assertEquals(2, rep.get("run").get("client_reads").asInt());
+        assertTrue(rep.get("clients").get(4).get("reason").asText().contains("FiniteValues"), rep.get("clients").toString());
+        assertEquals("dropped", rep.get("clients").get(4).get("status").asText());
+    }
+
     @Test
     void fedAdamTwoRoundsFollowTheFormulaAndFedAvgMWithoutMomentumIsFedAvg(@TempDir Path tmp) throws IOException {
         Path c = clients(tmp.resolve("clients"), 3);
