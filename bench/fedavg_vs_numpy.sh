@@ -51,7 +51,9 @@ PYEOF
   wl_wall=$(awk -F': ' '/Elapsed \(wall/ {print $2}' "$OUT/wl-$K.time")
   echo "{\"tool\": \"weightlab\", \"clients\": $K, \"job_seconds\": $wl_s, \"wall\": \"$wl_wall\", \"peak_rss_mb\": $wl_rss, \"driver_heap\": \"$MEM\"}" >> "$results"
   for mode in inmemory streaming torch; do
-    if /usr/bin/time -v -o "$OUT/np-$mode-$K.time" "$PY" "$ROOT/bench/numpy_fedavg.py" "$C/manifest.json" "$OUT/np-$mode-$K.safetensors" "$mode" > "$OUT/np-$mode-$K.json" 2>&1; then
+    # address space capped below the machine's memory: an in-memory round that cannot fit fails with MemoryError
+    # instead of waking the OOM killer
+    if (ulimit -v "${NUMPY_MAX_KB:-$((20 * 1024 * 1024))}"; /usr/bin/time -v -o "$OUT/np-$mode-$K.time" "$PY" "$ROOT/bench/numpy_fedavg.py" "$C/manifest.json" "$OUT/np-$mode-$K.safetensors" "$mode" > "$OUT/np-$mode-$K.json" 2>&1); then
       rss=$(awk -F': ' '/Maximum resident/ {print $2/1024}' "$OUT/np-$mode-$K.time")
       "$PY" -c "import json; d=json.load(open('$OUT/np-$mode-$K.json')); d.update(tool='numpy-'+d.pop('mode'), peak_rss_mb=$rss); print(json.dumps(d))" >> "$results"
     else

@@ -49,6 +49,8 @@ if mode == "make":
     print(json.dumps({"modules": sum(1 for k in t if k.endswith("lora_A.weight")), "first": first}))
 else:
     ours = {"lora_factors": json.load(open(sys.argv[4])), "lora_with_base": json.load(open(sys.argv[5]))}
+    if len(sys.argv) > 6:  # the randomized with-base route's top-k: compared with numpy's leading values
+        ours["lora_with_base_top"] = json.load(open(sys.argv[6]))
     pm = PeftModel.from_pretrained(BertModel.from_pretrained(base_dir, add_pooling_layer=False), adapter)
     res = {k: {"modules": 0, "max_rel_err": 0.0, "missing": []} for k in ours}
     for name, mod in pm.named_modules():
@@ -62,6 +64,9 @@ else:
         r = A.shape[0]
         refs = {"lora_factors": np.linalg.svd(s * B @ A, compute_uv=False)[:r],
                 "lora_with_base": np.linalg.svd(Wb + s * B @ A, compute_uv=False)}
+        if "lora_with_base_top" in ours:
+            got = ours["lora_with_base_top"].get(target)
+            refs["lora_with_base_top"] = refs["lora_with_base"][:len(got) if got else 0]
         for route, ref in refs.items():
             got = ours[route].get(target)
             if got is None or len(got) != len(ref):
@@ -69,5 +74,9 @@ else:
                 continue
             res[route]["modules"] += 1
             res[route]["max_rel_err"] = max(res[route]["max_rel_err"], float(np.abs(np.array(got) - ref).max() / ref[0]))
+            rel = np.abs(np.array(got) - ref) / ref
+            res[route]["max_rel_err_leading"] = max(res[route].get("max_rel_err_leading", 0.0), float(rel[0]))
+            res[route]["max_rel_err_each"] = max(res[route].get("max_rel_err_each", 0.0), float(rel.max()))
+            res[route]["max_excess"] = max(res[route].get("max_excess", -1.0), float(((np.array(got) - ref) / ref).max()))
     res["rank_pattern_r"] = pm.peft_config["default"].rank_pattern
     print(json.dumps(res))

@@ -9,7 +9,10 @@ import io.weightlab.common.fed.AdapterClients;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.linalg.GramSpectrum;
+import io.weightlab.common.linalg.LowRankCorrected;
+import io.weightlab.common.linalg.RandomizedSvd;
 import io.weightlab.common.linalg.LowRankSpectrum;
 import io.weightlab.common.linalg.SpectralMetrics;
 import io.weightlab.common.lora.LoraModule;
@@ -17,13 +20,13 @@ import io.weightlab.common.lora.PeftAdapterWriter;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.model.TensorName;
 import io.weightlab.jobs.spark.CheckpointSiblings;
-import io.weightlab.jobs.spark.Format;
 import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.SerializableConfiguration;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.broadcast.Broadcast;
+import org.bytedeco.javacpp.FloatPointer;
 
 import java.io.IOException;
 import java.io.Serializable;
@@ -36,7 +39,8 @@ import java.util.Map;
 /**
  * {@code spectrum} of a PEFT LoRA adapter directory (docs/algorithms.md §17.2): one task per module, the ESD of its
  * update ΔW = s·B·A from the factors ({@code lora_factors}, never forming ΔW), or with {@code --base} the ESD of the
- * merged W + s·B·A ({@code lora_with_base}, formed densely on the executor). Rows carry the base weight's name, the
+ * merged W + s·B·A ({@code lora_with_base}, formed densely on the executor; above --max-exact-mb its top-k by a
+ * randomized route with B·A as a low-rank correction inside the operator). Rows carry the base weight's name, the
  * one PEFT merges into. Bad input (unpaired or mis-shaped factors, a base without the target or of another shape,
  * NaN/Inf) stops the job with one line naming the file, tensor and rule, before anything is committed.
  */
@@ -156,11 +160,7 @@ final class AdapterSpectrum {
     /** On an executor: the module's factors (and base weight), all finite, and the ESD of s·B·A or W + s·B·A. */
     static SpectrumJob.MatrixResult analyse(Configuration conf, ModuleTask t, SpectrumJob.Options o) {
         int out = t.out(), in = t.in(), r = t.r();
-        if (t.base() != null && t.base().elementCount() * 8 > o.maxExactBytes()) {
-            String s = "not analysed: W + s·B·A is " + t.base().shapeString() + ", " + Format.bytes(t.base().elementCount() * 8)
-                    + " in double, over --max-exact-mb; the lora_with_base route forms the sum on one executor (raise --max-exact-mb)";
-            return new SpectrumJob.MatrixResult(t.target(), s, row(t, s, "none"), new double[0]);
-        }
+        if (t.base() != null && t.base().elementCount() * 8 > o.maxExactBytes()) return topWithBase(conf, t, o);
         double[] a, b, w = null;
         try (RangeReader reader = new RangeReader(conf)) {
             a = LoraModule.readFinite(reader, t.a());
@@ -183,6 +183,48 @@ final class AdapterSpectrum {
             SpectrumJob.putAccuracy(row, res.route().label, res.relErrorEstimate());
         }
         row.putAll(SpectralMetrics.of(sv, Math.max(out, in), o.powerLawFit()));
+        row.put("svd_seconds", (System.nanoTime() - t0) / 1e9);
+        return new SpectrumJob.MatrixResult(t.target(), "ok", row, sv);
+    }
+
+    /**
+     * A base weight over --max-exact-mb: the top-k singular values of W + s·B·A by randomized block Krylov with the
+     * sum as an operator ({@link LowRankCorrected}): W read once into float32 off-heap (exact for F32/BF16/F16), B and A
+     * in float64, the product B·A never formed. Memory: the base weight in float32, as the randomized route of a
+     * checkpoint's matrix.
+     */
+    static SpectrumJob.MatrixResult topWithBase(Configuration conf, ModuleTask t, SpectrumJob.Options o) {
+        int out = t.out(), in = t.in(), r = t.r();
+        TensorInfo wt = t.base();
+        int wRows = (int) wt.dim(0), wCols = (int) wt.dim(1);
+        int k = Math.min(o.topK() > 0 ? o.topK() : 64, Math.min(out, in));
+        double[] a, b;
+        RandomizedSvd.Operator w;
+        try (RangeReader reader = new RangeReader(conf)) {
+            a = LoraModule.readFinite(reader, t.a());
+            b = LoraModule.readFinite(reader, t.b());
+            if (TensorValues.exactInFloat32(wt.dtype())) {
+                FloatPointer p = new FloatPointer(wt.elementCount());
+                try {
+                    if (TensorValues.readFloat32(reader, wt, p) >= 0) throw LoraModule.nonFinite(wt);
+                } catch (RuntimeException e) {
+                    p.close();
+                    throw e;
+                }
+                w = RandomizedSvd.denseFloatOffHeap(p, wRows, wCols);
+            } else {
+                w = RandomizedSvd.dense(LoraModule.readFinite(reader, wt), wRows, wCols);
+            }
+        }
+        long t0 = System.nanoTime();
+        double[] sv;
+        try (RandomizedSvd.Operator op = new LowRankCorrected(w, t.fanInFanOut(), b, out, r, a, in, t.scaling())) {
+            sv = RandomizedSvd.topSingularValuesKrylov(op, k, 8, o.powerIterations(), RandomizedSvd.seedFor(o.seed(), t.target()));
+        }
+        Map<String, Object> row = row(t, "ok", "W + s·B·A as an operator (B·A never formed), randomized block Krylov top-" + k + " (block "
+                + (k + 8) + ", " + o.powerIterations() + " iterations), base over --max-exact-mb");
+        row.putAll(SpectralMetrics.of(sv, Math.max(out, in), o.powerLawFit()));
+        SpectrumJob.putAccuracy(row, "krylov", Double.NaN);
         row.put("svd_seconds", (System.nanoTime() - t0) / 1e9);
         return new SpectrumJob.MatrixResult(t.target(), "ok", row, sv);
     }
