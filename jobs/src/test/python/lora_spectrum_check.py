@@ -9,6 +9,9 @@ usage: lora_spectrum_check.py make BASE_DIR ADAPTER_DIR
        lora_spectrum_check.py check BASE_DIR ADAPTER_DIR FACTORS_SV_JSON WITH_BASE_SV_JSON
          prints JSON: per route, the modules compared and the largest |ours - numpy| / sigma_max, numpy being
          np.linalg.svd(s*B@A) and np.linalg.svd(W + s*B@A) in float64, with s, A, B and W as PEFT's loaded model holds them
+       lora_spectrum_check.py compare BASE_DIR ADAPTER_DIR COMPARE_JSON
+         prints JSON: the largest relative error of each compare column on the adapted modules against numpy on
+         W + s*B@A, the modules whose ranks differ, and the untouched tensors that do not show zero change
 """
 import sys, json, os, shutil
 import numpy as np
@@ -47,6 +50,45 @@ if mode == "make":
     os.makedirs(adapter + "-bad-base")
     save_file(b, adapter + "-bad-base/model.safetensors")
     print(json.dumps({"modules": sum(1 for k in t if k.endswith("lora_A.weight")), "first": first}))
+elif mode == "compare":
+    # compare BASE ADAPTER_DIR against numpy: W_t = W + s*B@A in float64 from PEFT's loaded factors
+    rows = {r["name"]: r for r in json.load(open(sys.argv[4]))["tensors"]}
+    pm = PeftModel.from_pretrained(BertModel.from_pretrained(base_dir, add_pooling_layer=False), adapter)
+    res = {"adapted": 0, "unchanged": 0, "unchanged_bad": [], "rank_bad": [], "max_rel_err": {}}
+    adapted = set()
+    def kurt(x):
+        d = x - x.mean()
+        return float((d ** 4).mean() / (d ** 2).mean() ** 2 - 3)
+    for name, mod in pm.named_modules():
+        if not hasattr(mod, "lora_A") or "default" not in mod.lora_A:
+            continue
+        target = name[len("base_model.model."):] + ".weight"
+        adapted.add(target)
+        s = mod.scaling["default"]
+        B = mod.lora_B["default"].weight.detach().double().numpy()
+        A = mod.lora_A["default"].weight.detach().double().numpy()
+        W = mod.base_layer.weight.detach().double().numpy()
+        D = s * B @ A
+        Wt = W + D
+        sv = np.linalg.svd(D, compute_uv=False)
+        ref = {"rotation": 0.5 * float(np.sum((Wt / np.linalg.norm(Wt) - W / np.linalg.norm(W)) ** 2)),
+               "norm_ref": np.linalg.norm(W), "norm": np.linalg.norm(Wt), "rel_delta": np.linalg.norm(D) / np.linalg.norm(W),
+               "std_ref": W.std(), "std": Wt.std(), "kurtosis_excess_ref": kurt(W), "kurtosis_excess": kurt(Wt),
+               "delta_sv_max": sv[0], "delta_frobenius": np.linalg.norm(D)}
+        row = rows[target]
+        for k, v in ref.items():
+            res["max_rel_err"][k] = max(res["max_rel_err"].get(k, 0.0), abs(row[k] - float(v)) / abs(float(v)))
+        # numpy's floor rank of the float64 product, and the 1% rank
+        if row["delta_matrix_rank"] != A.shape[0] or row["delta_rank_0.01"] != int((sv > 0.01 * sv[0]).sum()):
+            res["rank_bad"].append([target, row["delta_matrix_rank"], row["delta_rank_0.01"], A.shape[0]])
+        res["adapted"] += 1
+    for name, row in rows.items():
+        if name in adapted:
+            continue
+        res["unchanged"] += 1
+        if row["rotation"] != 0 or row["rel_delta"] != 0 or row.get("delta_sv_max", 0) != 0:
+            res["unchanged_bad"].append(name)
+    print(json.dumps(res))
 else:
     ours = {"lora_factors": json.load(open(sys.argv[4])), "lora_with_base": json.load(open(sys.argv[5]))}
     if len(sys.argv) > 6:  # the randomized with-base route's top-k: compared with numpy's leading values

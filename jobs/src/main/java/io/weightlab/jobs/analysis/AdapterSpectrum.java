@@ -75,6 +75,14 @@ final class AdapterSpectrum {
     static List<ModuleTask> plan(Configuration conf, String dir, String basePath, SpectrumJob.Options o) {
         if (o.factorRank() > 0) throw new UsageException("--factors writes a checkpoint's factors; an adapter already is factors (" + dir + ")");
         if (o.randomize()) throw new UsageException("--randomize permutes a dense matrix's elements; not available on an adapter (" + dir + ")");
+        return modules(conf, dir, basePath);
+    }
+
+    /**
+     * The adapter's modules with their scalings and (with a base) base weights, every structural rule checked; also
+     * what {@code compare BASE ADAPTER_DIR} compares (the base merged with the adapter, as PEFT's merge_and_unload).
+     */
+    static List<ModuleTask> modules(Configuration conf, String dir, String basePath) {
         String configPath = dir + "/" + PeftAdapterWriter.CONFIG;
         JsonNode cfg;
         try {

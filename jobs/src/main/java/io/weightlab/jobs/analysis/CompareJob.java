@@ -13,6 +13,9 @@ import io.weightlab.common.commit.StagedOutput;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.linalg.Lapack;
+import io.weightlab.common.linalg.LowRankSpectrum;
+import io.weightlab.common.lora.LoraDelta;
+import io.weightlab.common.lora.LoraModule;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.model.TensorName;
 import io.weightlab.common.report.CompareReport;
@@ -42,6 +45,7 @@ import java.util.Map;
  * layer norms, and ‖W_t − W_0‖²; then one task per matrix takes the singular values of ΔW (LAPACK, double).
  * Per tensor and per layer: rotation δ (docs/algorithms.md §7.1), relative change, ranks of ΔW (§7.2), and the shift
  * of std, kurtosis and GG shape. Names or shapes that do not match are reported, or fail the job with --strict.
+ * A PEFT adapter directory in the series stands for the reference merged with it; its ΔW ranks come from the factors.
  */
 public final class CompareJob {
     /**
@@ -54,7 +58,8 @@ public final class CompareJob {
     public record Options(String reference, List<String> checkpoints, String out, boolean overwrite, boolean includeBiases, boolean strict,
                           double[] tolerances, boolean deltaRank, long maxExactBytes, long sliceBytes) {}
 
-    private record Pair(int ckpt, TensorInfo a, TensorInfo b, String block) implements Serializable {}
+    /** A tensor of the reference and of checkpoint {@code ckpt}; with {@code lora}, b is the reference's tensor merged with that module. */
+    private record Pair(int ckpt, TensorInfo a, TensorInfo b, String block, AdapterSpectrum.ModuleTask lora) implements Serializable {}
 
     private record Unit(int index, int pair, long first, long end) implements Serializable {}
 
@@ -75,19 +80,20 @@ public final class CompareJob {
         JavaSparkContext jsc = job.jsc();
         Configuration hconf = job.hadoop();
         Checkpoint ref = CheckpointCatalog.open(hconf, o.reference());
-        List<Checkpoint> cks = new ArrayList<>();
-        for (String c : o.checkpoints()) cks.add(CheckpointCatalog.open(hconf, c));
-
         List<Pair> pairs = new ArrayList<>();
         List<Map<String, Object>> mismatches = new ArrayList<>();
-        for (int c = 0; c < cks.size(); c++) join(ref, cks.get(c), c, o, pairs, mismatches);
+        for (int c = 0; c < o.checkpoints().size(); c++) {
+            String adapter = AdapterSpectrum.adapterDir(hconf, o.checkpoints().get(c));
+            if (adapter != null) joinAdapter(hconf, ref, adapter, c, o, pairs);
+            else join(ref, CheckpointCatalog.open(hconf, o.checkpoints().get(c)), c, o, pairs, mismatches);
+        }
         if (o.strict() && !mismatches.isEmpty()) {
             Map<String, Object> m = mismatches.get(0);
             throw new UsageException(m.get("checkpoint") + ": '" + m.get("name") + "' " + m.get("why") + " (and " + (mismatches.size() - 1)
                     + " more; rule: SameTensors, --strict)");
         }
         if (pairs.isEmpty()) throw new UsageException(o.reference() + ": no tensor of the reference is in the compared checkpoints (rule: SameTensors)");
-        console.printf("[compare] %s against %d checkpoint(s): %d tensor pairs, %d not compared%n", ref.root(), cks.size(), pairs.size(), mismatches.size());
+        console.printf("[compare] %s against %d checkpoint(s): %d tensor pairs, %d not compared%n", ref.root(), o.checkpoints().size(), pairs.size(), mismatches.size());
 
         List<Unit> units = new ArrayList<>();
         for (int p = 0; p < pairs.size(); p++) {
@@ -125,7 +131,8 @@ public final class CompareJob {
                 for (int p = 0; p < pairs.size(); p++) {
                     TensorInfo a = pairs.get(p).a();
                     if (a.rank() >= 2 && a.dim(0) >= 2 && a.elementCount() / a.dim(0) >= 2) {
-                        if (a.elementCount() * 8 <= budget && a.elementCount() < Integer.MAX_VALUE) matrices.add(p);
+                        // an adapter's ΔW comes from its factors, an untouched tensor's is zero: no dense matrix either way
+                        if (pairs.get(p).lora() != null || pairs.get(p).a() == pairs.get(p).b() || a.elementCount() * 8 <= budget && a.elementCount() < Integer.MAX_VALUE) matrices.add(p);
                         else ranks.put(p, Map.of("delta_rank_status", "not computed: " + Format.bytes(a.elementCount() * 8)
                                 + " as float64 is over --max-exact-mb " + Format.bytes(budget)));
                     }
@@ -234,7 +241,7 @@ public final class CompareJob {
                 mismatches.add(Map.of("checkpoint", label, "name", a.name(), "why", why));
                 continue;
             }
-            pairs.add(new Pair(c, a, b, n.layer() == null ? a.name() : n.layerKey()));
+            pairs.add(new Pair(c, a, b, n.layer() == null ? a.name() : n.layerKey(), null));
         }
         for (TensorInfo b : ck.tensors()) {
             if (ref.tensor(b.name()) == null && b.dtype().isFloatingPoint() && (b.rank() >= 2 || (b.rank() == 1 && o.includeBiases()))) {
@@ -243,11 +250,28 @@ public final class CompareJob {
         }
     }
 
+    /**
+     * A PEFT adapter directory as the compared checkpoint: the reference merged with it (W + s·B·A in float64, what
+     * merge_and_unload computes before casting), every tensor of the reference paired, the adapted ones carrying their
+     * module (docs/algorithms.md §7.2). The adapter's structure is checked as {@code spectrum ADAPTER --base} does.
+     */
+    private static void joinAdapter(Configuration conf, Checkpoint ref, String dir, int c, Options o, List<Pair> pairs) {
+        Map<String, AdapterSpectrum.ModuleTask> modules = new HashMap<>();
+        for (AdapterSpectrum.ModuleTask m : AdapterSpectrum.modules(conf, dir, o.reference())) modules.put(m.target(), m);
+        for (TensorInfo a : ref.tensors()) {
+            TensorName n = TensorName.parse(a.name());
+            if (!a.dtype().isFloatingPoint() || !a.dtype().isDecodable() || !n.isAnalysable() || a.rank() == 0 || a.elementCount() == 0) continue;
+            if (a.rank() == 1 && !o.includeBiases()) continue;
+            pairs.add(new Pair(c, a, a, n.layer() == null ? a.name() : n.layerKey(), modules.get(a.name())));
+        }
+    }
+
     private static PairSums pass(Unit u, Pair p, Norms n, Configuration conf) {
         double[] x, y;
         try (RangeReader r = new RangeReader(conf)) {
             x = TensorValues.read(r, p.a(), u.first(), u.end(), null);
-            y = TensorValues.read(r, p.b(), u.first(), u.end(), null);
+            y = p.b() == p.a() ? x.clone() : TensorValues.read(r, p.b(), u.first(), u.end(), null);
+            if (p.lora() != null) delta(r, p.lora()).addTo(y, u.first(), u.end());
         }
         return n == null ? PairSums.first(x, y) : PairSums.second(x, y, n.na(), n.nb(), n.ba(), n.bb());
     }
@@ -260,9 +284,32 @@ public final class CompareJob {
         return out;
     }
 
-    /** On an executor: ΔW as [rows, rest] in double, its singular values, the ranks. */
+    /** A module's factors (finite, rule FiniteValues) as the update to add to its base weight's values. */
+    private static LoraDelta delta(RangeReader r, AdapterSpectrum.ModuleTask m) {
+        return new LoraDelta(LoraModule.readFinite(r, m.b()), LoraModule.readFinite(r, m.a()), m.out(), m.r(), m.in(), m.scaling(), m.fanInFanOut());
+    }
+
+    /**
+     * On an executor: ΔW as [rows, rest] in double, its singular values, the ranks. An adapter's ΔW = s·B·A from its
+     * factors (thin QRs, §17.2: its r nonzero values, exact), an untouched tensor's is zero.
+     */
     private static Map<String, Object> deltaRank(Pair p, double[] tolerances, Configuration conf) {
         int rows = (int) p.a().dim(0), cols = (int) (p.a().elementCount() / rows);
+        if (p.lora() != null || p.a() == p.b()) {
+            double[] sv = new double[0];
+            double eps = DeltaRank.epsilon(p.a().dtype());
+            if (p.lora() != null) {
+                AdapterSpectrum.ModuleTask m = p.lora();
+                try (RangeReader r = new RangeReader(conf)) {
+                    LoraDelta d = delta(r, m);
+                    sv = LowRankSpectrum.singularValues(d.b(), m.out(), m.r(), d.a(), m.in(), m.scaling());
+                }
+                eps = DeltaRank.epsilon(p.a().dtype(), m.a().dtype());
+            }
+            Map<String, Object> out = new LinkedHashMap<>(DeltaRank.of(sv, rows, cols, tolerances, eps));
+            out.put("delta_rank_status", "ok");
+            return out;
+        }
         double[] x, y;
         try (RangeReader r = new RangeReader(conf)) {
             x = TensorValues.read(r, p.a(), 0, p.a().elementCount(), null);

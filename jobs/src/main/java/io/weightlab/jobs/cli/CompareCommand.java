@@ -21,7 +21,8 @@ public class CompareCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "the reference checkpoint W_0 (file://, hdfs://, s3a://)")
     String reference;
 
-    @Parameters(index = "1..*", arity = "1..*", description = "checkpoints to compare with the reference, in series order")
+    @Parameters(index = "1..*", arity = "1..*", description = {"checkpoints to compare with the reference, in series order; a PEFT LoRA adapter",
+            "directory stands for the reference merged with it (W + s*B*A; dW ranks from the factors, docs/algorithms.md 7.2)"})
     List<String> checkpoints = new ArrayList<>();
 
     @Mixin

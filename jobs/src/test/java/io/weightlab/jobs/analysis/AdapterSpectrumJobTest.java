@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code spectrum} of a real PEFT adapter (made by PEFT on the MiniLM fixture, rank_pattern and alpha_pattern in
  * use) against numpy: σ(s·B·A) and σ(W + s·B·A) in float64 with s, A, B and W as PEFT's loaded model holds them
- * (docs/algorithms.md §17.2). Two Spark runs; the bad inputs fail on the driver (the NaN one in its first task).
+ * (docs/algorithms.md §17.2); {@code compare BASE ADAPTER} against numpy's merged W + s·B·A (§7.2). The bad inputs fail
+ * on the driver (the NaN one in its first task).
  */
 public class AdapterSpectrumJobTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -90,6 +91,23 @@ public class AdapterSpectrumJobTest {
         assertTrue(tb.get("max_rel_err_leading").asDouble() <= 1e-6, "top-16 with base, σ1: " + tb);
         assertTrue(tb.get("max_rel_err_each").asDouble() <= 1e-3, "top-16 with base, each: " + tb);
         assertTrue(tb.get("max_excess").asDouble() <= 1e-6, "Ritz values are not above the exact ones: " + tb);
+
+        // compare BASE ADAPTER: the base merged with the adapter, against numpy's W + s·B·A from PEFT's factors
+        Path cmp = tmp.resolve("compare");
+        Cli.Run c = Cli.run("compare", base.toString(), adapter.toString(), "--out", cmp.toString());
+        assertEquals(0, c.exit(), c.err());
+        JsonNode cc = JSON.readTree(Python.script(script, "compare", base.toString(), adapter.toString(), cmp.resolve("compare.json").toString()));
+        System.out.println("[compare with an adapter vs numpy] " + cc);
+        assertEquals(18, cc.get("adapted").asInt(), cc.toString());
+        assertTrue(cc.get("unchanged").asInt() > 0 && cc.get("unchanged_bad").isEmpty(), "untouched tensors show no change: " + cc);
+        assertTrue(cc.get("rank_bad").isEmpty(), "ΔW's floor rank is r and its 1% rank numpy's: " + cc);
+        // float64 on both sides from the same F32 values; sums over slices in another order: 1e-10 relative
+        cc.get("max_rel_err").fields().forEachRemaining(e -> assertTrue(e.getValue().asDouble() <= 1e-10, e.getKey() + ": " + cc));
+        assertEquals(10, cc.get("max_rel_err").size(), cc.toString());
+        Path cmpBad = tmp.resolve("compare-nan");
+        Cli.Run cn = Cli.run("compare", base.toString(), adapter + "-nan", "--out", cmpBad.toString());
+        assertTrue(cn.exit() != 0 && cn.err().contains("FiniteValues") && cn.err().contains("lora_A.weight"), cn.err());
+        assertFalse(Files.exists(cmpBad), "nothing written");
 
         refused(tmp, adapter + "-missing-b", null, "CompleteModule", "lora_A.weight");
         refused(tmp, adapter + "-shapes", null, "LoraShapes", "attention.self.query.lora_");
