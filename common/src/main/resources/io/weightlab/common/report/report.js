@@ -653,6 +653,70 @@
     table(document.getElementById('merge-table'), columns, m.tensors, {});
   }
 
+  // ---------------------------------------------------------------- fleet
+  // Many checkpoints: trends per module kind on a step axis (lines) when every checkpoint has a step, else points per
+  // checkpoint; a layer x checkpoint heatmap; every checkpoint in a table.
+  function fleet(f) {
+    var cks = f.checkpoints, steps = cks.length > 0 && cks.every(function (c) { return c.step != null; });
+    var models = {};
+    cks.forEach(function (c) { models[c.model] = 1; });
+    var multi = Object.keys(models).length > 1;
+    var index = {};
+    cks.forEach(function (c, i) { index[c.uri] = i; });
+    function x(r) { return steps ? r.step : index[r.uri]; }
+    function label(c) { return (multi ? c.model + ' · ' : '') + (c.step != null ? 'step ' + c.step : leaf(c.uri)); }
+    var box = document.getElementById('fleet-trends');
+    [['std', 'std'], ['kurtosis_excess', 'excess kurtosis'], ['outlier_ratio', 'max|x| / std']].forEach(function (m) {
+      var s = {};
+      f.kinds.forEach(function (r) {
+        if (r[m[0]] == null || index[r.uri] == null) return;
+        var k = (multi ? r.model + ' · ' : '') + r.name;
+        (s[k] = s[k] || []).push([x(r), r[m[0]], label(cks[index[r.uri]])]);
+      });
+      Object.keys(s).forEach(function (k) { s[k].sort(function (a, b) { return a[0] - b[0]; }); });
+      layerLines(box, m[1] + ' by ' + (steps ? 'step' : 'checkpoint (unrelated: points, not lines)') + ', one series per module kind', m[1], s,
+        {xname: steps ? 'step' : 'checkpoint', scatter: !steps});
+    });
+    var hm = document.getElementById('fleet-heatmap'), bar = toolbar(hm);
+    bar.appendChild(el('span', null, 'metric:'));
+    var metrics = [['std', 'std'], ['kurtosis_excess', 'excess kurtosis']], current = metrics[0];
+    toggle(bar, metrics.map(function (m) { return m[1]; }), current[1], function (l) {
+      current = metrics.filter(function (m) { return m[1] === l; })[0]; draw();
+    });
+    var ch = chart(hm, 420), layers = f.layer_keys;
+    function draw() {
+      var data = [], vals = [];
+      f.layers.forEach(function (r) {
+        var v = r[current[0]];
+        if (v == null || index[r.uri] == null) return;
+        vals.push(v);
+        data.push({value: [index[r.uri], layers.indexOf(r.name), v], raw: v});
+      });
+      var fe = fences(vals, false), lo = vals.length ? Math.min.apply(null, vals) : 0, hi = vals.length ? Math.max.apply(null, vals) : 1;
+      if (fe) { lo = fe.lo; hi = fe.hi; }
+      data.forEach(function (d) { if (d.raw > hi || d.raw < lo) { d.value[2] = d.raw > hi ? hi : lo; d.label = {show: true, formatter: '▲', color: '#fff'}; } });
+      if (lo === hi) hi = lo + 1;
+      ch.setOption({animation: false, grid: {left: 130, right: 90, top: 10, bottom: 70},
+        tooltip: {formatter: function (p) { return cks[p.data.value[0]].uri + '<br>' + layers[p.data.value[1]] + ': ' + current[1] + ' ' + fmt(p.data.raw); }},
+        xAxis: {type: 'category', data: cks.map(label), name: steps ? 'step' : 'checkpoint', nameLocation: 'middle', nameGap: 50,
+          axisLabel: {rotate: cks.length > 8 ? 45 : 0}},
+        yAxis: {type: 'category', data: layers},
+        visualMap: {min: lo, max: hi, calculable: true, right: 0, top: 'center', inRange: {color: ['#f7fbff', '#9ecae1', '#3182bd', '#08306b']}, formatter: axisNum},
+        series: [{type: 'heatmap', data: data}]}, true);
+    }
+    draw();
+    var rows = cks.map(function (c) {
+      var r = {}; Object.keys(c).forEach(function (k) { r[k] = c[k]; });
+      r.nonfinite = (c.nan_count || 0) + (c.inf_count || 0);
+      return r;
+    });
+    table(document.getElementById('fleet-table'), [{key: 'model', label: 'model'}, {key: 'step', label: 'step', num: true},
+      {key: 'uri', label: 'checkpoint'}, {key: 'tensors', label: 'tensors', num: true}, {key: 'elements', label: 'elements', num: true},
+      {key: 'std', label: 'std', num: true}, {key: 'kurtosis_excess', label: 'excess kurtosis', num: true},
+      {key: 'outlier_ratio', label: 'max|x| / std', num: true}, {key: 'nonfinite', label: 'NaN/Inf', num: true, title: 'NaN and ±Inf values'}],
+      rows, {bad: function (r) { return r.nonfinite > 0; }});
+  }
+
   try {
     if (DATA.kind === 'before-after') beforeAfter(DATA);
     if (DATA.stats && DATA.kind !== 'before-after') stats(DATA.stats);
@@ -660,6 +724,7 @@
     if (DATA.compare) compare(DATA.compare);
     if (DATA.fed) fedRound(DATA.fed);
     if (DATA.merge) merge(DATA.merge);
+    if (DATA.fleet) fleet(DATA.fleet);
     document.body.setAttribute('data-report-ready', 'true');
   } catch (e) {
     document.body.setAttribute('data-report-error', String(e));

@@ -29,7 +29,8 @@ import java.util.concurrent.Callable;
         description = {"One interactive, offline HTML report from the outputs of `stats` and/or `spectrum` (no Spark, no checkpoint reads):",
                 "heatmaps, metrics by layer, histogram and tensor table from stats; alpha, ESD gallery and matrix table from spectrum;",
                 "anomalies from both. Give --stats (and/or --spectrum) twice for a before/after page of two runs, or --compare alone",
-                "for a compare run's page, --fedavg alone for a federated round's page, or --merge alone for a merge's page",
+                "for a compare run's page, --fedavg alone for a federated round's page, --merge alone for a merge's page, or --fleet",
+                "alone for a fleet dataset's page (trends per module kind across checkpoints, layer x checkpoint heatmap)",
                 "(docs/algorithms.md §31)."})
 public class ReportCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -49,6 +50,9 @@ public class ReportCommand implements Callable<Integer> {
     @Option(names = "--merge", description = "output directory of a merge (a page of its own: each model's parameters, task-vector norms and kept fractions, every tensor)")
     String mergeDir;
 
+    @Option(names = "--fleet", description = "a fleet dataset written by stats --fleet (a page of its own: trends across its checkpoints)")
+    String fleetDir;
+
     @Option(names = "--label", description = "names of the two runs of a before/after page (default: the directories' names)")
     List<String> labels;
 
@@ -61,6 +65,13 @@ public class ReportCommand implements Callable<Integer> {
     @Override
     @SuppressWarnings("unchecked")
     public Integer call() throws IOException {
+        if (fleetDir != null) {
+            if (mergeDir != null || fedavgDir != null || compareDir != null || statsDirs != null || spectrumDirs != null || labels != null) {
+                throw new UsageException("--fleet makes a page of its own: give it alone");
+            }
+            return write(new Configuration(), io.weightlab.common.report.FleetReport.render(fleetDir,
+                    io.weightlab.jobs.analysis.FleetRollups.read(new Configuration(), fleetDir, java.util.Set.of("model", "module_kind", "layer"))));
+        }
         if (mergeDir != null) {
             if (fedavgDir != null || compareDir != null || statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--merge makes a page of its own: give it alone");
             return merge(new Configuration());
@@ -73,7 +84,7 @@ public class ReportCommand implements Callable<Integer> {
             if (statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--compare makes a page of its own: give it alone");
             return compare(new Configuration());
         }
-        if (statsDirs == null && spectrumDirs == null) throw new UsageException("give --stats and/or --spectrum (or --compare, --fedavg or --merge)");
+        if (statsDirs == null && spectrumDirs == null) throw new UsageException("give --stats and/or --spectrum (or --compare, --fedavg, --merge or --fleet)");
         int ns = statsDirs == null ? 0 : statsDirs.size(), np = spectrumDirs == null ? 0 : spectrumDirs.size();
         if (ns > 2 || np > 2) throw new UsageException("--stats and --spectrum: at most two runs each (before and after)");
         if (ns == 2 || np == 2) {

@@ -389,6 +389,48 @@ public class ReportRenderTest {
         assertTrue(text.contains("not_selected") && text.contains("dropped"), text);
     }
 
+    /**
+     * `report --fleet` on a fleet dataset of fleet_series.py's three checkpoints (steps 100, 200, 300): trends on a
+     * numeric step axis with lines, the layer x checkpoint heatmap, one table row per checkpoint. Oracle: every weight
+     * of layer l at step s is its initial value times (1 + DRIFT[l]·s/1000), so the layer roll-up's std on the page at
+     * step s over step 100 is that factor's ratio (stored F32/F16 values: within 2e-3 relative), and layer 0's is 1.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void fleetPageDrawsTrendsOverStepsAndEveryCheckpoint() throws IOException {
+        Path runs = tmp.resolve("fleet-runs"), ds = tmp.resolve("fleet-ds"), page = tmp.resolve("fleet-report");
+        FleetStatsJobTest.series(runs, 1, 3);
+        Cli.Run st = Cli.run("stats", "--fleet", runs + "/checkpoint-*", "--out", ds.toString(), "--master", "local[2]", "--gg-fit", "moments");
+        assertEquals(0, st.exit(), st.err());
+        Cli.Run r = Cli.run("report", "--fleet", ds.toString(), "--out", page.toString());
+        assertEquals(0, r.exit(), r.err());
+        JavascriptExecutor js = open(page.resolve("report.html"));
+        assertCharts(js, "#fleet-trends canvas, #fleet-heatmap canvas", 4);
+        assertEquals(3L, ((Number) js.executeScript("return document.querySelectorAll('#fleet-table tbody tr').length")).longValue(), "one row per checkpoint");
+        assertEquals("value", js.executeScript("return window.weightlabCharts.filter(function (c) { return c.getDom().closest('#fleet-trends'); })[0]"
+                + ".getOption().xAxis[0].type"), "a series of steps: a numeric axis");
+        assertEquals("line", js.executeScript("return window.weightlabCharts.filter(function (c) { return c.getDom().closest('#fleet-trends'); })[0]"
+                + ".getOption().series[0].type"));
+        Map<String, Object> fleet = (Map<String, Object>) JSON.readValue((String) js.executeScript("return document.getElementById('report-data').textContent"), Map.class).get("fleet");
+        List<Map<String, Object>> layers = (List<Map<String, Object>>) fleet.get("layers");
+        double[] drift = {0.0, 0.1, 0.2, 0.4};
+        for (int l = 0; l < drift.length; l++) {
+            Map<Long, Double> byStep = new java.util.TreeMap<>();
+            for (Map<String, Object> row : layers) {
+                if (String.valueOf(row.get("name")).endsWith("layers." + l)) byStep.put(((Number) row.get("step")).longValue(), ((Number) row.get("std")).doubleValue());
+            }
+            assertEquals(List.of(100L, 200L, 300L), new ArrayList<>(byStep.keySet()), "layer " + l + " at every step");
+            for (long s : List.of(200L, 300L)) {
+                double want = (1 + drift[l] * s / 1000.0) / (1 + drift[l] * 0.1);
+                assertEquals(want, byStep.get(s) / byStep.get(100L), 2e-3 * want, "layer " + l + " std at step " + s + " over step 100");
+            }
+        }
+        screenshot("fleet");
+        Cli.Run none = Cli.run("report", "--fleet", runs.toString(), "--out", tmp.resolve("fleet-none").toString());
+        assertTrue(none.exit() != 0 && none.err().contains("not a fleet dataset"), none.err());
+        assertFalse(Files.exists(tmp.resolve("fleet-none")));
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void mergePageDrawsEachModelByLayerAndListsEveryTensor() throws IOException {
