@@ -191,9 +191,40 @@ public final class ReportData {
         return m;
     }
 
-    /** Six significant digits: the page shows values, the JSON/CSV/Parquet outputs keep full precision. */
+    /**
+     * Six significant digits, exactly what {@code %.6g} prints: the page shows values, the JSON/CSV/Parquet outputs
+     * keep full precision. A page calls this for every histogram and curve point, and String.format was most of a
+     * MiniLM stats job's report time (profiled, BENCHMARKS.md "Job start-up"), so the usual case is arithmetic: scale
+     * to six integer digits by an exact power of ten and round; near a tie or outside 1e±22 it formats the decimal.
+     */
     static Double num(double d) {
         if (!Double.isFinite(d)) return null;
-        return d == 0 ? 0.0 : Double.parseDouble(String.format(java.util.Locale.ROOT, "%.6g", d));
+        if (d == 0) return 0.0;
+        double ad = Math.abs(d);
+        int k = 5 - (int) Math.floor(Math.log10(ad));
+        double s = scaled(ad, k);
+        if (s < 1e5) s = scaled(ad, ++k);
+        else if (s >= 1e6) s = scaled(ad, --k);
+        double frac = s - Math.floor(s);
+        if (s >= 1e5 && s < 1e6 && Math.abs(frac - 0.5) > 1e-6) {
+            double m = Math.floor(s + 0.5);
+            // m < 2^53 and 10^|k| are exact, so one division (or product) is the correctly rounded decimal m·10^-k
+            return Math.copySign(k >= 0 ? m / POW10[k] : m * POW10[-k], d);
+        }
+        return new java.math.BigDecimal(Double.toString(d)).round(SIX_DIGITS).doubleValue();
+    }
+
+    private static final java.math.MathContext SIX_DIGITS = new java.math.MathContext(6, java.math.RoundingMode.HALF_UP);
+    private static final double[] POW10 = new double[23]; // 10^0..10^22, all exact in a double
+    static {
+        POW10[0] = 1;
+        for (int i = 1; i < POW10.length; i++) POW10[i] = POW10[i - 1] * 10;
+    }
+
+    /** ad·10^k when the power is exact, NaN (the slow path) otherwise. */
+    private static double scaled(double ad, int k) {
+        if (k >= 0 && k < POW10.length) return ad * POW10[k];
+        if (k < 0 && -k < POW10.length) return ad / POW10[-k];
+        return Double.NaN;
     }
 }

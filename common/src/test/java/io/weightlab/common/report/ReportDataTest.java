@@ -107,4 +107,26 @@ class ReportDataTest {
                 0, 0.02, 0.02, 4e-4, 4e-4, 0, kurtosis, -1, 1, 1, 1, 1, 0.02, 0, 0, 0, 50,
                 new double[7], 0, null);
     }
+
+    @Test
+    void sixDigitRoundingIsExactlyWhatPercentSixGPrints() {
+        // the fast path must agree with String.format's HALF_UP on the shortest decimal, ties and extremes included
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        int mismatches = 0;
+        for (int i = 0; i < 200_000; i++) {
+            double v = switch (i % 5) {
+                case 0 -> (r.nextDouble() - 0.5) * Math.pow(10, r.nextInt(-30, 30));
+                case 1 -> Math.round((r.nextDouble() - 0.5) * 1e4) / 1e3;          // short decimals
+                case 2 -> (r.nextInt(-2_000_000, 2_000_000) + 0.5) / Math.pow(10, r.nextInt(0, 8)); // seventh-digit ties
+                case 3 -> (r.nextDouble() - 0.5) * Math.pow(10, r.nextInt(-320, 308)); // outside the exact powers
+                default -> Math.pow(10, r.nextInt(-20, 20)) * (1 + r.nextInt(-3, 4) * 1e-16); // next to powers of ten
+            };
+            if (v == 0 || !Double.isFinite(v)) continue;
+            double expected = Double.parseDouble(String.format(java.util.Locale.ROOT, "%.6g", v));
+            if (Double.compare(expected, ReportData.num(v)) != 0) mismatches++;
+        }
+        assertEquals(0, mismatches);
+        assertNull(ReportData.num(Double.NaN));
+        assertEquals(0.0, ReportData.num(-0.0));
+    }
 }
