@@ -24,7 +24,7 @@ public class ExtendVocabCommand implements Callable<Integer> {
     @Mixin
     SparkOptions spark;
 
-    @Option(names = "--tokens", required = true, description = "new tokens: .txt one per line, or .jsonl {\"token\": ..., \"pieces\": [...]} or {\"token\": ..., \"ids\": [...]}")
+    @Option(names = "--tokens", required = true, description = "new tokens: .txt one per line (subword-mean and convex split each with the model's tokenizer.json), or .jsonl {\"token\": ..., \"pieces\": [...]} or {\"token\": ..., \"ids\": [...]} to give the pieces")
     String tokens;
 
     @Option(names = "--method", required = true, description = "random[:std=S], mean, gaussian[:scale=K], subword-mean, convex[:alpha=A] (--list-methods)")

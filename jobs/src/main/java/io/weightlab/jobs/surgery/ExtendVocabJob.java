@@ -15,6 +15,7 @@ import io.weightlab.common.transform.TransformPlanner;
 import io.weightlab.common.vocab.NewToken;
 import io.weightlab.common.vocab.NewTokensFile;
 import io.weightlab.common.vocab.RowMoments;
+import io.weightlab.common.vocab.TokenizerPieces;
 import io.weightlab.common.vocab.TokenizerVocab;
 import io.weightlab.common.vocab.VocabInit;
 import io.weightlab.common.vocab.VocabInitRegistry;
@@ -76,7 +77,8 @@ public final class ExtendVocabJob {
         }
         long n = embed.dim(0);
         List<NewToken> tokens = NewTokensFile.parse(o.tokens(), CheckpointSiblings.readSmall(hconf, o.tokens()));
-        TokenizerVocab vocab = tokenizer(hconf, o.source());
+        OldTokenizer old = tokenizer(hconf, o.source());
+        TokenizerVocab vocab = old == null ? null : old.vocab();
         if (vocab == null) job.console().printf("[extend-vocab] warning: no %s beside %s: tokens already in the vocabulary cannot be found and skipped%n", TOKENIZER, src.root());
 
         List<VocabInit.NewRow> added = new ArrayList<>();
@@ -91,13 +93,14 @@ public final class ExtendVocabJob {
                 listed.add(row);
                 continue;
             }
-            int[] pieces = method.needsPieces() ? pieces(o.tokens(), t, vocab, n) : null;
+            int[] pieces = method.needsPieces() ? pieces(o.tokens(), t, old, n) : null;
             row.put("id", n + added.size());
             row.put("status", "added");
             if (pieces != null) row.put("pieces", pieces);
             added.add(new VocabInit.NewRow(t.token(), pieces));
             listed.add(row);
         }
+        if (old != null) old.closePieces();
         if (added.isEmpty()) throw new UsageException(o.tokens() + ": every token is already in the vocabulary; nothing to add (rule: NewTokensAdded)");
         long rows = (n + added.size() + o.padTo() - 1) / o.padTo() * o.padTo();
         boolean padded = rows > n + added.size();
@@ -187,33 +190,67 @@ public final class ExtendVocabJob {
         return found.get(0);
     }
 
-    private static TokenizerVocab tokenizer(Configuration conf, String source) {
+    /** The source's tokenizer.json: its vocabulary, and its bytes for splitting tokens given without pieces. */
+    private static final class OldTokenizer {
+        private final String path;
+        private final byte[] json;
+        private final TokenizerVocab vocab;
+        private TokenizerPieces pieces;
+
+        OldTokenizer(String path, byte[] json) {
+            this.path = path;
+            this.json = json;
+            this.vocab = TokenizerVocab.parse(path, json);
+        }
+
+        TokenizerVocab vocab() { return vocab; }
+
+        /** Loaded on first use: only subword-mean and convex on a .txt list need the tokenizers library. */
+        int[] split(String token) {
+            if (pieces == null) pieces = TokenizerPieces.open(path, json);
+            return pieces.split(token);
+        }
+
+        /** Frees the native tokenizer once every token is split. */
+        void closePieces() {
+            if (pieces != null) pieces.close();
+            pieces = null;
+        }
+    }
+
+    private static OldTokenizer tokenizer(Configuration conf, String source) {
         try {
             Path p = new Path(CheckpointSiblings.sourceDir(conf, source), TOKENIZER);
             if (!p.getFileSystem(conf).exists(p)) return null;
-            return TokenizerVocab.parse(p.toString(), CheckpointSiblings.readSmall(conf, p.toString()));
+            return new OldTokenizer(p.toString(), CheckpointSiblings.readSmall(conf, p.toString()));
         } catch (IOException e) {
             throw new WeightLabException(source + ": reading " + TOKENIZER + " failed: " + e.getMessage(), e);
         }
     }
 
-    /** The ids of a token's pieces: given as ids, or as strings looked up in tokenizer.json; each an existing row. */
-    private static int[] pieces(String file, NewToken t, TokenizerVocab vocab, long rows) {
+    /**
+     * The ids of a token's pieces: given as ids, as strings looked up in tokenizer.json, or, for a plain token, how the
+     * model's tokenizer splits it; each an existing row.
+     */
+    private static int[] pieces(String file, NewToken t, OldTokenizer old, long rows) {
         String where = file + ":" + t.line() + ": '" + t.token() + "'";
         int[] ids;
         if (t.ids() != null) {
             ids = t.ids();
         } else if (t.pieces() != null) {
-            if (vocab == null) throw new UsageException(where + ": pieces as strings need the model's " + TOKENIZER + "; give \"ids\" instead (rule: PiecesKnown)");
+            if (old == null) throw new UsageException(where + ": pieces as strings need the model's " + TOKENIZER + "; give \"ids\" instead (rule: PiecesKnown)");
             ids = new int[t.pieces().size()];
             for (int i = 0; i < ids.length; i++) {
-                Integer id = vocab.id(t.pieces().get(i));
+                Integer id = old.vocab().id(t.pieces().get(i));
                 if (id == null) throw new UsageException(where + ": piece '" + t.pieces().get(i) + "' is not in " + TOKENIZER + " (rule: PiecesKnown)");
                 ids[i] = id;
             }
+        } else if (old != null) {
+            ids = old.split(t.token());
+            if (ids.length == 0) throw new UsageException(where + ": the model's " + TOKENIZER + " splits it into no pieces (rule: PiecesGiven)");
         } else {
-            throw new UsageException(where + ": this method needs the token's pieces: a .jsonl with \"pieces\" or \"ids\" (tools/vocab_pieces.py writes it"
-                    + " from the model's tokenizer) (rule: PiecesGiven)");
+            throw new UsageException(where + ": this method needs the token's pieces: the model's " + TOKENIZER + " to split it, or a .jsonl with"
+                    + " \"pieces\" or \"ids\" (rule: PiecesGiven)");
         }
         for (int id : ids) {
             if (id >= rows) throw new UsageException(where + ": piece id " + id + " is not an existing row (the embedding has " + rows + ") (rule: PiecesKnown)");

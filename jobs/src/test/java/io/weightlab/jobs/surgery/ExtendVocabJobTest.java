@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -59,8 +60,19 @@ public class ExtendVocabJobTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("'the' is already token"), r.out());
         Path convex = tmp.resolve("convex");
-        Cli.Run rc = Cli.run("extend-vocab", src.toString(), "--out", convex.toString(), "--tokens", jsonl.toString(), "--method", "convex:alpha=0.5", "--seed", "3");
+        // the plain list: the job splits each token with tokenizer.json itself (Hugging Face tokenizers through DJL)
+        Cli.Run rc = Cli.run("extend-vocab", src.toString(), "--out", convex.toString(), "--tokens", txt.toString(), "--method", "convex:alpha=0.5", "--seed", "3");
         assertEquals(0, rc.exit(), rc.err());
+        JsonNode split = JSON.readTree(convex.resolve("new_tokens.json").toFile()).get("tokens");
+        Map<String, String> pythonIds = new java.util.HashMap<>();
+        for (String l : Files.readAllLines(jsonl)) pythonIds.put(readTree(l).get("token").asText(), readTree(l).get("ids").toString());
+        int compared = 0;
+        for (JsonNode t : split) {
+            if (!t.has("pieces")) continue; // 'the' is skipped: already in the vocabulary
+            assertEquals(pythonIds.get(t.get("token").asText()), t.get("pieces").toString(), "pieces as Python's tokenizers splits " + t);
+            compared++;
+        }
+        assertEquals(3, compared, split.toString());
         Path mean = tmp.resolve("mean");
         Cli.Run rm = Cli.run("extend-vocab", src.toString(), "--out", mean.toString(), "--tokens", txt.toString(), "--method", "mean");
         assertEquals(0, rm.exit(), rm.err());
@@ -131,8 +143,23 @@ public class ExtendVocabJobTest {
         assertEquals(0.05, row.get("sample_std").asDouble(), 0.05 * 0.015, "the config's initializer_range: " + row);
     }
 
+    private static JsonNode readTree(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /** Bad input (on the first test's model): one line naming the file or the method, exit 2, nothing written. */
     static void badInputWritesNothing(Path src, Path tmp) throws IOException {
+        Path noTokenizer = tmp.resolve("no-tokenizer");
+        Files.createDirectories(noTokenizer);
+        try (var files = Files.list(src)) {
+            for (Path f : files.toList()) {
+                if (!f.getFileName().toString().equals("tokenizer.json")) Files.copy(f, noTokenizer.resolve(f.getFileName()));
+            }
+        }
         Path empty = tmp.resolve("empty.txt");
         Files.writeString(empty, "\n\n");
         Path txt = tmp.resolve("new.txt");
@@ -144,7 +171,9 @@ public class ExtendVocabJobTest {
                 new String[] {"--tokens", txt.toString(), "--method", "gaussian:scal=1", "did you mean 'scale'"},
                 new String[] {"--tokens", txt.toString(), "--method", "subword-mean", "PiecesGiven"});
         for (String[] k : cases) {
-            Cli.Run r = Cli.run("extend-vocab", src.toString(), "--out", out.toString(), k[0], k[1], k[2], k[3]);
+            // a plain list needs the model's tokenizer.json for pieces: the last case runs on a copy without one
+            Path model = k[3].equals("subword-mean") ? noTokenizer : src;
+            Cli.Run r = Cli.run("extend-vocab", model.toString(), "--out", out.toString(), k[0], k[1], k[2], k[3]);
             assertEquals(2, r.exit(), r.out() + r.err());
             assertTrue(r.err().contains(k[4]), r.err());
             assertFalse(Files.exists(out), "nothing written for " + k[3]);
