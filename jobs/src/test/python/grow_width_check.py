@@ -2,6 +2,7 @@
 
 usage: grow_width_check.py make OUT_DIR llama|qwen2 [--tied]   -> writes a seeded random float32 source
        grow_width_check.py check SOURCE_DIR GROWN_DIR           -> JSON
+       grow_width_check.py probe SOURCE_DIR GROWN_DIR           -> the job's logit probe and transformers' (float64)
 check: transformers logits of source and grown model on the same tokens (float32); then one SGD step on the grown
 model and which new parameters it moved; whether copied heads / residual copies are exact copies (symmetric).
 """
@@ -25,6 +26,21 @@ if sys.argv[1] == "make":
                 p.normal_(0.0, 0.08)  # biases too: Qwen2's q/k/v biases are non-zero
     m.save_pretrained(out, safe_serialization=True)
     print("ok")
+    sys.exit(0)
+
+if sys.argv[1] == "probe":
+    # the job's logit probe recomputed by transformers in float64 on the tokens its provenance records
+    src_dir, grown_dir = sys.argv[2], sys.argv[3]
+    probe = json.load(open(f"{grown_dir}/weightlab_provenance.json"))["run"]["logit_probe"]
+    ids = torch.tensor([probe["tokens"]])
+    with torch.no_grad():
+        la = AutoModelForCausalLM.from_pretrained(src_dir, torch_dtype=torch.float64)(ids).logits[0]
+        lb = AutoModelForCausalLM.from_pretrained(grown_dir, torch_dtype=torch.float64)(ids).logits[0]
+    pa, pb = torch.log_softmax(la, -1), torch.log_softmax(lb, -1)
+    print(json.dumps({"ours": probe, "max_abs_logit": float(la.abs().max()), "max_abs_logit_diff": float((la - lb).abs().max()),
+                      "rel_l2_logit_diff": float((la - lb).norm() / la.norm()),
+                      "mean_kl": float((pa.exp() * (pa - pb)).sum(-1).clamp(min=0).mean()),
+                      "top1_agreement": float((la.argmax(-1) == lb.argmax(-1)).double().mean())}))
     sys.exit(0)
 
 src_dir, grown_dir = sys.argv[2], sys.argv[3]

@@ -32,6 +32,12 @@ public class GrowCommand implements Callable<Integer> {
     @Option(names = "--new-std", defaultValue = "0.02", description = "std of the input-side weights of new units and of the zero-sum part of split copies (default: ${DEFAULT-VALUE}; 0: zeros, equal shares)")
     double newStd;
 
+    @Option(names = "--noise-std", defaultValue = "0", description = "add N(0, S^2) to every weight matrix the growth changes or creates: breaks the copies' symmetry, no longer lossless; the job then runs the logit probe (default: ${DEFAULT-VALUE})")
+    double noiseStd;
+
+    @Option(names = "--probe-tokens", description = "run source and grown model on N seeded tokens (float64, one executor task) and record how far the logits moved in the provenance; default 16 with --noise-std, else off; 0: off")
+    Integer probeTokens;
+
     @Option(names = "--seed", defaultValue = "0", description = "seed of the new weights, with each tensor's name (default: ${DEFAULT-VALUE})")
     long seed;
 
@@ -41,7 +47,7 @@ public class GrowCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab grow", spark.master, spark.conf)) {
-            GrowJob.run(h.context(), new GrowJob.Options(teacher, output.out, output.overwrite, set, newStd, seed, maxShardBytes), System.out);
+            GrowJob.run(h.context(), new GrowJob.Options(teacher, output.out, output.overwrite, set, newStd, noiseStd, probeTokens, seed, maxShardBytes), System.out);
             System.out.println("output: " + output.out);
             return 0;
         }

@@ -43,14 +43,36 @@ public class GrowWidthJobTest {
     }
 
     private static JsonNode grow(Path src, Path out, String... set) throws IOException {
+        run(src, out, List.of(), set);
+        return JSON.readTree(Python.script(Python.testScript("grow_width_check.py"), "check", src.toString(), out.toString()));
+    }
+
+    private static void run(Path src, Path out, List<String> options, String... set) {
         List<String> args = new ArrayList<>(List.of("grow", src.toString(), "--out", out.toString(), "--seed", "5"));
+        args.addAll(options);
         for (String s : set) {
             args.add("--set");
             args.add(s);
         }
         Cli.Run r = Cli.run(args.toArray(String[]::new));
         assertEquals(0, r.exit(), r.err());
-        return JSON.readTree(Python.script(Python.testScript("grow_width_check.py"), "check", src.toString(), out.toString()));
+    }
+
+    /** The job's logit probe next to transformers' float64 logits of the same two models on the same tokens. */
+    private static JsonNode probe(Path src, Path out) throws IOException {
+        return JSON.readTree(Python.script(Python.testScript("grow_width_check.py"), "probe", src.toString(), out.toString()));
+    }
+
+    private static void assertProbeIsTransformers(JsonNode p) {
+        JsonNode ours = p.get("ours");
+        double scale = p.get("max_abs_logit").asDouble();
+        // both float64 forwards of the same stored weights with float32 rotary angles (as transformers computes
+        // them): they differ by rounding order and an ulp of float32 in cos/sin, ~1e-7 of the largest logit
+        assertEquals(scale, ours.get("max_abs_logit").asDouble(), 1e-6 * scale, "the source's logits: " + p);
+        assertEquals(p.get("max_abs_logit_diff").asDouble(), ours.get("max_abs_logit_diff").asDouble(), 1e-6 * scale, p.toString());
+        assertEquals(p.get("rel_l2_logit_diff").asDouble(), ours.get("rel_l2_logit_diff").asDouble(), 1e-6, p.toString());
+        assertEquals(p.get("mean_kl").asDouble(), ours.get("mean_kl").asDouble(), 1e-12 + 1e-4 * p.get("mean_kl").asDouble(), p.toString());
+        assertEquals(p.get("top1_agreement").asDouble(), ours.get("top1_agreement").asDouble(), 0.0, p.toString());
     }
 
     private static void assertLossless(JsonNode c, int hidden, int heads, int kv) {
@@ -74,6 +96,23 @@ public class GrowWidthJobTest {
         assertLossless(c, 96, 6, 3);
         assertEquals(1e-5 * 64 / 96, c.get("rms_norm_eps").asDouble(), 1e-18, "ε scales with the mean square: " + c);
         assertEquals(0.0, c.get("o_shares_sum_err").asDouble(), 1e-6, "the shares sum to the source's o_proj: " + c);
+
+        // the probe on the lossless model: float32 storage of the split weights is all that moves the logits
+        Path probed = tmp.resolve("probed");
+        run(src, probed, List.of("--probe-tokens", "12"), "hidden_size=96", "num_attention_heads=6");
+        JsonNode lossless = probe(src, probed);
+        assertProbeIsTransformers(lossless);
+        assertEquals(0.0, lossless.get("ours").get("max_abs_logit_diff").asDouble(), 1e-5 * lossless.get("max_abs_logit").asDouble(), lossless.toString());
+        // --noise-std: not lossless, and the provenance says by how much, as transformers measures it
+        Path noisy = tmp.resolve("noisy");
+        run(src, noisy, List.of("--noise-std", "0.02"), "hidden_size=96", "num_attention_heads=6");
+        JsonNode moved = probe(src, noisy);
+        assertProbeIsTransformers(moved);
+        assertEquals(16, moved.get("ours").get("tokens").size(), "16 probe tokens by default with --noise-std");
+        assertTrue(moved.get("max_abs_logit_diff").asDouble() > 1e-3 * moved.get("max_abs_logit").asDouble(), moved.toString());
+        JsonNode run = JSON.readTree(noisy.resolve("weightlab_provenance.json").toFile()).get("run");
+        assertFalse(run.get("lossless").asBoolean(), run.toString());
+        assertEquals(0.02, run.get("noise_std").asDouble(), 0.0);
     }
 
     @Test
