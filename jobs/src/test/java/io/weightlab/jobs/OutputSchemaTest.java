@@ -73,8 +73,9 @@ public class OutputSchemaTest {
                 "--granularity", "1", "--top-k", "2"));
         outputs.put("shrink", run("shrink", llama.toString(), "--out", tmp.resolve("shrink").toString(), "--set", "num_hidden_layers=2"));
         outputs.put("grow", run("grow", llama.toString(), "--out", tmp.resolve("grow").toString(), "--set", "num_hidden_layers=6"));
-        // width growth writes its own run facts (run.lossless)
-        outputs.put("grow#width", run("grow", llama.toString(), "--out", tmp.resolve("grow-width").toString(), "--set", "hidden_size=512"));
+        // width growth writes its own run facts (run.lossless), the probe its run.logit_probe
+        outputs.put("grow#width", run("grow", llama.toString(), "--out", tmp.resolve("grow-width").toString(), "--set", "hidden_size=512",
+                "--probe-tokens", "4"));
         Path newTokens = tmp.resolve("new_tokens.jsonl");
         Files.writeString(newTokens, "{\"token\": \"<a>\", \"ids\": [1, 2]}\n");
         outputs.put("extend-vocab", run("extend-vocab", llama.toString(), "--out", tmp.resolve("extend-vocab").toString(), "--tokens", newTokens.toString(),

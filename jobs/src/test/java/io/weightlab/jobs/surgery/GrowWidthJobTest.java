@@ -120,6 +120,10 @@ public class GrowWidthJobTest {
         Path src = make(tmp, "qwen2", "qwen2", true);
         // heads derived from head_dim 16, key-value heads from the group size
         assertLossless(grow(src, tmp.resolve("grown"), "hidden_size=96"), 96, 6, 3);
+        // the probe's forward with q/k/v biases and a tied head, on a noisy growth
+        Path noisy = tmp.resolve("noisy");
+        run(src, noisy, List.of("--noise-std", "0.01"), "hidden_size=96");
+        assertProbeIsTransformers(probe(src, noisy));
         // two residual copies and a residue of 32: reader weights split over the copies, tied head's gain / 2
         JsonNode c = grow(src, tmp.resolve("grown160"), "hidden_size=160", "intermediate_size=200");
         assertLossless(c, 160, 10, 5);
