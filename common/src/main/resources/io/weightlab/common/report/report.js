@@ -717,6 +717,27 @@
       rows, {bad: function (r) { return r.nonfinite > 0; }});
   }
 
+  // lr-scales: SGD-SaI's scale (and g-SNR) of each block by layer, one line per module kind; every block in the table
+  function lrScales(d) {
+    var metrics = [{key: 'lr_scale', label: 'learning-rate scale'}, {key: 'gsnr', label: 'g-SNR ‖g‖ / (std + ε)'}];
+    var box = document.getElementById('lr-layers');
+    metrics.forEach(function (m) {
+      var series = {};
+      d.blocks.forEach(function (b) {
+        var layer = /\.(\d+)\./.exec(b.name);
+        if (!layer) return;
+        var kind = b.name.replace(/^.*\.\d+\./, '').replace(/\.weight$/, '');
+        (series[kind] = series[kind] || []).push([Number(layer[1]), b[m.key], b.name]);
+      });
+      Object.keys(series).forEach(function (k) { series[k].sort(function (x, y) { return x[0] - y[0]; }); });
+      if (Object.keys(series).length) layerLines(box, m.label + ' by layer', m.key, series, {log: true});
+    });
+    table(document.getElementById('lr-table'), [{key: 'name', label: 'block'}, {key: 'elements', label: 'elements', num: true},
+      {key: 'grad_norm', label: '‖g‖', num: true}, {key: 'grad_std', label: 'std(g)', num: true}, {key: 'gsnr', label: 'g-SNR', num: true},
+      {key: 'lr_scale', label: 'scale', num: true}, {key: 'lr', label: 'lr', num: true}],
+      d.blocks, {bad: function (r) { return r.lr_scale === 0; }});
+  }
+
   try {
     if (DATA.kind === 'before-after') beforeAfter(DATA);
     if (DATA.stats && DATA.kind !== 'before-after') stats(DATA.stats);
@@ -725,6 +746,7 @@
     if (DATA.fed) fedRound(DATA.fed);
     if (DATA.merge) merge(DATA.merge);
     if (DATA.fleet) fleet(DATA.fleet);
+    if (DATA.lr) lrScales(DATA.lr);
     document.body.setAttribute('data-report-ready', 'true');
   } catch (e) {
     document.body.setAttribute('data-report-error', String(e));

@@ -13,8 +13,8 @@ import java.util.concurrent.Callable;
 @Command(name = "lr-scales", mixinStandardHelpOptions = true,
         description = {"SGD-SaI learning-rate scales at initialisation (Xu et al. 2024): per parameter tensor the gradient",
                 "signal-to-noise ratio G = ||g|| / (std(g) + eps) at the first step and lr * G / max G, from gradients as",
-                "`tools/weightlab_collect.py gradients` writes them. Writes lr_scales.json/.csv/.parquet and param_groups.json",
-                "(PyTorch optimizer parameter groups)."})
+                "`tools/weightlab_collect.py gradients` writes them. Writes lr_scales.json/.csv/.parquet, param_groups.json",
+                "(PyTorch optimizer parameter groups) and report.html (scales by layer, every block)."})
 public class LrScalesCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "the model at initialisation (its parameter names and shapes)")
     String model;

@@ -6,6 +6,7 @@ import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.optim.GradientSnr;
+import io.weightlab.common.report.LrScalesReport;
 import io.weightlab.common.report.Tables;
 import io.weightlab.common.stats.MomentAccumulator;
 import io.weightlab.jobs.spark.JobRun;
@@ -93,6 +94,9 @@ public final class LrScalesJob {
                     Tables.writeJson(os, Map.of("optimizer", "sgd-sai", "lr", o.lr(), "groups", groups));
                 }
                 ParquetTables.write(job.hadoop(), rows, staged.staged("lr_scales.parquet").toString());
+                try (FSDataOutputStream os = staged.create("report.html")) {
+                    os.write(LrScalesReport.render(run, rows).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
                 return rows;
         });
     }

@@ -498,6 +498,43 @@ public class ReportRenderTest {
         return driver.findElement(By.cssSelector("#tensor-table tbody tr td")).getAttribute("title");
     }
 
+    /** lr-scales' page against its own lr_scales.json: every block in the table, each layer's point at its scale. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void lrScalesPageDrawsEachBlockByLayer() throws IOException {
+        Path model = tmp.resolve("lr-llama"), grads = tmp.resolve("lr-grads.safetensors"), out = tmp.resolve("lr-out");
+        assertEquals(0, Cli.run("synth", "--preset", "llama-tiny", "--out", model.toString(), "--dtype", "F32").exit());
+        Python.script(Python.testScript("lr_scales_check.py"), "make", model.toString(), grads.toString());
+        Cli.Run r = Cli.run("lr-scales", model.toString(), "--gradients", grads.toString(), "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode blocks = JSON.readTree(out.resolve("lr_scales.json").toFile()).get("blocks");
+        Map<String, Double> scale = new java.util.HashMap<>();
+        long layered = 0;
+        for (JsonNode b : blocks) {
+            scale.put(b.get("name").asText(), b.get("lr_scale").asDouble());
+            if (b.get("name").asText().matches(".*\\.\\d+\\..*")) layered++;
+        }
+        JavascriptExecutor js = open(out.resolve("report.html"));
+        assertCharts(js, "#lr-layers canvas", 2);
+        assertEquals((long) blocks.size(), ((Number) js.executeScript("return document.querySelectorAll('#lr-table tbody tr').length")).longValue(),
+                "one row per block");
+        List<Double> shown = columnValues(js, "#lr-table", "lr_scale");
+        List<Double> want = new ArrayList<>(scale.values());
+        shown.sort(null);
+        want.sort(null);
+        for (int i = 0; i < want.size(); i++) assertEquals(want.get(i), shown.get(i), 5e-3 * want.get(i), "table shows 3-4 digits");
+        // the first chart (scale by layer): one point per block of a layer, at the JSON's value to the page's six digits
+        List<Map<String, Object>> points = (List<Map<String, Object>>) js.executeScript("var c = window.weightlabCharts.filter(function (c) {"
+                + " return c.getDom().closest('#lr-layers'); })[0]; var out = []; c.getOption().series.forEach(function (s) {"
+                + " s.data.forEach(function (d) { out.push({tensor: d.tensor, raw: d.raw}); }); }); return out;");
+        assertEquals(layered, points.size(), "every block of a layer is a point");
+        for (Map<String, Object> p : points) {
+            double v = scale.get((String) p.get("tensor"));
+            assertEquals(v, ((Number) p.get("raw")).doubleValue(), 1e-5 * v, p.toString());
+        }
+        screenshot("lr-scales");
+    }
+
     @SuppressWarnings("unchecked")
     static List<Double> columnValues(JavascriptExecutor js, String table, String key) {
         List<Object> v = (List<Object>) js.executeScript("var ths = Array.from(document.querySelectorAll(arguments[1] + ' thead th'));"
