@@ -49,7 +49,8 @@ public final class FedRoundReport {
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("kind", "fedavg");
         data.put("fed", f);
-        return ReportPage.render("WeightLab federated round " + run.getOrDefault("round", ""), h.toString(), data);
+        Object round = run.get("round"); // optional in the manifest: no "null" in the title
+        return ReportPage.render("WeightLab federated round" + (round == null ? "" : " " + round), h.toString(), data);
     }
 
     private static void fact(StringBuilder h, String k, Object v) {

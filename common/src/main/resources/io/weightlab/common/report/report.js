@@ -27,6 +27,23 @@
     if (a >= 1e5 || a < 1e-3) return v.toExponential(0).replace('e+', 'e');
     return String(Number(v.toPrecision(3)));
   }
+  // A linear axis over a narrow range (0.001248 ... 0.00125) needs more digits than axisNum's three, or every
+  // tick reads the same: as many more as the range is orders of magnitude below the values
+  function axisNumFor(values) {
+    var fin = values.filter(function (v) { return v != null && isFinite(v); });
+    if (fin.length < 2) return axisNum;
+    var lo = Math.min.apply(null, fin), hi = Math.max.apply(null, fin), big = Math.max(Math.abs(lo), Math.abs(hi));
+    if (!(hi > lo) || big === 0) return axisNum;
+    var extra = Math.max(0, Math.ceil(Math.log10(big / (hi - lo))));
+    if (extra === 0) return axisNum;
+    var p = Math.min(3 + extra, 9);
+    return function (v) {
+      if (v === 0) return '0';
+      var a = Math.abs(v);
+      if (a >= 1e5 || a < 1e-3) return v.toExponential(p - 1).replace('e+', 'e');
+      return String(Number(v.toPrecision(p)));
+    };
+  }
   function chart(container, height) {
     var d = el('div', {'class': 'chart'});
     if (height) d.style.height = height + 'px';
@@ -109,7 +126,8 @@
       });
       outNote.textContent = outliers ? outliers + ' outlier(s) beyond 3 IQR drawn at the edge (▲)' : '';
       var y = {type: state.log ? 'log' : 'value', name: ytitle, nameLocation: 'middle', nameGap: 52, scale: !state.log,
-        axisLabel: {formatter: axisNum}, minorTick: {show: state.log}, minorSplitLine: {show: state.log, lineStyle: {color: '#f3f3f3'}}};
+        axisLabel: {formatter: state.log ? axisNum : axisNumFor(f ? [f.lo, f.hi] : all)}, minorTick: {show: state.log},
+        minorSplitLine: {show: state.log, lineStyle: {color: '#f3f3f3'}}};
       if (f) { y.min = f.lo; y.max = f.hi; }
       if (opts.band && !f && !state.log) { y.min = function (e) { return Math.min(e.min, opts.band[0]) - 0.5; }; y.max = function (e) { return Math.max(e.max, opts.band[1]) + 0.5; }; }
       ch.setOption({
@@ -461,7 +479,7 @@
       xAxis: {type: 'category', data: xcats, name: c.steps ? 'step' : 'checkpoint', nameLocation: 'middle', nameGap: 40},
       yAxis: {type: 'category', data: layers.map(String), name: 'layer'},
       visualMap: {min: vals.length ? Math.min.apply(null, vals) : 0, max: vals.length ? Math.max.apply(null, vals) : 1, calculable: true, right: 0, top: 'center',
-        inRange: {color: ['#fff7ec', '#fc8d59', '#7f0000']}, formatter: axisNum},
+        inRange: {color: ['#fff7ec', '#fc8d59', '#7f0000']}, formatter: axisNumFor(vals)},
       series: [{type: 'heatmap', data: data}]});
     var sbox = document.getElementById('compare-series');
     overSeries(sbox, 'mean numerical rank of ΔW (σ > 0.01·σ₁) by module kind', 'rank', c.rank, c);
@@ -701,7 +719,7 @@
         xAxis: {type: 'category', data: cks.map(label), name: steps ? 'step' : 'checkpoint', nameLocation: 'middle', nameGap: 50,
           axisLabel: {rotate: cks.length > 8 ? 45 : 0}},
         yAxis: {type: 'category', data: layers},
-        visualMap: {min: lo, max: hi, calculable: true, right: 0, top: 'center', inRange: {color: ['#f7fbff', '#9ecae1', '#3182bd', '#08306b']}, formatter: axisNum},
+        visualMap: {min: lo, max: hi, calculable: true, right: 0, top: 'center', inRange: {color: ['#f7fbff', '#9ecae1', '#3182bd', '#08306b']}, formatter: axisNumFor([lo, hi])},
         series: [{type: 'heatmap', data: data}]}, true);
     }
     draw();

@@ -347,6 +347,21 @@ public class ReportRenderTest {
         assertCharts(js, "#compare-series canvas", 2);
         assertEquals("category", js.executeScript("return window.weightlabCharts[window.weightlabCharts.length - 1].getOption().xAxis[0].type"), "unrelated checkpoints");
         assertEquals("scatter", js.executeScript("return window.weightlabCharts[window.weightlabCharts.length - 1].getOption().series[0].type"), "points, no lines");
+
+        // rotations of near-equal size (0.0012480 ... 0.0012500, as two fine-tunes of one base give): every tick label distinct
+        List<Map<String, Object>> layers = (List<Map<String, Object>>) doc.get("layers");
+        for (int i = 0; i < layers.size(); i++) layers.get(i).put("rotation", 0.00125 - 2e-6 * i / layers.size());
+        Path narrow = tmp.resolve("narrow.html");
+        Files.writeString(narrow, CompareReport.render(run, layers, (List<Map<String, Object>>) doc.get("tensors"), (List<Map<String, Object>>) doc.get("not_compared")));
+        js = open(narrow);
+        List<String> labels = (List<String>) js.executeScript("var c = window.weightlabCharts.filter(function (c) { return c.getDom().closest('#compare-layers'); })[0];"
+                + " var ax = c.getModel().getComponent('yAxis', 0).axis, fm = c.getOption().yAxis[0].axisLabel.formatter;"
+                + " return ax.scale.getTicks().map(function (t) { return fm(t.value); });");
+        assertTrue(labels.size() >= 3, labels.toString());
+        assertEquals(labels.size(), new java.util.HashSet<>(labels).size(), "distinct tick labels on a narrow axis: " + labels);
+        List<String> ends = (List<String>) js.executeScript("var c = window.weightlabCharts.filter(function (c) { return c.getDom().closest('#compare-heatmap'); })[0];"
+                + " var v = c.getOption().visualMap[0]; return [v.formatter(v.min), v.formatter(v.max)];");
+        assertTrue(!ends.get(0).equals(ends.get(1)), "the heatmap's colour scale ends read differently: " + ends);
     }
 
     @Test
