@@ -23,10 +23,10 @@ public final class FedRoundReport {
         h.append("<table class=\"facts\">");
         for (String k : List.of("job", "round", "manifest", "reference", "method", "weighting", "bad_clients", "clip", "variance_correction", "seconds")) {
             Object v = run.get(k);
-            if (v != null && !String.valueOf(v).isEmpty()) fact(h, k, v);
+            if (v != null && !String.valueOf(v).isEmpty()) ReportPage.fact(h, k, v);
         }
         if (run.get("dp") instanceof Map<?, ?> dp) {
-            for (String k : List.of("noise_multiplier", "clip", "noise_std", "delta", "epsilon", "epsilon_budget")) if (dp.get(k) != null) fact(h, "dp " + k, dp.get(k));
+            for (String k : List.of("noise_multiplier", "clip", "noise_std", "delta", "epsilon", "epsilon_budget")) if (dp.get(k) != null) ReportPage.fact(h, "dp " + k, dp.get(k));
         }
         h.append("</table>\n");
         long dropped = clients.stream().filter(c -> "dropped".equals(c.get("status"))).count();
@@ -53,9 +53,6 @@ public final class FedRoundReport {
         return ReportPage.render("WeightLab federated round" + (round == null ? "" : " " + round), h.toString(), data);
     }
 
-    private static void fact(StringBuilder h, String k, Object v) {
-        h.append("<tr><th class=\"l\">").append(StatsHtmlReport.esc(k)).append("</th><td>").append(StatsHtmlReport.esc(String.valueOf(v))).append("</td></tr>");
-    }
 
     /** The rows of a list, for callers that hold a parsed JSON array. */
     @SuppressWarnings("unchecked")

@@ -42,10 +42,10 @@ public final class FleetReport {
         }
         StringBuilder h = new StringBuilder(16 * 1024);
         h.append("<table class=\"facts\">");
-        fact(h, "dataset", dataset);
-        fact(h, "checkpoints", checkpoints.size());
-        fact(h, "models", String.join(", ", models));
-        fact(h, "checkpoints holding NaN/Inf", withNonFinite);
+        ReportPage.fact(h, "dataset", dataset);
+        ReportPage.fact(h, "checkpoints", checkpoints.size());
+        ReportPage.fact(h, "models", String.join(", ", models));
+        ReportPage.fact(h, "checkpoints holding NaN/Inf", withNonFinite);
         h.append("</table>\n");
         h.append("<section id=\"fleet\"><h2>Trends by module kind</h2><div id=\"fleet-trends\" class=\"charts\"></div>\n")
                 .append("<h2>By layer and checkpoint</h2><div id=\"fleet-heatmap\"></div>\n")
@@ -79,7 +79,4 @@ public final class FleetReport {
 
     private static long num(Object v) { return v instanceof Number n ? n.longValue() : 0; }
 
-    private static void fact(StringBuilder h, String k, Object v) {
-        h.append("<tr><th class=\"l\">").append(StatsHtmlReport.esc(k)).append("</th><td>").append(StatsHtmlReport.esc(String.valueOf(v))).append("</td></tr>");
-    }
 }

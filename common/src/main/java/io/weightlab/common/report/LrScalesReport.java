@@ -20,10 +20,7 @@ public final class LrScalesReport {
         h.append("<table class=\"facts\">");
         for (String k : List.of("model", "gradients", "lr", "eps", "normalize", "blocks", "seconds")) {
             Object v = run.get(k);
-            if (v != null) {
-                h.append("<tr><th class=\"l\">").append(StatsHtmlReport.esc(k)).append("</th><td>")
-                        .append(StatsHtmlReport.esc(String.valueOf(v))).append("</td></tr>");
-            }
+            if (v != null) ReportPage.fact(h, k, v);
         }
         h.append("</table>\n");
         long zero = blocks.stream().filter(b -> b.get("lr_scale") instanceof Number n && n.doubleValue() == 0).count();

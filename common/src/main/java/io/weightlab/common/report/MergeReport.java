@@ -28,7 +28,7 @@ public final class MergeReport {
         h.append("<table class=\"facts\">");
         for (String k : FACTS) {
             Object v = run.get(k);
-            if (v != null && !String.valueOf(v).isEmpty()) fact(h, k, v);
+            if (v != null && !String.valueOf(v).isEmpty()) ReportPage.fact(h, k, v);
         }
         h.append("</table>\n<p>").append(tensors.size()).append(" tensor(s) written by ").append(StatsHtmlReport.esc(String.valueOf(run.get("merge_method"))))
                 .append(" from ").append(uris.size()).append(" model(s)").append(run.get("base_model") != null ? " onto the base" : "").append(".</p>\n");
@@ -204,12 +204,4 @@ public final class MergeReport {
         return leaves.stream().distinct().count() == leaves.size() && leaves.stream().noneMatch(String::isEmpty) ? leaves : uris;
     }
 
-    /** A list (the models, the copied files) one item a line, so long paths do not widen the page. */
-    private static void fact(StringBuilder h, String k, Object v) {
-        h.append("<tr><th class=\"l\">").append(StatsHtmlReport.esc(k)).append("</th><td>");
-        if (v instanceof List<?> l) {
-            for (int i = 0; i < l.size(); i++) h.append(i > 0 ? "<br>" : "").append(StatsHtmlReport.esc(String.valueOf(l.get(i))));
-        } else h.append(StatsHtmlReport.esc(String.valueOf(v)));
-        h.append("</td></tr>");
-    }
 }

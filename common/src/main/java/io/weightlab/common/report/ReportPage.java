@@ -36,6 +36,18 @@ public final class ReportPage {
         return h.toString();
     }
 
+    /**
+     * One row of a page's facts table ({@code <table class="facts">}); a list (models, copied files) one item a line,
+     * so long paths do not widen the page. Every page's facts go through here.
+     */
+    static void fact(StringBuilder h, String k, Object v) {
+        h.append("<tr><th class=\"l\">").append(StatsHtmlReport.esc(k)).append("</th><td>");
+        if (v instanceof java.util.List<?> l) {
+            for (int i = 0; i < l.size(); i++) h.append(i > 0 ? "<br>" : "").append(StatsHtmlReport.esc(String.valueOf(l.get(i))));
+        } else h.append(StatsHtmlReport.esc(String.valueOf(v)));
+        h.append("</td></tr>");
+    }
+
     /** JSON safe inside a script element: "</" cannot close it early. */
     static String json(Map<String, Object> data) {
         try {

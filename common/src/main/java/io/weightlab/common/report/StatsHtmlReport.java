@@ -18,7 +18,7 @@ public final class StatsHtmlReport {
     static void facts(StringBuilder h, Map<String, Object> run) {
         h.append("<table class=\"facts\">");
         for (String k : List.of("job", "input", "files", "tensors", "parameters", "tensor_bytes", "work_units", "dequantized", "matrices", "seconds", "spark_master", "finished")) {
-            if (run.containsKey(k)) h.append("<tr><th class=\"l\">").append(esc(k)).append("</th><td>").append(esc(String.valueOf(run.get(k)))).append("</td></tr>");
+            if (run.containsKey(k)) ReportPage.fact(h, k, run.get(k));
         }
         h.append("</table>\n");
     }

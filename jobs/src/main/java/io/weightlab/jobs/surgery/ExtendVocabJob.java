@@ -83,24 +83,27 @@ public final class ExtendVocabJob {
 
         List<VocabInit.NewRow> added = new ArrayList<>();
         List<Map<String, Object>> listed = new ArrayList<>();
-        for (NewToken t : tokens) {
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("token", t.token());
-            Integer existing = vocab == null ? null : vocab.id(t.token());
-            if (existing != null) {
-                job.console().printf("[extend-vocab] warning: %s:%d: '%s' is already token %d of %s; skipped%n", o.tokens(), t.line(), t.token(), existing, TOKENIZER);
-                row.put("status", "skipped: already token " + existing);
+        try {
+            for (NewToken t : tokens) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("token", t.token());
+                Integer existing = vocab == null ? null : vocab.id(t.token());
+                if (existing != null) {
+                    job.console().printf("[extend-vocab] warning: %s:%d: '%s' is already token %d of %s; skipped%n", o.tokens(), t.line(), t.token(), existing, TOKENIZER);
+                    row.put("status", "skipped: already token " + existing);
+                    listed.add(row);
+                    continue;
+                }
+                int[] pieces = method.needsPieces() ? pieces(o.tokens(), t, old, n) : null;
+                row.put("id", n + added.size());
+                row.put("status", "added");
+                if (pieces != null) row.put("pieces", pieces);
+                added.add(new VocabInit.NewRow(t.token(), pieces));
                 listed.add(row);
-                continue;
             }
-            int[] pieces = method.needsPieces() ? pieces(o.tokens(), t, old, n) : null;
-            row.put("id", n + added.size());
-            row.put("status", "added");
-            if (pieces != null) row.put("pieces", pieces);
-            added.add(new VocabInit.NewRow(t.token(), pieces));
-            listed.add(row);
+        } finally {
+            if (old != null) old.closePieces(); // the native tokenizer, also when a token is refused
         }
-        if (old != null) old.closePieces();
         if (added.isEmpty()) throw new UsageException(o.tokens() + ": every token is already in the vocabulary; nothing to add (rule: NewTokensAdded)");
         long rows = (n + added.size() + o.padTo() - 1) / o.padTo() * o.padTo();
         boolean padded = rows > n + added.size();
