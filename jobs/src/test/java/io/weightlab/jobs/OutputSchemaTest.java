@@ -99,6 +99,9 @@ public class OutputSchemaTest {
         Files.writeString(stack, "merge_method: passthrough\nslices:\n  - sources:\n      - model: " + llama + "\n        layer_range: [0, 2]\n"
                 + "  - sources:\n      - model: " + trained + "\n        layer_range: [1, 3]\n");
         outputs.put("merge#stack", run("merge", "--config", stack.toString(), "--out", tmp.resolve("merge-stack").toString()));
+        String adapter = tmp.resolve("lora-init").resolve("adapter").toString();
+        outputs.put("merge#adapters", run("merge", "--adapters", adapter + "," + adapter, "--weights", "1,0.5", "--combination", "svd:svd_rank=4",
+                "--out", tmp.resolve("merge-adapters").toString()));
         // Jobs that write weights copy the small files beside their input (config, tokenizer, README): not ours.
         Set<String> copied = new TreeSet<>();
         for (Path in : List.of(llama, Fixtures.dir("all-minilm-l6-v2"))) {

@@ -16,7 +16,9 @@ import java.util.concurrent.Callable;
         description = {"Merges fine-tunes of one base by a mergekit recipe, read as-is: merge_method, base_model, models with per-model",
                 "parameters, top-level parameters (numbers, filter lists, gradient lists), dtype, out_dtype. Methods: --list-methods.",
                 "Every task holds one slice of the N models of one tensor; output: safetensors shards, the base's config and tokenizer,",
-                "provenance.json (each tensor's method and resolved parameters), _SUCCESS last. docs/algorithms.md has the formulas."})
+                "provenance.json (each tensor's method and resolved parameters), _SUCCESS last. docs/algorithms.md has the formulas.",
+                "With --adapters: PEFT LoRA adapters of one base merged into one adapter as PEFT's add_weighted_adapter does",
+                "(--combination svd, cat, linear, ties, dare_ties, ..._svd; --list-methods), optionally into the base (--into-base)."})
 public class MergeCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "RECIPE", description = "the mergekit recipe (YAML; file://, hdfs://, s3a://). Here --config is the recipe, not option defaults")
     String recipe;
@@ -43,6 +45,20 @@ public class MergeCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "take over the staging of an interrupted run with the same recipe, models and options")
     boolean resume;
 
+    @Option(names = "--adapters", split = ",", paramLabel = "DIR", description = "PEFT LoRA adapter directories of one base to merge into one adapter (instead of --config)")
+    java.util.List<String> adapters;
+
+    @Option(names = "--weights", split = ",", paramLabel = "W", description = "with --adapters: one weight per adapter (PEFT's weights; negative subtracts)")
+    double[] weights;
+
+    @Option(names = "--combination", paramLabel = "TYPE[:K=V,...]", defaultValue = "svd",
+            description = {"with --adapters: PEFT's combination_type and its parameters, e.g. ties:density=0.5,majority_sign_method=frequency",
+                    "or svd:svd_rank=16,svd_clamp=0.99 (default: ${DEFAULT-VALUE}, PEFT's)"})
+    String combination;
+
+    @Option(names = "--into-base", paramLabel = "BASE", description = "with --adapters: also write BASE + s*B*A of the merged adapter as a full checkpoint into <out>/merged/")
+    String intoBase;
+
     @Option(names = "--list-methods", help = true, description = "print every merge method with its parameters and exit")
     boolean listMethods;
 
@@ -50,9 +66,14 @@ public class MergeCommand implements Callable<Integer> {
     public Integer call() {
         if (listMethods) {
             System.out.print(MergeRegistry.catalog().listing());
+            System.out.println();
+            System.out.println("With --adapters (--combination, PEFT's add_weighted_adapter):");
+            System.out.print(io.weightlab.common.merge.adapter.AdapterCombinations.catalog().listing());
             return 0;
         }
-        if (recipe == null) throw new UsageException("--config RECIPE is required (a mergekit YAML recipe)");
+        if (adapters != null) return mergeAdapters();
+        if (weights != null || intoBase != null) throw new UsageException("--weights and --into-base go with --adapters");
+        if (recipe == null) throw new UsageException("--config RECIPE (a mergekit YAML recipe) or --adapters DIR,DIR,... is required");
         DType dt = null;
         if (outDType != null) {
             dt = DType.parse(outDType.toUpperCase(Locale.ROOT));
@@ -61,6 +82,19 @@ public class MergeCommand implements Callable<Integer> {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab merge", spark.master, spark.conf)) {
             MergeJob.run(h.context(), new MergeJob.Options(recipe, output.out, output.overwrite, seed, dt, maxShardBytes, memoryBudget, resume), System.out);
             System.out.println("output: " + output.out + "  (safetensors shards, " + MergeJob.PROVENANCE + ", copied config/tokenizer files)");
+            return 0;
+        }
+    }
+
+    private Integer mergeAdapters() {
+        if (recipe != null) throw new UsageException("--adapters and --config are two kinds of merge: give one");
+        if (weights == null) throw new UsageException("--adapters needs --weights, one per adapter (e.g. --weights 1,1)");
+        if (resume || outDType != null) throw new UsageException("--resume and --out-dtype apply to --config merges (an adapter is written in float32)");
+        try (SparkSupport.Handle h = SparkSupport.open("weightlab merge --adapters", spark.master, spark.conf)) {
+            io.weightlab.jobs.weights.AdapterMergeJob.run(h.context(), new io.weightlab.jobs.weights.AdapterMergeJob.Options(adapters, weights, combination,
+                    output.out, output.overwrite, seed, intoBase, maxShardBytes), System.out);
+            System.out.println("output: " + output.out + "  (adapter_config.json, adapter_model.safetensors, " + io.weightlab.jobs.weights.AdapterMergeJob.REPORT
+                    + (intoBase != null ? ", merged/" : "") + ")");
             return 0;
         }
     }

@@ -1,0 +1,52 @@
+package io.weightlab.common.merge.adapter;
+
+import io.weightlab.common.error.UsageException;
+import io.weightlab.common.fed.LoraPair;
+import io.weightlab.common.merge.adapter.PeftMergeFunctions.Prune;
+
+import java.util.List;
+
+/**
+ * PEFT's linear, ties, dare_linear, dare_ties and magnitude_prune: the merge function applied to the A factors and to
+ * the B factors on their own, with weights √|w s| on B and sign(w s)·√|w s| on A (so B·A carries w·s once, with its
+ * sign). Not ΔW's merge: PEFT calls it a rough approximation; it keeps the rank and never forms ΔW.
+ */
+final class FactorwiseCombination implements AdapterCombination {
+    private static final long serialVersionUID = 1L;
+
+    private final String name;
+    private final Prune prune;
+    private final boolean ties;
+    private final boolean byFrequency;
+    private final double density;
+
+    FactorwiseCombination(String name, Prune prune, boolean ties, boolean byFrequency, double density) {
+        this.name = name;
+        this.prune = prune;
+        this.ties = ties;
+        this.byFrequency = byFrequency;
+        this.density = density;
+    }
+
+    @Override
+    public int newRank(int[] configRanks) { return AdapterCombination.sameRank(name, configRanks); }
+
+    @Override
+    public LoraPair combine(String module, List<LoraPair> present, double[] weights, int newRank, long seed) {
+        int k = present.size(), in = present.get(0).in(), out = present.get(0).out();
+        double[][] as = new double[k][], bs = new double[k][];
+        double[] wa = new double[k], wb = new double[k];
+        for (int i = 0; i < k; i++) {
+            LoraPair p = present.get(i);
+            if (p.r() != newRank) throw new UsageException(module + ": rank " + p.r() + " in adapter " + (i + 1) + ", " + newRank + " in the config ranks (rule: SameRank)");
+            as[i] = p.a().clone();
+            bs[i] = p.b().clone();
+            double ws = weights[i] * p.scaling();
+            wb[i] = Math.sqrt(Math.abs(ws));
+            wa[i] = ws >= 0 ? wb[i] : -wb[i];
+        }
+        double[] a = PeftMergeFunctions.merge(as, wa, prune, ties, byFrequency, density, seed, module + ".lora_A");
+        double[] b = PeftMergeFunctions.merge(bs, wb, prune, ties, byFrequency, density, seed, module + ".lora_B");
+        return new LoraPair(a, b, newRank, in, out, 1.0);
+    }
+}
