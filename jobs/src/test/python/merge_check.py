@@ -197,8 +197,12 @@ def reference(recipe, base, models, name, layers, masks):
                 return (1 - tt) * a0 + tt * a1
             return (math.sin((1 - tt) * th) * a0 + math.sin(tt * th) * a1) / math.sin(th)
         if gp("nuslerp_flatten", True) in (False, "false"):  # each row W[i,:] (last dimension) on its own
+            cols = gp("nuslerp_row_wise", False) in (True, "true") and v0.ndim >= 2
+            if cols:  # mergekit: dims 0 and -1 swapped, so each vector runs along the first dimension (W[:,j])
+                v0, v1 = np.swapaxes(v0, 0, -1), np.swapaxes(v1, 0, -1)
             r0, r1 = v0.reshape(-1, v0.shape[-1]), v1.reshape(-1, v1.shape[-1])
-            return b + np.stack([slerp(r0[i], r1[i]) for i in range(r0.shape[0])]).reshape(v0.shape)
+            res = np.stack([slerp(r0[i], r1[i]) for i in range(r0.shape[0])]).reshape(v0.shape)
+            return b + (np.swapaxes(res, 0, -1) if cols else res)
         return b + slerp(v0, v1)
     if method == "karcher":  # mergekit's karcher.py, in float64 on whole tensors; the base is an input
         refs = [m["model"] for m in recipe["models"]]
@@ -236,6 +240,20 @@ def reference(recipe, base, models, name, layers, masks):
     if method == "sce":  # mergekit's sce.py with select_topk 1: mean-square weights, unweighted sign consensus
         b = base[name].astype(np.float64)
         tv = np.stack([models[m["model"]][name].astype(np.float64) - b for m in recipe["models"] if m["model"] != recipe["base_model"]])
+        topk = float(gp("select_topk", 1.0))
+        if topk < 1:  # mergekit's sce_mask: the floor(nnz(var) * select_topk) positions of largest population variance
+            mean = np.zeros_like(b)
+            for x in tv:
+                mean = mean + x
+            mean = mean / len(tv)
+            q = np.zeros_like(b)
+            for x in tv:
+                q = q + (x - mean) * (x - mean)
+            var = np.where((tv == tv[0]).all(0), 0.0, q / len(tv)).reshape(-1)
+            k = int(np.count_nonzero(var) * topk)
+            keep = np.zeros(var.size, dtype=bool)
+            keep[np.lexsort((np.arange(var.size), -var))[:k]] = True  # ties by index, as the job
+            tv = tv * keep.reshape(b.shape)
         w = (tv ** 2).reshape(len(tv), -1).mean(1)
         w = np.full(len(tv), 1.0 / len(tv)) if abs(w.sum()) < 1e-6 else w / w.sum()
         sign = np.where(tv.sum(0) >= 0, 1.0, -1.0)

@@ -94,6 +94,7 @@ public final class MergeAction implements TensorAction {
     }
 
     private long countEqual(int input, long key, long from, long to) {
+        if (merge.method.ranksAcrossInputs(merge)) return MergeStats.countRankedEqual(reader, merge, base, inputs, key, from, to, step);
         long n = 0;
         for (long f = from; f < to; f += step) {
             long e = Math.min(to, f + step);

@@ -34,6 +34,19 @@ public interface MergeMethod extends Serializable {
     /** Per input, the top-k counts whose cuts the method needs (null: none). */
     default long[][] topK(TensorMerge m) { return null; }
 
+    /**
+     * Whether the method ranks one value per element across the whole tensor (sce: the variance of the τ_i across
+     * models) instead of each input's |τ|: the top-k search then sits at input 0, cut 0, is opened after the first
+     * pass with k = {@link #rankK} of the count of nonzero values, and a pass after the cut measures Σ(m⊙τ_i)².
+     */
+    default boolean ranksAcrossInputs(TensorMerge m) { return false; }
+
+    /** The ranked values of {@code len} elements from τ_i = {@code tau[i][0..len)}; only with {@link #ranksAcrossInputs}. */
+    default void rankValues(TensorMerge m, double[][] tau, int len, double[] out) { throw new UnsupportedOperationException(); }
+
+    /** The k of the search across inputs, given how many elements have a nonzero ranked value. */
+    default long rankK(TensorMerge m, long nonZero) { throw new UnsupportedOperationException(); }
+
     /** Whether the first pass must measure Σ|τ| and Σ|m⊙τ| under the method's random mask (DARE's L1 rescale). */
     default boolean needsMaskNorms(TensorMerge m) { return false; }
 
@@ -42,6 +55,12 @@ public interface MergeMethod extends Serializable {
 
     /** Whether the first pass must measure the Gram matrix G_ij = δ_i·δ_j of the inputs (δ = x − b, or x without a base). */
     default boolean needsGram() { return false; }
+
+    /**
+     * How many vectors along the first dimension (W[:, j] of a matrix; element e is in vector e mod this) the first
+     * pass measures the 2 x 2 Gram of, δ_0 and δ_1 (nuslerp_row_wise); 0: none. Memory: 3 doubles per vector.
+     */
+    default long columnVectors(TensorMerge m) { return 0; }
 
     /** Elements [first, first + count) of the output. {@code base} may be null; {@code xs[i]} may be overwritten. */
     void merge(TensorMerge m, long first, int count, double[] base, double[][] xs, long[][] eqBefore, double[] out);

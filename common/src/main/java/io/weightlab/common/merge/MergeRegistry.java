@@ -58,7 +58,7 @@ public final class MergeRegistry {
                     p -> new Slerp())
             .register(MethodInfo.of("nuslerp", "spherical interpolation of two models (or of their task vectors with a base) at t = w2/(w1+w2)",
                     WEIGHT, Param.flag("nuslerp_flatten", true, "interpolate whole tensors (false: each row W[i,:] on its own)"),
-                    Param.flag("nuslerp_row_wise", false, "with nuslerp_flatten false: columns W[:,j] instead (not implemented: refused)")), p -> new NuSlerp())
+                    Param.flag("nuslerp_row_wise", false, "with nuslerp_flatten false: each column W[:,j] (vectors along the first dimension) instead of each row")), p -> new NuSlerp())
             .register(MethodInfo.of("model_stock", "t·mean(x_i) + (1−t)·b, t from the mean pairwise cosine of the task vectors (Jang et al. 2024)",
                     Param.flag("filter_wise", false, "one t per row (true is not implemented)")), p -> new ModelStock())
             .register(MethodInfo.of("karcher", "Riemannian mean of the directions on the unit sphere, times the mean norm; the base is an input",
@@ -66,7 +66,7 @@ public final class MergeRegistry {
                     Param.number("tol", "1e-5", 0, Double.POSITIVE_INFINITY, "stop when the tangent step is shorter; norms and angles below it are skipped")),
                     p -> new Karcher())
             .register(MethodInfo.of("sce", "matrix-level weights mean(τ²)/Σ mean(τ²), sign consensus, weighted mean of the agreeing deltas (Wan et al. 2024)",
-                    Param.number("select_topk", "1.0", 0, 1, "fraction of positions of highest variance across models kept (< 1 is not implemented)"), INT8),
+                    Param.number("select_topk", "1.0", 0, 1, "fraction of the positions with nonzero variance across models kept, those of highest variance (1: all, no ranking pass)"), INT8),
                     p -> new Sce())
             .register(MethodInfo.of("passthrough", "one model's tensors as they are (times scale); with slices: layer ranges of models stacked (frankenmerges)",
                     Param.number("scale", "1.0", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, "per model: factor on its tensors")),

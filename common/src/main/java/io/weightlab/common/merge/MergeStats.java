@@ -19,6 +19,8 @@ public final class MergeStats implements Serializable {
     public final double[] l1, l1Kept, sumSq, kept;
     public double dot, sqB, sqX;
     public final double[] gram;           // δ_i·δ_j, N x N
+    public double[] columnGram;           // 3 per vector along dim 0 (nuslerp_row_wise), null when not measured
+    public long nonZeroRanked;            // elements whose value ranked across inputs is nonzero (first pass)
     public final TopK.Histogram[][] hist; // per input, per search (null when done or not needed)
     /** The floating-point sums of each slice by its first element, added in that order by {@link #finish}: same bits whatever the task split. */
     private final java.util.TreeMap<Long, double[]> parts = new java.util.TreeMap<>();
@@ -47,6 +49,15 @@ public final class MergeStats implements Serializable {
      */
     public static MergeStats measure(RangeReader r, TensorMerge m, TensorInfo base, TensorInfo[] inputs, TopK.Search[][] searches,
                                      long first, int count, int step, boolean full) {
+        return measure(r, m, base, inputs, searches, first, count, step, full, false);
+    }
+
+    /**
+     * As above; {@code afterCut}: the pass after a search across inputs found its cut ({@link MergeMethod#ranksAcrossInputs}),
+     * which measures only Σ (m⊙τ_i)² into {@link #sumSq} ({@code m.cuts} set, the range starting a unit).
+     */
+    public static MergeStats measure(RangeReader r, TensorMerge m, TensorInfo base, TensorInfo[] inputs, TopK.Search[][] searches,
+                                     long first, int count, int step, boolean full, boolean afterCut) {
         long align = m.method.rowAlignment(m);
         if (first % align != 0 || (count % align != 0 && first + count != m.elements)) {
             throw new IllegalStateException(m.tensor + ": slice [" + first + ", " + (first + count) + ") is not whole rows of " + align);
@@ -54,7 +65,13 @@ public final class MergeStats implements Serializable {
         step = MergeMethod.alignedStep(step, align);
         MergeStats s = new MergeStats(inputs.length, searches);
         boolean gram = full && m.method.needsGram();
-        double[][] deltas = gram ? new double[inputs.length][] : null;
+        boolean across = m.method.ranksAcrossInputs(m);
+        long columns = full ? m.method.columnVectors(m) : 0;
+        if (columns > 0) s.columnGram = new double[Math.toIntExact(3 * columns)];
+        double[][] deltas = gram || across ? new double[inputs.length][] : null;
+        double[] ranked = across ? new double[Math.min(step, count)] : null;
+        boolean[] keep = afterCut ? new boolean[Math.min(step, count)] : null;
+        long eqSeen = afterCut ? m.cuts[0][0].eqBefore(first) : 0;
         for (int off = 0; off < count; off += step) {
             int len = Math.min(step, count - off);
             long from = first + off;
@@ -62,7 +79,7 @@ public final class MergeStats implements Serializable {
             if (full && b != null) s.finite(0, b, from);
             for (int i = 0; i < inputs.length; i++) {
                 double[] x = TensorValues.read(r, inputs[i], from, from + len, null);
-                if (gram) deltas[i] = x;
+                if (deltas != null) deltas[i] = x;
                 if (full) s.finite(i + 1, x, from);
                 if (full && m.method.needsDots()) {
                     for (int j = 0; j < len; j++) {
@@ -86,7 +103,20 @@ public final class MergeStats implements Serializable {
                         }
                     }
                 }
-                for (int c = 0; c < s.hist[i].length; c++) if (s.hist[i][c] != null) s.hist[i][c].add(searches[i][c], x, len);
+                if (!across) for (int c = 0; c < s.hist[i].length; c++) if (s.hist[i][c] != null) s.hist[i][c].add(searches[i][c], x, len);
+            }
+            if (across) {
+                m.method.rankValues(m, deltas, len, ranked);
+                if (full) for (int j = 0; j < len; j++) if (ranked[j] != 0) s.nonZeroRanked++;
+                if (s.hist.length > 0 && s.hist[0].length > 0 && s.hist[0][0] != null) s.hist[0][0].add(searches[0][0], ranked, len);
+                if (afterCut) {
+                    eqSeen = m.cuts[0][0].mark(ranked, len, eqSeen, keep);
+                    for (int i = 0; i < inputs.length; i++) {
+                        double q = s.sumSq[i];
+                        for (int j = 0; j < len; j++) if (keep[j]) q += deltas[i][j] * deltas[i][j];
+                        s.sumSq[i] = q;
+                    }
+                }
             }
             if (gram) {
                 int n = inputs.length;
@@ -98,10 +128,38 @@ public final class MergeStats implements Serializable {
                         s.gram[k * n + i] = g;
                     }
                 }
+                if (columns > 0) {
+                    double[] cg = s.columnGram;
+                    for (int j = 0; j < len; j++) {
+                        int c = (int) ((from + j) % columns) * 3;
+                        double d0 = deltas[0][j], d1 = deltas[1][j];
+                        cg[c] += d0 * d0;
+                        cg[c + 1] += d0 * d1;
+                        cg[c + 2] += d1 * d1;
+                    }
+                }
             }
         }
         s.parts.put(first, s.sums());
         return s;
+    }
+
+    /** Elements of [from, to) whose value ranked across inputs has the ordering key {@code key}. */
+    public static long countRankedEqual(RangeReader r, TensorMerge m, TensorInfo base, TensorInfo[] inputs, long key, long from, long to, int step) {
+        long n = 0;
+        double[][] tau = new double[inputs.length][];
+        for (long f = from; f < to; f += step) {
+            int len = (int) Math.min(step, to - f);
+            double[] b = TensorValues.read(r, base, f, f + len, null);
+            for (int i = 0; i < inputs.length; i++) {
+                tau[i] = TensorValues.read(r, inputs[i], f, f + len, null);
+                for (int j = 0; j < len; j++) tau[i][j] -= b[j];
+            }
+            double[] v = new double[len];
+            m.method.rankValues(m, tau, len, v);
+            for (int j = 0; j < len; j++) if (TopK.key(v[j]) == key) n++;
+        }
+        return n;
     }
 
     private void finite(int model, double[] v, long from) {
@@ -114,9 +172,13 @@ public final class MergeStats implements Serializable {
     }
 
     /** Equal-to-threshold counts of one slice, per input and search (0 where no tie-break is needed). */
-    public static long[][] equalCounts(RangeReader r, TensorInfo base, TensorInfo[] inputs, TopK.Search[][] searches, long first, int count, int step) {
+    public static long[][] equalCounts(RangeReader r, TensorMerge m, TensorInfo base, TensorInfo[] inputs, TopK.Search[][] searches, long first, int count, int step) {
         long[][] out = new long[inputs.length][];
         for (int i = 0; i < inputs.length; i++) out[i] = new long[searches[i].length];
+        if (m.method.ranksAcrossInputs(m)) {
+            out[0][0] = countRankedEqual(r, m, base, inputs, searches[0][0].cut().key(), first, first + count, step);
+            return out;
+        }
         for (int off = 0; off < count; off += step) {
             int len = Math.min(step, count - off);
             long from = first + off;
@@ -139,8 +201,10 @@ public final class MergeStats implements Serializable {
 
     private double[] sums() {
         int n = l1.length;
-        double[] v = new double[4 * n + 3 + n * n];
+        int cols = columnGram == null ? 0 : columnGram.length;
+        double[] v = new double[4 * n + 3 + n * n + cols];
         System.arraycopy(gram, 0, v, 4 * n + 3, n * n);
+        if (cols > 0) System.arraycopy(columnGram, 0, v, 4 * n + 3 + n * n, cols);
         for (int i = 0; i < n; i++) {
             v[i] = l1[i];
             v[n + i] = l1Kept[i];
@@ -162,7 +226,10 @@ public final class MergeStats implements Serializable {
         java.util.Arrays.fill(kept, 0);
         dot = sqB = sqX = 0;
         java.util.Arrays.fill(gram, 0);
+        int cols = parts.isEmpty() ? 0 : parts.firstEntry().getValue().length - (4 * n + 3 + n * n);
+        columnGram = cols > 0 ? new double[cols] : null;
         for (double[] v : parts.values()) {
+            for (int c = 0; c < cols; c++) columnGram[c] += v[4 * n + 3 + n * n + c];
             for (int i = 0; i < n; i++) {
                 l1[i] += v[i];
                 l1Kept[i] += v[n + i];

@@ -1,7 +1,5 @@
 package io.weightlab.common.merge;
 
-import io.weightlab.common.error.UsageException;
-
 import java.util.List;
 
 /**
@@ -10,7 +8,8 @@ import java.util.List;
  * θ = acos(clamp(u₁·u₂)), [sin((1−t)θ) v₁ + sin(tθ) v₂]/sin θ, the lerp where |sin θ| < 1e-8. The vectors are whole
  * tensors (nuslerp_flatten, the default, from the first pass's Gram matrix) or, with nuslerp_flatten false, each
  * vector along the last dimension (a row W[i,:]; a 1-D tensor is one vector), computed within the slice, which the
- * planner keeps to whole rows. Column vectors (nuslerp_row_wise) need norms over every row first and are refused.
+ * planner keeps to whole rows. With nuslerp_row_wise too, each vector along the first dimension (a column W[:,j];
+ * mergekit transposes dims 0 and −1): the first pass measures every column's 2 x 2 Gram, so slices split anywhere.
  */
 public final class NuSlerp implements MergeMethod {
     private static final long serialVersionUID = 1L;
@@ -18,18 +17,19 @@ public final class NuSlerp implements MergeMethod {
 
     @Override public boolean acceptsBase() { return true; }
 
-    @Override
-    public void check(TensorMerge m) {
-        if (!m.flag("nuslerp_flatten") && m.flag("nuslerp_row_wise")) {
-            throw new UsageException("nuslerp: " + m.tensor + ": nuslerp_row_wise: true (one vector per column W[:,j]) is not implemented; "
-                    + "nuslerp_flatten: false alone interpolates each row W[i,:]");
-        }
+    /** Column vectors: not flattened, row_wise, and a matrix (a 1-D tensor is one vector either way). */
+    private static boolean byColumns(TensorMerge m) {
+        return !m.flag("nuslerp_flatten") && m.flag("nuslerp_row_wise") && m.shape.length >= 2;
     }
+
+    @Override
+    public long columnVectors(TensorMerge m) { return byColumns(m) ? m.elements / m.shape[0] : 0; }
 
     /** Whole rows per slice when each row is its own vector. */
     @Override
     public long rowAlignment(TensorMerge m) {
-        return m.flag("nuslerp_flatten") || m.shape.length == 0 ? 1 : m.shape.length == 1 ? Math.max(1, m.shape[0]) : m.shape[m.shape.length - 1];
+        if (m.flag("nuslerp_flatten") || byColumns(m) || m.shape.length == 0) return 1;
+        return m.shape.length == 1 ? Math.max(1, m.shape[0]) : m.shape[m.shape.length - 1];
     }
 
     @Override public List<String> perModelParams() { return List.of("weight"); }
@@ -52,6 +52,27 @@ public final class NuSlerp implements MergeMethod {
     public void merge(TensorMerge m, long first, int count, double[] base, double[][] xs, long[][] eqBefore, double[] out) {
         if (m.flag("nuslerp_flatten")) {
             mix(coefficients(m.model("weight"), m.gram), base, xs, 0, count, out);
+            return;
+        }
+        if (byColumns(m)) {
+            int cols = (int) columnVectors(m);
+            double[] w = m.model("weight"), gram = new double[4], c = new double[2 * cols];
+            boolean[] done = new boolean[cols];
+            for (int j = 0; j < count; j++) {
+                int col = (int) ((first + j) % cols);
+                if (!done[col]) {
+                    double[] g = m.columnGram;
+                    gram[0] = g[3 * col];
+                    gram[1] = gram[2] = g[3 * col + 1];
+                    gram[3] = g[3 * col + 2];
+                    double[] cc = coefficients(w, gram);
+                    c[2 * col] = cc[0];
+                    c[2 * col + 1] = cc[1];
+                    done[col] = true;
+                }
+                double b = base == null ? 0 : base[j];
+                out[j] = b + c[2 * col] * (xs[0][j] - b) + c[2 * col + 1] * (xs[1][j] - b);
+            }
             return;
         }
         int row = (int) rowAlignment(m);

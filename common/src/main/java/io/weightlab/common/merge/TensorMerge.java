@@ -28,6 +28,9 @@ public final class TensorMerge implements Serializable {
     public double dotBX, sqB, sqX;                // SLERP: b·x, ‖b‖², ‖x‖²
     public TopK.Cut[][] cuts;                     // per input, per target
     public double[] gram;                         // δ_i·δ_j, row-major N x N (model_stock, nuslerp)
+    public long rankedKeep = -1;                  // k of the search across inputs (sce), −1 without one
+    public double[] maskedSumSq;                  // Σ (m⊙τ_i)² under the cut of a search across inputs (sce)
+    public double[] columnGram;                   // per vector along dim 0: δ_0·δ_0, δ_0·δ_1, δ_1·δ_1 (nuslerp_row_wise)
 
     public TensorMerge(String tensor, long[] shape, MergeMethod method, String methodName, int inputs,
                        Map<String, double[]> perModel, Map<String, Double> global, long seed) {

@@ -92,24 +92,18 @@ public final class DecoderLogits {
         return y;
     }
 
-    /** x Wᵀ with W [out, in] read in row blocks. */
+    /** x Wᵀ with W [out, in] read in row blocks, each block's product by OpenBLAS dgemm (x [T, in] · blockᵀ [in, n]). */
     private static double[][] matmulRows(Weights w, String name, double[][] x) {
         long[] shape = w.shape(name);
-        int out = (int) shape[0], in = (int) shape[1];
-        double[][] y = new double[x.length][out];
+        int out = (int) shape[0], in = (int) shape[1], t = x.length;
+        double[] xs = new double[t * in];
+        for (int i = 0; i < t; i++) System.arraycopy(x[i], 0, xs, i * in, in);
+        double[][] y = new double[t][out];
         int step = Math.max(1, BLOCK_ELEMENTS / in);
         for (int first = 0; first < out; first += step) {
             int n = Math.min(step, out - first);
-            double[] block = w.rows(name, first, n);
-            for (int r = 0; r < n; r++) {
-                int off = r * in;
-                for (int i = 0; i < x.length; i++) {
-                    double s = 0;
-                    double[] xi = x[i];
-                    for (int j = 0; j < in; j++) s += block[off + j] * xi[j];
-                    y[i][first + r] = s;
-                }
-            }
+            double[] yb = io.weightlab.common.linalg.Lapack.multiply(xs, false, w.rows(name, first, n), true, t, n, in);
+            for (int i = 0; i < t; i++) System.arraycopy(yb, i * n, y[i], first, n);
         }
         return y;
     }

@@ -52,12 +52,12 @@ class GramMethodsTest {
     @Test
     void sceWeightsAreMeanSquaresOrUniformBelowTheFloor() {
         double[] g = {4e-3, 0, 0, 12e-3};           // Σ τ² of two deltas over 100 elements: means 4e-5, 1.2e-4
-        double[] c = Sce.coefficients(g, 2, 100);
+        double[] c = Sce.coefficients(new double[] {g[0], g[3]}, 100);
         assertEquals(0.25, c[0], 1e-12);
         assertEquals(0.75, c[1], 1e-12);
-        double[] u = Sce.coefficients(new double[] {4e-5, 0, 0, 12e-5}, 2, 100); // means 4e-7 + 1.2e-6 = 1.6e-6: just above the floor
+        double[] u = Sce.coefficients(new double[] {4e-5, 12e-5}, 100); // means 4e-7 + 1.2e-6 = 1.6e-6: just above the floor
         assertEquals(0.25, u[0], 1e-12);
-        double[] tiny = Sce.coefficients(new double[] {4e-6, 0, 0, 12e-6}, 2, 100); // means sum to 1.6e-7 < 1e-6
+        double[] tiny = Sce.coefficients(new double[] {4e-6, 12e-6}, 100); // means sum to 1.6e-7 < 1e-6
         assertEquals(0.5, tiny[0], 0);
         assertEquals(0.5, tiny[1], 0);
     }

@@ -181,6 +181,9 @@ public final class MergeJob {
         if (m.method.needsMaskNorms(m)) {
             kept = new double[m.inputs];
             for (int i = 0; i < m.inputs; i++) kept[i] = m.kept[i] / m.elements;
+        } else if (m.rankedKeep >= 0) {
+            kept = new double[m.inputs];
+            java.util.Arrays.fill(kept, (double) m.rankedKeep / m.elements);
         } else if (m.cuts != null) {
             kept = new double[m.inputs];
             long[][] k = m.method.topK(m);
@@ -228,7 +231,7 @@ public final class MergeJob {
                 }
                 searches.put(m.tensor, s);
             }
-            Map<String, MergeStats> first = pass(new ArrayList<>(merges.keySet()), true);
+            Map<String, MergeStats> first = pass(new ArrayList<>(merges.keySet()), true, false);
             for (Map.Entry<String, MergeStats> e : first.entrySet()) {
                 MergeStats s = e.getValue().finish();
                 checkFinite(e.getKey(), s);
@@ -241,13 +244,22 @@ public final class MergeJob {
                 m.sqB = s.sqB;
                 m.sqX = s.sqX;
                 if (m.method.needsGram()) m.gram = s.gram.clone();
+                if (s.columnGram != null) m.columnGram = s.columnGram.clone();
+                if (m.method.ranksAcrossInputs(m)) {
+                    // one search over the value ranked across inputs, at input 0, now that its k is known
+                    m.rankedKeep = m.method.rankK(m, s.nonZeroRanked);
+                    TopK.Search[][] across = new TopK.Search[m.inputs][];
+                    for (int i = 0; i < m.inputs; i++) across[i] = new TopK.Search[0];
+                    across[0] = new TopK.Search[] {new TopK.Search(m.rankedKeep, m.elements)};
+                    searches.put(m.tensor, across);
+                }
             }
             advance(first);
             while (true) {
                 List<String> open = new ArrayList<>();
                 for (Map.Entry<String, TopK.Search[][]> e : searches.entrySet()) if (!allDone(e.getValue())) open.add(e.getKey());
                 if (open.isEmpty()) break;
-                advance(pass(open, false));
+                advance(pass(open, false, false));
             }
             equalCounts();
             for (Map.Entry<String, TopK.Search[][]> e : searches.entrySet()) {
@@ -258,6 +270,12 @@ public final class MergeJob {
                     for (int c = 0; c < s[i].length; c++) cuts[i][c] = s[i][c].cut();
                 }
                 merges.get(e.getKey()).cuts = cuts;
+            }
+            List<String> masked = new ArrayList<>();
+            for (TensorMerge m : merges.values()) if (m.method.ranksAcrossInputs(m)) masked.add(m.tensor);
+            if (!masked.isEmpty()) {
+                // Σ(m⊙τ_i)² under the cut, for the coefficients of sce's select_topk < 1
+                for (Map.Entry<String, MergeStats> e : pass(masked, false, true).entrySet()) merges.get(e.getKey()).maskedSumSq = e.getValue().finish().sumSq.clone();
             }
         }
 
@@ -271,7 +289,10 @@ public final class MergeJob {
                 MergeStats st = stats.get(e.getKey());
                 if (st == null) continue;
                 TopK.Search[][] s = e.getValue();
-                for (int i = 0; i < s.length; i++) for (int c = 0; c < s[i].length; c++) if (st.hist[i][c] != null) s[i][c].advance(st.hist[i][c]);
+                for (int i = 0; i < s.length; i++) {
+                    // a search opened after the first pass (across inputs) has no histogram in that pass's stats
+                    for (int c = 0; c < s[i].length && c < st.hist[i].length; c++) if (st.hist[i][c] != null) s[i][c].advance(st.hist[i][c]);
+                }
             }
         }
 
@@ -287,7 +308,7 @@ public final class MergeJob {
             return out;
         }
 
-        private Map<String, MergeStats> pass(List<String> tensors, boolean full) {
+        private Map<String, MergeStats> pass(List<String> tensors, boolean full, boolean afterCut) {
             passes++;
             List<Unit> units = units(tensors);
             JavaSparkContext jsc = run.jsc();
@@ -313,7 +334,7 @@ public final class MergeJob {
                     @SuppressWarnings("unchecked") Map<String, TopK.Search[][]> s = (Map<String, TopK.Search[][]>) v[3];
                     try (RangeReader r = new RangeReader(conf.value().get())) {
                         return new Tuple2<>(u.tensor(), MergeStats.measure(r, m.get(u.tensor()), bb.get(u.tensor()), in.get(u.tensor()),
-                                s.get(u.tensor()), u.first(), u.count(), step, full));
+                                s.get(u.tensor()), u.first(), u.count(), step, full, afterCut));
                     }
                 }).reduceByKey(MergeStats::merge).collectAsMap());
             } finally {
@@ -343,7 +364,9 @@ public final class MergeJob {
                 bs.put(t, base.tensor(t));
                 ss.put(t, searches.get(t));
             }
-            Broadcast<Object[]> b = jsc.broadcast(new Object[] {ins, bs, ss});
+            Map<String, TensorMerge> ms = new LinkedHashMap<>();
+            for (String t : tensors) ms.put(t, merges.get(t));
+            Broadcast<Object[]> b = jsc.broadcast(new Object[] {ins, bs, ss, ms});
             int step = this.step;
             List<Tuple2<Unit, long[][]>> counts;
             try {
@@ -351,8 +374,10 @@ public final class MergeJob {
                     @SuppressWarnings("unchecked") Map<String, TensorInfo[]> in = (Map<String, TensorInfo[]>) b.value()[0];
                     @SuppressWarnings("unchecked") Map<String, TensorInfo> bb = (Map<String, TensorInfo>) b.value()[1];
                     @SuppressWarnings("unchecked") Map<String, TopK.Search[][]> s = (Map<String, TopK.Search[][]>) b.value()[2];
+                    @SuppressWarnings("unchecked") Map<String, TensorMerge> mm = (Map<String, TensorMerge>) b.value()[3];
                     try (RangeReader r = new RangeReader(conf.value().get())) {
-                        return new Tuple2<>(u, MergeStats.equalCounts(r, bb.get(u.tensor()), in.get(u.tensor()), s.get(u.tensor()), u.first(), u.count(), step));
+                        return new Tuple2<>(u, MergeStats.equalCounts(r, mm.get(u.tensor()), bb.get(u.tensor()), in.get(u.tensor()), s.get(u.tensor()),
+                                u.first(), u.count(), step));
                     }
                 }).collect();
             } finally {

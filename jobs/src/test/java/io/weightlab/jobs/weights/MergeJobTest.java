@@ -222,6 +222,16 @@ public class MergeJobTest {
                     parameters: {weight: 0.4}
                 parameters: {nuslerp_flatten: false}
                 """), new String[] {"--memory-budget", "40KiB"});
+        // each column W[:,j] (mergekit's nuslerp_row_wise), no base: the columns' Gram from the first pass, slices cut anywhere
+        ok(cases, "nuslerp_columns", tmp, recipe(tmp, """
+                merge_method: nuslerp
+                models:
+                  - model: FT0
+                    parameters: {weight: 0.7}
+                  - model: FT1
+                    parameters: {weight: 0.5}
+                parameters: {nuslerp_flatten: false, nuslerp_row_wise: true}
+                """), new String[] {"--memory-budget", "40KiB"});
         // the base, given and not listed, is one of the four inputs of the Karcher mean (mergekit's behaviour)
         ok(cases, "karcher", tmp, recipe(tmp, """
                 merge_method: karcher
@@ -240,6 +250,25 @@ public class MergeJobTest {
                   - model: FT1
                   - model: FT2
                 """));
+        // select_topk < 1: the positions of largest variance across the models (an exact top-k over the whole tensor),
+        // then the masked mean squares; a 40 KiB budget makes many steps per piece; in bfloat16 the variances tie at the cut
+        ok(cases, "sce_topk", tmp, recipe(tmp, """
+                merge_method: sce
+                base_model: BASE
+                models:
+                  - model: FT0
+                  - model: FT1
+                  - model: FT2
+                parameters: {select_topk: 0.4}
+                """), new String[] {"--memory-budget", "40KiB"});
+        ok(cases, "sce_topk_bf16", tmp, recipe(tmp, """
+                merge_method: sce
+                base_model: BF16BASE
+                models:
+                  - model: BF16FT0
+                  - model: BF16FT1
+                parameters: {select_topk: 0.5}
+                """), new String[] {"--memory-budget", "40KiB"});
         // bfloat16 models: their deltas tie often at the top-k threshold, which the job breaks by index as the oracle does
         ok(cases, "ties_bf16", tmp, recipe(tmp, """
                 merge_method: ties
@@ -286,10 +315,10 @@ public class MergeJobTest {
             String name = (String) list.get(i).get("name");
             assertTrue(r.get("tensors").asInt() > 30, name + ": " + r);
             // float32 outputs against float64 references: a few float32 roundings; float16: one float16 rounding
-            double tol = name.equals("mergekit_ties_example") ? 1e-3 : name.equals("ties_bf16") ? 1e-2 : 1e-6;
+            double tol = name.equals("mergekit_ties_example") ? 1e-3 : name.endsWith("_bf16") ? 1e-2 : 1e-6;
             assertTrue(r.get("max_rel_err").asDouble() < tol, name + ": " + r);
             // bfloat16 output: every element within half an ulp of the float64 reference (a wrongly kept element is not)
-            if (name.equals("ties_bf16")) assertTrue(r.get("max_err_in_half_ulps_bf16").asDouble() <= 1.0, name + ": " + r);
+            if (name.endsWith("_bf16")) assertTrue(r.get("max_err_in_half_ulps_bf16").asDouble() <= 1.0, name + ": " + r);
             if (list.get(i).containsKey("peft")) assertTrue(r.get("max_rel_err_peft").asDouble() < 1e-6, name + " vs PEFT: " + r);
             if (list.get(i).containsKey("load")) {
                 assertEquals(0, r.get("missing_keys").size(), name + ": " + r);
@@ -301,6 +330,13 @@ public class MergeJobTest {
         // the bfloat16 merge did break ties at some thresholds (so that path is what the oracle above checked)
         JsonNode bf = JSON.readTree(tmp.resolve("ties_bf16/weightlab_provenance.json").toFile());
         assertTrue(bf.get("run").get("tie_broken_cuts").asInt() > 0, bf.get("run").toString());
+        // sce's variance ranking: noise fine-tunes differ everywhere, so k = ⌊0.4 n⌋ of every tensor's n positions is kept;
+        // in bfloat16 the variances tie at some cuts, so the equal-count pass and its per-unit counts were exercised
+        for (JsonNode t : JSON.readTree(tmp.resolve("sce_topk/weightlab_provenance.json").toFile()).get("tensors")) {
+            assertEquals(0.4, t.get("kept_fraction").get(0).asDouble(), 1.0 / 64 + 1e-12, t.get("name").asText());
+        }
+        JsonNode sceBf = JSON.readTree(tmp.resolve("sce_topk_bf16/weightlab_provenance.json").toFile());
+        assertTrue(sceBf.get("run").get("tie_broken_cuts").asInt() > 0, sceBf.get("run").toString());
 
         // the README example's parameters as resolved for layer 3 of 4 (t = 1): density 0.1 and weight 1 for the first two
         // models, 0.5 for the third (filter mlp); for the embeddings (t = 0): density 1, weights 1, 0, 0
@@ -471,10 +507,7 @@ public class MergeJobTest {
                 {ties.replace("DENSITY", "0"), "density=0 is outside (0, 1]"},
                 {"merge_method: linear\nmodels:\n  - model: FT0\n    parameters: {weight: 1}\n  - model: FT1\n    parameters: {weight: -1}\n", "sum to 0"},
                 {ties.replace("DENSITY", "0.5") + "paramters: {normalize: true}\n", "unknown key 'paramters'"},
-                {"merge_method: sce\nbase_model: BASE\nmodels:\n  - model: FT0\n  - model: FT1\nparameters: {select_topk: 0.5}\n", "select_topk 0.5 < 1"},
                 {ties.replace("ties", "della").replace("DENSITY", "0.9"), "della: density 0.9 ± epsilon 0.15 of " + m("ft1") + " for tensor"},
-                {"merge_method: nuslerp\nmodels:\n  - model: FT0\n    parameters: {weight: 1}\n  - model: FT1\n    parameters: {weight: 1}\n"
-                        + "parameters: {nuslerp_flatten: false, nuslerp_row_wise: true}\n", "nuslerp_row_wise: true (one vector per column W[:,j]) is not implemented"},
         };
         for (String[] c : cases) {
             Path out = tmp.resolve("out");
