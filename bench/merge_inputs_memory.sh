@@ -4,6 +4,8 @@
 # The fine-tunes are bench/make_finetunes.py's (base + seeded noise); N above their count lists each several times
 # (every listing is read on its own, exactly as N distinct models are: same reads, same buffers, same arithmetic).
 #   bench/merge_inputs_memory.sh [PRESET=llama-1b] [NS="3 12"] [DRIVER_MEMORY=2g] [FINETUNES=3]
+# WEIGHTLAB_MERGE_BUDGET sets --memory-budget (default 256MiB: (N + 2) slices of min(2^20, budget / 8(N + 3)) doubles per
+# task, so below N = 29 the slice is capped at 2^20 elements and a task holds less than the budget, more for more N).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PRESET="${1:-llama-1b}"; NS="${2:-3 12}"; MEM="${3:-2g}"; K="${4:-3}"
@@ -21,8 +23,8 @@ for n in $NS; do
   cat "$DATA"/base/*.safetensors "$DATA"/ft*/*.safetensors > /dev/null 2>&1 || true
   rm -rf "$OUT/wl-n$n"
   /usr/bin/time -v -o "$OUT/wl-n$n.time" env WEIGHTLAB_DRIVER_MEMORY="$MEM" "$ROOT/submit-scripts/weightlab" merge \
-      --config "$OUT/n$n.yaml" --out "$OUT/wl-n$n" > "$OUT/wl-n$n.log" 2>&1
-  echo "{\"inputs\": $n, \"wall\": \"$(awk -F': ' '/Elapsed \(wall/ {print $2}' "$OUT/wl-n$n.time")\", \"peak_rss_mb\": $(awk -F': ' '/Maximum resident/ {print $2/1024}' "$OUT/wl-n$n.time"), \"driver_memory\": \"$MEM\", \"bytes_out\": $(du -sb "$OUT/wl-n$n" | cut -f1)}" >> "$results"
+      --config "$OUT/n$n.yaml" --out "$OUT/wl-n$n" --memory-budget "${WEIGHTLAB_MERGE_BUDGET:-256MiB}" > "$OUT/wl-n$n.log" 2>&1
+  echo "{\"inputs\": $n, \"wall\": \"$(awk -F': ' '/Elapsed \(wall/ {print $2}' "$OUT/wl-n$n.time")\", \"peak_rss_mb\": $(awk -F': ' '/Maximum resident/ {print $2/1024}' "$OUT/wl-n$n.time"), \"driver_memory\": \"$MEM\", \"memory_budget\": \"${WEIGHTLAB_MERGE_BUDGET:-256MiB}\", \"bytes_out\": $(du -sb "$OUT/wl-n$n" | cut -f1)}" >> "$results"
   rm -rf "$OUT/wl-n$n"   # the output is as large as the base
 done
 cat "$results"

@@ -64,7 +64,7 @@ public class OutputSchemaTest {
         // an adapter's spectrum: its modules' rows carry the lora_* columns
         outputs.put("spectrum#adapter", run("spectrum", tmp.resolve("lora-init").resolve("adapter").toString(), "--out", tmp.resolve("spectrum-adapter").toString()));
         outputs.put("extract-lora", run("extract-lora", trained.toString(), "--base", llama.toString(), "--out", tmp.resolve("extract-lora").toString(),
-                "--r", "4", "--target-modules", "q_proj,v_proj"));
+                "--r", "4", "--target-modules", "q_proj,v_proj", "--rank-pattern", "v_proj=2"));
         Path grads = tmp.resolve("grads.safetensors");
         Python.script(Python.testScript("lr_scales_check.py"), "make", llama.toString(), grads.toString());
         outputs.put("lr-scales", run("lr-scales", llama.toString(), "--gradients", grads.toString(), "--out", tmp.resolve("lr-scales").toString()));

@@ -81,7 +81,7 @@ public final class LoraTargets {
         return targets.size() == 1 && !targets.get(0).equals("all-linear") && targets.get(0).matches(".*[\\\\\\[\\]()*+?|^$].*");
     }
 
-    static <T> T patternValue(Map<String, T> pattern, String module, T dflt) {
+    public static <T> T patternValue(Map<String, T> pattern, String module, T dflt) {
         if (pattern == null) return dflt;
         for (Map.Entry<String, T> e : pattern.entrySet()) {
             if (Pattern.compile("(.*\\.)?(" + e.getKey() + ")$").matcher(module).matches()) return e.getValue();

@@ -26,6 +26,9 @@ public class ExtractLoraCommand implements Callable<Integer> {
     @Option(names = {"--r", "-r"}, defaultValue = "16", description = "largest rank per module (default: ${DEFAULT-VALUE}); less when dW has fewer non-zero singular values")
     int r;
 
+    @Option(names = "--rank-pattern", paramLabel = "KEY=R", description = "largest rank per module instead of --r where KEY matches the module path's tail (PEFT's rank_pattern keys); repeatable")
+    java.util.Map<String, Integer> rankPattern = new java.util.LinkedHashMap<>();
+
     @Option(names = "--rank-by-energy", defaultValue = "1", description = "per module the smallest rank (<= --r) whose top singular values hold this fraction of sum(sigma^2) (default: ${DEFAULT-VALUE}, off)")
     double energy;
 
@@ -48,7 +51,7 @@ public class ExtractLoraCommand implements Callable<Integer> {
     public Integer call() {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab extract-lora", spark.master, spark.conf)) {
             ExtractLoraJob.run(h.context(), new ExtractLoraJob.Options(finetuned, base, output.out, output.overwrite, r, energy, epsilon,
-                    targets, taskType), System.out);
+                    targets, taskType, rankPattern), System.out);
             System.out.println("output: " + output.out + "  (adapter_config.json, adapter_model.safetensors, weightlab_provenance.json)");
             return 0;
         }

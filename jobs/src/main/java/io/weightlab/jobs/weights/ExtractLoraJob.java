@@ -50,7 +50,11 @@ public final class ExtractLoraJob {
     private static final String WHAT = "where the adapter goes";
 
     public record Options(String finetuned, String base, String out, boolean overwrite, int r, double energy, double epsilon,
-                          List<String> targets, String taskType) implements Serializable {}
+                          List<String> targets, String taskType, Map<String, Integer> rankPattern) implements Serializable {
+        public Options(String finetuned, String base, String out, boolean overwrite, int r, double energy, double epsilon, List<String> targets, String taskType) {
+            this(finetuned, base, out, overwrite, r, energy, epsilon, targets, taskType, Map.of());
+        }
+    }
 
     /** One module's outcome, from its task. */
     public record ModuleResult(String module, int rank, double frobenius, double residualEnergy, double sigmaMax, double sigmaKept,
@@ -89,13 +93,22 @@ public final class ExtractLoraJob {
             }
             if (!b.dtype().isFloatingPoint()) throw new UsageException(b.file() + ": '" + b.name() + "' is " + b.dtype() + ": extract-lora needs floating-point weights");
         }
+        // per-module largest rank (PEFT's rank_pattern spelling: a key matches the module path's tail); a key that
+        // matches no targeted module is a misspelling, not a no-op
+        Map<String, Integer> caps = o.rankPattern() == null ? Map.of() : o.rankPattern();
+        for (Map.Entry<String, Integer> e : caps.entrySet()) {
+            if (e.getValue() < 1) throw new UsageException("--rank-pattern " + e.getKey() + "=" + e.getValue() + ": a rank must be at least 1");
+            if (modules.stream().noneMatch(m -> LoraTargets.patternValue(Map.of(e.getKey(), 1), m.module(), 0) == 1)) {
+                throw new UsageException("--rank-pattern " + e.getKey() + " matches no targeted module (e.g. " + modules.get(0).module() + ")");
+            }
+        }
         StagedOutput staged = job.output(o.out(), JobRun.Output.REQUIRED, WHAT, o.overwrite());
         job.console().printf("[extract-lora] %s against %s: %d module(s), r <= %d%s%n", ft.root(), base.root(), modules.size(), o.r(),
                 o.energy() < 1 ? String.format(java.util.Locale.ROOT, ", energy %.4g", o.energy()) : "");
         return job.commitAfter("the adapter", () -> {
             for (LoraModule m : modules) {
                 String file = staged.staged(StagedOutput.SCRATCH + "factors/" + m.module()).toString();
-                tasks.add(new Task(m, base.tensor(m.weight().name()), o.r(), o.energy(), o.epsilon(), file));
+                tasks.add(new Task(m, base.tensor(m.weight().name()), LoraTargets.patternValue(caps, m.module(), o.r()), o.energy(), o.epsilon(), file));
             }
             tasks.sort(Comparator.comparingLong((Task t) -> -t.module().weight().byteLength()));
             Broadcast<SerializableConfiguration> conf = job.conf();
@@ -136,6 +149,7 @@ public final class ExtractLoraJob {
             run.put("base", base.root());
             run.put("r", rMax);
             run.put("r_max", o.r());
+            run.put("rank_pattern", new TreeMap<>(caps));
             run.put("energy", o.energy());
             run.put("sv_epsilon", o.epsilon());
             run.put("modules", kept.size());

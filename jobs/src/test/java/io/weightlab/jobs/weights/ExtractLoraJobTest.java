@@ -91,6 +91,33 @@ public class ExtractLoraJobTest {
     }
 
     @Test
+    void rankPatternCapsThoseModulesAndPeftMeetsNumpysResidualAtThatRank(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("adapter");
+        Cli.Run r = Cli.run("extract-lora", models.resolve("ft").toString(), "--base", models.resolve("base").toString(),
+                "--out", out.toString(), "--r", "8", "--sv-epsilon", "1e-6", "--rank-pattern", "down_proj=3", "--rank-pattern", "o_proj=1");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode res = JSON.readTree(Python.script(Python.testScript("extract_lora_check.py"), "check", out.toString(),
+                models.resolve("base").toString(), models.resolve("ft").toString()));
+        int capped = 0;
+        for (Iterator<Map.Entry<String, JsonNode>> it = res.get("modules").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode m = e.getValue();
+            if (!m.has("rank")) continue;
+            // down_proj is full rank: capped at 3; o_proj has rank 5: capped at 1; q_proj (rank 2) keeps its own rank under --r 8
+            int want = e.getKey().endsWith("down_proj") ? 3 : e.getKey().endsWith("o_proj") ? 1 : Math.min(8, m.get("numpy_rank_1e-6").asInt());
+            assertEquals(want, m.get("rank").asInt(), e.getKey());
+            assertEquals(m.get("numpy_residual_energy").asDouble(), m.get("measured_residual_energy").asDouble(), 1e-5, e.getKey() + " through PEFT: " + m);
+            if (want < 8 && !e.getKey().endsWith("q_proj")) capped++;
+        }
+        assertEquals(4, capped, "down_proj and o_proj of two layers");
+        Cli.Run bad = Cli.run("extract-lora", models.resolve("ft").toString(), "--base", models.resolve("base").toString(),
+                "--out", tmp.resolve("bad").toString(), "--rank-pattern", "down_prj=3");
+        assertEquals(2, bad.exit(), bad.err());
+        assertTrue(bad.err().contains("down_prj matches no targeted module"), bad.err());
+        assertFalse(Files.exists(tmp.resolve("bad")), "nothing written");
+    }
+
+    @Test
     void aMismatchedOrNonFiniteFineTuneIsOneLineExitTwoAndNothingWritten(@TempDir Path tmp) {
         for (String[] c : new String[][] {{"shape", "SameShape"}, {"nan", "FiniteValues"}}) {
             Path out = tmp.resolve("out-" + c[0]);
