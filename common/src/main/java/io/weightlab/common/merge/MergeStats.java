@@ -9,7 +9,8 @@ import java.io.Serializable;
 /**
  * The first passes of a merge, per slice of one tensor and merged across slices: non-finite counts of every model,
  * Σ|τ|, Σ|m⊙τ|, Στ² and the kept count per input (DARE's mask), SLERP's dot products, and the histograms of the
- * top-k searches still open. Reads the base and one input at a time: 2 x step doubles.
+ * top-k searches still open. Holds the base and the N inputs of one step: (N + 1) x step doubles, within the budget's
+ * (N + 3) x step.
  */
 public final class MergeStats implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -53,55 +54,70 @@ public final class MergeStats implements Serializable {
         }
         step = MergeMethod.alignedStep(step, align);
         MergeStats s = new MergeStats(inputs.length, searches);
-        boolean gram = full && m.method.needsGram();
-        double[][] deltas = gram ? new double[inputs.length][] : null;
+        double[][] xs = new double[inputs.length][];
         for (int off = 0; off < count; off += step) {
             int len = Math.min(step, count - off);
             long from = first + off;
             double[] b = base == null ? null : TensorValues.read(r, base, from, from + len, null);
-            if (full && b != null) s.finite(0, b, from);
-            for (int i = 0; i < inputs.length; i++) {
-                double[] x = TensorValues.read(r, inputs[i], from, from + len, null);
-                if (gram) deltas[i] = x;
-                if (full) s.finite(i + 1, x, from);
-                if (full && m.method.needsDots()) {
-                    for (int j = 0; j < len; j++) {
-                        s.dot += b[j] * x[j];
-                        s.sqB += b[j] * b[j];
-                        s.sqX += x[j] * x[j];
-                    }
+            for (int i = 0; i < inputs.length; i++) xs[i] = TensorValues.read(r, inputs[i], from, from + len, null);
+            s.addStep(m, searches, from, len, full, b, xs);
+        }
+        return s.sealSlice(first);
+    }
+
+    /**
+     * Adds one step's values, elements [from, from + len) (whole rows of the method's alignment): {@code b} the base's
+     * (null without one) and {@code xs[i]} input i's as stored, which this overwrites with τ_i. The screen
+     * ({@code merge --screen}) reads each model's step once and hands every candidate its own copies.
+     */
+    public void addStep(TensorMerge m, TopK.Search[][] searches, long from, int len, boolean full, double[] b, double[][] xs) {
+        MergeStats s = this;
+        boolean gram = full && m.method.needsGram();
+        if (full && b != null) s.finite(0, b, from);
+        for (int i = 0; i < xs.length; i++) {
+            double[] x = xs[i];
+            if (full) s.finite(i + 1, x, from);
+            if (full && m.method.needsDots()) {
+                for (int j = 0; j < len; j++) {
+                    s.dot += b[j] * x[j];
+                    s.sqB += b[j] * b[j];
+                    s.sqX += x[j] * x[j];
                 }
-                if (b == null) continue;
-                for (int j = 0; j < len; j++) x[j] -= b[j];
-                if (full) {
-                    boolean[] mask = m.method.needsMaskNorms(m) ? m.method.mask(m, i, from, len, x) : null;
-                    // one running sum per unit in element order: the same bits whatever the step
-                    for (int j = 0; j < len; j++) {
-                        double v = x[j];
-                        s.l1[i] += Math.abs(v);
-                        s.sumSq[i] += v * v;
-                        if (mask != null && mask[j]) {
-                            s.l1Kept[i] += Math.abs(v);
-                            s.kept[i]++;
-                        }
-                    }
-                }
-                for (int c = 0; c < s.hist[i].length; c++) if (s.hist[i][c] != null) s.hist[i][c].add(searches[i][c], x, len);
             }
-            if (gram) {
-                int n = inputs.length;
-                for (int i = 0; i < n; i++) {
-                    for (int k = i; k < n; k++) {
-                        double g = s.gram[i * n + k];
-                        for (int j = 0; j < len; j++) g += deltas[i][j] * deltas[k][j];
-                        s.gram[i * n + k] = g;
-                        s.gram[k * n + i] = g;
+            if (b == null) continue;
+            for (int j = 0; j < len; j++) x[j] -= b[j];
+            if (full) {
+                boolean[] mask = m.method.needsMaskNorms(m) ? m.method.mask(m, i, from, len, x) : null;
+                // one running sum per unit in element order: the same bits whatever the step
+                for (int j = 0; j < len; j++) {
+                    double v = x[j];
+                    s.l1[i] += Math.abs(v);
+                    s.sumSq[i] += v * v;
+                    if (mask != null && mask[j]) {
+                        s.l1Kept[i] += Math.abs(v);
+                        s.kept[i]++;
                     }
+                }
+            }
+            for (int c = 0; c < s.hist[i].length; c++) if (s.hist[i][c] != null) s.hist[i][c].add(searches[i][c], x, len);
+        }
+        if (gram) {
+            int n = xs.length;
+            for (int i = 0; i < n; i++) {
+                for (int k = i; k < n; k++) {
+                    double g = s.gram[i * n + k];
+                    for (int j = 0; j < len; j++) g += xs[i][j] * xs[k][j];
+                    s.gram[i * n + k] = g;
+                    s.gram[k * n + i] = g;
                 }
             }
         }
-        s.parts.put(first, s.sums());
-        return s;
+    }
+
+    /** Records the sums so far as the slice starting at {@code first} (one slice per instance, sealed once). */
+    public MergeStats sealSlice(long first) {
+        parts.put(first, sums());
+        return this;
     }
 
     private void finite(int model, double[] v, long from) {
