@@ -102,6 +102,11 @@ public class OutputSchemaTest {
         String adapter = tmp.resolve("lora-init").resolve("adapter").toString();
         outputs.put("merge#adapters", run("merge", "--adapters", adapter + "," + adapter, "--weights", "1,0.5", "--combination", "svd:svd_rank=4",
                 "--out", tmp.resolve("merge-adapters").toString()));
+        // merge --screen: its tables, and a top candidate's provenance (merge's own, under top/)
+        Path screenGrid = tmp.resolve("screen.yaml");
+        Files.writeString(screenGrid, "merge_method: ties\nbase_model: " + llama + "\nmodels:\n  - model: " + trained
+                + "\n    parameters: {weight: 1}\ngrid:\n  density: [0.3, 0.7]\n");
+        outputs.put("merge#screen", run("merge", "--screen", screenGrid.toString(), "--out", tmp.resolve("merge-screen").toString(), "--write-top", "1", "--spectra"));
         // Jobs that write weights copy the small files beside their input (config, tokenizer, README): not ours.
         Set<String> copied = new TreeSet<>();
         for (Path in : List.of(llama, Fixtures.dir("all-minilm-l6-v2"))) {

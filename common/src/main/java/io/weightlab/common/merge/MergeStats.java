@@ -9,7 +9,8 @@ import java.io.Serializable;
 /**
  * The first passes of a merge, per slice of one tensor and merged across slices: non-finite counts of every model,
  * Σ|τ|, Σ|m⊙τ|, Στ² and the kept count per input (DARE's mask), SLERP's dot products, and the histograms of the
- * top-k searches still open. Reads the base and one input at a time: 2 x step doubles.
+ * top-k searches still open. Holds the base and the N inputs of one step: (N + 1) x step doubles, within the budget's
+ * (N + 3) x step.
  */
 public final class MergeStats implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -21,6 +22,7 @@ public final class MergeStats implements Serializable {
     public final double[] gram;           // δ_i·δ_j, N x N
     public double[] columnGram;           // 3 per vector along dim 0 (nuslerp_row_wise), null when not measured
     public long nonZeroRanked;            // elements whose value ranked across inputs is nonzero (first pass)
+    private transient long afterCutSeen;  // the after-cut pass: equal-to-threshold keys seen so far in this slice
     public final TopK.Histogram[][] hist; // per input, per search (null when done or not needed)
     /** The floating-point sums of each slice by its first element, added in that order by {@link #finish}: same bits whatever the task split. */
     private final java.util.TreeMap<Long, double[]> parts = new java.util.TreeMap<>();
@@ -64,84 +66,103 @@ public final class MergeStats implements Serializable {
         }
         step = MergeMethod.alignedStep(step, align);
         MergeStats s = new MergeStats(inputs.length, searches);
-        boolean gram = full && m.method.needsGram();
-        boolean across = m.method.ranksAcrossInputs(m);
-        long columns = full ? m.method.columnVectors(m) : 0;
-        if (columns > 0) s.columnGram = new double[Math.toIntExact(3 * columns)];
-        double[][] deltas = gram || across ? new double[inputs.length][] : null;
-        double[] ranked = across ? new double[Math.min(step, count)] : null;
-        boolean[] keep = afterCut ? new boolean[Math.min(step, count)] : null;
-        long eqSeen = afterCut ? m.cuts[0][0].eqBefore(first) : 0;
+        if (afterCut) s.afterCutSeen = m.cuts[0][0].eqBefore(first);
+        double[][] xs = new double[inputs.length][];
         for (int off = 0; off < count; off += step) {
             int len = Math.min(step, count - off);
             long from = first + off;
             double[] b = base == null ? null : TensorValues.read(r, base, from, from + len, null);
-            if (full && b != null) s.finite(0, b, from);
-            for (int i = 0; i < inputs.length; i++) {
-                double[] x = TensorValues.read(r, inputs[i], from, from + len, null);
-                if (deltas != null) deltas[i] = x;
-                if (full) s.finite(i + 1, x, from);
-                if (full && m.method.needsDots()) {
-                    for (int j = 0; j < len; j++) {
-                        s.dot += b[j] * x[j];
-                        s.sqB += b[j] * b[j];
-                        s.sqX += x[j] * x[j];
-                    }
-                }
-                if (b == null) continue;
-                for (int j = 0; j < len; j++) x[j] -= b[j];
-                if (full) {
-                    boolean[] mask = m.method.needsMaskNorms(m) ? m.method.mask(m, i, from, len, x) : null;
-                    // one running sum per unit in element order: the same bits whatever the step
-                    for (int j = 0; j < len; j++) {
-                        double v = x[j];
-                        s.l1[i] += Math.abs(v);
-                        s.sumSq[i] += v * v;
-                        if (mask != null && mask[j]) {
-                            s.l1Kept[i] += Math.abs(v);
-                            s.kept[i]++;
-                        }
-                    }
-                }
-                if (!across) for (int c = 0; c < s.hist[i].length; c++) if (s.hist[i][c] != null) s.hist[i][c].add(searches[i][c], x, len);
-            }
-            if (across) {
-                m.method.rankValues(m, deltas, len, ranked);
-                if (full) for (int j = 0; j < len; j++) if (ranked[j] != 0) s.nonZeroRanked++;
-                if (s.hist.length > 0 && s.hist[0].length > 0 && s.hist[0][0] != null) s.hist[0][0].add(searches[0][0], ranked, len);
-                if (afterCut) {
-                    eqSeen = m.cuts[0][0].mark(ranked, len, eqSeen, keep);
-                    for (int i = 0; i < inputs.length; i++) {
-                        double q = s.sumSq[i];
-                        for (int j = 0; j < len; j++) if (keep[j]) q += deltas[i][j] * deltas[i][j];
-                        s.sumSq[i] = q;
-                    }
+            for (int i = 0; i < inputs.length; i++) xs[i] = TensorValues.read(r, inputs[i], from, from + len, null);
+            s.addStep(m, searches, from, len, full, b, xs, afterCut);
+        }
+        return s.sealSlice(first);
+    }
+
+    /**
+     * Adds one step's values, elements [from, from + len) (whole rows of the method's alignment): {@code b} the base's
+     * (null without one) and {@code xs[i]} input i's as stored, which this overwrites with τ_i. The screen
+     * ({@code merge --screen}) reads each model's step once and hands every candidate its own copies.
+     */
+    public void addStep(TensorMerge m, TopK.Search[][] searches, long from, int len, boolean full, double[] b, double[][] xs) {
+        addStep(m, searches, from, len, full, b, xs, false);
+    }
+
+    private void addStep(TensorMerge m, TopK.Search[][] searches, long from, int len, boolean full, double[] b, double[][] xs, boolean afterCut) {
+        MergeStats s = this;
+        boolean gram = full && m.method.needsGram();
+        boolean across = m.method.ranksAcrossInputs(m);
+        long columns = full ? m.method.columnVectors(m) : 0;
+        if (columns > 0 && s.columnGram == null) s.columnGram = new double[Math.toIntExact(3 * columns)];
+        if (full && b != null) s.finite(0, b, from);
+        for (int i = 0; i < xs.length; i++) {
+            double[] x = xs[i];
+            if (full) s.finite(i + 1, x, from);
+            if (full && m.method.needsDots()) {
+                for (int j = 0; j < len; j++) {
+                    s.dot += b[j] * x[j];
+                    s.sqB += b[j] * b[j];
+                    s.sqX += x[j] * x[j];
                 }
             }
-            if (gram) {
-                int n = inputs.length;
-                for (int i = 0; i < n; i++) {
-                    for (int k = i; k < n; k++) {
-                        double g = s.gram[i * n + k];
-                        for (int j = 0; j < len; j++) g += deltas[i][j] * deltas[k][j];
-                        s.gram[i * n + k] = g;
-                        s.gram[k * n + i] = g;
+            if (b == null) continue;
+            for (int j = 0; j < len; j++) x[j] -= b[j];
+            if (full) {
+                boolean[] mask = m.method.needsMaskNorms(m) ? m.method.mask(m, i, from, len, x) : null;
+                // one running sum per unit in element order: the same bits whatever the step
+                for (int j = 0; j < len; j++) {
+                    double v = x[j];
+                    s.l1[i] += Math.abs(v);
+                    s.sumSq[i] += v * v;
+                    if (mask != null && mask[j]) {
+                        s.l1Kept[i] += Math.abs(v);
+                        s.kept[i]++;
                     }
                 }
-                if (columns > 0) {
-                    double[] cg = s.columnGram;
-                    for (int j = 0; j < len; j++) {
-                        int c = (int) ((from + j) % columns) * 3;
-                        double d0 = deltas[0][j], d1 = deltas[1][j];
-                        cg[c] += d0 * d0;
-                        cg[c + 1] += d0 * d1;
-                        cg[c + 2] += d1 * d1;
-                    }
+            }
+            if (!across) for (int c = 0; c < s.hist[i].length; c++) if (s.hist[i][c] != null) s.hist[i][c].add(searches[i][c], x, len);
+        }
+        if (across) {
+            double[] ranked = new double[len];
+            m.method.rankValues(m, xs, len, ranked);
+            if (full) for (int j = 0; j < len; j++) if (ranked[j] != 0) s.nonZeroRanked++;
+            if (s.hist.length > 0 && s.hist[0].length > 0 && s.hist[0][0] != null) s.hist[0][0].add(searches[0][0], ranked, len);
+            if (afterCut) {
+                boolean[] keep = new boolean[len];
+                s.afterCutSeen = m.cuts[0][0].mark(ranked, len, s.afterCutSeen, keep);
+                for (int i = 0; i < xs.length; i++) {
+                    double q = s.sumSq[i];
+                    for (int j = 0; j < len; j++) if (keep[j]) q += xs[i][j] * xs[i][j];
+                    s.sumSq[i] = q;
                 }
             }
         }
-        s.parts.put(first, s.sums());
-        return s;
+        if (gram) {
+            int n = xs.length;
+            for (int i = 0; i < n; i++) {
+                for (int k = i; k < n; k++) {
+                    double g = s.gram[i * n + k];
+                    for (int j = 0; j < len; j++) g += xs[i][j] * xs[k][j];
+                    s.gram[i * n + k] = g;
+                    s.gram[k * n + i] = g;
+                }
+            }
+            if (columns > 0) {
+                double[] cg = s.columnGram;
+                for (int j = 0; j < len; j++) {
+                    int c = (int) ((from + j) % columns) * 3;
+                    double d0 = xs[0][j], d1 = xs[1][j];
+                    cg[c] += d0 * d0;
+                    cg[c + 1] += d0 * d1;
+                    cg[c + 2] += d1 * d1;
+                }
+            }
+        }
+    }
+
+    /** Records the sums so far as the slice starting at {@code first} (one slice per instance, sealed once). */
+    public MergeStats sealSlice(long first) {
+        parts.put(first, sums());
+        return this;
     }
 
     /** Elements of [from, to) whose value ranked across inputs has the ordering key {@code key}. */

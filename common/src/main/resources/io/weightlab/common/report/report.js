@@ -756,6 +756,15 @@
       d.blocks, {bad: function (r) { return r.lr_scale === 0; }});
   }
 
+  // merge --screen: every candidate with its whole-model scores, in rank order
+  function screen(d) {
+    table(document.getElementById('screen-table'), [{key: 'rank', label: 'rank', num: true}, {key: 'name', label: 'candidate'},
+      {key: 'method', label: 'method'}, {key: 'score', label: 'score', num: true, title: 'the --rank-by score'},
+      {key: 'mean_cosine', label: 'mean cos(Δ, τ)', num: true}, {key: 'min_cosine', label: 'min cos(Δ, τ)', num: true},
+      {key: 'min_sign_agreement', label: 'min sign agreement', num: true}, {key: 'rel_change', label: '‖Δ‖ / ‖base‖', num: true},
+      {key: 'top_dir', label: 'written to'}], d.candidates, {sortKey: 'rank', sortDir: 1});
+  }
+
   try {
     if (DATA.kind === 'before-after') beforeAfter(DATA);
     if (DATA.stats && DATA.kind !== 'before-after') stats(DATA.stats);
@@ -765,6 +774,7 @@
     if (DATA.merge) merge(DATA.merge);
     if (DATA.fleet) fleet(DATA.fleet);
     if (DATA.lr) lrScales(DATA.lr);
+    if (DATA.screen) screen(DATA.screen);
     document.body.setAttribute('data-report-ready', 'true');
   } catch (e) {
     document.body.setAttribute('data-report-error', String(e));

@@ -5,6 +5,7 @@ import io.weightlab.common.merge.MergeRegistry;
 import io.weightlab.common.model.DType;
 import io.weightlab.jobs.spark.SparkSupport;
 import io.weightlab.jobs.weights.MergeJob;
+import io.weightlab.jobs.weights.MergeScreenJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -18,8 +19,28 @@ import java.util.concurrent.Callable;
                 "Every task holds one slice of the N models of one tensor; output: safetensors shards, the base's config and tokenizer,",
                 "provenance.json (each tensor's method and resolved parameters), _SUCCESS last. docs/algorithms.md has the formulas.",
                 "With --adapters: PEFT LoRA adapters of one base merged into one adapter as PEFT's add_weighted_adapter does",
-                "(--combination svd, cat, linear, ties, dare_ties, ..._svd; --list-methods), optionally into the base (--into-base)."})
+                "(--combination svd, cat, linear, ties, dare_ties, ..._svd; --list-methods), optionally into the base (--into-base).",
+                "--screen GRID.yaml instead screens many candidate recipes (a list, or a recipe with a parameter grid; docs/methods.md",
+                "\"Merge-and-screen grids\") in one job without writing weights: data-free metrics of every merged tensor, the candidates",
+                "ranked (screen.json, screen_tensors.csv/.jsonl, screen_candidates.csv, report.html; docs/schema.md); --write-top K",
+                "writes the best K as full merges under top/<rank>-<name>/."})
 public class MergeCommand implements Callable<Integer> {
+    @Option(names = "--screen", paramLabel = "GRID", description = "screen the candidates of a grid file (YAML: 'candidates:' or a recipe with 'grid:'; docs/methods.md) instead of merging one recipe")
+    String screen;
+
+    @Option(names = "--write-top", paramLabel = "K", defaultValue = "0", description = "with --screen: write the best K candidates as full merges under top/<rank>-<name>/ (default: ${DEFAULT-VALUE})")
+    int writeTop;
+
+    @Option(names = "--rank-by", paramLabel = "SCORE", defaultValue = "mean_cosine",
+            description = "with --screen: mean_cosine (mean over the models of cosine(merged - base, task vector)), min_cosine, min_sign_agreement, rel_change (smallest change first); docs/algorithms.md §32.8 (default: ${DEFAULT-VALUE})")
+    String rankBy;
+
+    @Option(names = "--spectra", description = "with --screen: also the stable rank and 90 %% energy rank of every candidate's merged-minus-base matrix up to --spectra-max-mb")
+    boolean spectra;
+
+    @Option(names = "--spectra-max-mb", paramLabel = "MB", description = "with --screen: the largest matrix (its values in doubles, MiB) whose spectrum is computed; implies --spectra (default with --spectra: 32)")
+    Double spectraMaxMb;
+
     @Option(names = "--config", paramLabel = "RECIPE", description = "the mergekit recipe (YAML; file://, hdfs://, s3a://). Here --config is the recipe, not option defaults")
     String recipe;
 
@@ -73,11 +94,16 @@ public class MergeCommand implements Callable<Integer> {
         }
         if (adapters != null) return mergeAdapters();
         if (weights != null || intoBase != null) throw new UsageException("--weights and --into-base go with --adapters");
-        if (recipe == null) throw new UsageException("--config RECIPE (a mergekit YAML recipe) or --adapters DIR,DIR,... is required");
+        if (recipe != null && screen != null) throw new UsageException("give --config RECIPE (one merge) or --screen GRID (many candidates), not both");
+        if (recipe == null && screen == null) throw new UsageException("--config RECIPE (a mergekit YAML recipe), --screen GRID (candidates to screen) or --adapters DIR,DIR,... is required");
         DType dt = null;
         if (outDType != null) {
             dt = DType.parse(outDType.toUpperCase(Locale.ROOT));
             if (dt == null || !dt.isFloatingPoint()) throw new UsageException("--out-dtype " + outDType + ": not a dtype (F32, BF16, F16, F64)");
+        }
+        if (screen != null) return screen(dt);
+        if (writeTop != 0 || spectra || spectraMaxMb != null || !rankBy.equals("mean_cosine")) {
+            throw new UsageException("--write-top, --rank-by, --spectra and --spectra-max-mb go with --screen GRID");
         }
         try (SparkSupport.Handle h = SparkSupport.open("weightlab merge", spark.master, spark.conf)) {
             MergeJob.run(h.context(), new MergeJob.Options(recipe, output.out, output.overwrite, seed, dt, maxShardBytes, memoryBudget, resume), System.out);
@@ -87,7 +113,8 @@ public class MergeCommand implements Callable<Integer> {
     }
 
     private Integer mergeAdapters() {
-        if (recipe != null) throw new UsageException("--adapters and --config are two kinds of merge: give one");
+        if (recipe != null || screen != null) throw new UsageException("--adapters, --config and --screen are three kinds of merge: give one");
+        if (writeTop != 0 || spectra || spectraMaxMb != null || !rankBy.equals("mean_cosine")) throw new UsageException("--write-top, --rank-by, --spectra and --spectra-max-mb go with --screen GRID");
         if (weights == null) throw new UsageException("--adapters needs --weights, one per adapter (e.g. --weights 1,1)");
         if (resume || outDType != null) throw new UsageException("--resume and --out-dtype apply to --config merges (an adapter is written in float32)");
         try (SparkSupport.Handle h = SparkSupport.open("weightlab merge --adapters", spark.master, spark.conf)) {
@@ -95,6 +122,19 @@ public class MergeCommand implements Callable<Integer> {
                     output.out, output.overwrite, seed, intoBase, maxShardBytes), System.out);
             System.out.println("output: " + output.out + "  (adapter_config.json, adapter_model.safetensors, " + io.weightlab.jobs.weights.AdapterMergeJob.REPORT
                     + (intoBase != null ? ", merged/" : "") + ")");
+            return 0;
+        }
+    }
+
+    private Integer screen(DType dt) {
+        if (resume) throw new UsageException("--resume is not supported with --screen (a screen writes no weights unless --write-top; run it again)");
+        if (spectraMaxMb != null && !(spectraMaxMb > 0)) throw new UsageException("--spectra-max-mb " + spectraMaxMb + ": a positive size in MiB");
+        long spectraBytes = spectraMaxMb != null ? (long) (spectraMaxMb * (1 << 20)) : spectra ? 32L << 20 : 0;
+        try (SparkSupport.Handle h = SparkSupport.open("weightlab merge", spark.master, spark.conf)) {
+            MergeScreenJob.run(h.context(), new MergeScreenJob.Options(screen, output.out, output.overwrite, seed, dt, maxShardBytes, memoryBudget, writeTop, rankBy,
+                    spectraBytes), System.out);
+            System.out.println("output: " + output.out + "  (" + MergeScreenJob.SCREEN + ", " + MergeScreenJob.TENSORS + ".csv/.jsonl, " + MergeScreenJob.CANDIDATES
+                    + ", report.html" + (writeTop > 0 ? ", top/" : "") + ")");
             return 0;
         }
     }

@@ -84,13 +84,18 @@ public final class ModelWriter {
 
     /** The provenance file: the run facts and one row per tensor (or module). */
     public static void writeProvenance(StagedOutput out, Map<String, Object> run, String rowsKey, List<Map<String, Object>> rows) {
-        try (FSDataOutputStream os = out.create(PROVENANCE)) {
+        writeProvenance(out, "", run, rowsKey, rows);
+    }
+
+    /** The provenance file of a model written under {@code prefix} of the output ("" or e.g. "top/1-name/"). */
+    public static void writeProvenance(StagedOutput out, String prefix, Map<String, Object> run, String rowsKey, List<Map<String, Object>> rows) {
+        try (FSDataOutputStream os = out.create(prefix + PROVENANCE)) {
             Map<String, Object> doc = new java.util.LinkedHashMap<>();
             doc.put("run", run);
             doc.put(rowsKey, rows);
             Tables.writeJson(os, doc);
         } catch (IOException e) {
-            throw new WeightLabException(out.outputDir() + ": writing " + PROVENANCE + " failed: " + e.getMessage(), e);
+            throw new WeightLabException(out.outputDir() + ": writing " + prefix + PROVENANCE + " failed: " + e.getMessage(), e);
         }
     }
 

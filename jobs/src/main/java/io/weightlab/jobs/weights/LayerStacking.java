@@ -81,7 +81,7 @@ final class LayerStacking {
                 rows.add(r);
             }
             ModelWriter.writeProvenance(run.staged(), facts, "tensors", rows);
-            MergeJob.writePage(run.staged(), facts, rows);
+            MergeJob.writePage(run.staged(), "", facts, rows);
             run.console().printf("[merge] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes(written.bytes()), written.shards().size(), o.out(), run.seconds());
             return facts;
         });

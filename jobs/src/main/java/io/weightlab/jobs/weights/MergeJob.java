@@ -80,24 +80,49 @@ public final class MergeJob {
             Configuration hconf = run.hadoop();
             MergeRecipe recipe = readRecipe(hconf, o.recipe());
             if (recipe.stack() != null) return LayerStacking.run(run, o, recipe, WHAT);
-            MergePlanner planner = new MergePlanner(recipe, o.seed());
-            List<MergeRecipe.Model> models = planner.inputs();
-            Checkpoint base = planner.usesBase() ? CheckpointCatalog.open(hconf, recipe.baseModel()) : null;
-            List<Checkpoint> inputs = new ArrayList<>();
-            List<String> uris = new ArrayList<>();
-            for (MergeRecipe.Model m : models) {
+            Planned p = plan(run, recipe, o.seed(), o.outDType(), o.memoryBudget());
+            String key = o.resume() ? resumeKey(hconf, o, recipe, p.base, p.inputs) : null;
+            StagedOutput staged = run.output(o.out(), JobRun.Output.REQUIRED, WHAT, o.overwrite(), key);
+            measure(p);
+            return run.commitAfter("the merged checkpoint", () -> {
+                Map<String, Object> facts = write(run, staged, p, "", o.maxShardBytes(), run.facts());
+                console.printf("[merge] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes((Long) facts.get("bytes_out")), p.shards, o.out(), run.seconds());
+                return facts;
+            });
+        }
+    }
+
+    /** One recipe's merge as the driver planned it from the headers: nothing read yet, nothing written. */
+    static final class Planned {
+        final MergeRecipe recipe;
+        final long seed;
+        final Checkpoint base, reference;
+        final List<Checkpoint> inputs = new ArrayList<>();
+        final List<String> uris = new ArrayList<>();
+        final DType outDType;
+        final int step;
+        final Map<String, TensorMerge> merges = new LinkedHashMap<>();
+        final Map<String, TensorInfo[]> inputTensors = new LinkedHashMap<>();
+        final Passes passes;
+        long tMeasured;
+        int shards;
+
+        private Planned(JobRun run, MergeRecipe recipe, long seed, DType outDTypeOption, long memoryBudget) {
+            Configuration hconf = run.hadoop();
+            this.recipe = recipe;
+            this.seed = seed;
+            MergePlanner planner = new MergePlanner(recipe, seed);
+            base = planner.usesBase() ? CheckpointCatalog.open(hconf, recipe.baseModel()) : null;
+            for (MergeRecipe.Model m : planner.inputs()) {
                 inputs.add(CheckpointCatalog.open(hconf, m.uri()));
                 uris.add(m.uri());
             }
-            Checkpoint reference = base != null ? base : inputs.get(0);
+            reference = base != null ? base : inputs.get(0);
             MergePlanner.checkSameTensors(reference, inputs, uris);
-            DType outDType = o.outDType() != null ? o.outDType() : recipe.outDType() != null ? recipe.outDType() : recipe.dtype();
+            outDType = outDTypeOption != null ? outDTypeOption : recipe.outDType() != null ? recipe.outDType() : recipe.dtype();
             int layers = MergePlanner.layerCount(reference.tensors());
             planner.checkLayerRanges(layers);
-            int step = (int) Math.max(4096, Math.min(UNIT, o.memoryBudget() / (8L * (inputs.size() + 3))));
-
-            Map<String, TensorMerge> merges = new LinkedHashMap<>();
-            Map<String, TensorInfo[]> inputTensors = new LinkedHashMap<>();
+            step = (int) Math.max(4096, Math.min(UNIT, memoryBudget / (8L * (inputs.size() + 3))));
             for (TensorInfo t : reference.tensors()) {
                 if (!t.dtype().isFloatingPoint()) continue;
                 merges.put(t.name(), planner.plan(t, layers));
@@ -105,63 +130,73 @@ public final class MergeJob {
                 for (int i = 0; i < ts.length; i++) ts[i] = inputs.get(i).tensor(t.name());
                 inputTensors.put(t.name(), ts);
             }
-            console.printf("[merge] %s: %s of %d model(s)%s, %d floating tensor(s) of %d, %d layer(s)%n", recipe.source(), recipe.method(), inputs.size(),
+            run.console().printf("[%s] %s: %s of %d model(s)%s, %d floating tensor(s) of %d, %d layer(s)%n", run.job(), recipe.source(), recipe.method(), inputs.size(),
                     base != null ? " onto " + base.root() : "", merges.size(), reference.tensors().size(), layers);
-            String key = o.resume() ? resumeKey(hconf, o, recipe, base, inputs) : null;
-            StagedOutput staged = run.output(o.out(), JobRun.Output.REQUIRED, WHAT, o.overwrite(), key);
-
-            Passes passes = new Passes(run, base, inputTensors, merges, step, uris, recipe.baseModel());
-            passes.measure();
-            long tMeasured = System.nanoTime();
-
-            List<TransformPlanner.Planned> plans = new ArrayList<>();
-            List<String> copiedTensors = new ArrayList<>();
-            for (TensorInfo t : reference.tensors()) {
-                TensorMerge m = merges.get(t.name());
-                if (m == null) {
-                    copiedTensors.add(t.name());
-                    plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not floating point: copied from " + reference.root(), t.dtype()));
-                    continue;
-                }
-                MergeAction a = new MergeAction(m, base == null ? null : base.tensor(t.name()), inputTensors.get(t.name()), step);
-                plans.add(new TransformPlanner.Planned(t, recipe.method(), a, a.describe(), outDType != null ? outDType : t.dtype()));
-            }
-            Map<String, String> md = new TreeMap<>(ModelWriter.jobMetadata("merge"));
-            md.put("weightlab.merge_method", recipe.method());
-            md.put("weightlab.seed", Long.toString(o.seed()));
-            ModelWriter.Model model = ModelWriter.Model.of("", plans, o.maxShardBytes(), md, reference.root(), outDType, null);
-            return run.commitAfter("the merged checkpoint", () -> {
-                ModelWriter.Written written = ModelWriter.write(run, model);
-                Map<String, Object> facts = run.facts();
-                facts.put("recipe", recipe.source());
-                facts.put("merge_method", recipe.method());
-                facts.put("base_model", recipe.baseModel());
-                facts.put("models", uris);
-                facts.put("seed", o.seed());
-                facts.put("out_dtype", outDType == null ? "as stored" : outDType.name());
-                facts.put("measure_passes", passes.passes);
-                facts.put("tie_broken_cuts", passes.partialCuts);
-                facts.put("seconds_measure", run.secondsAt(tMeasured));
-                facts.put("seconds", run.seconds());
-                facts.put("bytes_out", written.bytes());
-                facts.put("copied", written.copied());
-                facts.put("copied_tensors", copiedTensors);
-                List<Map<String, Object>> rows = new ArrayList<>();
-                for (TensorMerge m : merges.values()) rows.add(row(m, base != null));
-                ModelWriter.writeProvenance(staged, facts, "tensors", rows);
-                writePage(staged, facts, rows);
-                console.printf("[merge] wrote %s in %d shard(s) to %s in %.1f s%n", Format.bytes(written.bytes()), written.shards().size(), o.out(), run.seconds());
-                return facts;
-            });
+            passes = new Passes(run, base, inputTensors, merges, step, uris, recipe.baseModel());
         }
     }
 
+    /** Plans {@code recipe} (headers only): every check of the recipe against the models runs here, before any output is begun. */
+    static Planned plan(JobRun run, MergeRecipe recipe, long seed, DType outDTypeOption, long memoryBudget) {
+        return new Planned(run, recipe, seed, outDTypeOption, memoryBudget);
+    }
+
+    /** The measuring passes (finite checks, norms, dots, top-k cuts). */
+    static void measure(Planned p) {
+        p.passes.measure();
+        p.tMeasured = System.nanoTime();
+    }
+
+    /**
+     * Writes the measured merge into the staged output under {@code prefix} ("" or e.g. "top/1-name/"): shards, the
+     * base's config and tokenizer, the provenance and the page. {@code facts} is the run-facts map to fill and record.
+     */
+    static Map<String, Object> write(JobRun run, StagedOutput staged, Planned p, String prefix, long maxShardBytes, Map<String, Object> facts) throws IOException {
+        MergeRecipe recipe = p.recipe;
+        List<TransformPlanner.Planned> plans = new ArrayList<>();
+        List<String> copiedTensors = new ArrayList<>();
+        for (TensorInfo t : p.reference.tensors()) {
+            TensorMerge m = p.merges.get(t.name());
+            if (m == null) {
+                copiedTensors.add(t.name());
+                plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not floating point: copied from " + p.reference.root(), t.dtype()));
+                continue;
+            }
+            MergeAction a = new MergeAction(m, p.base == null ? null : p.base.tensor(t.name()), p.inputTensors.get(t.name()), p.step);
+            plans.add(new TransformPlanner.Planned(t, recipe.method(), a, a.describe(), p.outDType != null ? p.outDType : t.dtype()));
+        }
+        Map<String, String> md = new TreeMap<>(ModelWriter.jobMetadata("merge"));
+        md.put("weightlab.merge_method", recipe.method());
+        md.put("weightlab.seed", Long.toString(p.seed));
+        ModelWriter.Model model = ModelWriter.Model.of(prefix, plans, maxShardBytes, md, p.reference.root(), p.outDType, null);
+        ModelWriter.Written written = ModelWriter.write(run, model);
+        p.shards = written.shards().size();
+        facts.put("recipe", recipe.source());
+        facts.put("merge_method", recipe.method());
+        facts.put("base_model", recipe.baseModel());
+        facts.put("models", p.uris);
+        facts.put("seed", p.seed);
+        facts.put("out_dtype", p.outDType == null ? "as stored" : p.outDType.name());
+        facts.put("measure_passes", p.passes.passes);
+        facts.put("tie_broken_cuts", p.passes.partialCuts);
+        facts.put("seconds_measure", run.secondsAt(p.tMeasured));
+        facts.put("seconds", run.seconds());
+        facts.put("bytes_out", written.bytes());
+        facts.put("copied", written.copied());
+        facts.put("copied_tensors", copiedTensors);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (TensorMerge m : p.merges.values()) rows.add(row(m, p.base != null));
+        ModelWriter.writeProvenance(staged, prefix, facts, "tensors", rows);
+        writePage(staged, prefix, facts, rows);
+        return facts;
+    }
+
     /** The page beside the provenance it is drawn from; a page that cannot be written fails the run like any other output. */
-    static void writePage(StagedOutput staged, Map<String, Object> facts, List<Map<String, Object>> rows) {
+    static void writePage(StagedOutput staged, String prefix, Map<String, Object> facts, List<Map<String, Object>> rows) {
         try {
-            staged.writeString(PAGE, io.weightlab.common.report.MergeReport.render(facts, rows));
+            staged.writeString(prefix + PAGE, io.weightlab.common.report.MergeReport.render(facts, rows));
         } catch (IOException e) {
-            throw new io.weightlab.common.error.WeightLabException(staged.outputDir() + ": writing " + PAGE + " failed: " + e.getMessage(), e);
+            throw new io.weightlab.common.error.WeightLabException(staged.outputDir() + ": writing " + prefix + PAGE + " failed: " + e.getMessage(), e);
         }
     }
 

@@ -550,6 +550,28 @@ public class ReportRenderTest {
         screenshot("lr-scales");
     }
 
+    /** merge --screen's page: every candidate a row of the table, in rank order, its score as in screen.json. */
+    @Test
+    void screenPageListsEveryCandidateInRankOrder() throws IOException {
+        Path base = tmp.resolve("screen-base"), ft = tmp.resolve("screen-ft"), grid = tmp.resolve("screen.yaml"), out = tmp.resolve("screen-out");
+        assertEquals(0, Cli.run("synth", "--preset", "llama-tiny", "--out", base.toString(), "--dtype", "F32", "--seed", "1").exit());
+        assertEquals(0, Cli.run("synth", "--preset", "llama-tiny", "--out", ft.toString(), "--dtype", "F32", "--seed", "2").exit());
+        Files.writeString(grid, "merge_method: ties\nbase_model: " + base + "\nmodels:\n  - model: " + ft + "\n    parameters: {weight: 1}\n"
+                + "grid:\n  merge_method: [ties, task_arithmetic]\n  lambda: [0.5, 1.0]\n");
+        Cli.Run r = Cli.run("merge", "--screen", grid.toString(), "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode cands = JSON.readTree(out.resolve("screen.json").toFile()).get("candidates");
+        JavascriptExecutor js = open(out.resolve("report.html"));
+        assertEquals((long) cands.size(), ((Number) js.executeScript("return document.querySelectorAll('#screen-table tbody tr').length")).longValue());
+        List<Double> ranks = columnValues(js, "#screen-table", "rank");
+        List<Double> scores = columnValues(js, "#screen-table", "score");
+        for (int i = 0; i < cands.size(); i++) {
+            assertEquals(i + 1, ranks.get(i), 0.0, "sorted by rank");
+            double want = cands.get(i).get("score").asDouble();
+            assertEquals(want, scores.get(i), 5e-3 * Math.abs(want), "table shows 3-4 digits");
+        }
+    }
+
     @SuppressWarnings("unchecked")
     static List<Double> columnValues(JavascriptExecutor js, String table, String key) {
         List<Object> v = (List<Object>) js.executeScript("var ths = Array.from(document.querySelectorAll(arguments[1] + ' thead th'));"
