@@ -95,6 +95,7 @@ public final class AdapterMergeJob {
             }
             console.printf("[merge] %s of %d adapter(s), %d module(s), rank %d%s%n", o.combination(), inputs.size(), modules.size(), newRank,
                     name.equals(spec.getKey()) ? "" : " (one adapter: linear, as PEFT)");
+            checkBeforeWriting(run, inputs, modules, comb, newRank);
             StagedOutput staged = run.output(o.out(), JobRun.Output.REQUIRED, WHAT, o.overwrite());
             return run.commitAfter("the merged adapter", () -> {
                 List<ModuleTask> tasks = new ArrayList<>();
@@ -136,6 +137,34 @@ public final class AdapterMergeJob {
                 return writeReport(run, staged, o, name, newRank, scaling, inputs, results, tasks);
             });
         }
+    }
+
+    /**
+     * Everything that can refuse the merge, before any output exists: each module against the combination (headers),
+     * then NaN/Inf in any adapter (one task per adapter; adapters are small). A module task failing later would leave
+     * the other modules' tasks writing into a staging the failure is removing.
+     */
+    private static void checkBeforeWriting(JobRun run, List<Input> inputs, List<String> modules, AdapterCombination comb, int newRank) {
+        for (String m : modules) {
+            List<Integer> ranks = new ArrayList<>();
+            ClientModule any = null;
+            for (Input in : inputs) {
+                ClientModule cm = in.modules().get(m);
+                if (cm == null) continue;
+                ranks.add((int) cm.a().dim(0));
+                any = cm;
+            }
+            comb.checkModule(m, ranks.stream().mapToInt(Integer::intValue).toArray(), (int) any.a().dim(1), (int) any.b().dim(0), newRank);
+        }
+        var conf = run.conf();
+        List<Checkpoint> adapters = new ArrayList<>();
+        for (Input in : inputs) adapters.add(in.weights());
+        List<String> problems = run.jsc().parallelize(adapters, Math.max(1, adapters.size())).map(c -> {
+            try (RangeReader r = new RangeReader(conf.value().get())) {
+                return io.weightlab.common.fed.ClientMoments.nonFiniteProblem(r, c);
+            }
+        }).collect();
+        for (String p : problems) if (p != null) throw new UsageException(p);
     }
 
     /** Each adapter's config and headers, its modules with their scalings, and its config rank (max of r and rank_pattern). */

@@ -20,6 +20,12 @@ public interface AdapterCombination extends Serializable {
      */
     LoraPair combine(String module, List<LoraPair> present, double[] weights, int newRank, long seed);
 
+    /**
+     * Refuses, on the driver from headers, a module this combination cannot merge (the ranks of the adapters that have
+     * it, its ΔW's [out, in]), so a failing module never starts writing while other modules' tasks run.
+     */
+    default void checkModule(String module, int[] ranks, int in, int out, int newRank) { }
+
     /** Whether the combination forms each adapter's ΔW densely (out x in doubles per adapter): the memory line in the report. */
     default boolean formsDelta() { return false; }
 

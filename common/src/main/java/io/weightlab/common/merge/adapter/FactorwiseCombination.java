@@ -32,6 +32,13 @@ final class FactorwiseCombination implements AdapterCombination {
     public int newRank(int[] configRanks) { return AdapterCombination.sameRank(name, configRanks); }
 
     @Override
+    public void checkModule(String module, int[] ranks, int in, int out, int newRank) {
+        for (int i = 0; i < ranks.length; i++) {
+            if (ranks[i] != newRank) throw new UsageException(module + ": rank " + ranks[i] + " in one adapter, " + newRank + " in the config ranks (rule: SameRank)");
+        }
+    }
+
+    @Override
     public LoraPair combine(String module, List<LoraPair> present, double[] weights, int newRank, long seed) {
         int k = present.size(), in = present.get(0).in(), out = present.get(0).out();
         double[][] as = new double[k][], bs = new double[k][];

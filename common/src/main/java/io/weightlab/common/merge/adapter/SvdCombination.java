@@ -47,6 +47,14 @@ final class SvdCombination implements AdapterCombination {
     @Override public boolean formsDelta() { return prune != Prune.NONE || ties; }
 
     @Override
+    public void checkModule(String module, int[] ranks, int in, int out, int newRank) {
+        if (newRank > Math.min(in, out)) {
+            throw new UsageException(module + ": svd rank " + newRank + " exceeds the module's smaller side " + Math.min(in, out) + " [" + out + " x " + in
+                    + "]; pass svd_rank ≤ " + Math.min(in, out) + " (rule: SvdRank)");
+        }
+    }
+
+    @Override
     public LoraPair combine(String module, List<LoraPair> present, double[] weights, int newRank, long seed) {
         int in = present.get(0).in(), out = present.get(0).out();
         if (newRank > Math.min(in, out)) {
