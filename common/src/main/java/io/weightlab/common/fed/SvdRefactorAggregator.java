@@ -20,21 +20,15 @@ public final class SvdRefactorAggregator implements LoraAggregator {
         LoraPair st = new StackingAggregator().aggregate(clients, p);
         int big = st.r(), in = st.in(), out = st.out();
         int r = Math.min(rank > 0 ? rank : maxRank(clients), Math.min(big, Math.min(in, out)));
-        Lapack.Qr qb = Lapack.qr(st.b(), out, big);                     // B' = Q_B R_B, Q_B [out, kb]
-        double[] at = new double[in * big];
-        for (int t = 0; t < big; t++) for (int j = 0; j < in; j++) at[j * big + t] = st.a()[t * in + j];
-        Lapack.Qr qa = Lapack.qr(at, in, big);                          // A'ᵀ = Q_A R_A, Q_A [in, ka]
-        int kb = qb.k(), ka = qa.k();
-        double[] core = Lapack.multiply(qb.r(), false, qa.r(), true, kb, ka, big); // R_B R_Aᵀ [kb, ka]
-        Lapack.Factors f = Lapack.svd(core, kb, ka);
+        Lapack.Factors f = io.weightlab.common.linalg.LowRankSpectrum.factors(st.b(), out, big, st.a(), in);
         r = Math.min(r, f.k());
-        double[] uSmall = new double[kb * r], vSmall = new double[ka * r];
-        for (int i = 0; i < kb; i++) for (int t = 0; t < r; t++) uSmall[i * r + t] = f.u()[i * f.k() + t] * Math.sqrt(f.s()[t]);
-        for (int j = 0; j < ka; j++) for (int t = 0; t < r; t++) vSmall[j * r + t] = f.vt()[t * ka + j] * Math.sqrt(f.s()[t]);
-        double[] b = Lapack.multiply(qb.q(), false, uSmall, false, out, r, kb);   // [out, r]
-        double[] aT = Lapack.multiply(qa.q(), false, vSmall, false, in, r, ka);  // [in, r]
-        double[] a = new double[r * in];
-        for (int j = 0; j < in; j++) for (int t = 0; t < r; t++) a[t * in + j] = aT[j * r + t];
+        // √S on each side: B = U_r √S_r, A = √S_r V_rᵀ
+        double[] b = new double[out * r], a = new double[r * in];
+        for (int t = 0; t < r; t++) {
+            double root = Math.sqrt(f.s()[t]);
+            for (int i = 0; i < out; i++) b[i * r + t] = f.u()[i * f.k() + t] * root;
+            for (int j = 0; j < in; j++) a[t * in + j] = f.vt()[t * in + j] * root;
+        }
         return new LoraPair(a, b, r, in, out, 1.0);
     }
 

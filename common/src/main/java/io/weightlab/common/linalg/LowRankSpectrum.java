@@ -33,6 +33,21 @@ public final class LowRankSpectrum {
         return sv;
     }
 
+    /**
+     * The thin SVD of B·A with its factors, never forming the product: U = Q_B U_c (out x k), Vᵀ = V_cᵀ Q_Aᵀ (k x in),
+     * the singular values those of the core R_B R_Aᵀ, k = min of the core's sides.
+     */
+    public static Lapack.Factors factors(double[] b, int out, int r, double[] a, int in) {
+        Lapack.Qr qb = Lapack.qr(b, out, r);
+        Lapack.Qr qa = Lapack.qr(transpose(a, r, in), in, r);
+        int kb = qb.k(), ka = qa.k();
+        Lapack.Factors core = Lapack.svd(Lapack.multiply(qb.r(), false, qa.r(), true, kb, ka, r), kb, ka);
+        int k = core.k();
+        double[] u = Lapack.multiply(qb.q(), false, core.u(), false, out, k, kb);                 // [out, k]
+        double[] v = Lapack.multiply(qa.q(), false, core.vt(), true, in, k, ka);                  // [in, k]
+        return new Lapack.Factors(u, core.s(), transpose(v, in, k), out, in);
+    }
+
     /** W + s·B·A into {@code w} (row-major out x in), in place: the dense merge PEFT's merge_and_unload performs. */
     public static void addProduct(double[] w, double[] b, int out, int r, double[] a, int in, double s) {
         double[] ba = Lapack.multiply(b, false, a, false, out, in, r);

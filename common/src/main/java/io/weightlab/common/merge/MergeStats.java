@@ -265,6 +265,19 @@ public final class MergeStats implements Serializable {
         return this;
     }
 
+    /** The whole-tensor facts of a finished first pass into the tensor's merge (norms, dots, Gram matrices). */
+    public void copyFirstPassInto(TensorMerge m) {
+        System.arraycopy(l1, 0, m.l1, 0, m.inputs);
+        System.arraycopy(l1Kept, 0, m.l1Kept, 0, m.inputs);
+        System.arraycopy(sumSq, 0, m.sumSq, 0, m.inputs);
+        System.arraycopy(kept, 0, m.kept, 0, m.inputs);
+        m.dotBX = dot;
+        m.sqB = sqB;
+        m.sqX = sqX;
+        if (m.method.needsGram()) m.gram = gram.clone();
+        if (columnGram != null) m.columnGram = columnGram.clone();
+    }
+
     public MergeStats merge(MergeStats o) {
         parts.putAll(o.parts);
         for (int k = 0; k < nonFinite.length; k++) {

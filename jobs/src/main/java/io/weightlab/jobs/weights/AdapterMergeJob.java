@@ -147,14 +147,20 @@ public final class AdapterMergeJob {
     private static void checkBeforeWriting(JobRun run, List<Input> inputs, List<String> modules, AdapterCombination comb, int newRank) {
         for (String m : modules) {
             List<Integer> ranks = new ArrayList<>();
+            List<String> files = new ArrayList<>();
             ClientModule any = null;
             for (Input in : inputs) {
                 ClientModule cm = in.modules().get(m);
                 if (cm == null) continue;
                 ranks.add((int) cm.a().dim(0));
+                files.add(cm.a().file() + " (r " + cm.a().dim(0) + ")");
                 any = cm;
             }
-            comb.checkModule(m, ranks.stream().mapToInt(Integer::intValue).toArray(), (int) any.a().dim(1), (int) any.b().dim(0), newRank);
+            try {
+                comb.checkModule(m, ranks.stream().mapToInt(Integer::intValue).toArray(), (int) any.a().dim(1), (int) any.b().dim(0), newRank);
+            } catch (UsageException e) {
+                throw new UsageException(e.getMessage() + "; in " + String.join(", ", files));
+            }
         }
         var conf = run.conf();
         List<Checkpoint> adapters = new ArrayList<>();

@@ -271,15 +271,7 @@ public final class MergeJob {
                 MergeStats s = e.getValue().finish();
                 checkFinite(e.getKey(), s);
                 TensorMerge m = merges.get(e.getKey());
-                System.arraycopy(s.l1, 0, m.l1, 0, m.inputs);
-                System.arraycopy(s.l1Kept, 0, m.l1Kept, 0, m.inputs);
-                System.arraycopy(s.sumSq, 0, m.sumSq, 0, m.inputs);
-                System.arraycopy(s.kept, 0, m.kept, 0, m.inputs);
-                m.dotBX = s.dot;
-                m.sqB = s.sqB;
-                m.sqX = s.sqX;
-                if (m.method.needsGram()) m.gram = s.gram.clone();
-                if (s.columnGram != null) m.columnGram = s.columnGram.clone();
+                s.copyFirstPassInto(m);
                 if (m.method.ranksAcrossInputs(m)) {
                     // one search over the value ranked across inputs, at input 0, now that its k is known
                     m.rankedKeep = m.method.rankK(m, s.nonZeroRanked);

@@ -80,15 +80,7 @@ final class ScreenPasses {
             for (int c = 0; c < plan.candidates(); c++) {
                 MergeStats s = e.getValue().stats[c].finish();
                 TensorMerge m = plan.merges.get(c).get(e.getKey());
-                System.arraycopy(s.l1, 0, m.l1, 0, m.inputs);
-                System.arraycopy(s.l1Kept, 0, m.l1Kept, 0, m.inputs);
-                System.arraycopy(s.sumSq, 0, m.sumSq, 0, m.inputs);
-                System.arraycopy(s.kept, 0, m.kept, 0, m.inputs);
-                m.dotBX = s.dot;
-                m.sqB = s.sqB;
-                m.sqX = s.sqX;
-                if (m.method.needsGram()) m.gram = s.gram.clone();
-                if (s.columnGram != null) m.columnGram = s.columnGram.clone();
+                s.copyFirstPassInto(m);
             }
         }
         advance(first);

@@ -42,11 +42,11 @@ public final class AdapterCombinations {
     private AdapterCombinations() {}
 
     private static AdapterCombination factorwise(MethodParams p, Prune prune, boolean ties) {
-        return new FactorwiseCombination(p.method(), prune, ties, byFrequency(p), density(p, prune));
+        return new FactorwiseCombination(p.method(), new PeftMergeFunctions.Spec(prune, ties, byFrequency(p), density(p, prune)));
     }
 
     private static AdapterCombination svd(MethodParams p, Prune prune, boolean ties) {
-        return new SvdCombination(p.method(), prune, ties, byFrequency(p), density(p, prune), (int) p.number("svd_rank", 0),
+        return new SvdCombination(new PeftMergeFunctions.Spec(prune, ties, byFrequency(p), density(p, prune)), (int) p.number("svd_rank", 0),
                 p.has("svd_clamp") ? p.number("svd_clamp", Double.NaN) : Double.NaN);
     }
 

@@ -2,7 +2,6 @@ package io.weightlab.common.merge.adapter;
 
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.fed.LoraPair;
-import io.weightlab.common.merge.adapter.PeftMergeFunctions.Prune;
 
 import java.util.List;
 
@@ -15,17 +14,11 @@ final class FactorwiseCombination implements AdapterCombination {
     private static final long serialVersionUID = 1L;
 
     private final String name;
-    private final Prune prune;
-    private final boolean ties;
-    private final boolean byFrequency;
-    private final double density;
+    private final PeftMergeFunctions.Spec function;
 
-    FactorwiseCombination(String name, Prune prune, boolean ties, boolean byFrequency, double density) {
+    FactorwiseCombination(String name, PeftMergeFunctions.Spec function) {
         this.name = name;
-        this.prune = prune;
-        this.ties = ties;
-        this.byFrequency = byFrequency;
-        this.density = density;
+        this.function = function;
     }
 
     @Override
@@ -43,17 +36,19 @@ final class FactorwiseCombination implements AdapterCombination {
         int k = present.size(), in = present.get(0).in(), out = present.get(0).out();
         double[][] as = new double[k][], bs = new double[k][];
         double[] wa = new double[k], wb = new double[k];
+        int[] ranks = new int[k];
+        for (int i = 0; i < k; i++) ranks[i] = present.get(i).r();
+        checkModule(module, ranks, in, out, newRank);
         for (int i = 0; i < k; i++) {
             LoraPair p = present.get(i);
-            if (p.r() != newRank) throw new UsageException(module + ": rank " + p.r() + " in adapter " + (i + 1) + ", " + newRank + " in the config ranks (rule: SameRank)");
             as[i] = p.a().clone();
             bs[i] = p.b().clone();
             double ws = weights[i] * p.scaling();
             wb[i] = Math.sqrt(Math.abs(ws));
             wa[i] = ws >= 0 ? wb[i] : -wb[i];
         }
-        double[] a = PeftMergeFunctions.merge(as, wa, prune, ties, byFrequency, density, seed, module + ".lora_A");
-        double[] b = PeftMergeFunctions.merge(bs, wb, prune, ties, byFrequency, density, seed, module + ".lora_B");
+        double[] a = function.merge(as, wa, seed, module + ".lora_A");
+        double[] b = function.merge(bs, wb, seed, module + ".lora_B");
         return new LoraPair(a, b, newRank, in, out, 1.0);
     }
 }

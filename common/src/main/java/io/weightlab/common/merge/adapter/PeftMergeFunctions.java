@@ -14,6 +14,16 @@ import java.util.Arrays;
 public final class PeftMergeFunctions {
     public enum Prune { NONE, MAGNITUDE, RANDOM }
 
+    /** One of PEFT's merge functions with its parameters: task_arithmetic, ties, dare_linear, dare_ties, magnitude_prune. */
+    public record Spec(Prune prune, boolean ties, boolean byFrequency, double density) implements java.io.Serializable {
+        /** Whether it changes values elementwise beyond a weighted sum (then ΔW must be formed to apply it). */
+        public boolean elementwise() { return prune != Prune.NONE || ties; }
+
+        public double[] merge(double[][] tasks, double[] weights, long seed, String stream) {
+            return PeftMergeFunctions.merge(tasks, weights, prune, ties, byFrequency, density, seed, stream);
+        }
+    }
+
     private PeftMergeFunctions() {}
 
     /**

@@ -3,7 +3,7 @@ package io.weightlab.common.merge.adapter;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.fed.LoraPair;
 import io.weightlab.common.linalg.Lapack;
-import io.weightlab.common.merge.adapter.PeftMergeFunctions.Prune;
+import io.weightlab.common.linalg.LowRankSpectrum;
 
 import java.util.Arrays;
 import java.util.List;
@@ -18,20 +18,12 @@ import java.util.List;
 final class SvdCombination implements AdapterCombination {
     private static final long serialVersionUID = 1L;
 
-    private final String name;
-    private final Prune prune;
-    private final boolean ties;
-    private final boolean byFrequency;
-    private final double density;
+    private final PeftMergeFunctions.Spec function;
     private final int svdRank;
     private final double clamp;   // NaN: none
 
-    SvdCombination(String name, Prune prune, boolean ties, boolean byFrequency, double density, int svdRank, double clamp) {
-        this.name = name;
-        this.prune = prune;
-        this.ties = ties;
-        this.byFrequency = byFrequency;
-        this.density = density;
+    SvdCombination(PeftMergeFunctions.Spec function, int svdRank, double clamp) {
+        this.function = function;
         this.svdRank = svdRank;
         this.clamp = clamp;
     }
@@ -44,7 +36,7 @@ final class SvdCombination implements AdapterCombination {
         return r;
     }
 
-    @Override public boolean formsDelta() { return prune != Prune.NONE || ties; }
+    @Override public boolean formsDelta() { return function.elementwise(); }
 
     @Override
     public void checkModule(String module, int[] ranks, int in, int out, int newRank) {
@@ -57,10 +49,7 @@ final class SvdCombination implements AdapterCombination {
     @Override
     public LoraPair combine(String module, List<LoraPair> present, double[] weights, int newRank, long seed) {
         int in = present.get(0).in(), out = present.get(0).out();
-        if (newRank > Math.min(in, out)) {
-            throw new UsageException(module + ": svd rank " + newRank + " exceeds the module's smaller side " + Math.min(in, out) + " [" + out + " x " + in
-                    + "]; pass svd_rank ≤ " + Math.min(in, out) + " (rule: SvdRank)");
-        }
+        checkModule(module, null, in, out, newRank);
         Lapack.Factors f = formsDelta() ? denseSvd(module, present, weights, newRank, seed, in, out) : lowRankSvd(present, weights, newRank, in, out);
         int r = newRank;
         double[] b = new double[out * r], a = new double[r * in];
@@ -80,36 +69,21 @@ final class SvdCombination implements AdapterCombination {
     private Lapack.Factors denseSvd(String module, List<LoraPair> present, double[] weights, int r, long seed, int in, int out) {
         double[][] deltas = new double[present.size()][];
         for (int k = 0; k < deltas.length; k++) deltas[k] = present.get(k).delta();
-        double[] dw = PeftMergeFunctions.merge(deltas, weights, prune, ties, byFrequency, density, seed, module + ".delta");
+        double[] dw = function.merge(deltas, weights, seed, module + ".delta");
         Arrays.fill(deltas, null);
         // the Gram route is exact to ε·σ₁²/gap in the kept triplets; a full dgesdd when most of the spectrum is kept
         return 2 * r <= Math.min(in, out) ? Lapack.topSvd(dw, out, in, r) : truncate(Lapack.svd(dw, out, in), r);
     }
 
-    /** Σ w_k s_k B_k A_k = B'·A' with B' = [B_k], A' = [w_k s_k A_k]: QR of B' and A'ᵀ, SVD of the R x R core. */
+    /** Σ w_k s_k B_k A_k = B'·A' with B' = [B_k], A' = [w_k s_k A_k] (the cat factors): its SVD from the factors, zero-padded to r. */
     private static Lapack.Factors lowRankSvd(List<LoraPair> present, double[] weights, int r, int in, int out) {
         LoraPair st = new CatCombination().combine("", present, weights, rankSum(present), 0);
-        int big = st.r();
-        Lapack.Qr qb = Lapack.qr(st.b(), out, big);
-        double[] at = new double[in * big];
-        for (int t = 0; t < big; t++) for (int j = 0; j < in; j++) at[j * big + t] = st.a()[t * in + j];
-        Lapack.Qr qa = Lapack.qr(at, in, big);
-        int kb = qb.k(), ka = qa.k();
-        Lapack.Factors core = Lapack.svd(Lapack.multiply(qb.r(), false, qa.r(), true, kb, ka, big), kb, ka);
-        int kc = core.k();
-        // ΔW = (Q_B U_c) S_c (Q_A V_c)ᵀ; ranks beyond the core's are zero singular values
+        Lapack.Factors f = LowRankSpectrum.factors(st.b(), out, st.r(), st.a(), in);
+        int keep = Math.min(r, f.k());
         double[] u = new double[out * r], vt = new double[r * in], s = new double[r];
-        int keep = Math.min(r, kc);
-        double[] uc = new double[kb * keep], vc = new double[ka * keep];
-        for (int i = 0; i < kb; i++) for (int t = 0; t < keep; t++) uc[i * keep + t] = core.u()[i * kc + t];
-        for (int j = 0; j < ka; j++) for (int t = 0; t < keep; t++) vc[j * keep + t] = core.vt()[t * ka + j];
-        double[] uk = Lapack.multiply(qb.q(), false, uc, false, out, keep, kb);
-        double[] vk = Lapack.multiply(qa.q(), false, vc, false, in, keep, ka);
-        for (int t = 0; t < keep; t++) {
-            s[t] = core.s()[t];
-            for (int i = 0; i < out; i++) u[i * r + t] = uk[i * keep + t];
-            for (int j = 0; j < in; j++) vt[t * in + j] = vk[j * keep + t];
-        }
+        System.arraycopy(f.s(), 0, s, 0, keep);
+        System.arraycopy(f.vt(), 0, vt, 0, keep * in);
+        for (int i = 0; i < out; i++) System.arraycopy(f.u(), i * f.k(), u, i * r, keep);
         return new Lapack.Factors(u, s, vt, out, in);
     }
 
