@@ -76,8 +76,10 @@ public final class ClientMoments implements Serializable {
      * Client k's values {@code x[0..len)} at the same positions as {@code ref[0..len)} (or null): NaN/Inf count,
      * squared update over finite differences, and the full moments when {@code full}. Consecutive pieces of a slice
      * add up to the slice's result, so the aggregation pass can validate the values it has already read.
+     * Returns this block's Σ (x − ref)² over finite differences (0 without a reference), which the aggregation's
+     * diagnostics reuse.
      */
-    public void add(int k, double[] x, int len, double[] ref, boolean full) {
+    public double add(int k, double[] x, int len, double[] ref, boolean full) {
         if (full) {
             moments[k].addBlock(x, 0, len);
             nonFinite[k] = moments[k].nonFiniteCount();
@@ -87,7 +89,7 @@ public final class ClientMoments implements Serializable {
             // a finite sum means every difference, hence every value of x, was finite: the filtered loop only on a hit
             if (Double.isFinite(s)) {
                 updateSq[k] += s;
-                return;
+                return s;
             }
             double f = 0;
             for (int i = 0; i < len; i++) {
@@ -95,8 +97,11 @@ public final class ClientMoments implements Serializable {
                 if (Double.isFinite(d)) f += d * d;
             }
             updateSq[k] += f;
+            if (!full) nonFinite[k] += nonFiniteCount(x, len);
+            return f;
         }
         if (!full) nonFinite[k] += nonFiniteCount(x, len);
+        return 0;
     }
 
     /** Σ (x − r)² in four interleaved partial sums (four independent add chains instead of one). */

@@ -7,6 +7,8 @@ import io.weightlab.common.model.DType;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.stats.MomentAccumulator;
 
+import static io.weightlab.common.fed.ClientMoments.squaredDifference;
+
 import java.io.Serializable;
 import java.util.List;
 
@@ -45,12 +47,12 @@ public final class TensorAggregation implements Serializable {
     /** Per-tensor facts the report needs, mergeable across slices. */
     public static final class Diagnostics implements Serializable {
         public final MomentAccumulator output = new MomentAccumulator();   // of y, before the variance correction
-        public double spread;          // Σ_k p_k Σ_i (x_k,i − x̄_i)²
-        public double meanUpdateSq;    // Σ_i (x̄_i − r_i)²
-        public final double[] dotWithMean, updateSq; // Σ_i (x_k,i − r_i)(x̄_i − r_i), Σ_i (x_k,i − r_i)²
+        public double spread;          // Σ_k p_k Σ_i (x_k,i − y_i)²
+        public double meanUpdateSq;    // Σ_i (y_i − r_i)²
+        public final double[] clientSpread, updateSq; // Σ_i (x_k,i − y_i)², Σ_i (x_k,i − r_i)²
 
         public Diagnostics(int k) {
-            dotWithMean = new double[k];
+            clientSpread = new double[k];
             updateSq = new double[k];
         }
 
@@ -58,11 +60,24 @@ public final class TensorAggregation implements Serializable {
             output.merge(o.output);
             spread += o.spread;
             meanUpdateSq += o.meanUpdateSq;
-            for (int i = 0; i < dotWithMean.length; i++) {
-                dotWithMean[i] += o.dotWithMean[i];
+            for (int i = 0; i < clientSpread.length; i++) {
+                clientSpread[i] += o.clientSpread[i];
                 updateSq[i] += o.updateSq[i];
             }
             return this;
+        }
+
+        /**
+         * cos(u_k, m) of client k's update u = x − r and the mean update m = y − r from sums over any set of tensors,
+         * by the polarization identity u·m = (‖u‖² + ‖m‖² − ‖u − m‖²) / 2 with u − m = x − y: the three squares are
+         * what the round sums anyway, so no pass computes the dot product. Its absolute error is a few ulps of
+         * (‖u‖² + ‖m‖² + ‖u − m‖²) / (‖u‖‖m‖), below 1e-12 unless the two norms differ by more than 1e3
+         * (docs/algorithms.md, federated diagnostics); NaN when either norm is zero.
+         */
+        public static double cosineToMean(double updateSq, double meanUpdateSq, double clientSpread) {
+            if (!(updateSq > 0 && meanUpdateSq > 0)) return Double.NaN;
+            double dot = 0.5 * ((updateSq + meanUpdateSq) - clientSpread);
+            return Math.max(-1.0, Math.min(1.0, dot / Math.sqrt(updateSq * meanUpdateSq)));
         }
     }
 
@@ -91,6 +106,8 @@ public final class TensorAggregation implements Serializable {
         double[][] xs = new double[k][block];
         double[] ref = reference == null ? null : new double[block];
         double[] y = new double[block];
+        // the one-read pass has each client's Σ (x − r)² over the block from validation: diagnose reuses it
+        double[] blockSq = seen != null && ref != null && clip == null && diag != null ? new double[k] : null;
         for (int off = 0; off < count; off += stepElements) {
             int len = Math.min(stepElements, count - off);
             long from = first + off;
@@ -106,12 +123,15 @@ public final class TensorAggregation implements Serializable {
                     double[] x = xs[c];
                     DType dt = clients.get(c).dtype();
                     ElementDecoder.decode(dt, raw[c], b * dt.byteSize(), n, x, 0);
-                    if (seen != null) seen.add(c, x, n, ref, fullMoments);
+                    if (seen != null) {
+                        double sq = seen.add(c, x, n, ref, fullMoments);
+                        if (blockSq != null) blockSq[c] = sq;
+                    }
                     if (clip != null && clip[c] != 1.0) for (int i = 0; i < n; i++) x[i] = ref[i] + clip[c] * (x[i] - ref[i]);
                 }
                 aggregator.combine(xs, weights, n, y);
                 if (selfWeight > 0) for (int i = 0; i < n; i++) y[i] = selfWeight * ref[i] + (1 - selfWeight) * y[i];
-                if (diag != null) diagnose(xs, ref, y, n, diag);
+                if (diag != null) diagnose(xs, ref, y, n, blockSq, diag);
                 System.arraycopy(y, 0, out, off + b, n);
             }
         }
@@ -123,51 +143,29 @@ public final class TensorAggregation implements Serializable {
         r.read(t.file(), t.dataBegin() + t.dtype().byteLength(from), dst, 0, len * t.dtype().byteSize());
     }
 
-    /** One pass over each client's values for its spread term and, with a reference, its update's dot and square. */
-    private void diagnose(double[][] xs, double[] ref, double[] y, int len, Diagnostics d) {
+    /**
+     * One pass over each client's values for its spread Σ (x − y)² and, with a reference, its update's Σ (x − r)²
+     * unless validation already summed it ({@code blockSq}); the cosine to the mean update follows from these
+     * ({@link Diagnostics#cosineToMean}).
+     */
+    private void diagnose(double[][] xs, double[] ref, double[] y, int len, double[] blockSq, Diagnostics d) {
         d.output.addBlock(y, 0, len);
         if (ref != null) {
-            for (int i = 0; i < len; i++) {
-                double m = y[i] - ref[i];
-                d.meanUpdateSq += m * m;
+            double m0 = 0, m1 = 0;
+            int i = 0;
+            for (; i + 1 < len; i += 2) {
+                double a = y[i] - ref[i], b = y[i + 1] - ref[i + 1];
+                m0 += a * a;
+                m1 += b * b;
             }
+            if (i < len) m0 += (y[i] - ref[i]) * (y[i] - ref[i]);
+            d.meanUpdateSq += m0 + m1;
         }
         for (int c = 0; c < xs.length; c++) {
-            double[] x = xs[c];
-            // two interleaved partial sums per quantity: independent add chains, which is what bounds these loops
-            double s0 = 0, s1 = 0;
-            int i = 0;
-            if (ref == null) {
-                for (; i + 1 < len; i += 2) {
-                    double e0 = x[i] - y[i], e1 = x[i + 1] - y[i + 1];
-                    s0 += e0 * e0;
-                    s1 += e1 * e1;
-                }
-                for (; i < len; i++) {
-                    double e = x[i] - y[i];
-                    s0 += e * e;
-                }
-            } else {
-                double dot0 = 0, dot1 = 0, sq0 = 0, sq1 = 0;
-                for (; i + 1 < len; i += 2) {
-                    double e0 = x[i] - y[i], u0 = x[i] - ref[i], e1 = x[i + 1] - y[i + 1], u1 = x[i + 1] - ref[i + 1];
-                    s0 += e0 * e0;
-                    s1 += e1 * e1;
-                    dot0 += u0 * (y[i] - ref[i]);
-                    dot1 += u1 * (y[i + 1] - ref[i + 1]);
-                    sq0 += u0 * u0;
-                    sq1 += u1 * u1;
-                }
-                for (; i < len; i++) {
-                    double e = x[i] - y[i], u = x[i] - ref[i];
-                    s0 += e * e;
-                    dot0 += u * (y[i] - ref[i]);
-                    sq0 += u * u;
-                }
-                d.dotWithMean[c] += dot0 + dot1;
-                d.updateSq[c] += sq0 + sq1;
-            }
-            d.spread += weights[c] * (s0 + s1);
+            double s = squaredDifference(xs[c], y, len);
+            d.clientSpread[c] += s;
+            d.spread += weights[c] * s;
+            if (ref != null) d.updateSq[c] += blockSq != null ? blockSq[c] : squaredDifference(xs[c], ref, len);
         }
     }
 

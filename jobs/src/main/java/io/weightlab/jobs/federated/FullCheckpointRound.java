@@ -526,11 +526,11 @@ final class FullCheckpointRound {
         if (selection != null) run.put("selection", selection);
         run.put("seconds", in.secondsSinceStart());
         double meanUpdateSq = 0;
-        double[] dots = new double[kept.size()], sq = new double[kept.size()];
+        double[] spreads = new double[kept.size()], sq = new double[kept.size()];
         for (TensorAggregation.Diagnostics d : diagnostics.values()) {
             meanUpdateSq += d.meanUpdateSq;
             for (int i = 0; i < kept.size(); i++) {
-                dots[i] += d.dotWithMean[i];
+                spreads[i] += d.clientSpread[i];
                 sq[i] += d.updateSq[i];
             }
         }
@@ -547,7 +547,7 @@ final class FullCheckpointRound {
             }
             if (i < 0) continue;
             if (clip != null) row.put("clip_factor", clip[i]);
-            if (in.manifest.reference() != null && sq[i] > 0 && meanUpdateSq > 0) row.put("cosine_to_mean_update", dots[i] / Math.sqrt(sq[i] * meanUpdateSq));
+            if (in.manifest.reference() != null && sq[i] > 0 && meanUpdateSq > 0) row.put("cosine_to_mean_update", TensorAggregation.Diagnostics.cosineToMean(sq[i], meanUpdateSq, spreads[i]));
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("run", run);
