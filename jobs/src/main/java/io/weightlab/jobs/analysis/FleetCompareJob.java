@@ -149,7 +149,10 @@ public final class FleetCompareJob {
                 console.printf("[compare] committed %d checkpoint(s)%n", wave.size());
             }
             List<Map<String, Object>> pruned = new ArrayList<>();
-            List<FleetDataset.Committed> gone = dataset.notIn(byKey.keySet());
+            // a checkpoint that is only a reference now (a series' first) has no rows in this run's dataset either
+            java.util.Set<String> comparedKeys = new java.util.HashSet<>();
+            for (FleetComparePlan.Comparison c : plan) comparedKeys.add(c.checkpoint().id().key());
+            List<FleetDataset.Committed> gone = dataset.notIn(comparedKeys);
             for (FleetDataset.Committed c : gone) pruned.add(Map.of("key", c.id().key(), "file", dataset.relative(c.file())));
             dataset.remove(gone); // --overwrite: the dataset is this run's comparisons only
 

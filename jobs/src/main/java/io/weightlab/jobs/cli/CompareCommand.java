@@ -22,14 +22,17 @@ import java.util.concurrent.Callable;
                 "With --against, a fleet (docs/fleet.md): every checkpoint against its reference, into one Parquet dataset by model and step:",
                 "  weightlab compare --against previous 'runs/*/checkpoint-*' --out cmp-fleet/"})
 public class CompareCommand implements Callable<Integer> {
-    @Parameters(arity = "0..*", paramLabel = "CHECKPOINT", description = {"REFERENCE CHECKPOINT...: the reference W_0, then the checkpoints to compare with it,",
-            "in series order (file://, hdfs://, s3a://); a PEFT LoRA adapter directory stands for the reference merged with it",
-            "(W + s*B*A; dW ranks from the factors, docs/algorithms.md 7.2). With --against: the fleet's checkpoints and globs"})
+    @Parameters(arity = "0..*", paramLabel = "CHECKPOINT", description = {
+            "REFERENCE CHECKPOINT...: the reference W_0, then the checkpoints to compare with it, in series order (file://, hdfs://, s3a://).",
+            "A PEFT LoRA adapter directory stands for the reference merged with it (W + s*B*A; dW ranks from the factors, docs/algorithms.md 7.2).",
+            "With --against: the fleet's checkpoints and globs."})
     List<String> inputs = new ArrayList<>();
 
-    @Option(names = "--against", paramLabel = "first|previous|FILE", description = {"compare a fleet (its inputs as stats takes them: URIs, globs,",
-            "--inputs FILE): each checkpoint against its series' first (first), its predecessor (previous) or one fixed checkpoint (FILE).",
-            "A series is one model label in step order, or the whole fleet in input order when no checkpoint has a step (docs/fleet.md)"})
+    @Option(names = "--against", paramLabel = "first|previous|FILE", description = {
+            "compare a fleet (inputs as stats takes them: URIs, globs, --fleet, --inputs FILE), each checkpoint against:",
+            "first: its series' first checkpoint; previous: its predecessor; FILE: that one fixed checkpoint.",
+            "A series is one model label in step order, or the whole fleet in input order when no checkpoint has a step.",
+            "Writes one Parquet dataset partitioned by model and step; a tensor of another shape always fails (docs/fleet.md)."})
     String against;
 
     @Mixin

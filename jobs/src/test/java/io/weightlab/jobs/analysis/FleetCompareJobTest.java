@@ -126,6 +126,20 @@ public class FleetCompareJobTest {
             assertFalse(chk.has("rank_mismatches"), chk.toString());
             assertFalse(Files.exists(out.resolve("_temporary")));
             assertTrue(Files.exists(out.resolve("_SUCCESS")));
+
+            // one checkpoint a wave (each committed when its wave ends): the same rows
+            org.apache.hadoop.conf.Configuration conf = TestSpark.context().hadoopConfiguration();
+            conf.setLong(FleetStatsJob.WAVE_BYTES, 1);
+            try {
+                FleetCompareJob.Result waves = FleetCompareJob.run(TestSpark.context(), options(inputs, tmp.resolve("waves-" + against).toUri().toString(), against), System.out);
+                assertEquals(3, ((List<?>) waves.run().get("compared")).size());
+                for (String u : r.rowsByUri().keySet()) {
+                    assertEquals(r.rowsByUri().get(u).stream().map(FleetCompareJobTest::core).toList(),
+                            waves.rowsByUri().get(u).stream().map(FleetCompareJobTest::core).toList(), u + " in three waves");
+                }
+            } finally {
+                conf.unset(FleetStatsJob.WAVE_BYTES);
+            }
         }
     }
 
@@ -153,6 +167,23 @@ public class FleetCompareJobTest {
         assertEquals(Set.of("a/100", "a/200", "a/300", "b/100", "b/200"), compared);
         assertTrue(chk.get("max_rel_err").get("rotation").asDouble() < 1e-9, chk.toString());
         assertFalse(chk.get("columns").toString().contains("delta_rank"), "--no-delta-rank: no rank columns in any file");
+
+        // an existing dataset needs --overwrite; then the series' first checkpoints, now references only, lose their rows
+        Cli.Run again = Cli.run("compare", "--against", "previous", root.resolve("runs") + "/*/checkpoint-*", "--out", out.toString());
+        assertEquals(2, again.exit(), again.err());
+        assertTrue(again.err().contains("--overwrite"), again.err());
+        assertEquals(5, parquetFiles(out).size());
+        Cli.Run over = Cli.run("compare", "--against", "previous", root.resolve("runs") + "/*/checkpoint-*", "--out", out.toString(), "--overwrite");
+        assertEquals(0, over.exit(), over.err());
+        List<String> files = parquetFiles(out);
+        assertEquals(3, files.size(), files.toString());
+        assertTrue(files.stream().noneMatch(f -> f.contains("step=100/")), files.toString());
+    }
+
+    static List<String> parquetFiles(Path dataset) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> s = Files.walk(dataset)) {
+            return s.map(p -> dataset.relativize(p).toString()).filter(p -> p.endsWith(".parquet") && !p.startsWith("_")).sorted().toList();
+        }
     }
 
     @Test
