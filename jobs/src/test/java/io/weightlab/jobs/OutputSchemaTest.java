@@ -129,6 +129,18 @@ public class OutputSchemaTest {
             written.put("stats _fleet/runs/<run_id>.json", keys);
         }
         documented.get("stats fleet dataset").addAll(documented.get("stats stats.parquet")); // "as in stats.parquet"
+        // compare over the same two as a fleet (no steps: one series in input order, trained against llama)
+        Path fleetCompare = run("compare", "--against", "first", llama.toString(), trained.toString(), "--out", tmp.resolve("fleet-compare").toString());
+        written.put("compare fleet dataset", new TreeSet<>(List.of(TestSpark.get().read().parquet(fleetCompare.toString()).schema().fieldNames())));
+        try (Stream<Path> runs = Files.list(fleetCompare.resolve("_fleet/runs"))) {
+            Set<String> keys = new TreeSet<>();
+            walk(JSON.readTree(runs.findFirst().orElseThrow().toFile()), "", keys);
+            written.put("compare _fleet/runs/<run_id>.json", keys);
+        }
+        // "as in compare.csv / layers.csv": their columns but the series position, which checkpoint_uri replaces
+        for (String table : List.of("compare compare.csv", "compare layers.csv")) {
+            for (String c : documented.get(table)) if (!c.equals("checkpoint_index") && !c.equals("checkpoint")) documented.get("compare fleet dataset").add(c);
+        }
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Set<String>> w : written.entrySet()) {
             Set<String> doc = documented.get(w.getKey());

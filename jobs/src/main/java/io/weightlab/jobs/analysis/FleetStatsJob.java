@@ -90,7 +90,7 @@ public final class FleetStatsJob {
         List<Opened> opened = open(run, specs);
 
         Map<String, Object> facts = run.facts();
-        String runId = Instant.now().toString().replace(":", "").replace(".", "") + "-" + UUID.randomUUID().toString().substring(0, 8);
+        String runId = newRunId();
         List<Map<String, Object>> bad = new ArrayList<>();
         List<Map<String, Object>> duplicates = new ArrayList<>();
         Map<String, Opened> byKey = new LinkedHashMap<>();
@@ -196,13 +196,24 @@ public final class FleetStatsJob {
         }
     }
 
+    /** A fleet run's id: its start time and a random suffix (names its record in {@code _fleet/runs/}). */
+    static String newRunId() {
+        return Instant.now().toString().replace(":", "").replace(".", "") + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
     /** Consecutive groups of at most {@code maxBytes} of tensor data and {@code maxTensors} tensors (a larger checkpoint alone). */
     static List<List<Opened>> waves(List<Opened> todo, long maxBytes, int maxTensors) {
-        List<List<Opened>> waves = new ArrayList<>();
-        List<Opened> cur = new ArrayList<>();
+        return waves(todo, x -> x.ckpt().totalBytes(), x -> x.ckpt().tensors().size(), maxBytes, maxTensors);
+    }
+
+    /** The same for any work item (fleet compare's comparisons): its bytes and tensors. */
+    static <T> List<List<T>> waves(List<T> todo, java.util.function.ToLongFunction<T> byteCount, java.util.function.ToLongFunction<T> tensorCount,
+                                   long maxBytes, int maxTensors) {
+        List<List<T>> waves = new ArrayList<>();
+        List<T> cur = new ArrayList<>();
         long bytes = 0, tensors = 0;
-        for (Opened x : todo) {
-            long b = x.ckpt().totalBytes(), n = x.ckpt().tensors().size();
+        for (T x : todo) {
+            long b = byteCount.applyAsLong(x), n = tensorCount.applyAsLong(x);
             if (!cur.isEmpty() && (bytes + b > maxBytes || tensors + n > maxTensors)) {
                 waves.add(cur);
                 cur = new ArrayList<>();
@@ -291,7 +302,7 @@ public final class FleetStatsJob {
         return bytes;
     }
 
-    private static String tagsJson(Map<String, String> tags) {
+    static String tagsJson(Map<String, String> tags) {
         try {
             return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(new java.util.TreeMap<>(tags));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -8,14 +8,8 @@ import picocli.CommandLine.Option;
 import java.util.List;
 import java.util.Locale;
 
-/** Options of jobs that analyse a fleet of checkpoints into one Parquet dataset (docs/fleet.md). */
-public class FleetOptions {
-    @Option(names = "--inputs", paramLabel = "FILE", description = "list of checkpoints: one URI a line, or YAML/JSON entries {uri, model, step, tags}")
-    public String inputsFile;
-
-    @Option(names = "--fleet", description = "treat a single input (a glob) as a fleet: every match is one checkpoint")
-    public boolean fleet;
-
+/** Options of jobs that analyse a fleet of checkpoints into one Parquet dataset (docs/fleet.md): its inputs, and how a run updates it. */
+public class FleetOptions extends FleetInputOptions {
     @Option(names = "--append", description = "fleet: analyse only checkpoints that are new or changed (length, mtime/ETag) since the dataset's last runs")
     public boolean append;
 

@@ -1,0 +1,269 @@
+package io.weightlab.jobs.analysis;
+
+import io.weightlab.jobs.spark.Format;
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.ParquetTables;
+
+import io.weightlab.common.compare.DeltaRank;
+import io.weightlab.common.error.Suggestions;
+import io.weightlab.common.error.UsageException;
+import io.weightlab.common.fleet.FleetCheckpoint;
+import io.weightlab.common.fleet.FleetDataset;
+import io.weightlab.common.fleet.FleetLabels;
+import io.weightlab.common.fleet.HivePartitions;
+import io.weightlab.common.fleet.StepNames;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkContext;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code weightlab compare --against first|previous|FILE} over a fleet (docs/fleet.md, Fleet compare): every
+ * checkpoint against its reference ({@link FleetComparePlan}), the tensor pairs of all comparisons in the same passes
+ * ({@link ComparePasses}, so each row equals a single {@code compare REF C} run's), in waves of bounded bytes. Each
+ * checkpoint's tensor and layer rows, with its URI, key, identity and its reference's, go to one Parquet file of a
+ * dataset partitioned by model and step, committed by one rename when its wave is done (as {@link FleetStatsJob}).
+ * Every refusal (bad input, a missing reference, shapes that differ) comes before anything is written.
+ */
+public final class FleetCompareJob {
+    public record Options(List<String> inputs, String inputsFile, String out, boolean overwrite, String against, boolean includeBiases,
+                          boolean strict, double[] tolerances, boolean deltaRank, long maxExactBytes, long sliceBytes) {}
+
+    /** What came out: per compared checkpoint (its URI), its rows as written; and the run facts (also in {@code _fleet/runs/}). */
+    public record Result(Map<String, List<Map<String, Object>>> rowsByUri, Map<String, Object> run) {}
+
+    /** The key under which ComparePasses' rows carry their comparison until they are grouped (never written). */
+    private static final String COMPARISON = "\u0000comparison";
+
+    private FleetCompareJob() {}
+
+    public static Result run(SparkContext sc, Options o, PrintStream console) {
+        JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, "the fleet comparison's Parquet dataset");
+        FleetComparePlan.Against against = FleetComparePlan.Against.parse(o.against());
+        try (JobRun run = JobRun.start("compare", sc, console)) {
+            return run(run, o, against);
+        }
+    }
+
+    private static Result run(JobRun run, Options o, FleetComparePlan.Against against) {
+        PrintStream console = run.console();
+        Configuration hconf = run.hadoop();
+        FleetStatsJob.Opened fixed = against.kind() == FleetComparePlan.Kind.FILE ? openReference(hconf, against.uri()) : null;
+        List<FleetCheckpoint> specs = FleetLabels.assign(FleetInputs.resolve(hconf, o.inputs(), o.inputsFile()));
+        List<FleetStatsJob.Opened> unique = new ArrayList<>();
+        List<Map<String, Object>> duplicates = new ArrayList<>();
+        Map<String, FleetStatsJob.Opened> byKey = new HashMap<>();
+        for (FleetStatsJob.Opened x : FleetStatsJob.open(run, specs)) {
+            if (x.error() != null) throw x.error();
+            if (AdapterSpectrum.adapterDir(hconf, x.spec().uri()) != null) {
+                throw new UsageException(x.spec().uri() + ": a PEFT adapter directory; a fleet comparison takes full checkpoints "
+                        + "(compare REF ADAPTER compares one adapter merged with its base)");
+            }
+            FleetStatsJob.Opened first = byKey.putIfAbsent(x.id().key(), x);
+            if (first == null) unique.add(x);
+            else duplicates.add(Map.of("uri", x.spec().uri(), "same_files_as", first.spec().uri()));
+        }
+        List<FleetComparePlan.Comparison> plan = FleetComparePlan.plan(unique, against, fixed);
+
+        // every comparison's pairs from the headers, so a mismatch refuses the run before the dataset exists
+        Map<Integer, List<ComparePasses.Pair>> pairsOf = new HashMap<>();
+        List<Map<String, Object>> notCompared = new ArrayList<>();
+        for (FleetComparePlan.Comparison c : plan) {
+            List<ComparePasses.Pair> pairs = new ArrayList<>();
+            List<Map<String, Object>> mismatches = new ArrayList<>();
+            ComparePasses.join(c.reference().ckpt(), c.checkpoint().ckpt(), c.index(), c.checkpoint().spec().uri(), o.includeBiases(), pairs, mismatches);
+            for (Map<String, Object> m : mismatches) {
+                // another shape is never a fleet's series (a grown or different model): refused with or without --strict
+                boolean shape = m.get("why").toString().startsWith("has shape");
+                if (shape || o.strict()) {
+                    throw new UsageException(m.get("checkpoint") + ": '" + m.get("name") + "' " + m.get("why") + " " + c.reference().spec().uri()
+                            + " (and " + (mismatches.size() - 1) + " more; rule: SameTensors" + (shape ? ")" : ", --strict)"));
+                }
+                Map<String, Object> n = new LinkedHashMap<>(m);
+                n.put("against", c.reference().spec().uri());
+                notCompared.add(n);
+            }
+            if (pairs.isEmpty()) {
+                throw new UsageException(c.checkpoint().spec().uri() + ": no tensor of its reference " + c.reference().spec().uri() + " is in it (rule: SameTensors)");
+            }
+            pairsOf.put(c.index(), pairs);
+        }
+        Path out = new Path(o.out());
+        try {
+            if (!o.overwrite() && out.getFileSystem(hconf).exists(new Path(out, "_fleet"))) {
+                throw new UsageException(o.out() + ": already holds a fleet dataset; pass --overwrite to compare again (or choose a new --out)");
+            }
+        } catch (IOException e) {
+            throw new UsageException(o.out() + ": cannot look at the output: " + e.getMessage());
+        }
+        int tensorPairs = pairsOf.values().stream().mapToInt(List::size).sum();
+        console.printf("[compare] fleet: %d checkpoint(s) named, %d comparison(s) against %s, %d tensor pairs, %d not compared, %d duplicate(s)%n",
+                specs.size(), plan.size(), against.label(), tensorPairs, notCompared.size(), duplicates.size());
+
+        String runId = FleetStatsJob.newRunId();
+        FleetDataset dataset = FleetDataset.begin(hconf, o.out(), o.overwrite() ? FleetDataset.Mode.OVERWRITE : FleetDataset.Mode.CREATE, runId);
+        try {
+            Map<String, List<Map<String, Object>>> rowsByUri = new LinkedHashMap<>();
+            List<Map<String, Object>> compared = new ArrayList<>();
+            Map<String, Object> nullTypes = nullTypes(o);
+            long totalBytes = 0;
+            ComparePasses.Settings settings = new ComparePasses.Settings(o.deltaRank(), o.tolerances(), o.maxExactBytes(), o.sliceBytes());
+            for (List<FleetComparePlan.Comparison> wave : FleetStatsJob.waves(plan, FleetCompareJob::bytes, c -> pairsOf.get(c.index()).size(),
+                    hconf.getLong(FleetStatsJob.WAVE_BYTES, 8L << 30), hconf.getInt(FleetStatsJob.WAVE_TENSORS, 1024))) {
+                List<ComparePasses.Pair> pairs = new ArrayList<>();
+                for (FleetComparePlan.Comparison c : wave) pairs.addAll(pairsOf.get(c.index()));
+                long bytes = wave.stream().mapToLong(FleetCompareJob::bytes).sum();
+                totalBytes += bytes;
+                console.printf("[compare] wave of %d comparison(s): %d tensor pairs, %s of tensor data%n", wave.size(), pairs.size(), Format.bytes(bytes));
+                ComparePasses.Rows rows = ComparePasses.compute(run, pairs, settings, c -> {
+                    Map<String, Object> head = new LinkedHashMap<>();
+                    head.put(COMPARISON, c);
+                    return head;
+                });
+                Map<Integer, List<Map<String, Object>>> byComparison = byComparison(rows);
+                for (FleetComparePlan.Comparison c : wave) {
+                    List<Map<String, Object>> mine = withFleetColumns(byComparison.get(c.index()), c, nullTypes.keySet(), runId);
+                    FleetStatsJob.Opened x = c.checkpoint();
+                    ParquetTables.writeFile(hconf, mine, dataset.stagingFile(x.id()).toString(), nullTypes);
+                    String partition = HivePartitions.dir(x.spec().model(), x.spec().step());
+                    dataset.commit(x.id(), partition);
+                    rowsByUri.put(x.ckpt().root(), mine);
+                    Map<String, Object> a = new LinkedHashMap<>();
+                    a.put("uri", x.ckpt().root());
+                    a.put("model", x.spec().model());
+                    a.put("step", x.spec().step());
+                    a.put("key", x.id().key());
+                    a.put("identity", x.id().identity());
+                    a.put("against_uri", c.reference().ckpt().root());
+                    a.put("file", partition + "/" + x.id().fileName());
+                    compared.add(a);
+                }
+                console.printf("[compare] committed %d checkpoint(s)%n", wave.size());
+            }
+            List<Map<String, Object>> pruned = new ArrayList<>();
+            // a checkpoint that is only a reference now (a series' first) has no rows in this run's dataset either
+            java.util.Set<String> comparedKeys = new java.util.HashSet<>();
+            for (FleetComparePlan.Comparison c : plan) comparedKeys.add(c.checkpoint().id().key());
+            List<FleetDataset.Committed> gone = dataset.notIn(comparedKeys);
+            for (FleetDataset.Committed c : gone) pruned.add(Map.of("key", c.id().key(), "file", dataset.relative(c.file())));
+            dataset.remove(gone); // --overwrite: the dataset is this run's comparisons only
+
+            Map<String, Object> facts = run.facts();
+            facts.put("run_id", runId);
+            facts.put("output", o.out());
+            facts.put("mode", o.overwrite() ? "overwrite" : "create");
+            facts.put("against", against.label());
+            facts.put("checkpoints_named", specs.size());
+            facts.put("compared", compared);
+            facts.put("duplicates", duplicates);
+            facts.put("not_compared", notCompared);
+            facts.put("pruned", pruned);
+            facts.put("tensor_pairs", tensorPairs);
+            facts.put("tolerances", o.tolerances());
+            facts.put("tensor_bytes", totalBytes);
+            facts.put("slice_bytes", o.sliceBytes());
+            facts.put("seconds", run.seconds());
+            facts.put("spark_master", run.sparkMaster());
+            facts.put("finished", Instant.now().toString());
+            dataset.finish(runId, facts);
+            return new Result(rowsByUri, facts);
+        } catch (RuntimeException e) {
+            dataset.abort(); // checkpoints committed so far stay: each is complete
+            throw e;
+        }
+    }
+
+    /** The fixed reference of {@code --against FILE}: it must exist (a misspelled keyword is named) and be a full checkpoint. */
+    private static FleetStatsJob.Opened openReference(Configuration conf, String uri) {
+        Path p = new Path(uri);
+        boolean exists;
+        try {
+            exists = FleetInputs.isGlob(uri) || p.getFileSystem(conf).exists(p);
+        } catch (IOException | IllegalArgumentException e) {
+            exists = false;
+        }
+        if (!exists) {
+            throw new UsageException("--against " + uri + ": no such checkpoint; the reference is first, previous or a checkpoint URI"
+                    + Suggestions.didYouMean(uri, List.of("first", "previous")));
+        }
+        if (AdapterSpectrum.adapterDir(conf, uri) != null) throw new UsageException("--against " + uri + ": a PEFT adapter directory, not a full checkpoint");
+        FleetStatsJob.Opened r = FleetStatsJob.openOne(conf, -1, new FleetCheckpoint(uri, null, StepNames.parse(uri), Map.of()));
+        if (r.error() != null) throw r.error();
+        return r;
+    }
+
+    /** Bytes a comparison reads: both checkpoints' tensors (the reference is read again for each checkpoint it serves). */
+    private static long bytes(FleetComparePlan.Comparison c) {
+        return c.checkpoint().ckpt().totalBytes() + c.reference().ckpt().totalBytes();
+    }
+
+    /** ComparePasses' rows by comparison, each led by its level ({@code tensor}, then {@code layer}). */
+    private static Map<Integer, List<Map<String, Object>>> byComparison(ComparePasses.Rows rows) {
+        Map<Integer, List<Map<String, Object>>> out = new HashMap<>();
+        for (String level : List.of("tensor", "layer")) {
+            for (Map<String, Object> r : level.equals("tensor") ? rows.tensors() : rows.layers()) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("level", level);
+                r.forEach((k, v) -> { if (!k.equals(COMPARISON)) row.put(k, v); });
+                out.computeIfAbsent((Integer) r.get(COMPARISON), k -> new ArrayList<>()).add(row);
+            }
+        }
+        return out;
+    }
+
+    /** The rows of one checkpoint as written: every column of the run's schema (null where not applicable), then the fleet's. */
+    private static List<Map<String, Object>> withFleetColumns(List<Map<String, Object>> rows, FleetComparePlan.Comparison c, java.util.Set<String> columns,
+                                                              String runId) {
+        FleetStatsJob.Opened x = c.checkpoint(), ref = c.reference();
+        String tags = FleetStatsJob.tagsJson(x.spec().tags());
+        for (Map<String, Object> m : rows) {
+            for (String col : columns) m.putIfAbsent(col, null);
+            m.put("checkpoint_uri", x.ckpt().root());
+            m.put("checkpoint_key", x.id().key());
+            m.put("checkpoint_identity", x.id().identity());
+            m.put("against_uri", ref.ckpt().root());
+            m.put("against_key", ref.id().key());
+            m.put("against_identity", ref.id().identity());
+            m.put("against_step", ref.spec().step());
+            m.put("tags", tags);
+            m.put("run_id", runId);
+        }
+        return rows;
+    }
+
+    /**
+     * Columns that may be null in every row of one checkpoint's file, with an example value of their type, so every
+     * file of the dataset has one schema: ΔW's rank columns (a checkpoint may have no matrix under the budget), the
+     * tensor-only and layer-only columns, the reference's step.
+     */
+    private static Map<String, Object> nullTypes(Options o) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("name", "");
+        t.put("module_kind", "");
+        t.put("shape", List.of(0L));
+        t.put("layer_index", 0L);
+        t.put("tensors", 0L);
+        if (o.deltaRank()) {
+            t.putAll(DeltaRank.of(new double[0], 2, 2, o.tolerances(), 1e-7));
+            t.put("delta_rank_status", "");
+        }
+        t.put("against_step", 0L);
+        return t;
+    }
+
+    /** The console lines after a fleet comparison. */
+    public static void printSummary(Result r, String out, PrintStream console) {
+        @SuppressWarnings("unchecked") List<Object> compared = (List<Object>) r.run().get("compared");
+        console.printf("compare (fleet): %d checkpoint(s) compared against %s, in %.1f s%n", compared.size(), r.run().get("against"),
+                (double) r.run().get("seconds"));
+        console.println("output: " + out + "  (Parquet dataset partitioned by model and step; run record in _fleet/runs/)");
+    }
+}
