@@ -11,8 +11,9 @@ import java.util.Set;
 /**
  * The page of a fleet dataset ({@code report --fleet}; {@link ReportPage}): per module kind the trend of std, excess
  * kurtosis and max|x|/std across the checkpoints (a numeric step axis with lines when every checkpoint has a step,
- * else points per checkpoint, no lines between unrelated models), a layer x checkpoint heatmap, and every checkpoint
- * in a sortable table with its whole-model numbers and NaN/Inf counts. The data are the dataset's roll-up rows.
+ * else points per checkpoint, no lines between unrelated models), a layer x checkpoint heatmap, the layers that
+ * drifted most from their series' first checkpoint, and every checkpoint in a sortable table with its whole-model
+ * numbers and NaN/Inf counts. The data are the dataset's roll-up rows.
  */
 public final class FleetReport {
     private FleetReport() {}
@@ -21,7 +22,7 @@ public final class FleetReport {
     public static String render(String dataset, List<Map<String, Object>> rows) {
         Comparator<Map<String, Object>> order = Comparator.comparing((Map<String, Object> r) -> String.valueOf(r.get("model")))
                 .thenComparing(r -> (Long) r.get("step"), Comparator.nullsLast(Comparator.naturalOrder()))
-                .thenComparing(r -> String.valueOf(r.get("checkpoint_uri")));
+                .thenComparing(r -> String.valueOf(r.containsKey("uri") ? r.get("uri") : r.get("checkpoint_uri"))); // slim rows say uri
         List<Map<String, Object>> checkpoints = new ArrayList<>(), kinds = new ArrayList<>(), layers = new ArrayList<>();
         for (Map<String, Object> r : rows) {
             switch (String.valueOf(r.get("level"))) {
@@ -48,12 +49,15 @@ public final class FleetReport {
         ReportPage.fact(h, "checkpoints holding NaN/Inf", withNonFinite);
         h.append("</table>\n");
         h.append("<section id=\"fleet\"><h2>Trends by module kind</h2><div id=\"fleet-trends\" class=\"charts\"></div>\n")
-                .append("<h2>By layer and checkpoint</h2><div id=\"fleet-heatmap\"></div>\n")
-                .append("<h2>Checkpoints</h2><div id=\"fleet-table\" class=\"table-box\"></div>\n</section>\n");
+                .append("<h2>By layer and checkpoint</h2><div id=\"fleet-heatmap\"></div>\n");
+        List<Map<String, Object>> drift = largestDrift(layers, order, DRIFT_ROWS);
+        driftTable(h, drift);
+        h.append("<h2>Checkpoints</h2><div id=\"fleet-table\" class=\"table-box\"></div>\n</section>\n");
         Map<String, Object> f = new LinkedHashMap<>();
         f.put("checkpoints", checkpoints);
         f.put("kinds", kinds);
         f.put("layers", layers);
+        f.put("drift", drift);
         // the heatmap's rows: layer keys in natural order (layers.2 before layers.10), one per stack and layer
         Set<String> keys = new java.util.TreeSet<>(io.weightlab.common.io.NaturalOrder.INSTANCE);
         for (Map<String, Object> l : layers) keys.add(String.valueOf(l.get("name")));
@@ -62,6 +66,65 @@ public final class FleetReport {
         data.put("kind", "fleet");
         data.put("fleet", f);
         return ReportPage.render("WeightLab fleet " + dataset, h.toString(), data);
+    }
+
+    /** Rows of the largest-drift table. */
+    static final int DRIFT_ROWS = 20;
+
+    /**
+     * Per layer row of a checkpoint that is not its series' first (series: one model label; first: the lowest step,
+     * else the first by URI), std / std of the same layer at the first − 1; the {@code limit} largest in magnitude.
+     */
+    static List<Map<String, Object>> largestDrift(List<Map<String, Object>> layers, Comparator<Map<String, Object>> order, int limit) {
+        Map<String, Map<String, Object>> firstOfModel = new LinkedHashMap<>();
+        for (Map<String, Object> l : layers) firstOfModel.merge(String.valueOf(l.get("model")), l, (a, b) -> order.compare(a, b) <= 0 ? a : b);
+        Map<String, Double> baseStd = new LinkedHashMap<>();
+        for (Map<String, Object> l : layers) {
+            Map<String, Object> first = firstOfModel.get(String.valueOf(l.get("model")));
+            if (String.valueOf(l.get("uri")).equals(String.valueOf(first.get("uri"))) && l.get("std") instanceof Number n) {
+                baseStd.put(l.get("model") + "\u0000" + l.get("name"), n.doubleValue());
+            }
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Map<String, Object> l : layers) {
+            Map<String, Object> first = firstOfModel.get(String.valueOf(l.get("model")));
+            if (String.valueOf(l.get("uri")).equals(String.valueOf(first.get("uri"))) || !(l.get("std") instanceof Number n)) continue;
+            Double base = baseStd.get(l.get("model") + "\u0000" + l.get("name"));
+            if (base == null || !(base > 0)) continue;
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("model", l.get("model"));
+            d.put("step", l.get("step"));
+            d.put("uri", l.get("uri"));
+            d.put("layer", l.get("name"));
+            d.put("std", n.doubleValue());
+            d.put("first_std", base);
+            d.put("std_drift", n.doubleValue() / base - 1);
+            d.put("first_uri", first.get("uri"));
+            out.add(d);
+        }
+        out.sort(Comparator.comparingDouble((Map<String, Object> d) -> -Math.abs((Double) d.get("std_drift")))
+                .thenComparing(d -> String.valueOf(d.get("uri"))).thenComparing(d -> String.valueOf(d.get("layer"))));
+        return new ArrayList<>(out.subList(0, Math.min(limit, out.size())));
+    }
+
+    private static void driftTable(StringBuilder h, List<Map<String, Object>> drift) {
+        h.append("<h2>Largest drift from the series' first checkpoint</h2>\n");
+        if (drift.isEmpty()) {
+            h.append("<p>No checkpoint follows another of its model.</p>\n");
+            return;
+        }
+        h.append("<div class=\"table-box\"><table id=\"fleet-drift\"><thead><tr><th class=\"l\">model</th><th>step</th>")
+                .append("<th class=\"l\">layer</th><th>std</th><th>std at the first</th><th>std drift</th></tr></thead><tbody>\n");
+        for (Map<String, Object> d : drift) {
+            h.append("<tr><td class=\"l\" title=\"").append(StatsHtmlReport.esc(String.valueOf(d.get("uri")))).append("\">")
+                    .append(StatsHtmlReport.esc(String.valueOf(d.get("model")))).append("</td><td>")
+                    .append(d.get("step") == null ? "" : d.get("step")).append("</td><td class=\"l\">")
+                    .append(StatsHtmlReport.esc(String.valueOf(d.get("layer")))).append("</td><td>")
+                    .append(String.format(java.util.Locale.ROOT, "%.5g", (Double) d.get("std"))).append("</td><td>")
+                    .append(String.format(java.util.Locale.ROOT, "%.5g", (Double) d.get("first_std"))).append("</td><td>")
+                    .append(String.format(java.util.Locale.ROOT, "%+.2f%%", 100 * (Double) d.get("std_drift"))).append("</td></tr>\n");
+        }
+        h.append("</tbody></table></div>\n");
     }
 
     /** The row's identity (model, step, uri) and the named columns, non-finite numbers as null. */

@@ -440,6 +440,22 @@ public class ReportRenderTest {
                 assertEquals(want, byStep.get(s) / byStep.get(100L), 2e-3 * want, "layer " + l + " std at step " + s + " over step 100");
             }
         }
+        // the largest-drift table: 3 drifting layers x steps 200, 300 against step 100, largest first, layer 0 (no drift) last
+        List<Map<String, Object>> drifts = (List<Map<String, Object>>) fleet.get("drift");
+        assertEquals(8, drifts.size(), "4 layers x the 2 checkpoints after the first");
+        for (int i = 0; i < drifts.size(); i++) {
+            Map<String, Object> d = drifts.get(i);
+            int l = Integer.parseInt(String.valueOf(d.get("layer")).replaceAll(".*layers\\.", ""));
+            long s = ((Number) d.get("step")).longValue();
+            double want = (1 + drift[l] * s / 1000.0) / (1 + drift[l] * 0.1) - 1;
+            assertEquals(want, ((Number) d.get("std_drift")).doubleValue(), 2e-3 * (1 + want), "layer " + l + " at step " + s);
+            if (i > 0) assertTrue(Math.abs(((Number) drifts.get(i - 1).get("std_drift")).doubleValue()) >= Math.abs(((Number) d.get("std_drift")).doubleValue()), "largest first");
+        }
+        assertTrue(String.valueOf(drifts.get(0).get("layer")).endsWith("layers.3") && ((Number) drifts.get(0).get("step")).longValue() == 300, "the largest: layer 3 at step 300");
+        List<org.openqa.selenium.WebElement> cells = driver.findElements(By.cssSelector("#fleet-drift tbody tr:first-child td"));
+        assertEquals(6, cells.size());
+        assertEquals(String.format(java.util.Locale.ROOT, "%+.2f%%", 100 * ((Number) drifts.get(0).get("std_drift")).doubleValue()), cells.get(5).getText(),
+                "the page shows the top row's drift");
         screenshot("fleet");
         Cli.Run none = Cli.run("report", "--fleet", runs.toString(), "--out", tmp.resolve("fleet-none").toString());
         assertTrue(none.exit() != 0 && none.err().contains("not a fleet dataset"), none.err());
