@@ -46,8 +46,10 @@ import java.util.TreeSet;
  * extract_lora.py semantics; docs/algorithms.md §33). One task per targeted module reads W_ft and W_base, factors
  * ΔW by a full SVD in double and keeps the top k = min(r, #{σ > ε}) triplets (or fewer, by energy) as
  * A = √σ·Vᵀ, B = U·√σ; lora_alpha equals each module's rank, so PEFT's scaling is 1 and W_base + B·A is the best
- * rank-k approximation of W_ft. Modules whose ΔW is exactly zero get no adapter. Memory: a task holds one module's
- * ΔW and its SVD (about 4 × out × in doubles); the driver holds headers and one row of numbers per module.
+ * rank-k approximation of W_ft. Modules whose ΔW is exactly zero get no adapter. {@code --include embeddings,head}
+ * adds the embeddings (PEFT's embedding LoRA) and the LM head (VocabularyModules). Memory: a task holds one module's
+ * ΔW and its SVD (about 4 × out × in doubles), or for the vocabulary-long embeddings and head about 5 × hidden²
+ * (GramDeltaExtraction, row slices); the driver holds headers and one row of numbers per module.
  */
 public final class ExtractLoraJob {
     private static final String WHAT = "where the adapter goes";
