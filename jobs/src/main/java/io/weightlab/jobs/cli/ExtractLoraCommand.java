@@ -15,7 +15,9 @@ import java.util.concurrent.Callable;
         description = {"A fine-tune's difference from its base as a PEFT LoRA adapter: per targeted module the top singular",
                 "triplets of dW = W_ft - W_base (full SVD in double), A = sqrt(S) Vt, B = U sqrt(S), lora_alpha = rank so the",
                 "scaling is 1 (mergekit's extract_lora semantics). Modules with dW = 0 get no adapter; each module's residual",
-                "energy ||dW - BA|| / ||dW|| goes into weightlab_provenance.json (docs/algorithms.md)."})
+                "energy ||dW - BA|| / ||dW|| goes into weightlab_provenance.json (docs/algorithms.md).",
+                "--include embeddings,head adds the embeddings (PEFT's embedding LoRA) and the LM head (a Linear LoRA); a head",
+                "tied to the embedding is extracted once, as the embedding."})
 public class ExtractLoraCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "the fine-tuned checkpoint (safetensors file or directory, any Hadoop URI)")
     String finetuned;
@@ -38,6 +40,10 @@ public class ExtractLoraCommand implements Callable<Integer> {
     @Option(names = "--target-modules", split = ",", defaultValue = "all-linear", description = "module names (exact or dotted suffix), one regex, or all-linear (default: ${DEFAULT-VALUE})")
     List<String> targets = new ArrayList<>();
 
+    @Option(names = "--include", split = ",", description = {"also extract: embeddings (as PEFT's lora_embedding_A/B), head (lm_head as a Linear);",
+            "both take the Gram route in row slices, memory ~ hidden^2 rather than vocab x hidden (default: neither)"})
+    List<String> include = List.of();
+
     @Option(names = "--task-type", description = "PEFT task_type written to adapter_config.json, e.g. CAUSAL_LM")
     String taskType;
 
@@ -51,7 +57,7 @@ public class ExtractLoraCommand implements Callable<Integer> {
     public Integer call() {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab extract-lora", spark.master, spark.conf)) {
             ExtractLoraJob.run(h.context(), new ExtractLoraJob.Options(finetuned, base, output.out, output.overwrite, r, energy, epsilon,
-                    targets, taskType, rankPattern), System.out);
+                    targets, taskType, rankPattern, new java.util.LinkedHashSet<>(include)), System.out);
             System.out.println("output: " + output.out + "  (adapter_config.json, adapter_model.safetensors, weightlab_provenance.json)");
             return 0;
         }

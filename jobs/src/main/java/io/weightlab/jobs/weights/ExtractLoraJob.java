@@ -6,8 +6,10 @@ import io.weightlab.common.error.UsageException;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
 import io.weightlab.common.io.RangeReader;
+import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.lora.DeltaExtraction;
 import io.weightlab.common.lora.FactorFiles;
+import io.weightlab.common.lora.GramDeltaExtraction;
 import io.weightlab.common.lora.LoraModule;
 import io.weightlab.common.lora.LoraTargets;
 import io.weightlab.common.lora.PeftAdapterWriter;
@@ -35,6 +37,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -43,26 +46,38 @@ import java.util.TreeSet;
  * extract_lora.py semantics; docs/algorithms.md §33). One task per targeted module reads W_ft and W_base, factors
  * ΔW by a full SVD in double and keeps the top k = min(r, #{σ > ε}) triplets (or fewer, by energy) as
  * A = √σ·Vᵀ, B = U·√σ; lora_alpha equals each module's rank, so PEFT's scaling is 1 and W_base + B·A is the best
- * rank-k approximation of W_ft. Modules whose ΔW is exactly zero get no adapter. Memory: a task holds one module's
- * ΔW and its SVD (about 4 × out × in doubles); the driver holds headers and one row of numbers per module.
+ * rank-k approximation of W_ft. Modules whose ΔW is exactly zero get no adapter. {@code --include embeddings,head}
+ * adds the embeddings (PEFT's embedding LoRA) and the LM head (VocabularyModules). Memory: a task holds one module's
+ * ΔW and its SVD (about 4 × out × in doubles), or for the vocabulary-long embeddings and head about 5 × hidden²
+ * (GramDeltaExtraction, row slices); the driver holds headers and one row of numbers per module.
  */
 public final class ExtractLoraJob {
     private static final String WHAT = "where the adapter goes";
 
+    /** {@code include}: embeddings and/or head besides the linear modules (none by default). */
     public record Options(String finetuned, String base, String out, boolean overwrite, int r, double energy, double epsilon,
-                          List<String> targets, String taskType, Map<String, Integer> rankPattern) implements Serializable {
+                          List<String> targets, String taskType, Map<String, Integer> rankPattern, Set<String> include) implements Serializable {
         public Options(String finetuned, String base, String out, boolean overwrite, int r, double energy, double epsilon, List<String> targets, String taskType) {
-            this(finetuned, base, out, overwrite, r, energy, epsilon, targets, taskType, Map.of());
+            this(finetuned, base, out, overwrite, r, energy, epsilon, targets, taskType, Map.of(), Set.of());
+        }
+
+        public Options(String finetuned, String base, String out, boolean overwrite, int r, double energy, double epsilon,
+                       List<String> targets, String taskType, Map<String, Integer> rankPattern) {
+            this(finetuned, base, out, overwrite, r, energy, epsilon, targets, taskType, rankPattern, Set.of());
         }
     }
 
     /** One module's outcome, from its task. */
     public record ModuleResult(String module, int rank, double frobenius, double residualEnergy, double sigmaMax, double sigmaKept,
-                               String file) implements Serializable {}
+                               String file, boolean gram) implements Serializable {}
 
     public record Result(List<ModuleResult> modules, Map<String, Object> run) {}
 
-    private record Task(LoraModule module, TensorInfo base, int r, double energy, double epsilon, String file) implements Serializable {}
+    /** {@code gram}: a vocabulary-long module, factored by the Gram route in row slices rather than whole. */
+    private record Task(LoraModule module, TensorInfo base, int r, double energy, double epsilon, String file, boolean gram) implements Serializable {}
+
+    /** Rows of a vocabulary-long ΔW read at a time: 2^20 doubles (8 MiB) per checkpoint. */
+    private static final int SLICE_ELEMENTS = 1 << 20;
 
     private ExtractLoraJob() {}
 
@@ -71,6 +86,7 @@ public final class ExtractLoraJob {
         if (o.r() < 1) throw new UsageException("--r must be at least 1, got " + o.r());
         if (!(o.energy() > 0 && o.energy() <= 1)) throw new UsageException("--rank-by-energy must be in (0, 1], got " + o.energy());
         if (!(o.epsilon() >= 0)) throw new UsageException("--sv-epsilon must be >= 0, got " + o.epsilon());
+        VocabularyModules.checkNames(include(o));
         try (JobRun run = JobRun.start("extract-lora", sc, console)) {
             return run(run, o);
         }
@@ -82,7 +98,9 @@ public final class ExtractLoraJob {
         Checkpoint base = CheckpointCatalog.open(hconf, o.base());
         boolean conv1d = CheckpointSiblings.layout(hconf, o.finetuned()) == TensorContext.Layout.CONV1D;
         // rank 1 here: each module's rank is known only after its SVD
-        List<LoraModule> modules = LoraTargets.resolve(ft.tensors(), o.targets(), 1, 1, false, null, null, conv1d);
+        List<LoraModule> modules = new ArrayList<>(LoraTargets.resolve(ft.tensors(), o.targets(), 1, 1, false, null, null, conv1d));
+        VocabularyModules.Selection vocabulary = VocabularyModules.resolve(ft.tensors(), include(o), modules, tiedEmbeddings(hconf, o.finetuned()));
+        modules.addAll(vocabulary.modules());
         List<Task> tasks = new ArrayList<>();
         for (LoraModule m : modules) {
             TensorInfo b = base.tensor(m.weight().name());
@@ -108,7 +126,8 @@ public final class ExtractLoraJob {
         return job.commitAfter("the adapter", () -> {
             for (LoraModule m : modules) {
                 String file = staged.staged(StagedOutput.SCRATCH + "factors/" + m.module()).toString();
-                tasks.add(new Task(m, base.tensor(m.weight().name()), LoraTargets.patternValue(caps, m.module(), o.r()), o.energy(), o.epsilon(), file));
+                tasks.add(new Task(m, base.tensor(m.weight().name()), LoraTargets.patternValue(caps, m.module(), o.r()), o.energy(), o.epsilon(), file,
+                        VocabularyModules.vocabularyLong(m)));
             }
             tasks.sort(Comparator.comparingLong((Task t) -> -t.module().weight().byteLength()));
             Broadcast<SerializableConfiguration> conf = job.conf();
@@ -142,7 +161,7 @@ public final class ExtractLoraJob {
             AdapterFiles.writeWeights(job, "", kept, files);
             String basePath = base.root().startsWith("file:") ? new Path(base.root()).toUri().getPath() : base.root();
             staged.writeString(PeftAdapterWriter.CONFIG, PeftAdapterWriter.configJson(new PeftAdapterWriter.Settings(
-                    basePath, rMax, rMax, false, rankPattern, alphaPattern, o.taskType(), targetModules(modules, kept, o.targets()), conv1d)));
+                    basePath, rMax, rMax, false, rankPattern, alphaPattern, o.taskType(), targetModules(modules, kept, o.targets(), modules.size() - vocabulary.modules().size()), conv1d)));
 
             Map<String, Object> run = job.facts();
             run.put("finetuned", ft.root());
@@ -150,6 +169,8 @@ public final class ExtractLoraJob {
             run.put("r", rMax);
             run.put("r_max", o.r());
             run.put("rank_pattern", new TreeMap<>(caps));
+            run.put("include", new ArrayList<>(new TreeSet<>(include(o))));
+            run.put("head_tied_to", vocabulary.headTiedTo());
             run.put("energy", o.energy());
             run.put("sv_epsilon", o.epsilon());
             run.put("modules", kept.size());
@@ -160,6 +181,8 @@ public final class ExtractLoraJob {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("module", r.module());
                 row.put("shape", byName.get(r.module()).weight().shapeList());
+                row.put("layer", byName.get(r.module()).embedding() ? "embedding" : "linear");
+                row.put("route", r.gram() ? "gram" : "svd");
                 row.put("rank", r.rank());
                 row.put("delta_frobenius", r.frobenius());
                 row.put("residual_energy", r.residualEnergy());
@@ -175,10 +198,13 @@ public final class ExtractLoraJob {
         });
     }
 
-    /** Leaf names when every targeted module kept an adapter; else one regex of the kept paths (PEFT full-matches a string). */
-    static List<String> targetModules(List<LoraModule> targeted, List<LoraModule> kept, List<String> asked) {
+    /**
+     * Leaf names when every targeted module kept an adapter (all-linear itself when no embedding or head joined it:
+     * PEFT's all-linear leaves them out); else one regex of the kept paths (PEFT full-matches a string).
+     */
+    static List<String> targetModules(List<LoraModule> targeted, List<LoraModule> kept, List<String> asked, int linear) {
         if (kept.size() == targeted.size()) {
-            if (asked.size() == 1 && asked.get(0).equals("all-linear")) return asked;
+            if (asked.size() == 1 && asked.get(0).equals("all-linear") && targeted.size() == linear) return asked;
             TreeSet<String> leaves = new TreeSet<>();
             for (LoraModule m : kept) leaves.add(m.module().substring(m.module().lastIndexOf('.') + 1));
             return new ArrayList<>(leaves);
@@ -190,6 +216,7 @@ public final class ExtractLoraJob {
 
     /** On an executor: ΔW of one module in double, its factors written to the scratch file. */
     private static ModuleResult factor(Task t, Configuration conf) throws IOException {
+        if (t.gram()) return factorByGram(t, conf);
         LoraModule m = t.module();
         double[] delta;
         try (RangeReader reader = new RangeReader(conf)) {
@@ -199,6 +226,30 @@ public final class ExtractLoraJob {
         }
         delta = m.linearOrder(delta);
         DeltaExtraction.Result r = DeltaExtraction.extract(delta, m.out(), m.in(), t.r(), t.energy(), t.epsilon());
+        return written(t, r, conf);
+    }
+
+    /** On an executor: a vocabulary-long module's ΔW in row slices, never whole (GramDeltaExtraction). */
+    private static ModuleResult factorByGram(Task t, Configuration conf) throws IOException {
+        TensorInfo ft = t.module().weight(), base = t.base();
+        int cols = (int) ft.dim(1);
+        try (RangeReader reader = new RangeReader(conf)) {
+            GramDeltaExtraction.Rows rows = (first, count) -> {
+                long from = first * cols, to = (first + count) * cols;
+                double[] d = TensorValues.read(reader, ft, from, to, null), b = TensorValues.read(reader, base, from, to, null);
+                for (int i = 0; i < d.length; i++) {
+                    if (!Double.isFinite(d[i])) throw LoraModule.nonFinite(ft);
+                    if (!Double.isFinite(b[i])) throw LoraModule.nonFinite(base);
+                    d[i] -= b[i];
+                }
+                return d;
+            };
+            return written(t, GramDeltaExtraction.extract(rows, ft.dim(0), cols, t.r(), t.energy(), t.epsilon(), t.module().embedding(),
+                    Math.max(1, SLICE_ELEMENTS / cols)), conf);
+        }
+    }
+
+    private static ModuleResult written(Task t, DeltaExtraction.Result r, Configuration conf) throws IOException {
         if (r.factors() != null) {
             Path p = new Path(t.file());
             FileSystem fs = p.getFileSystem(conf);
@@ -206,6 +257,19 @@ public final class ExtractLoraJob {
                 FactorFiles.write(os, r.factors());
             }
         }
-        return new ModuleResult(m.module(), r.rank(), r.frobenius(), r.residualEnergy(), r.sigmaMax(), r.sigmaKept(), t.file());
+        return new ModuleResult(t.module().module(), r.rank(), r.frobenius(), r.residualEnergy(), r.sigmaMax(), r.sigmaKept(), t.file(), t.gram());
+    }
+
+    private static Set<String> include(Options o) {
+        return o.include() == null ? Set.of() : o.include();
+    }
+
+    /** config.json's tie_word_embeddings beside the fine-tune (false without one). */
+    private static boolean tiedEmbeddings(Configuration conf, String input) {
+        try {
+            return CheckpointSiblings.modelConfig(conf, input).path("tie_word_embeddings").asBoolean(false);
+        } catch (UsageException noConfig) {
+            return false;
+        }
     }
 }
