@@ -18,6 +18,7 @@ public final class MergeAction implements TensorAction {
     private final TensorInfo[] inputs;
     private final int step;
     private transient RangeReader reader;
+    private transient StepReader steps;     // read buffers reused over the task's steps of this tensor
 
     public MergeAction(TensorMerge merge, TensorInfo base, TensorInfo[] inputs, int step) {
         this.merge = merge;
@@ -30,9 +31,15 @@ public final class MergeAction implements TensorAction {
 
     @Override public boolean needsInput() { return false; }
 
-    @Override public void open(RangeReader r) { this.reader = r; }
+    @Override public void open(RangeReader r) {
+        this.reader = r;
+        this.steps = null;
+    }
 
-    @Override public void release() { this.reader = null; }
+    @Override public void release() {
+        this.reader = null;
+        this.steps = null;
+    }
 
     @Override
     public void apply(long first, double[] values, int count) {
@@ -44,11 +51,12 @@ public final class MergeAction implements TensorAction {
         long[][] eq = equalsBefore(first);
         double[] out = new double[Math.min(step, count)];
         double[][] xs = new double[inputs.length][];
+        if (steps == null) steps = new StepReader(reader, inputs.length + 1, step);
         for (int off = 0; off < count; off += step) {
             int len = Math.min(step, count - off);
             long from = first + off;
-            double[] b = base == null ? null : TensorValues.read(reader, base, from, from + len, null);
-            for (int i = 0; i < inputs.length; i++) xs[i] = TensorValues.read(reader, inputs[i], from, from + len, null);
+            double[] b = base == null ? null : steps.read(0, base, from, len);
+            for (int i = 0; i < inputs.length; i++) xs[i] = steps.read(i + 1, inputs[i], from, len);
             merge.method.merge(merge, from, len, b, xs, eq, out);
             System.arraycopy(out, 0, values, off, len);
         }
@@ -64,10 +72,11 @@ public final class MergeAction implements TensorAction {
         int st = MergeMethod.alignedStep(step, align);
         double[] out = new double[(int) Math.min(st, hi - lo)];
         double[][] xs = new double[inputs.length][];
+        StepReader rows = new StepReader(reader, inputs.length + 1, st);
         for (long from = lo; from < hi; from += st) {
             int len = (int) Math.min(st, hi - from);
-            double[] b = base == null ? null : TensorValues.read(reader, base, from, from + len, null);
-            for (int i = 0; i < inputs.length; i++) xs[i] = TensorValues.read(reader, inputs[i], from, from + len, null);
+            double[] b = base == null ? null : rows.read(0, base, from, len);
+            for (int i = 0; i < inputs.length; i++) xs[i] = rows.read(i + 1, inputs[i], from, len);
             merge.method.merge(merge, from, len, b, xs, null, out);
             long a = Math.max(from, first), z = Math.min(from + len, end);
             if (z > a) System.arraycopy(out, (int) (a - from), values, (int) (a - first), (int) (z - a));

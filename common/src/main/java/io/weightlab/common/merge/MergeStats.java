@@ -68,11 +68,12 @@ public final class MergeStats implements Serializable {
         MergeStats s = new MergeStats(inputs.length, searches);
         if (afterCut) s.afterCutSeen = m.cuts[0][0].eqBefore(first);
         double[][] xs = new double[inputs.length][];
+        StepReader steps = new StepReader(r, inputs.length + 1, step);
         for (int off = 0; off < count; off += step) {
             int len = Math.min(step, count - off);
             long from = first + off;
-            double[] b = base == null ? null : TensorValues.read(r, base, from, from + len, null);
-            for (int i = 0; i < inputs.length; i++) xs[i] = TensorValues.read(r, inputs[i], from, from + len, null);
+            double[] b = base == null ? null : steps.read(0, base, from, len);
+            for (int i = 0; i < inputs.length; i++) xs[i] = steps.read(i + 1, inputs[i], from, len);
             s.addStep(m, searches, from, len, full, b, xs, afterCut);
         }
         return s.sealSlice(first);
