@@ -11,14 +11,14 @@ import org.apache.commons.math3.random.RandomGenerator;
 public final class DareMask {
     private DareMask() {}
 
+    /** The keep mask itself, compared as drawn: no array of uniforms per input and step (8 bytes an element). */
     public static boolean[] draw(long seed, String tensor, int input, double density, long first, int count) {
         boolean[] keep = new boolean[count];
         if (density >= 1) {
             java.util.Arrays.fill(keep, true);
             return keep;
         }
-        double[] u = uniforms(seed, tensor, input, first, count);
-        for (int j = 0; j < count; j++) keep[j] = u[j] < density;
+        forEachUniform(seed, tensor, input, first, count, (j, u) -> keep[j] = u < density);
         return keep;
     }
 
@@ -28,12 +28,20 @@ public final class DareMask {
      */
     public static double[] uniforms(long seed, String tensor, int input, long first, int count) {
         double[] u = new double[count];
+        forEachUniform(seed, tensor, input, first, count, (j, v) -> u[j] = v);
+        return u;
+    }
+
+    private interface UniformSink {
+        void accept(int index, double u);
+    }
+
+    private static void forEachUniform(long seed, String tensor, int input, long first, int count, UniformSink sink) {
         String stream = tensor + "#input" + input;
         TensorRandom.forEachBlock(first, count, (block, skip, take, at) -> {
             RandomGenerator g = TensorRandom.forBlock(seed, stream, block);
             for (int j = 0; j < skip; j++) g.nextDouble();
-            for (int j = 0; j < take; j++) u[at + j] = g.nextDouble();
+            for (int j = 0; j < take; j++) sink.accept(at + j, g.nextDouble());
         });
-        return u;
     }
 }
