@@ -22,8 +22,8 @@ import java.util.concurrent.Callable;
                 "certificate holds, else LAPACK dgesdd; docs/algorithms.md) and the",
                 "WeightWatcher metrics: sv_max, stable/effective rank, entropy, power-law alpha, D, alpha_weighted, ...",
                 "Writes spectrum.json, spectrum.csv, spectrum.parquet and singular_values.json into --out.",
-                "Several checkpoints, --inputs or --fleet: a fleet (docs/fleet.md, Fleet spectrum), every checkpoint's rows in one Parquet",
-                "dataset partitioned by model and step (--append: only new or changed checkpoints):",
+                "A fleet (several inputs, --inputs or --fleet; docs/fleet.md, Fleet spectrum)",
+                "writes one Parquet dataset by model and step (--append: new or changed only):",
                 "  weightlab spectrum 'runs/*/checkpoint-*' --fleet --out spectra/ --append"})
 public class SpectrumCommand implements Callable<Integer> {
     @Parameters(arity = "0..*", paramLabel = "CHECKPOINT", description = {"checkpoint: .safetensors file, index.json, directory or glob; or a PEFT LoRA adapter directory;",
