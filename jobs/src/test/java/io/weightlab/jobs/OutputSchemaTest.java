@@ -141,6 +141,17 @@ public class OutputSchemaTest {
         for (String table : List.of("compare compare.csv", "compare layers.csv")) {
             for (String c : documented.get(table)) if (!c.equals("checkpoint_index") && !c.equals("checkpoint")) documented.get("compare fleet dataset").add(c);
         }
+        // spectrum over the same two as a fleet, with the options that add columns (as the single run above)
+        Path fleetSpectrum = run("spectrum", llama.toString(), trained.toString(), "--out", tmp.resolve("fleet-spectrum").toString(),
+                "--randomize", "--fit", "E_TPL", "--detx", "--vectors");
+        written.put("spectrum fleet dataset", new TreeSet<>(List.of(TestSpark.get().read().parquet(fleetSpectrum.toString()).schema().fieldNames())));
+        try (Stream<Path> runs = Files.list(fleetSpectrum.resolve("_fleet/runs"))) {
+            Set<String> keys = new TreeSet<>();
+            walk(JSON.readTree(runs.findFirst().orElseThrow().toFile()), "", keys);
+            written.put("spectrum _fleet/runs/<run_id>.json", keys);
+        }
+        // "as in spectrum.parquet (not the lora_* columns)": a fleet takes no adapters
+        for (String c : documented.get("spectrum spectrum.parquet")) if (!c.startsWith("lora_")) documented.get("spectrum fleet dataset").add(c);
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Set<String>> w : written.entrySet()) {
             Set<String> doc = documented.get(w.getKey());

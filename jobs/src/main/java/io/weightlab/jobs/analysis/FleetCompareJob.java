@@ -56,18 +56,18 @@ public final class FleetCompareJob {
     private static Result run(JobRun run, Options o, FleetComparePlan.Against against) {
         PrintStream console = run.console();
         Configuration hconf = run.hadoop();
-        FleetStatsJob.Opened fixed = against.kind() == FleetComparePlan.Kind.FILE ? openReference(hconf, against.uri()) : null;
+        FleetRun.Opened fixed = against.kind() == FleetComparePlan.Kind.FILE ? openReference(hconf, against.uri()) : null;
         List<FleetCheckpoint> specs = FleetLabels.assign(FleetInputs.resolve(hconf, o.inputs(), o.inputsFile()));
-        List<FleetStatsJob.Opened> unique = new ArrayList<>();
+        List<FleetRun.Opened> unique = new ArrayList<>();
         List<Map<String, Object>> duplicates = new ArrayList<>();
-        Map<String, FleetStatsJob.Opened> byKey = new HashMap<>();
-        for (FleetStatsJob.Opened x : FleetStatsJob.open(run, specs)) {
+        Map<String, FleetRun.Opened> byKey = new HashMap<>();
+        for (FleetRun.Opened x : FleetRun.open(run, specs)) {
             if (x.error() != null) throw x.error();
             if (AdapterSpectrum.adapterDir(hconf, x.spec().uri()) != null) {
                 throw new UsageException(x.spec().uri() + ": a PEFT adapter directory; a fleet comparison takes full checkpoints "
                         + "(compare REF ADAPTER compares one adapter merged with its base)");
             }
-            FleetStatsJob.Opened first = byKey.putIfAbsent(x.id().key(), x);
+            FleetRun.Opened first = byKey.putIfAbsent(x.id().key(), x);
             if (first == null) unique.add(x);
             else duplicates.add(Map.of("uri", x.spec().uri(), "same_files_as", first.spec().uri()));
         }
@@ -108,7 +108,7 @@ public final class FleetCompareJob {
         console.printf("[compare] fleet: %d checkpoint(s) named, %d comparison(s) against %s, %d tensor pairs, %d not compared, %d duplicate(s)%n",
                 specs.size(), plan.size(), against.label(), tensorPairs, notCompared.size(), duplicates.size());
 
-        String runId = FleetStatsJob.newRunId();
+        String runId = FleetRun.newRunId();
         FleetDataset dataset = FleetDataset.begin(hconf, o.out(), o.overwrite() ? FleetDataset.Mode.OVERWRITE : FleetDataset.Mode.CREATE, runId);
         try {
             Map<String, List<Map<String, Object>>> rowsByUri = new LinkedHashMap<>();
@@ -116,7 +116,7 @@ public final class FleetCompareJob {
             Map<String, Object> nullTypes = nullTypes(o);
             long totalBytes = 0;
             ComparePasses.Settings settings = new ComparePasses.Settings(o.deltaRank(), o.tolerances(), o.maxExactBytes(), o.sliceBytes());
-            for (List<FleetComparePlan.Comparison> wave : FleetStatsJob.waves(plan, FleetCompareJob::bytes, c -> pairsOf.get(c.index()).size(),
+            for (List<FleetComparePlan.Comparison> wave : FleetRun.waves(plan, FleetCompareJob::bytes, c -> pairsOf.get(c.index()).size(),
                     hconf.getLong(FleetStatsJob.WAVE_BYTES, 8L << 30), hconf.getInt(FleetStatsJob.WAVE_TENSORS, 1024))) {
                 List<ComparePasses.Pair> pairs = new ArrayList<>();
                 for (FleetComparePlan.Comparison c : wave) pairs.addAll(pairsOf.get(c.index()));
@@ -131,7 +131,7 @@ public final class FleetCompareJob {
                 Map<Integer, List<Map<String, Object>>> byComparison = byComparison(rows);
                 for (FleetComparePlan.Comparison c : wave) {
                     List<Map<String, Object>> mine = withFleetColumns(byComparison.get(c.index()), c, nullTypes.keySet(), runId);
-                    FleetStatsJob.Opened x = c.checkpoint();
+                    FleetRun.Opened x = c.checkpoint();
                     ParquetTables.writeFile(hconf, mine, dataset.stagingFile(x.id()).toString(), nullTypes);
                     String partition = HivePartitions.dir(x.spec().model(), x.spec().step());
                     dataset.commit(x.id(), partition);
@@ -182,7 +182,7 @@ public final class FleetCompareJob {
     }
 
     /** The fixed reference of {@code --against FILE}: it must exist (a misspelled keyword is named) and be a full checkpoint. */
-    private static FleetStatsJob.Opened openReference(Configuration conf, String uri) {
+    private static FleetRun.Opened openReference(Configuration conf, String uri) {
         Path p = new Path(uri);
         boolean exists;
         try {
@@ -195,7 +195,7 @@ public final class FleetCompareJob {
                     + Suggestions.didYouMean(uri, List.of("first", "previous")));
         }
         if (AdapterSpectrum.adapterDir(conf, uri) != null) throw new UsageException("--against " + uri + ": a PEFT adapter directory, not a full checkpoint");
-        FleetStatsJob.Opened r = FleetStatsJob.openOne(conf, -1, new FleetCheckpoint(uri, null, StepNames.parse(uri), Map.of()));
+        FleetRun.Opened r = FleetRun.openOne(conf, -1, new FleetCheckpoint(uri, null, StepNames.parse(uri), Map.of()));
         if (r.error() != null) throw r.error();
         return r;
     }
@@ -222,8 +222,8 @@ public final class FleetCompareJob {
     /** The rows of one checkpoint as written: every column of the run's schema (null where not applicable), then the fleet's. */
     private static List<Map<String, Object>> withFleetColumns(List<Map<String, Object>> rows, FleetComparePlan.Comparison c, java.util.Set<String> columns,
                                                               String runId) {
-        FleetStatsJob.Opened x = c.checkpoint(), ref = c.reference();
-        String tags = FleetStatsJob.tagsJson(x.spec().tags());
+        FleetRun.Opened x = c.checkpoint(), ref = c.reference();
+        String tags = FleetRun.tagsJson(x.spec().tags());
         for (Map<String, Object> m : rows) {
             for (String col : columns) m.putIfAbsent(col, null);
             m.put("checkpoint_uri", x.ckpt().root());

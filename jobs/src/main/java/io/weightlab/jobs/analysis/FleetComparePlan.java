@@ -37,7 +37,7 @@ final class FleetComparePlan {
     }
 
     /** Checkpoint {@code checkpoint} compared against {@code reference}; {@code index} is its position in the plan. */
-    record Comparison(int index, FleetStatsJob.Opened checkpoint, FleetStatsJob.Opened reference) {}
+    record Comparison(int index, FleetRun.Opened checkpoint, FleetRun.Opened reference) {}
 
     private FleetComparePlan() {}
 
@@ -45,10 +45,10 @@ final class FleetComparePlan {
      * The comparisons of {@code checkpoints} (opened, without duplicates, in input order); {@code fixed} is the
      * opened FILE reference (else null). Refuses a plan with nothing to compare.
      */
-    static List<Comparison> plan(List<FleetStatsJob.Opened> checkpoints, Against against, FleetStatsJob.Opened fixed) {
+    static List<Comparison> plan(List<FleetRun.Opened> checkpoints, Against against, FleetRun.Opened fixed) {
         List<Comparison> out = new ArrayList<>();
         if (against.kind() == Kind.FILE) {
-            for (FleetStatsJob.Opened c : checkpoints) {
+            for (FleetRun.Opened c : checkpoints) {
                 if (!c.id().key().equals(fixed.id().key())) out.add(new Comparison(out.size(), c, fixed));
             }
             if (out.isEmpty()) throw new UsageException("--against " + against.uri() + ": the fleet holds no checkpoint other than the reference itself");
@@ -58,7 +58,7 @@ final class FleetComparePlan {
             throw new UsageException("--against " + against.label() + " needs at least two checkpoints, got " + checkpoints.size()
                     + (checkpoints.isEmpty() ? "" : " (" + checkpoints.get(0).spec().uri() + ")"));
         }
-        for (List<FleetStatsJob.Opened> s : series(checkpoints)) {
+        for (List<FleetRun.Opened> s : series(checkpoints)) {
             for (int i = 1; i < s.size(); i++) out.add(new Comparison(out.size(), s.get(i), against.kind() == Kind.FIRST ? s.get(0) : s.get(i - 1)));
         }
         if (out.isEmpty()) {
@@ -69,14 +69,14 @@ final class FleetComparePlan {
     }
 
     /** The series of a fleet, each in its order; series in order of their first checkpoint among the inputs. */
-    static List<List<FleetStatsJob.Opened>> series(List<FleetStatsJob.Opened> checkpoints) {
+    static List<List<FleetRun.Opened>> series(List<FleetRun.Opened> checkpoints) {
         if (checkpoints.stream().allMatch(c -> c.spec().step() == null)) return List.of(checkpoints);
-        Map<String, List<FleetStatsJob.Opened>> byModel = new LinkedHashMap<>();
-        for (FleetStatsJob.Opened c : checkpoints) byModel.computeIfAbsent(c.spec().model(), k -> new ArrayList<>()).add(c);
-        List<List<FleetStatsJob.Opened>> out = new ArrayList<>();
-        for (List<FleetStatsJob.Opened> s : byModel.values()) {
-            List<FleetStatsJob.Opened> sorted = new ArrayList<>(s); // a stable sort: equal steps and no steps keep input order
-            sorted.sort(Comparator.comparing((FleetStatsJob.Opened c) -> c.spec().step(), Comparator.nullsLast(Comparator.naturalOrder())));
+        Map<String, List<FleetRun.Opened>> byModel = new LinkedHashMap<>();
+        for (FleetRun.Opened c : checkpoints) byModel.computeIfAbsent(c.spec().model(), k -> new ArrayList<>()).add(c);
+        List<List<FleetRun.Opened>> out = new ArrayList<>();
+        for (List<FleetRun.Opened> s : byModel.values()) {
+            List<FleetRun.Opened> sorted = new ArrayList<>(s); // a stable sort: equal steps and no steps keep input order
+            sorted.sort(Comparator.comparing((FleetRun.Opened c) -> c.spec().step(), Comparator.nullsLast(Comparator.naturalOrder())));
             out.add(sorted);
         }
         return out;

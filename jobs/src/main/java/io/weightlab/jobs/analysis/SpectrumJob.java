@@ -4,8 +4,6 @@ import io.weightlab.jobs.spark.Format;
 import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.TaskBudget;
 import io.weightlab.jobs.spark.ParquetTables;
-import io.weightlab.jobs.spark.ProgressReporter;
-import io.weightlab.jobs.spark.SerializableConfiguration;
 
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
@@ -25,15 +23,12 @@ import io.weightlab.common.report.Tables;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.SparkContext;
-import scala.Tuple2;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -177,60 +172,9 @@ public final class SpectrumJob {
         return run.commitAfter("the spectra", () -> {
             if (adapterTasks != null) return AdapterSpectrum.finish(run, staged, adapterTasks, opts, adapterDir);
             Map<String, Dequantization> dq = opts.dequantize() ? Dequantization.pair(ckpt, opts.blockSize()) : Map.of();
-            List<MatrixResult> results = new ArrayList<>();
-            List<Tuple2<TensorInfo, Dequantization>> work = new ArrayList<>();
-            List<Tuple2<TensorInfo, Dequantization>> oversized = new ArrayList<>();
-            List<TensorInfo> matrices = new ArrayList<>();
-            for (TensorInfo t : ckpt.tensors()) {
-                if (io.weightlab.common.model.FusedExperts.isFused(t)) matrices.addAll(io.weightlab.common.model.FusedExperts.split(t));
-                else matrices.add(t);
-            }
-            requireIncluded(opts.include(), matrices);
-            for (TensorInfo t : matrices) {
-                TensorName n = TensorName.parse(t.name());
-                String why = exclusion(t, n, opts.include());
-                if (why == null) continue;
-                if (!why.isEmpty()) {
-                    results.add(new MatrixResult(t.name(), "not analysed: " + why, baseRow(t, n, "not analysed: " + why, "none"), new double[0]));
-                } else if (t.rank() == 4 && t.elementCount() * 8 > opts.maxExactBytes()) {
-                    results.add(ConvKernelSpectrum.oversized(t));
-                } else if (t.elementCount() * 8 > opts.maxExactBytes()) {
-                    if (!opts.randomized() && !DistributedSpectrum.gramFits(t)) {
-                        String s = "not analysed: " + t.shapeString() + " needs " + Format.bytes(t.elementCount() * 8)
-                                + " in double, over --max-exact-mb, and the distributed Gram route needs a short side of at most 16384"
-                                + " (--method randomized --top-k K takes the distributed Krylov route, any size)";
-                        results.add(new MatrixResult(t.name(), s, baseRow(t, n, s, "none"), new double[0]));
-                    } else {
-                        oversized.add(new Tuple2<>(t, dq.get(t.name())));
-                    }
-                } else {
-                    work.add(new Tuple2<>(t, dq.get(t.name())));
-                }
-            }
-            work.sort(Comparator.comparingLong((Tuple2<TensorInfo, Dequantization> w) -> w._1().elementCount()).reversed());
-            long bytes = work.stream().mapToLong(w -> w._1().byteLength()).sum();
-            console.printf("[spectrum] %s: %d matrices to factorize (%s), %d listed as not analysed%n", ckpt.root(), work.size(),
-                    Format.bytes(bytes), results.size());
-            long[] taskBytes = work.stream().mapToLong(w -> w._1().byteLength()).toArray();
-            ProgressReporter progress = run.progress(taskBytes);
-            Broadcast<SerializableConfiguration> conf = run.conf();
-            boolean pl = opts.powerLaw();
-            if (!work.isEmpty()) {
-                results.addAll(jsc.parallelize(work, work.size()).map(w -> factorize(conf.value().get(), w._1(), w._2(), pl, opts)).collect());
-            }
-            run.endProgress(progress);
-            for (Tuple2<TensorInfo, Dequantization> w : oversized) {
-                // top-k asked: the Gram matrix's exact top when it fits a task's budget, else block Krylov
-                boolean krylov = opts.randomized() && !DistributedSpectrum.gramWithin(w._1(), opts.maxExactBytes());
-                results.add(krylov ? DistributedSpectrum.krylovRoute(jsc, conf, w._1(), w._2(), opts, console)
-                        : DistributedSpectrum.gramRoute(jsc, conf, w._1(), w._2(), opts, console));
-            }
-            for (MatrixResult r : results) {
-                RandomMatrixColumns.addBulkFit(r, opts.randomize());
-                VectorColumns.addMissing(r, opts.vectors());
-            }
-            results.sort((a, b) -> io.weightlab.common.io.NaturalOrder.INSTANCE.compare(a.name(), b.name()));
-            console.printf("[spectrum] %d matrices in %.1f s%n", work.size(), run.seconds());
+            SpectrumPasses.Plan plan = SpectrumPasses.plan(ckpt, dq, opts);
+            List<MatrixResult> results = SpectrumPasses.compute(run, List.of(plan), opts).get(0);
+            console.printf("[spectrum] %d matrices in %.1f s%n", plan.work().size(), run.seconds());
             if (staged != null) write(run, staged, results, ckpt.root());
             return results;
         });

@@ -4,7 +4,9 @@ import io.weightlab.common.error.Suggestions;
 import io.weightlab.common.error.UsageException;
 import io.weightlab.common.linalg.PowerLawOptions;
 import io.weightlab.jobs.spark.SparkSupport;
+import io.weightlab.jobs.analysis.FleetSpectrumJob;
 import io.weightlab.jobs.analysis.SpectrumJob;
+import io.weightlab.jobs.spark.JobRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,10 +21,17 @@ import java.util.concurrent.Callable;
         description = {"All singular values of every weight matrix (in double, one matrix per task: the Gram route where its accuracy",
                 "certificate holds, else LAPACK dgesdd; docs/algorithms.md) and the",
                 "WeightWatcher metrics: sv_max, stable/effective rank, entropy, power-law alpha, D, alpha_weighted, ...",
-                "Writes spectrum.json, spectrum.csv, spectrum.parquet and singular_values.json into --out."})
+                "Writes spectrum.json, spectrum.csv, spectrum.parquet and singular_values.json into --out.",
+                "A fleet (several inputs, --inputs or --fleet; docs/fleet.md, Fleet spectrum)",
+                "writes one Parquet dataset by model and step (--append: new or changed only):",
+                "  weightlab spectrum 'runs/*/checkpoint-*' --fleet --out spectra/ --append"})
 public class SpectrumCommand implements Callable<Integer> {
-    @Parameters(index = "0", description = "checkpoint: .safetensors file, index.json, directory or glob; or a PEFT LoRA adapter directory")
-    String input;
+    @Parameters(arity = "0..*", paramLabel = "CHECKPOINT", description = {"checkpoint: .safetensors file, index.json, directory or glob; or a PEFT LoRA adapter directory;",
+            "several, or --inputs, or --fleet: a fleet of full checkpoints (docs/fleet.md), where a glob matches whole checkpoints"})
+    List<String> inputs = new java.util.ArrayList<>();
+
+    @Mixin
+    FleetOptions fleet;
 
     @Mixin
     OutputOptions output;
@@ -85,11 +94,11 @@ public class SpectrumCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed of the random test matrices (with the tensor name) (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--factors", defaultValue = "0", description = "also write the top-r factors U, S, V of every exactly factorized matrix to <out>/factors/ (F64 safetensors)")
+    @Option(names = "--factors", defaultValue = "0", description = "also write the top-r factors U, S, V of every exactly factorized matrix to <out>/factors/ (F64 safetensors; not over a fleet)")
     int factors;
 
     @Option(names = "--base", description = {"with a PEFT adapter directory as input: the model it adapts; the ESD of each merged W + s·B·A",
-            "(route lora_with_base) instead of the update s·B·A alone (route lora_factors)"})
+            "(route lora_with_base) instead of the update s·B·A alone (route lora_factors); not over a fleet"})
     String base;
 
     /** --max-exact-mb as bytes: 0 for auto (the job sizes it from the executor heap). */
@@ -117,12 +126,28 @@ public class SpectrumCommand implements Callable<Integer> {
         long maxExact = maxExactBytes(maxExactMb);
         PowerLawOptions tailFit = PowerLawOptions.parse(fit, fixFingers, xminMin, xminMax, detx);
         if (noPowerLaw && !tailFit.isDefault()) throw new UsageException("--no-powerlaw skips the tail fit that --fit, --fix-fingers, --xmin-min/--xmin-max and --detx configure");
+        if (fleet.isFleet(inputs)) {
+            if (base != null) throw new UsageException("--base goes with one PEFT adapter directory; a fleet spectrum takes full checkpoints");
+            if (factors > 0) throw new UsageException("--factors writes factor files per checkpoint; a fleet spectrum writes only its Parquet dataset");
+            JobRun.checkOut(output.out, JobRun.Output.REQUIRED, "the fleet's Parquet dataset");
+            FleetSpectrumJob.Options o = new FleetSpectrumJob.Options(inputs, fleet.inputsFile, output.out, fleet.mode(output.overwrite), fleet.prune,
+                    fleet.bad(), options(null, null, false, inc, maxExact, tailFit));
+            try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
+                FleetSpectrumJob.printSummary(FleetSpectrumJob.run(h.context(), o, System.out), output.out, System.out);
+                return 0;
+            }
+        }
+        if (inputs.isEmpty()) throw new UsageException("spectrum: name a checkpoint (or several, or --inputs FILE)");
         try (SparkSupport.Handle h = SparkSupport.open("weightlab spectrum", spark.master, spark.conf)) {
-            List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.context(), new SpectrumJob.Options(input, output.out, output.overwrite,
-                    inc, maxExact, !noPowerLaw, quantization.blockSize(), quantization.dequantize(), method.equals("randomized"), topK,
-                    powerIterations, seed, factors, null, randomize, !method.equals("exact"), tailFit, vectors), base, System.out);
+            List<SpectrumJob.MatrixResult> r = SpectrumJob.run(h.context(), options(inputs.get(0), output.out, output.overwrite, inc, maxExact, tailFit),
+                    base, System.out);
             SpectrumJob.printSummary(r, output.out, System.out);
             return 0;
         }
+    }
+
+    private SpectrumJob.Options options(String input, String out, boolean overwrite, Set<String> inc, long maxExact, PowerLawOptions tailFit) {
+        return new SpectrumJob.Options(input, out, overwrite, inc, maxExact, !noPowerLaw, quantization.blockSize(), quantization.dequantize(),
+                method.equals("randomized"), topK, powerIterations, seed, factors, null, randomize, !method.equals("exact"), tailFit, vectors);
     }
 }

@@ -1,0 +1,265 @@
+package io.weightlab.jobs.analysis;
+
+import io.weightlab.jobs.spark.JobRun;
+import io.weightlab.jobs.spark.ParquetTables;
+import io.weightlab.jobs.spark.SerializableConfiguration;
+
+import io.weightlab.common.error.WeightLabException;
+import io.weightlab.common.fleet.CheckpointIdentity;
+import io.weightlab.common.fleet.FleetCheckpoint;
+import io.weightlab.common.fleet.FleetDataset;
+import io.weightlab.common.fleet.FleetLabels;
+import io.weightlab.common.fleet.HivePartitions;
+import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.io.Dequantization;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+
+/**
+ * One run of a job that analyses a fleet into its Parquet dataset (docs/fleet.md), whatever the job computes
+ * (stats, spectrum): the inputs resolved and opened, bad checkpoints failed or skipped, duplicates folded, the
+ * quantization pairing checked, the checkpoints whose identity is already in the dataset left out (--append); then
+ * each analysed checkpoint's rows, with the fleet columns, committed as one file, and the run record written.
+ * Also the pieces fleet compare shares: opening, run ids, waves, tags.
+ */
+final class FleetRun {
+    /** The options every fleet-dataset job takes. */
+    record Settings(List<String> inputs, String inputsFile, String out, FleetDataset.Mode mode, boolean prune,
+                    FleetStatsJob.BadCheckpoints bad, boolean dequantize, int[] blockSize) implements Serializable {}
+
+    /** One checkpoint after its header was read (on an executor or the driver): or the typed error it failed with. */
+    record Opened(int index, FleetCheckpoint spec, Checkpoint ckpt, CheckpointIdentity id, RuntimeException error) implements Serializable {}
+
+    private final JobRun run;
+    private final Settings settings;
+    private final String runId;
+    private final int named;
+    private final List<Map<String, Object>> bad;
+    private final List<Map<String, Object>> duplicates;
+    private final Map<String, Map<String, Dequantization>> dqs;
+    private final FleetDataset dataset;
+    private final List<Opened> todo;
+    private final int unchanged;
+    private final List<FleetDataset.Committed> gone;
+    private final List<Map<String, Object>> analysed = new ArrayList<>();
+
+    private FleetRun(JobRun run, Settings settings, String runId, int named, List<Map<String, Object>> bad, List<Map<String, Object>> duplicates,
+                     Map<String, Map<String, Dequantization>> dqs, FleetDataset dataset, List<Opened> todo, int unchanged,
+                     List<FleetDataset.Committed> gone) {
+        this.run = run;
+        this.settings = settings;
+        this.runId = runId;
+        this.named = named;
+        this.bad = bad;
+        this.duplicates = duplicates;
+        this.dqs = dqs;
+        this.dataset = dataset;
+        this.todo = todo;
+        this.unchanged = unchanged;
+        this.gone = gone;
+    }
+
+    /**
+     * Opens the fleet and its dataset. {@code refuse} sees every readable, distinct checkpoint before the dataset
+     * exists, so a job's own refusals (an adapter directory, a missing --include role) leave nothing written.
+     */
+    static FleetRun begin(JobRun run, Settings s, Consumer<Opened> refuse) {
+        PrintStream console = run.console();
+        String job = run.job();
+        JobRun.checkOut(s.out(), JobRun.Output.REQUIRED, "the fleet's Parquet dataset");
+        List<FleetCheckpoint> specs = FleetLabels.assign(FleetInputs.resolve(run.hadoop(), s.inputs(), s.inputsFile()));
+        List<Opened> opened = open(run, specs);
+
+        List<Map<String, Object>> bad = new ArrayList<>();
+        List<Map<String, Object>> duplicates = new ArrayList<>();
+        Map<String, Opened> byKey = new LinkedHashMap<>();
+        for (Opened x : opened) {
+            if (x.error() != null) {
+                if (s.bad() == FleetStatsJob.BadCheckpoints.FAIL) throw x.error();
+                bad.add(Map.of("uri", x.spec().uri(), "error", String.valueOf(x.error().getMessage()), "type", x.error().getClass().getSimpleName()));
+                console.println("[" + job + "] bad checkpoint skipped: " + x.error().getMessage());
+                continue;
+            }
+            Opened first = byKey.putIfAbsent(x.id().key(), x);
+            if (first != null) duplicates.add(Map.of("uri", x.spec().uri(), "same_files_as", first.spec().uri()));
+        }
+        // quantization pairing is a header-level check too: a bad pairing is a bad checkpoint
+        Map<String, Map<String, Dequantization>> dqs = new HashMap<>();
+        for (Opened x : new ArrayList<>(byKey.values())) {
+            try {
+                dqs.put(x.id().key(), s.dequantize() ? Dequantization.pair(x.ckpt(), s.blockSize()) : Map.of());
+            } catch (WeightLabException e) {
+                if (s.bad() == FleetStatsJob.BadCheckpoints.FAIL) throw e;
+                bad.add(Map.of("uri", x.spec().uri(), "error", String.valueOf(e.getMessage()), "type", e.getClass().getSimpleName()));
+                byKey.remove(x.id().key());
+            }
+        }
+        byKey.values().forEach(refuse);
+
+        String runId = newRunId();
+        FleetDataset dataset = FleetDataset.begin(run.hadoop(), s.out(), s.mode(), runId);
+        List<Opened> todo = new ArrayList<>();
+        int unchanged = 0;
+        for (Opened x : byKey.values()) {
+            if (dataset.isCurrent(x.id())) unchanged++;
+            else todo.add(x);
+        }
+        List<FleetDataset.Committed> gone = dataset.notIn(byKey.keySet());
+        console.printf("[%s] fleet: %d checkpoint(s) named, %d to analyse, %d unchanged, %d bad, %d duplicate(s), %d in the dataset but not among the inputs%n",
+                job, specs.size(), todo.size(), unchanged, bad.size(), duplicates.size(), gone.size());
+        return new FleetRun(run, s, runId, specs.size(), bad, duplicates, dqs, dataset, todo, unchanged, gone);
+    }
+
+    /** The checkpoints to analyse (new or changed), in input order. */
+    List<Opened> todo() {
+        return todo;
+    }
+
+    /** A checkpoint's quantization pairing ({@code --dequantize}), empty without. */
+    Map<String, Dequantization> dequantization(Opened x) {
+        return dqs.get(x.id().key());
+    }
+
+    /**
+     * Writes one checkpoint's rows with the fleet columns (URI, key, identity, tags, run) as its file and commits it
+     * by one rename. {@code nullTypes}: an example value of every column that may be null in all of its rows.
+     */
+    void commit(Opened x, List<Map<String, Object>> rows, Map<String, Object> nullTypes) {
+        String tags = tagsJson(x.spec().tags());
+        for (Map<String, Object> m : rows) {
+            m.put("checkpoint_uri", x.ckpt().root());
+            m.put("checkpoint_key", x.id().key());
+            m.put("checkpoint_identity", x.id().identity());
+            m.put("tags", tags);
+            m.put("run_id", runId);
+        }
+        ParquetTables.writeFile(run.hadoop(), rows, dataset.stagingFile(x.id()).toString(), nullTypes);
+        String partition = HivePartitions.dir(x.spec().model(), x.spec().step());
+        dataset.commit(x.id(), partition);
+        Map<String, Object> a = new LinkedHashMap<>();
+        a.put("uri", x.ckpt().root());
+        a.put("model", x.spec().model());
+        a.put("step", x.spec().step());
+        a.put("key", x.id().key());
+        a.put("identity", x.id().identity());
+        a.put("file", partition + "/" + x.id().fileName());
+        analysed.add(a);
+    }
+
+    /** Prunes (--prune, --overwrite), writes the run record with the job's own {@code facts}, and returns it. */
+    Map<String, Object> finish(Map<String, Object> jobFacts) {
+        List<Map<String, Object>> goneFacts = new ArrayList<>();
+        for (FleetDataset.Committed c : gone) goneFacts.add(Map.of("key", c.id().key(), "file", dataset.relative(c.file())));
+        boolean prune = settings.prune() || settings.mode() == FleetDataset.Mode.OVERWRITE;
+        if (prune) dataset.remove(gone);
+        Map<String, Object> facts = run.facts();
+        facts.put("run_id", runId);
+        facts.put("output", settings.out());
+        facts.put("mode", settings.mode().name().toLowerCase());
+        facts.put("checkpoints_named", named);
+        facts.put("analysed", analysed);
+        facts.put("unchanged", unchanged);
+        facts.put("bad_checkpoints", bad);
+        facts.put("duplicates", duplicates);
+        facts.put(prune ? "pruned" : "not_in_inputs", goneFacts);
+        facts.putAll(jobFacts);
+        facts.put("spark_master", run.sparkMaster());
+        facts.put("finished", Instant.now().toString());
+        dataset.finish(runId, facts);
+        return facts;
+    }
+
+    /** After a failure: checkpoints committed so far stay (each is complete), the staging goes. */
+    void abort() {
+        dataset.abort();
+    }
+
+    /** Headers and identities: on the driver for a few checkpoints, on executors for many. */
+    static List<Opened> open(JobRun run, List<FleetCheckpoint> specs) {
+        int max = run.hadoop().getInt(FleetStatsJob.DRIVER_HEADERS_MAX, 16);
+        if (specs.size() <= max) {
+            List<Opened> out = new ArrayList<>();
+            for (int i = 0; i < specs.size(); i++) out.add(openOne(run.hadoop(), i, specs.get(i)));
+            return out;
+        }
+        Broadcast<SerializableConfiguration> conf = run.conf();
+        JavaSparkContext jsc = run.jsc();
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < specs.size(); i++) idx.add(i);
+        List<FleetCheckpoint> all = List.copyOf(specs);
+        int parts = Math.max(1, Math.min(specs.size(), jsc.defaultParallelism() * 4));
+        run.console().printf("[%s] reading %d checkpoint headers on the executors (%d tasks)%n", run.job(), specs.size(), parts);
+        List<Opened> out = new ArrayList<>(jsc.parallelize(idx, parts).map(i -> openOne(conf.value().get(), i, all.get(i))).collect());
+        out.sort(java.util.Comparator.comparingInt(Opened::index));
+        return out;
+    }
+
+    static Opened openOne(Configuration conf, int index, FleetCheckpoint spec) {
+        try {
+            Checkpoint c = CheckpointCatalog.open(conf, spec.uri());
+            return new Opened(index, spec, c, CheckpointIdentity.of(conf, c), null);
+        } catch (WeightLabException e) {
+            return new Opened(index, spec, null, null, e);
+        } catch (java.io.IOException e) {
+            return new Opened(index, spec, null, null, new WeightLabException(spec.uri() + ": cannot read: " + e.getMessage(), e));
+        }
+    }
+
+    /** A fleet run's id: its start time and a random suffix (names its record in {@code _fleet/runs/}). */
+    static String newRunId() {
+        return Instant.now().toString().replace(":", "").replace(".", "") + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** Consecutive groups of at most {@code maxBytes} of tensor data and {@code maxTensors} tensors (a larger checkpoint alone). */
+    static List<List<Opened>> waves(List<Opened> todo, long maxBytes, int maxTensors) {
+        return waves(todo, x -> x.ckpt().totalBytes(), x -> x.ckpt().tensors().size(), maxBytes, maxTensors);
+    }
+
+    /** The waves of this run, sized by the Hadoop conf keys {@link FleetStatsJob#WAVE_BYTES} and {@link FleetStatsJob#WAVE_TENSORS}. */
+    List<List<Opened>> waves() {
+        return waves(todo, run.hadoop().getLong(FleetStatsJob.WAVE_BYTES, 8L << 30), run.hadoop().getInt(FleetStatsJob.WAVE_TENSORS, 1024));
+    }
+
+    /** The same for any work item (fleet compare's comparisons): its bytes and tensors. */
+    static <T> List<List<T>> waves(List<T> todo, java.util.function.ToLongFunction<T> byteCount, java.util.function.ToLongFunction<T> tensorCount,
+                                   long maxBytes, int maxTensors) {
+        List<List<T>> waves = new ArrayList<>();
+        List<T> cur = new ArrayList<>();
+        long bytes = 0, tensors = 0;
+        for (T x : todo) {
+            long b = byteCount.applyAsLong(x), n = tensorCount.applyAsLong(x);
+            if (!cur.isEmpty() && (bytes + b > maxBytes || tensors + n > maxTensors)) {
+                waves.add(cur);
+                cur = new ArrayList<>();
+                bytes = 0;
+                tensors = 0;
+            }
+            cur.add(x);
+            bytes += b;
+            tensors += n;
+        }
+        if (!cur.isEmpty()) waves.add(cur);
+        return waves;
+    }
+
+    static String tagsJson(Map<String, String> tags) {
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(new java.util.TreeMap<>(tags));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
