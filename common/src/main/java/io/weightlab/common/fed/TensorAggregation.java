@@ -30,6 +30,7 @@ public final class TensorAggregation implements Serializable {
     private final ElementAggregator aggregator;
     private final double selfWeight;      // conservative mixing with the reference
     private final int stepElements;
+    private final boolean allLocal;       // every client and the reference on a local file system (read step below)
 
     public TensorAggregation(List<TensorInfo> clients, double[] weights, double[] clip, TensorInfo reference, ElementAggregator aggregator,
                            double selfWeight, int stepElements) {
@@ -40,6 +41,7 @@ public final class TensorAggregation implements Serializable {
         this.aggregator = aggregator;
         this.selfWeight = selfWeight;
         this.stepElements = Math.max(1, stepElements);
+        this.allLocal = (reference == null || isLocal(reference.file())) && this.clients.stream().allMatch(t -> isLocal(t.file()));
     }
 
     public int clientCount() { return clients.size(); }
@@ -102,7 +104,7 @@ public final class TensorAggregation implements Serializable {
      */
     public void compute(RangeReader r, long first, int count, double[] out, Diagnostics diag, ClientMoments seen, boolean fullMoments) {
         int k = clients.size();
-        int step = allLocal() ? Math.min(stepElements, LOCAL_READ_STEP) : stepElements;
+        int step = allLocal ? Math.min(stepElements, LOCAL_READ_STEP) : stepElements;
         int width = Math.min(count, step);
         int block = Math.min(width, Math.max(512, (1 << 16) / k));
         byte[][] raw = new byte[k][];
@@ -144,12 +146,6 @@ public final class TensorAggregation implements Serializable {
 
     /** Elements per client and read step for local files (see {@link #compute}). */
     static final int LOCAL_READ_STEP = 1 << 15;
-
-    private boolean allLocal() {
-        if (reference != null && !isLocal(reference.file())) return false;
-        for (TensorInfo t : clients) if (!isLocal(t.file())) return false;
-        return true;
-    }
 
     private static boolean isLocal(String file) {
         String scheme = new org.apache.hadoop.fs.Path(file).toUri().getScheme();

@@ -2,7 +2,6 @@ package io.weightlab.jobs.analysis;
 
 import io.weightlab.jobs.spark.Format;
 import io.weightlab.jobs.spark.JobRun;
-import io.weightlab.jobs.spark.ParquetTables;
 
 import io.weightlab.common.compare.DeltaRank;
 import io.weightlab.common.error.Suggestions;
@@ -10,7 +9,6 @@ import io.weightlab.common.error.UsageException;
 import io.weightlab.common.fleet.FleetCheckpoint;
 import io.weightlab.common.fleet.FleetDataset;
 import io.weightlab.common.fleet.FleetLabels;
-import io.weightlab.common.fleet.HivePartitions;
 import io.weightlab.common.fleet.StepNames;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -131,20 +129,10 @@ public final class FleetCompareJob {
                 Map<Integer, List<Map<String, Object>>> byComparison = byComparison(rows);
                 for (FleetComparePlan.Comparison c : wave) {
                     List<Map<String, Object>> mine = withFleetColumns(byComparison.get(c.index()), c, nullTypes.keySet(), runId);
-                    FleetRun.Opened x = c.checkpoint();
-                    ParquetTables.writeFile(hconf, mine, dataset.stagingFile(x.id()).toString(), nullTypes);
-                    String partition = HivePartitions.dir(x.spec().model(), x.spec().step());
-                    dataset.commit(x.id(), partition);
-                    rowsByUri.put(x.ckpt().root(), mine);
-                    Map<String, Object> a = new LinkedHashMap<>();
-                    a.put("uri", x.ckpt().root());
-                    a.put("model", x.spec().model());
-                    a.put("step", x.spec().step());
-                    a.put("key", x.id().key());
-                    a.put("identity", x.id().identity());
+                    Map<String, Object> a = FleetRun.writeAndCommit(hconf, dataset, runId, c.checkpoint(), mine, nullTypes);
                     a.put("against_uri", c.reference().ckpt().root());
-                    a.put("file", partition + "/" + x.id().fileName());
                     compared.add(a);
+                    rowsByUri.put(c.checkpoint().ckpt().root(), mine);
                 }
                 console.printf("[compare] committed %d checkpoint(s)%n", wave.size());
             }

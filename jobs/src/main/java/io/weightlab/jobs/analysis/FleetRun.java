@@ -138,6 +138,15 @@ final class FleetRun {
      * by one rename. {@code nullTypes}: an example value of every column that may be null in all of its rows.
      */
     void commit(Opened x, List<Map<String, Object>> rows, Map<String, Object> nullTypes) {
+        analysed.add(writeAndCommit(run.hadoop(), dataset, runId, x, rows, nullTypes));
+    }
+
+    /**
+     * The one commit of a checkpoint's rows into a fleet dataset, for every fleet job: the fleet columns added to each
+     * row, the file written to staging, renamed into its model/step partition; returns the run record's entry for it.
+     */
+    static Map<String, Object> writeAndCommit(Configuration conf, FleetDataset dataset, String runId, Opened x,
+                                              List<Map<String, Object>> rows, Map<String, Object> nullTypes) {
         String tags = tagsJson(x.spec().tags());
         for (Map<String, Object> m : rows) {
             m.put("checkpoint_uri", x.ckpt().root());
@@ -146,7 +155,7 @@ final class FleetRun {
             m.put("tags", tags);
             m.put("run_id", runId);
         }
-        ParquetTables.writeFile(run.hadoop(), rows, dataset.stagingFile(x.id()).toString(), nullTypes);
+        ParquetTables.writeFile(conf, rows, dataset.stagingFile(x.id()).toString(), nullTypes);
         String partition = HivePartitions.dir(x.spec().model(), x.spec().step());
         dataset.commit(x.id(), partition);
         Map<String, Object> a = new LinkedHashMap<>();
@@ -156,7 +165,7 @@ final class FleetRun {
         a.put("key", x.id().key());
         a.put("identity", x.id().identity());
         a.put("file", partition + "/" + x.id().fileName());
-        analysed.add(a);
+        return a;
     }
 
     /** Prunes (--prune, --overwrite), writes the run record with the job's own {@code facts}, and returns it. */
