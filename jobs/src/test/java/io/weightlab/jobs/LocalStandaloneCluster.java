@@ -22,14 +22,7 @@ public final class LocalStandaloneCluster implements AutoCloseable {
 
     LocalStandaloneCluster(Path dir) throws IOException {
         this.dir = dir;
-        Path home = Files.createDirectories(dir.resolve("spark-home/jars"));
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path p = Paths.get(entry);
-            if (entry.endsWith(".jar") && Files.isRegularFile(p) && !Files.exists(home.resolve(p.getFileName()))) {
-                Files.createSymbolicLink(home.resolve(p.getFileName()), p);
-            }
-        }
-        sparkHome = home.getParent();
+        sparkHome = sparkHome(dir);
         app = StandaloneClusterTest.appJar(dir);
         int port = StandaloneClusterTest.freePort();
         master = "spark://127.0.0.1:" + port;
@@ -42,6 +35,47 @@ public final class LocalStandaloneCluster implements AutoCloseable {
             started.add(p);
             workers.add(p);
         }
+    }
+
+    /**
+     * {@code dir/spark-home}: a SPARK_HOME made of the test classpath, as a Spark distribution is laid out: {@code jars/}
+     * links every jar of the classpath, and {@code bin/spark-submit} is Spark's own launch sequence (as bin/spark-class
+     * does it: {@code org.apache.spark.launcher.Main} builds the java command, with the classpath, the module flags and
+     * HADOOP_CONF_DIR/YARN_CONF_DIR, and the script runs it), for tests that go through submit-scripts/submit.
+     */
+    static Path sparkHome(Path dir) throws IOException {
+        Path jars = Files.createDirectories(dir.resolve("spark-home/jars"));
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path p = Paths.get(entry);
+            if (entry.endsWith(".jar") && Files.isRegularFile(p) && !Files.exists(jars.resolve(p.getFileName()))) {
+                Files.createSymbolicLink(jars.resolve(p.getFileName()), p);
+            }
+        }
+        Path home = jars.getParent();
+        Path submit = Files.createDirectories(home.resolve("bin")).resolve("spark-submit");
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        Files.writeString(submit, """
+                #!/usr/bin/env bash
+                # bin/spark-submit -> bin/spark-class of a Spark distribution, in one file: the launcher prints its
+                # messages, a NUL line, then the command NUL-separated; its exit code comes last
+                set -uo pipefail
+                build_command() {
+                  "%s" -Xmx128m -cp "$SPARK_HOME/jars/*" org.apache.spark.launcher.Main org.apache.spark.deploy.SparkSubmit "$@"
+                  printf '%%d\\0' $?
+                }
+                CMD=() DELIM=$'\\n' STARTED=false
+                while IFS= read -d "$DELIM" -r ARG; do
+                  if [[ $STARTED == true ]]; then CMD+=("$ARG")
+                  elif [[ -z $ARG ]]; then DELIM='' STARTED=true
+                  else echo "$ARG"; fi
+                done < <(build_command "$@")
+                LAUNCHER_EXIT=${CMD[${#CMD[@]}-1]}
+                unset 'CMD[${#CMD[@]}-1]'
+                [[ $LAUNCHER_EXIT == 0 ]] || exit "$LAUNCHER_EXIT"
+                exec "${CMD[@]}"
+                """.formatted(java));
+        submit.toFile().setExecutable(true);
+        return home;
     }
 
     /** Submits {@code weightlab <args>} in a driver JVM of its own (client mode); its log goes to {@code log}. */
