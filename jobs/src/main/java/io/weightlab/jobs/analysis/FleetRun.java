@@ -110,7 +110,7 @@ final class FleetRun {
         byKey.values().forEach(refuse);
 
         String runId = newRunId();
-        FleetDataset dataset = FleetDataset.begin(run.hadoop(), s.out(), s.mode(), runId);
+        FleetDataset dataset = FleetDataset.begin(run.hadoop(), s.out(), s.mode(), runId, run.job());
         List<Opened> todo = new ArrayList<>();
         int unchanged = 0;
         for (Opened x : byKey.values()) {
