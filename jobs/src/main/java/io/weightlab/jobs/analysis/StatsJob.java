@@ -1,5 +1,6 @@
 package io.weightlab.jobs.analysis;
 
+import io.weightlab.jobs.spark.BackgroundWrite;
 import io.weightlab.jobs.spark.Format;
 import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.MomentPass;
@@ -265,6 +266,12 @@ public final class StatsJob {
         List<Map<String, Object>> all = new ArrayList<>();
         for (StatsRow row : r.tensors()) all.add(row.toMap());
         for (StatsRow row : r.rollups()) all.add(row.toMap());
+        // the Parquet table is written beside the JSON, CSV and HTML files (BackgroundWrite)
+        String table = staged.staged("stats.parquet").toString();
+        BackgroundWrite.start(() -> ParquetTables.write(hadoop, all, table)).alongside(() -> writeDocuments(staged, r, all));
+    }
+
+    private static void writeDocuments(StagedOutput staged, Result r, List<Map<String, Object>> all) {
         try {
             try (FSDataOutputStream os = staged.create("stats.json")) {
                 Map<String, Object> doc = new LinkedHashMap<>();
@@ -286,7 +293,6 @@ public final class StatsJob {
         } catch (IOException e) {
             throw new io.weightlab.common.error.WeightLabException("writing results failed: " + e.getMessage(), e);
         }
-        ParquetTables.write(hadoop, all, staged.staged("stats.parquet").toString());
     }
 
     /** histograms.json: per tensor its bin edges and counts, and how exact the counts are (docs/schema.md). */
