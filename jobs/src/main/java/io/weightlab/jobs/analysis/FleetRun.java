@@ -141,12 +141,28 @@ final class FleetRun {
         analysed.add(writeAndCommit(run.hadoop(), dataset, runId, x, rows, nullTypes));
     }
 
+    /** The first half of {@link #commit}: the checkpoint's file written to staging. Any thread: each checkpoint has its own file. */
+    void stage(Opened x, List<Map<String, Object>> rows, Map<String, Object> nullTypes) {
+        stage(run.hadoop(), dataset, runId, x, rows, nullTypes);
+    }
+
+    /** The second half of {@link #commit}: the staged file renamed into its partition. One thread, in the order wanted. */
+    void commitStaged(Opened x) {
+        analysed.add(commitStaged(dataset, x));
+    }
+
     /**
      * The one commit of a checkpoint's rows into a fleet dataset, for every fleet job: the fleet columns added to each
      * row, the file written to staging, renamed into its model/step partition; returns the run record's entry for it.
      */
     static Map<String, Object> writeAndCommit(Configuration conf, FleetDataset dataset, String runId, Opened x,
                                               List<Map<String, Object>> rows, Map<String, Object> nullTypes) {
+        stage(conf, dataset, runId, x, rows, nullTypes);
+        return commitStaged(dataset, x);
+    }
+
+    private static void stage(Configuration conf, FleetDataset dataset, String runId, Opened x,
+                              List<Map<String, Object>> rows, Map<String, Object> nullTypes) {
         String tags = tagsJson(x.spec().tags());
         for (Map<String, Object> m : rows) {
             m.put("checkpoint_uri", x.ckpt().root());
@@ -156,6 +172,9 @@ final class FleetRun {
             m.put("run_id", runId);
         }
         ParquetTables.writeFile(conf, rows, dataset.stagingFile(x.id()).toString(), nullTypes);
+    }
+
+    private static Map<String, Object> commitStaged(FleetDataset dataset, Opened x) {
         String partition = HivePartitions.dir(x.spec().model(), x.spec().step());
         dataset.commit(x.id(), partition);
         Map<String, Object> a = new LinkedHashMap<>();
