@@ -114,7 +114,7 @@ public final class FleetStatsJob {
         Broadcast<SerializableConfiguration> conf = run.conf();
         org.apache.spark.util.LongAccumulator nanos = jsc.sc().longAccumulator("weightlab.compute.nanos");
         Map<String, TensorPartial> collected = units.isEmpty() ? Map.of()
-                : new HashMap<>(MomentPass.tensorPartials(jsc, conf, tasks, units.size(), nanos).collectAsMap());
+                : MomentPass.collectPartials(jsc, conf, tasks, nanos);
         run.endProgress(progress);
 
         // the analysable tensors of every checkpoint of the wave, fitted together in at most one more pass

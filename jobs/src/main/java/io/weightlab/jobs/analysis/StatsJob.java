@@ -23,11 +23,9 @@ import io.weightlab.common.stats.StatsUnit;
 import io.weightlab.common.stats.TensorPartial;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.SparkContext;
-import org.apache.spark.storage.StorageLevel;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -107,10 +105,8 @@ public final class StatsJob {
             Broadcast<SerializableConfiguration> conf = run.conf();
             org.apache.spark.util.LongAccumulator computeNanos = jsc.sc().longAccumulator("weightlab.compute.nanos");
             // Slices are merged in slice order, so results are bit-identical however the work was partitioned.
-            JavaPairRDD<String, TensorPartial> perTensor = MomentPass.tensorPartials(jsc, conf, tasks, units.size(), computeNanos)
-                    .persist(StorageLevel.MEMORY_AND_DISK());
             long tSubmit = System.nanoTime();
-            Map<String, TensorPartial> collected = new HashMap<>(perTensor.collectAsMap());
+            Map<String, TensorPartial> collected = MomentPass.collectPartials(jsc, conf, tasks, computeNanos);
             long tCollected = System.nanoTime();
             run.endProgress(progress);
             console.println("[stats] " + progress.taskTimes() + String.format(java.util.Locale.ROOT, ", reading and computing %.1fs", computeNanos.value() / 1e9));
