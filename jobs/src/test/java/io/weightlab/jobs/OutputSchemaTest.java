@@ -106,7 +106,7 @@ public class OutputSchemaTest {
         Path screenGrid = tmp.resolve("screen.yaml");
         Files.writeString(screenGrid, "merge_method: ties\nbase_model: " + llama + "\nmodels:\n  - model: " + trained
                 + "\n    parameters: {weight: 1}\ngrid:\n  density: [0.3, 0.7]\n");
-        outputs.put("merge#screen", run("merge", "--screen", screenGrid.toString(), "--out", tmp.resolve("merge-screen").toString(), "--write-top", "1", "--spectra"));
+        outputs.put("merge#screen", run("merge", "--screen", screenGrid.toString(), "--out", tmp.resolve("merge-screen").toString(), "--write-top", "1", "--spectra-alpha"));
         // Jobs that write weights copy the small files beside their input (config, tokenizer, README): not ours.
         Set<String> copied = new TreeSet<>();
         for (Path in : List.of(llama, Fixtures.dir("all-minilm-l6-v2"))) {
