@@ -27,12 +27,13 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"List a checkpoint's tensors (name, dtype, shape, parameters, bytes, shard, layer, module kind)",
-                "and totals per dtype, layer and module kind. Reads headers only.",
-                "A fleet (several inputs, --inputs or --fleet; docs/fleet.md, Fleet inspect) prints one line a",
-                "checkpoint and the totals, and with --out writes one Parquet dataset by model and step",
-                "(--append: new or changed only); it runs on Spark, reading many headers on the executors:",
-                "  weightlab inspect 's3a://bucket/runs/*/checkpoint-*' --fleet --out inventory/ --append"})
+        description = {"List a checkpoint's tensors (name, dtype, shape, parameters, bytes, shard,",
+                "layer, module kind) and totals per dtype, layer and module kind; headers only.",
+                "A fleet (several inputs, --inputs or --fleet; docs/fleet.md, Fleet inspect)",
+                "runs on Spark (many headers are read on the executors), prints one line a",
+                "checkpoint and the totals, and with --out writes one Parquet dataset by",
+                "model and step (--append: new or changed checkpoints only):",
+                "  weightlab inspect 'runs/*/checkpoint-*' --fleet --out inventory/ --append"})
 public class InspectCommand implements Callable<Integer> {
     @Parameters(arity = "0..*", paramLabel = "CHECKPOINT", description = {"checkpoint: .safetensors file, index.json, directory or glob;",
             "several, or --inputs, or --fleet: a fleet (docs/fleet.md), where a glob matches whole checkpoints"})

@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * fixtures (one file; four shards of int8 weights with their scales). Headers are read on the executors; each
  * checkpoint's rows equal InspectJob.tensorRows and a single {@code inspect --format parquet} run on it, and their
  * name, dtype, shape, parameters, bytes and shard equal the header bytes as Python parses them; pyarrow reads the
- * dataset as one table. --append reads only new checkpoints; bad checkpoints fail (one line, nothing written) or are
+ * dataset as one table. --append writes only new checkpoints; bad checkpoints fail (one line, nothing written) or are
  * skipped and listed; a glob matching nothing is an error.
  */
 public class FleetInspectJobTest {
@@ -129,7 +129,7 @@ public class FleetInspectJobTest {
     }
 
     @Test
-    void appendReadsOnlyTheNewCheckpointsAndLeavesTheOthersUntouched(@TempDir Path tmp) throws Exception {
+    void appendWritesOnlyTheNewCheckpointsAndLeavesTheOthersUntouched(@TempDir Path tmp) throws Exception {
         Path root = fleet(tmp);
         String glob = root.resolve("runs") + "/*/checkpoint-*";
         String out = tmp.resolve("inventory").toString();
