@@ -7,10 +7,15 @@ check SCREEN_DIR MERGED.json
     candidates and the whole-model cosines and sign agreements of screen.json; prints JSON: per metric the worst
     relative error |screen - numpy| / |numpy| (|numpy| below 1e-3 counts as 1e-3: a difference of nearly equal values
     has no relative accuracy), energy-rank mismatches, rows checked.
+
+    Where the screen has an `alpha` (`--spectra-alpha`): WeightWatcher's power-law alpha of the merged matrix from
+    numpy.linalg.svd's singular values (eigenvalues lambda = sigma^2 > 1e-5, as `spectrum`) and the WeightWatcher scan of
+    common/src/test/python/plfit_reference.py (pl_fit: the xmin of the smallest KS distance), not the Java code.
 """
 import json, os, sys
 import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "common", "src", "test", "python"))
 from wl_tensors import tensors
 
 
@@ -27,7 +32,7 @@ def check(screen_dir, merged_json):
     models = [{k: v.astype(np.float64) for k, v in tensors(m).items()} for m in run["models"]]
     merged_dirs = json.load(open(merged_json))
     rows = [json.loads(l) for l in open(os.path.join(screen_dir, "screen_tensors.jsonl"))]
-    worst, checked, rank_mismatch, spectra = {}, 0, 0, 0
+    worst, checked, rank_mismatch, spectra, alphas = {}, 0, 0, 0, 0
     totals = {}
 
     null_mismatches = []
@@ -86,6 +91,12 @@ def check(screen_dir, merged_json):
             want = int(np.searchsorted(e, 0.9 - 1e-12) + 1)
             if want != r["delta_energy_rank"]:
                 rank_mismatch += 1
+        if r.get("alpha") is not None:
+            from plfit_reference import pl_fit, MIN_EVAL
+            alphas += 1
+            lam = np.sort(np.linalg.svd(m.reshape(r["shape"]), compute_uv=False) ** 2)
+            fit = pl_fit(lam[lam > MIN_EVAL])
+            err("alpha", r["alpha"], fit["alpha"] if fit is not None else None)
         checked += 1
     for c in doc["candidates"]:
         if c["name"] not in totals:
@@ -96,7 +107,7 @@ def check(screen_dir, merged_json):
             err("candidate_sign_agreement", c["sign_agreement"][i], t["same"][i] / t["both"][i])
         cos = [t["dot"][i] / np.sqrt(t["dd"] * t["tt"][i]) for i in range(len(models))]
         err("candidate_mean_cosine", c["mean_cosine"], float(np.mean(cos)))
-    print(json.dumps({"rows": checked, "candidates": len(totals), "spectra": spectra, "energy_rank_mismatches": rank_mismatch,
+    print(json.dumps({"rows": checked, "candidates": len(totals), "spectra": spectra, "alphas": alphas, "energy_rank_mismatches": rank_mismatch,
                       "null_mismatches": null_mismatches[:10],
                       "worst": worst}))
 

@@ -106,7 +106,7 @@ public class OutputSchemaTest {
         Path screenGrid = tmp.resolve("screen.yaml");
         Files.writeString(screenGrid, "merge_method: ties\nbase_model: " + llama + "\nmodels:\n  - model: " + trained
                 + "\n    parameters: {weight: 1}\ngrid:\n  density: [0.3, 0.7]\n");
-        outputs.put("merge#screen", run("merge", "--screen", screenGrid.toString(), "--out", tmp.resolve("merge-screen").toString(), "--write-top", "1", "--spectra"));
+        outputs.put("merge#screen", run("merge", "--screen", screenGrid.toString(), "--out", tmp.resolve("merge-screen").toString(), "--write-top", "1", "--spectra-alpha"));
         // Jobs that write weights copy the small files beside their input (config, tokenizer, README): not ours.
         Set<String> copied = new TreeSet<>();
         for (Path in : List.of(llama, Fixtures.dir("all-minilm-l6-v2"))) {
@@ -152,6 +152,15 @@ public class OutputSchemaTest {
         }
         // "as in spectrum.parquet (not the lora_* columns)": a fleet takes no adapters
         for (String c : documented.get("spectrum spectrum.parquet")) if (!c.startsWith("lora_")) documented.get("spectrum fleet dataset").add(c);
+        // inspect over the same two as a fleet: the inventory rows of each, one dataset, its run record
+        Path fleetInspect = run("inspect", llama.toString(), trained.toString(), "--out", tmp.resolve("fleet-inspect").toString());
+        written.put("inspect fleet dataset", new TreeSet<>(List.of(TestSpark.get().read().parquet(fleetInspect.toString()).schema().fieldNames())));
+        try (Stream<Path> runs = Files.list(fleetInspect.resolve("_fleet/runs"))) {
+            Set<String> keys = new TreeSet<>();
+            walk(JSON.readTree(runs.findFirst().orElseThrow().toFile()), "", keys);
+            written.put("inspect _fleet/runs/<run_id>.json", keys);
+        }
+        documented.get("inspect fleet dataset").addAll(documented.get("inspect inspect.parquet")); // "as in inspect.parquet"
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Set<String>> w : written.entrySet()) {
             Set<String> doc = documented.get(w.getKey());

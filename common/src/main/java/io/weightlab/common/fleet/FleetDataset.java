@@ -34,6 +34,8 @@ public final class FleetDataset {
     public enum Mode { CREATE, APPEND, OVERWRITE }
 
     public static final String RUNS = "_fleet/runs";
+    /** Names the job whose rows the dataset holds (stats, spectrum, compare...): one table per dataset. */
+    public static final String JOB = "_fleet/job";
 
     /** A committed checkpoint file. */
     public record Committed(CheckpointIdentity id, Path file) {}
@@ -55,10 +57,11 @@ public final class FleetDataset {
     }
 
     /**
-     * Opens {@code outUri} for a run: refuses a file, a directory that holds something other than a fleet dataset,
-     * and (in CREATE mode) an existing dataset; clears a dead run's staging; lists the committed checkpoints.
+     * Opens {@code outUri} for a run of {@code job}: refuses a file, a directory that holds something other than a
+     * fleet dataset, another job's dataset (its rows would be a second table in one dataset), and (in CREATE mode) an
+     * existing dataset; clears a dead run's staging; lists the committed checkpoints.
      */
-    public static FleetDataset begin(Configuration conf, String outUri, Mode mode, String runId) {
+    public static FleetDataset begin(Configuration conf, String outUri, Mode mode, String runId, String job) {
         Path out = new Path(outUri);
         try {
             FileSystem fs = out.getFileSystem(conf);
@@ -74,6 +77,11 @@ public final class FleetDataset {
                     throw new UsageException(outUri + ": the directory holds something other than a fleet dataset; "
                             + "choose an empty or new output directory");
                 }
+                String holds = fleet ? jobOf(fs, out) : null;
+                if (holds != null && !holds.equals(job)) {
+                    throw new UsageException(outUri + ": holds a `" + holds + "` fleet dataset; a `" + job + "` run would mix a second "
+                            + "table into it; choose another --out");
+                }
                 if (fleet && mode == Mode.CREATE) {
                     throw new UsageException(outUri + ": already holds a fleet dataset; pass --append to analyse only new or "
                             + "changed checkpoints, or --overwrite to analyse every input again");
@@ -85,10 +93,43 @@ public final class FleetDataset {
             if (!fs.mkdirs(staging) || !fs.mkdirs(new Path(out, RUNS))) {
                 throw new WeightLabException(outUri + ": cannot create the staging directory " + staging);
             }
+            // before any row is committed: a first run killed part way still names its job
+            if (!fs.exists(new Path(out, JOB))) {
+                try (FSDataOutputStream o = fs.create(new Path(out, JOB), true)) {
+                    o.write((job + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
             Path q = fs.makeQualified(out);
             return new FleetDataset(fs, q, fs.makeQualified(staging), mode, scan(fs, q), !existed);
         } catch (IOException e) {
             throw new WeightLabException(outUri + ": cannot prepare the fleet dataset: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The job whose rows a dataset holds: {@code _fleet/job}, or, for a dataset written before that file existed, the
+     * {@code job} of its latest run record; null when neither says.
+     */
+    static String jobOf(FileSystem fs, Path out) throws IOException {
+        Path named = new Path(out, JOB);
+        if (fs.exists(named)) {
+            try (java.io.InputStream in = fs.open(named)) {
+                String j = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+                return j.isEmpty() ? null : j;
+            }
+        }
+        Path runs = new Path(out, RUNS);
+        if (!fs.exists(runs)) return null;
+        FileStatus latest = null;
+        for (FileStatus f : fs.listStatus(runs)) {
+            if (f.getPath().getName().endsWith(".json") && (latest == null || f.getPath().getName().compareTo(latest.getPath().getName()) > 0)) latest = f;
+        }
+        if (latest == null) return null;
+        try (java.io.InputStream in = fs.open(latest.getPath())) {
+            com.fasterxml.jackson.databind.JsonNode j = new ObjectMapper().readTree(in).get("job");
+            return j == null || !j.isTextual() ? null : j.asText();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return null; // an unreadable record says nothing about the job
         }
     }
 

@@ -15,7 +15,8 @@ import java.util.Map;
  * std and kurtosis come from one pass), Δ·τ_i, and per input the counts of elements where Δ and τ_i are both nonzero
  * and where they have the same sign. One instance per (candidate, tensor, slice), merged in slice order on the driver,
  * so the numbers do not depend on which task ran what. Δ's stable rank and energy rank are set from its singular
- * values when the tensor was screened whole ({@code --spectra}).
+ * values when the tensor was screened whole ({@code --spectra}); with {@code --spectra-alpha} also the merged matrix's
+ * WeightWatcher α ({@link ScreenAlpha}).
  */
 public final class ScreenMetrics implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -30,6 +31,8 @@ public final class ScreenMetrics implements Serializable {
     public double stableRank = Double.NaN;
     public long energyRank = -1;
     public double sigmaMax = Double.NaN;
+    /** WeightWatcher's power-law α of the merged matrix ({@link ScreenAlpha}); NaN when not computed or the fit failed. */
+    public double alpha = Double.NaN;
 
     public ScreenMetrics(int inputs) {
         dot = new double[inputs];
@@ -88,6 +91,7 @@ public final class ScreenMetrics implements Serializable {
             energyRank = o.energyRank;
             sigmaMax = o.sigmaMax;
         }
+        if (!Double.isNaN(o.alpha)) alpha = o.alpha;
         return this;
     }
 
@@ -152,6 +156,7 @@ public final class ScreenMetrics implements Serializable {
         r.put("delta_gg_beta", Double.isFinite(beta) ? beta : null);
         r.put("delta_stable_rank", Double.isNaN(stableRank) ? null : stableRank);
         r.put("delta_energy_rank", energyRank < 0 ? null : energyRank);
+        r.put("alpha", Double.isNaN(alpha) ? null : alpha);
         return r;
     }
 }

@@ -22,7 +22,8 @@ public final class ScreenRanking {
         MEAN_COSINE("mean_cosine", true, "mean over the models of cosine(Δ, τ_i) over the whole model"),
         MIN_COSINE("min_cosine", true, "the smallest cosine(Δ, τ_i): the model the merge serves worst"),
         MIN_SIGN_AGREEMENT("min_sign_agreement", true, "the smallest fraction of elements where Δ and τ_i (both nonzero) agree in sign"),
-        REL_CHANGE("rel_change", false, "‖Δ‖/‖base‖ over the whole model, smallest first (the most conservative merge)");
+        REL_CHANGE("rel_change", false, "‖Δ‖/‖base‖ over the whole model, smallest first (the most conservative merge)"),
+        ALPHA_OUT_OF_RANGE("alpha_out_of_range", false, "with --spectra-alpha: merged matrices whose WeightWatcher α is outside [2, 6], fewest first");
 
         public final String id;
         public final boolean higherIsBetter;
@@ -43,7 +44,8 @@ public final class ScreenRanking {
 
     /** One candidate's sums over its tensors. */
     public static final class Totals {
-        double deltaSq, baseSq;
+        double deltaSq, baseSq, alphaSum;
+        long alphas, alphaOut;
         final double[] dot, tauSq;
         final long[] both, same;
 
@@ -62,6 +64,11 @@ public final class ScreenRanking {
                 tauSq[i] += s.tauSq[i];
                 both[i] += m.both[i];
                 same[i] += m.same[i];
+            }
+            if (!Double.isNaN(m.alpha)) {
+                alphas++;
+                alphaSum += m.alpha;
+                if (ScreenAlpha.outOfRange(m.alpha)) alphaOut++;
             }
         }
 
@@ -93,6 +100,7 @@ public final class ScreenRanking {
                     yield t;
                 }
                 case REL_CHANGE -> baseSq > 0 ? Math.sqrt(deltaSq / baseSq) : Double.NaN;
+                case ALPHA_OUT_OF_RANGE -> alphas > 0 ? alphaOut : Double.NaN;
             };
         }
 
@@ -104,9 +112,13 @@ public final class ScreenRanking {
                 cos.add(finite(cosine(i)));
                 sign.add(finite(signAgreement(i)));
             }
-            for (Score s : Score.values()) r.put(s.id, finite(score(s)));
+            for (Score s : Score.values()) if (s != Score.ALPHA_OUT_OF_RANGE) r.put(s.id, finite(score(s)));
             r.put("cosine_tau", cos);
             r.put("sign_agreement", sign);
+            // with --spectra-alpha: the merged matrices with a fitted α (null without)
+            r.put("mean_alpha", alphas > 0 ? alphaSum / alphas : null);
+            r.put("alpha_out_of_range", alphas > 0 ? alphaOut : null);
+            r.put("alpha_matrices", alphas > 0 ? alphas : null);
             return r;
         }
     }

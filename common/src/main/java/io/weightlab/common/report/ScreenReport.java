@@ -7,19 +7,20 @@ import java.util.Map;
 
 /**
  * The page of {@code merge --screen} ({@link ReportPage}): the run's facts and every candidate in a sortable table,
- * in rank order, with its whole-model scores (docs/algorithms.md §32.8). Only the ranked rows travel, not the
+ * in rank order, with its whole-model scores (docs/algorithms.md §32.8) and, with {@code --spectra-alpha}, its merged
+ * matrices' mean α and how many are outside [2, 6]. Only the ranked rows travel, not the
  * per-tensor table (that is screen_tensors.csv).
  */
 public final class ScreenReport {
     private static final List<String> COLUMNS = List.of("rank", "name", "method", "score", "mean_cosine", "min_cosine", "min_sign_agreement",
-            "rel_change", "top_dir");
+            "rel_change", "mean_alpha", "alpha_out_of_range", "top_dir");
 
     private ScreenReport() {}
 
     public static String render(Map<String, Object> run, List<Map<String, Object>> ranked) {
         StringBuilder h = new StringBuilder(16 * 1024);
         h.append("<table class=\"facts\">");
-        for (String k : List.of("screen", "base_model", "models", "candidates", "rank_by", "passes", "input_reads", "spectra_matrices", "seconds")) {
+        for (String k : List.of("screen", "base_model", "models", "candidates", "rank_by", "passes", "input_reads", "spectra_matrices", "spectra_alpha", "seconds")) {
             Object v = run.get(k);
             if (v != null) ReportPage.fact(h, k, v);
         }

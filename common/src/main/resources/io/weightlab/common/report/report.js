@@ -758,11 +758,17 @@
 
   // merge --screen: every candidate with its whole-model scores, in rank order
   function screen(d) {
-    table(document.getElementById('screen-table'), [{key: 'rank', label: 'rank', num: true}, {key: 'name', label: 'candidate'},
+    var cols = [{key: 'rank', label: 'rank', num: true}, {key: 'name', label: 'candidate'},
       {key: 'method', label: 'method'}, {key: 'score', label: 'score', num: true, title: 'the --rank-by score'},
       {key: 'mean_cosine', label: 'mean cos(Δ, τ)', num: true}, {key: 'min_cosine', label: 'min cos(Δ, τ)', num: true},
-      {key: 'min_sign_agreement', label: 'min sign agreement', num: true}, {key: 'rel_change', label: '‖Δ‖ / ‖base‖', num: true},
-      {key: 'top_dir', label: 'written to'}], d.candidates, {sortKey: 'rank', sortDir: 1});
+      {key: 'min_sign_agreement', label: 'min sign agreement', num: true}, {key: 'rel_change', label: '‖Δ‖ / ‖base‖', num: true}];
+    // --spectra-alpha: the merged matrices' WeightWatcher α
+    if (d.candidates.some(function (c) { return c.mean_alpha != null; })) {
+      cols.push({key: 'mean_alpha', label: 'mean α', num: true, title: 'mean WeightWatcher α of the merged matrices'},
+        {key: 'alpha_out_of_range', label: 'α outside [2, 6]', num: true, title: 'merged matrices whose α is outside [2, 6]'});
+    }
+    cols.push({key: 'top_dir', label: 'written to'});
+    table(document.getElementById('screen-table'), cols, d.candidates, {sortKey: 'rank', sortDir: 1});
   }
 
   try {

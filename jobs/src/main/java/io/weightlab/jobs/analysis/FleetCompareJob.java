@@ -107,7 +107,7 @@ public final class FleetCompareJob {
                 specs.size(), plan.size(), against.label(), tensorPairs, notCompared.size(), duplicates.size());
 
         String runId = FleetRun.newRunId();
-        FleetDataset dataset = FleetDataset.begin(hconf, o.out(), o.overwrite() ? FleetDataset.Mode.OVERWRITE : FleetDataset.Mode.CREATE, runId);
+        FleetDataset dataset = FleetDataset.begin(hconf, o.out(), o.overwrite() ? FleetDataset.Mode.OVERWRITE : FleetDataset.Mode.CREATE, runId, run.job());
         try {
             Map<String, List<Map<String, Object>>> rowsByUri = new LinkedHashMap<>();
             List<Map<String, Object>> compared = new ArrayList<>();

@@ -33,7 +33,8 @@ import java.util.function.Consumer;
  * (stats, spectrum): the inputs resolved and opened, bad checkpoints failed or skipped, duplicates folded, the
  * quantization pairing checked, the checkpoints whose identity is already in the dataset left out (--append); then
  * each analysed checkpoint's rows, with the fleet columns, committed as one file, and the run record written.
- * Also the pieces fleet compare shares: opening, run ids, waves, tags.
+ * Also the pieces fleet compare shares: opening, run ids, waves, tags. A run without an output ({@link #withoutOutput},
+ * inspect's console inventory) opens, checks and de-duplicates the same way and writes nothing.
  */
 final class FleetRun {
     /** The options every fleet-dataset job takes. */
@@ -77,9 +78,24 @@ final class FleetRun {
      * exists, so a job's own refusals (an adapter directory, a missing --include role) leave nothing written.
      */
     static FleetRun begin(JobRun run, Settings s, Consumer<Opened> refuse) {
+        JobRun.checkOut(s.out(), JobRun.Output.REQUIRED, "the fleet's Parquet dataset");
+        return plan(run, s, refuse);
+    }
+
+    /**
+     * The same fleet with nothing written ({@code s.out()} null): every distinct readable checkpoint is to analyse,
+     * none unchanged; {@link #commit} is refused and {@link #finish} only returns the facts.
+     */
+    static FleetRun withoutOutput(JobRun run, Settings s, Consumer<Opened> refuse) {
+        if (s.out() != null || s.mode() != FleetDataset.Mode.CREATE || s.prune()) {
+            throw new IllegalArgumentException("a fleet without output takes no --out, --append, --overwrite or --prune");
+        }
+        return plan(run, s, refuse);
+    }
+
+    private static FleetRun plan(JobRun run, Settings s, Consumer<Opened> refuse) {
         PrintStream console = run.console();
         String job = run.job();
-        JobRun.checkOut(s.out(), JobRun.Output.REQUIRED, "the fleet's Parquet dataset");
         List<FleetCheckpoint> specs = FleetLabels.assign(FleetInputs.resolve(run.hadoop(), s.inputs(), s.inputsFile()));
         List<Opened> opened = open(run, specs);
 
@@ -110,7 +126,12 @@ final class FleetRun {
         byKey.values().forEach(refuse);
 
         String runId = newRunId();
-        FleetDataset dataset = FleetDataset.begin(run.hadoop(), s.out(), s.mode(), runId);
+        if (s.out() == null) {
+            console.printf("[%s] fleet: %d checkpoint(s) named, %d to read, %d bad, %d duplicate(s); no --out: nothing is written%n",
+                    job, specs.size(), byKey.size(), bad.size(), duplicates.size());
+            return new FleetRun(run, s, runId, specs.size(), bad, duplicates, dqs, null, new ArrayList<>(byKey.values()), 0, List.of());
+        }
+        FleetDataset dataset = FleetDataset.begin(run.hadoop(), s.out(), s.mode(), runId, run.job());
         List<Opened> todo = new ArrayList<>();
         int unchanged = 0;
         for (Opened x : byKey.values()) {
@@ -138,7 +159,19 @@ final class FleetRun {
      * by one rename. {@code nullTypes}: an example value of every column that may be null in all of its rows.
      */
     void commit(Opened x, List<Map<String, Object>> rows, Map<String, Object> nullTypes) {
+        if (dataset == null) throw new IllegalStateException(run.job() + ": a fleet run without output commits nothing");
         analysed.add(writeAndCommit(run.hadoop(), dataset, runId, x, rows, nullTypes));
+    }
+
+    /** The first half of {@link #commit}: the checkpoint's file written to staging. Any thread: each checkpoint has its own file. */
+    void stage(Opened x, List<Map<String, Object>> rows, Map<String, Object> nullTypes) {
+        if (dataset == null) throw new IllegalStateException(run.job() + ": a fleet run without output writes nothing");
+        stage(run.hadoop(), dataset, runId, x, rows, nullTypes);
+    }
+
+    /** The second half of {@link #commit}: the staged file renamed into its partition. One thread, in the order wanted. */
+    void commitStaged(Opened x) {
+        analysed.add(commitStaged(dataset, x));
     }
 
     /**
@@ -147,6 +180,12 @@ final class FleetRun {
      */
     static Map<String, Object> writeAndCommit(Configuration conf, FleetDataset dataset, String runId, Opened x,
                                               List<Map<String, Object>> rows, Map<String, Object> nullTypes) {
+        stage(conf, dataset, runId, x, rows, nullTypes);
+        return commitStaged(dataset, x);
+    }
+
+    private static void stage(Configuration conf, FleetDataset dataset, String runId, Opened x,
+                              List<Map<String, Object>> rows, Map<String, Object> nullTypes) {
         String tags = tagsJson(x.spec().tags());
         for (Map<String, Object> m : rows) {
             m.put("checkpoint_uri", x.ckpt().root());
@@ -156,6 +195,9 @@ final class FleetRun {
             m.put("run_id", runId);
         }
         ParquetTables.writeFile(conf, rows, dataset.stagingFile(x.id()).toString(), nullTypes);
+    }
+
+    private static Map<String, Object> commitStaged(FleetDataset dataset, Opened x) {
         String partition = HivePartitions.dir(x.spec().model(), x.spec().step());
         dataset.commit(x.id(), partition);
         Map<String, Object> a = new LinkedHashMap<>();
@@ -168,12 +210,17 @@ final class FleetRun {
         return a;
     }
 
-    /** Prunes (--prune, --overwrite), writes the run record with the job's own {@code facts}, and returns it. */
+    /** Whether this run writes a dataset (it was given an output). */
+    boolean writes() {
+        return dataset != null;
+    }
+
+    /** Prunes (--prune, --overwrite), writes the run record with the job's own {@code facts}, and returns it (without an output: only returns it). */
     Map<String, Object> finish(Map<String, Object> jobFacts) {
         List<Map<String, Object>> goneFacts = new ArrayList<>();
         for (FleetDataset.Committed c : gone) goneFacts.add(Map.of("key", c.id().key(), "file", dataset.relative(c.file())));
         boolean prune = settings.prune() || settings.mode() == FleetDataset.Mode.OVERWRITE;
-        if (prune) dataset.remove(gone);
+        if (prune && dataset != null) dataset.remove(gone);
         Map<String, Object> facts = run.facts();
         facts.put("run_id", runId);
         facts.put("output", settings.out());
@@ -187,13 +234,13 @@ final class FleetRun {
         facts.putAll(jobFacts);
         facts.put("spark_master", run.sparkMaster());
         facts.put("finished", Instant.now().toString());
-        dataset.finish(runId, facts);
+        if (dataset != null) dataset.finish(runId, facts);
         return facts;
     }
 
     /** After a failure: checkpoints committed so far stay (each is complete), the staging goes. */
     void abort() {
-        dataset.abort();
+        if (dataset != null) dataset.abort();
     }
 
     /** Headers and identities: on the driver for a few checkpoints, on executors for many. */

@@ -1,5 +1,6 @@
 package io.weightlab.jobs.analysis;
 
+import io.weightlab.jobs.spark.DriverThreads;
 import io.weightlab.jobs.spark.Format;
 import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.MomentPass;
@@ -113,7 +114,7 @@ public final class FleetStatsJob {
         Broadcast<SerializableConfiguration> conf = run.conf();
         org.apache.spark.util.LongAccumulator nanos = jsc.sc().longAccumulator("weightlab.compute.nanos");
         Map<String, TensorPartial> collected = units.isEmpty() ? Map.of()
-                : new HashMap<>(MomentPass.tensorPartials(jsc, conf, tasks, units.size(), nanos).collectAsMap());
+                : MomentPass.collectPartials(jsc, conf, tasks, nanos);
         run.endProgress(progress);
 
         // the analysable tensors of every checkpoint of the wave, fitted together in at most one more pass
@@ -124,7 +125,9 @@ public final class FleetStatsJob {
         Map<String, GgFit> fits = o.gg() == StatsJob.GgMode.NONE || toFit.isEmpty() ? Map.of()
                 : GgFitStage.fit(jsc, conf, units, toFit, o.gg() == StatsJob.GgMode.MLE, run.console());
 
-        for (int w = 0; w < wave.size(); w++) {
+        // each checkpoint's rows, roll-ups and staged file on every core (the executors are idle now), then the
+        // commits one by one in wave order
+        List<List<StatsRow>> rowsOf = DriverThreads.map(java.util.stream.IntStream.range(0, wave.size()).boxed().toList(), w -> {
             FleetRun.Opened x = wave.get(w);
             String p = prefix(w);
             Map<String, TensorPartial> mine = new HashMap<>();
@@ -135,8 +138,12 @@ public final class FleetStatsJob {
             rows.addAll(StatsJob.rollups(x.ckpt(), mine, o.gg()));
             List<Map<String, Object>> maps = new ArrayList<>();
             for (StatsRow r : rows) maps.add(r.toMap());
-            fleet.commit(x, maps, NULL_TYPES);
-            rowsByUri.put(x.ckpt().root(), rows);
+            fleet.stage(x, maps, NULL_TYPES);
+            return rows;
+        });
+        for (int w = 0; w < wave.size(); w++) {
+            fleet.commitStaged(wave.get(w));
+            rowsByUri.put(wave.get(w).ckpt().root(), rowsOf.get(w));
         }
         run.console().printf("[stats] committed %d checkpoint(s)%n", wave.size());
         return bytes;

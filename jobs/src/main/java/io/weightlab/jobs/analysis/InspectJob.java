@@ -62,9 +62,14 @@ public final class InspectJob {
         v[2] += t.byteLength();
     }
 
-    public static void print(Checkpoint c, PrintStream out, boolean allTensors) {
-        out.printf("%s: %d tensors, %s parameters, %s in %d file(s)%n", c.root(), c.tensors().size(),
+    /** The first line {@link #print} prints: the checkpoint, its tensors, parameters, bytes and files. */
+    public static String summaryLine(Checkpoint c) {
+        return String.format("%s: %d tensors, %s parameters, %s in %d file(s)", c.root(), c.tensors().size(),
                 Format.count(c.parameterCount()), Format.bytes(c.totalBytes()), c.shards().size());
+    }
+
+    public static void print(Checkpoint c, PrintStream out, boolean allTensors) {
+        out.printf("%s%n", summaryLine(c));
         if (allTensors) {
             out.printf("%n%-60s %-8s %-16s %12s %10s %6s %-20s%n", "name", "dtype", "shape", "params", "bytes", "layer", "kind");
             for (Map<String, Object> r : tensorRows(c)) {

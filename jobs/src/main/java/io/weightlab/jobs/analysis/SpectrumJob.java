@@ -1,5 +1,6 @@
 package io.weightlab.jobs.analysis;
 
+import io.weightlab.jobs.spark.BackgroundWrite;
 import io.weightlab.jobs.spark.Format;
 import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.TaskBudget;
@@ -367,6 +368,13 @@ public final class SpectrumJob {
             for (String c : cols) f.put(c, r.get(c));
             full.add(f);
         }
+        // the Parquet table is written beside the JSON, CSV and HTML files (BackgroundWrite)
+        String table = staged.staged("spectrum.parquet").toString();
+        BackgroundWrite.start(() -> ParquetTables.write(job.hadoop(), full, table)).alongside(() -> writeDocuments(job, staged, full, svs, results, input));
+    }
+
+    private static void writeDocuments(JobRun job, StagedOutput staged, List<Map<String, Object>> full, Map<String, Object> svs,
+                                       List<MatrixResult> results, String input) {
         try {
             try (FSDataOutputStream os = staged.create("spectrum.json")) {
                 Tables.writeJson(os, Map.of("input", input, "matrices", full));
@@ -391,7 +399,6 @@ public final class SpectrumJob {
         } catch (IOException e) {
             throw new WeightLabException("writing results failed: " + e.getMessage(), e);
         }
-        ParquetTables.write(job.hadoop(), full, staged.staged("spectrum.parquet").toString());
     }
 
     public static void printSummary(List<MatrixResult> results, String out, PrintStream console) {

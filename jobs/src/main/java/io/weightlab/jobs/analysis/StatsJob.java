@@ -1,5 +1,6 @@
 package io.weightlab.jobs.analysis;
 
+import io.weightlab.jobs.spark.BackgroundWrite;
 import io.weightlab.jobs.spark.Format;
 import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.MomentPass;
@@ -22,11 +23,9 @@ import io.weightlab.common.stats.StatsUnit;
 import io.weightlab.common.stats.TensorPartial;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.SparkContext;
-import org.apache.spark.storage.StorageLevel;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -106,10 +105,8 @@ public final class StatsJob {
             Broadcast<SerializableConfiguration> conf = run.conf();
             org.apache.spark.util.LongAccumulator computeNanos = jsc.sc().longAccumulator("weightlab.compute.nanos");
             // Slices are merged in slice order, so results are bit-identical however the work was partitioned.
-            JavaPairRDD<String, TensorPartial> perTensor = MomentPass.tensorPartials(jsc, conf, tasks, units.size(), computeNanos)
-                    .persist(StorageLevel.MEMORY_AND_DISK());
             long tSubmit = System.nanoTime();
-            Map<String, TensorPartial> collected = new HashMap<>(perTensor.collectAsMap());
+            Map<String, TensorPartial> collected = MomentPass.collectPartials(jsc, conf, tasks, computeNanos);
             long tCollected = System.nanoTime();
             run.endProgress(progress);
             console.println("[stats] " + progress.taskTimes() + String.format(java.util.Locale.ROOT, ", reading and computing %.1fs", computeNanos.value() / 1e9));
@@ -265,6 +262,12 @@ public final class StatsJob {
         List<Map<String, Object>> all = new ArrayList<>();
         for (StatsRow row : r.tensors()) all.add(row.toMap());
         for (StatsRow row : r.rollups()) all.add(row.toMap());
+        // the Parquet table is written beside the JSON, CSV and HTML files (BackgroundWrite)
+        String table = staged.staged("stats.parquet").toString();
+        BackgroundWrite.start(() -> ParquetTables.write(hadoop, all, table)).alongside(() -> writeDocuments(staged, r, all));
+    }
+
+    private static void writeDocuments(StagedOutput staged, Result r, List<Map<String, Object>> all) {
         try {
             try (FSDataOutputStream os = staged.create("stats.json")) {
                 Map<String, Object> doc = new LinkedHashMap<>();
@@ -286,7 +289,6 @@ public final class StatsJob {
         } catch (IOException e) {
             throw new io.weightlab.common.error.WeightLabException("writing results failed: " + e.getMessage(), e);
         }
-        ParquetTables.write(hadoop, all, staged.staged("stats.parquet").toString());
     }
 
     /** histograms.json: per tensor its bin edges and counts, and how exact the counts are (docs/schema.md). */

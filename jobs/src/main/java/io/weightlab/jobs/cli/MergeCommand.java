@@ -32,11 +32,15 @@ public class MergeCommand implements Callable<Integer> {
     int writeTop;
 
     @Option(names = "--rank-by", paramLabel = "SCORE", defaultValue = "mean_cosine",
-            description = "with --screen: mean_cosine (mean over the models of cosine(merged - base, task vector)), min_cosine, min_sign_agreement, rel_change (smallest change first); docs/algorithms.md §32.8 (default: ${DEFAULT-VALUE})")
+            description = "with --screen: mean_cosine (mean over the models of cosine(merged - base, task vector)), min_cosine, min_sign_agreement, rel_change (smallest change first), alpha_out_of_range (with --spectra-alpha, fewest first); docs/algorithms.md §32.8 (default: ${DEFAULT-VALUE})")
     String rankBy;
 
     @Option(names = "--spectra", description = "with --screen: also the stable rank and 90 %% energy rank of every candidate's merged-minus-base matrix up to --spectra-max-mb")
     boolean spectra;
+
+    @Option(names = "--spectra-alpha", description = {"with --screen: also WeightWatcher's power-law alpha of every candidate's merged matrix that --spectra",
+            "takes whole (spectrum's fit and defaults; one more SVD per candidate and matrix); implies --spectra"})
+    boolean spectraAlpha;
 
     @Option(names = "--spectra-max-mb", paramLabel = "MB", description = "with --screen: the largest matrix (its values in doubles, MiB) whose spectrum is computed; implies --spectra (default with --spectra: 32)")
     Double spectraMaxMb;
@@ -102,8 +106,8 @@ public class MergeCommand implements Callable<Integer> {
             if (dt == null || !dt.isFloatingPoint()) throw new UsageException("--out-dtype " + outDType + ": not a dtype (F32, BF16, F16, F64)");
         }
         if (screen != null) return screen(dt);
-        if (writeTop != 0 || spectra || spectraMaxMb != null || !rankBy.equals("mean_cosine")) {
-            throw new UsageException("--write-top, --rank-by, --spectra and --spectra-max-mb go with --screen GRID");
+        if (writeTop != 0 || spectra || spectraAlpha || spectraMaxMb != null || !rankBy.equals("mean_cosine")) {
+            throw new UsageException("--write-top, --rank-by, --spectra, --spectra-alpha and --spectra-max-mb go with --screen GRID");
         }
         try (SparkSupport.Handle h = SparkSupport.open("weightlab merge", spark.master, spark.conf)) {
             MergeJob.run(h.context(), new MergeJob.Options(recipe, output.out, output.overwrite, seed, dt, maxShardBytes, memoryBudget, resume), System.out);
@@ -114,7 +118,9 @@ public class MergeCommand implements Callable<Integer> {
 
     private Integer mergeAdapters() {
         if (recipe != null || screen != null) throw new UsageException("--adapters, --config and --screen are three kinds of merge: give one");
-        if (writeTop != 0 || spectra || spectraMaxMb != null || !rankBy.equals("mean_cosine")) throw new UsageException("--write-top, --rank-by, --spectra and --spectra-max-mb go with --screen GRID");
+        if (writeTop != 0 || spectra || spectraAlpha || spectraMaxMb != null || !rankBy.equals("mean_cosine")) {
+            throw new UsageException("--write-top, --rank-by, --spectra, --spectra-alpha and --spectra-max-mb go with --screen GRID");
+        }
         if (weights == null) throw new UsageException("--adapters needs --weights, one per adapter (e.g. --weights 1,1)");
         if (resume || outDType != null) throw new UsageException("--resume and --out-dtype apply to --config merges (an adapter is written in float32)");
         try (SparkSupport.Handle h = SparkSupport.open("weightlab merge --adapters", spark.master, spark.conf)) {
@@ -129,10 +135,10 @@ public class MergeCommand implements Callable<Integer> {
     private Integer screen(DType dt) {
         if (resume) throw new UsageException("--resume is not supported with --screen (a screen writes no weights unless --write-top; run it again)");
         if (spectraMaxMb != null && !(spectraMaxMb > 0)) throw new UsageException("--spectra-max-mb " + spectraMaxMb + ": a positive size in MiB");
-        long spectraBytes = spectraMaxMb != null ? (long) (spectraMaxMb * (1 << 20)) : spectra ? 32L << 20 : 0;
+        long spectraBytes = spectraMaxMb != null ? (long) (spectraMaxMb * (1 << 20)) : spectra || spectraAlpha ? 32L << 20 : 0;
         try (SparkSupport.Handle h = SparkSupport.open("weightlab merge", spark.master, spark.conf)) {
             MergeScreenJob.run(h.context(), new MergeScreenJob.Options(screen, output.out, output.overwrite, seed, dt, maxShardBytes, memoryBudget, writeTop, rankBy,
-                    spectraBytes), System.out);
+                    spectraBytes, spectraAlpha), System.out);
             System.out.println("output: " + output.out + "  (" + MergeScreenJob.SCREEN + ", " + MergeScreenJob.TENSORS + ".csv/.jsonl, " + MergeScreenJob.CANDIDATES
                     + ", report.html" + (writeTop > 0 ? ", top/" : "") + ")");
             return 0;

@@ -7,10 +7,8 @@ import io.weightlab.common.stats.SliceStatistics;
 import io.weightlab.common.stats.StatsUnit;
 import io.weightlab.common.stats.TensorPartial;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import scala.Tuple2;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -39,21 +37,74 @@ public final class MomentPass {
         List<List<StatsUnit>> tasks = WorkPacker.pack(units, StatsUnit::byteLength, jsc.defaultParallelism(), TASK_BYTES);
         org.apache.spark.util.LongAccumulator nanos = jsc.sc().longAccumulator("weightlab.moments.nanos");
         ProgressReporter progress = run.progress(tasks.stream().mapToLong(l -> l.stream().mapToLong(StatsUnit::byteLength).sum()).toArray());
-        Map<String, TensorPartial> partials = tensorPartials(jsc, run.conf(), tasks, units.size(), nanos).collectAsMap();
+        Map<String, TensorPartial> partials = collectPartials(jsc, run.conf(), tasks, nanos);
         run.endProgress(progress);
         Map<String, MomentAccumulator> out = new HashMap<>();
         partials.forEach((k, v) -> out.put(k, v.moments()));
         return out;
     }
 
-    /** One partial per tensor: slices computed where the tasks run, then merged in slice order. */
-    public static JavaPairRDD<String, TensorPartial> tensorPartials(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
-                                                             List<List<StatsUnit>> tasks, int units,
-                                                             org.apache.spark.util.LongAccumulator nanos) {
-        return jsc.parallelize(tasks, Math.max(1, tasks.size()))
-                .mapPartitionsToPair(it -> computeUnits(WorkPacker.flatten(it), conf.value().get(), nanos))
+    /** The largest serialised summary of one slice: a count per 16-bit code (int code, long count) and its header. */
+    static final long MAX_SLICE_RESULT_BYTES = (1L << 16) * 12 + 4096;
+
+    /**
+     * One partial per tensor, every number the same whatever the partitioning (slices merged in slice order). Passes
+     * whose slices' summaries could exceed the driver's result limit ({@code spark.driver.maxResultSize}, at the
+     * worst case of every code present in every slice) take the shuffle route, the others are collected directly.
+     */
+    public static Map<String, TensorPartial> collectPartials(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
+                                                             List<List<StatsUnit>> tasks, org.apache.spark.util.LongAccumulator nanos) {
+        long limit = jsc.sc().conf().getSizeAsBytes("spark.driver.maxResultSize", "1g");
+        return collectPartials(jsc, conf, tasks, nanos, limit <= 0 ? Long.MAX_VALUE : limit / MAX_SLICE_RESULT_BYTES);
+    }
+
+    /** As above with the largest number of slices collected directly (tests pick the route with it). */
+    static Map<String, TensorPartial> collectPartials(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
+                                                      List<List<StatsUnit>> tasks, org.apache.spark.util.LongAccumulator nanos,
+                                                      long maxCollectedSlices) {
+        int units = tasks.stream().mapToInt(List::size).sum();
+        return units > maxCollectedSlices ? shuffled(jsc, conf, tasks, units, nanos) : collected(jsc, conf, tasks, nanos);
+    }
+
+    /**
+     * Collected directly: every slice summarised where its task runs and sent back serialised as soon as it is done
+     * (its count table sparse: one entry per code present), then the slices of each tensor merged on the driver in
+     * slice order. No shuffle: a reduce stage cost about 1.5 s per fleet wave of ten MiniLM-sized checkpoints and
+     * 0.5 s of a MiniLM `stats` run (BENCHMARKS.md), for tensors that are mostly one slice each. Driver memory: the
+     * serialised summaries of the pass, then one count table per tensor, as with the shuffle.
+     */
+    private static Map<String, TensorPartial> collected(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
+                                                        List<List<StatsUnit>> tasks, org.apache.spark.util.LongAccumulator nanos) {
+        List<SliceBytes> slices = jsc.parallelize(tasks, Math.max(1, tasks.size()))
+                .mapPartitions(it -> computeUnits(WorkPacker.flatten(it), conf.value().get(), nanos))
+                .collect();
+        // deserialising is most of the merge: tensors on every core, each one's slices in slice order
+        Map<String, List<SliceBytes>> byTensor = new HashMap<>();
+        for (SliceBytes b : slices) byTensor.computeIfAbsent(b.tensor(), k -> new ArrayList<>()).add(b);
+        List<List<SliceBytes>> groups = new ArrayList<>(byTensor.values());
+        List<TensorPartial> merged = DriverThreads.map(groups, MomentPass::mergeInSliceOrder);
+        Map<String, TensorPartial> out = new HashMap<>();
+        for (int g = 0; g < groups.size(); g++) out.put(groups.get(g).get(0).tensor(), merged.get(g));
+        return out;
+    }
+
+    /** The shuffle route: slices summarised on the executors, each tensor's merged in slice order in a reduce task. */
+    private static Map<String, TensorPartial> shuffled(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf,
+                                                       List<List<StatsUnit>> tasks, int units, org.apache.spark.util.LongAccumulator nanos) {
+        return new HashMap<>(jsc.parallelize(tasks, Math.max(1, tasks.size()))
+                .mapPartitionsToPair(it -> {
+                    Iterator<SliceBytes> slices = computeUnits(WorkPacker.flatten(it), conf.value().get(), nanos);
+                    return new Iterator<scala.Tuple2<String, SliceBytes>>() {
+                        public boolean hasNext() { return slices.hasNext(); }
+                        public scala.Tuple2<String, SliceBytes> next() {
+                            SliceBytes b = slices.next();
+                            return new scala.Tuple2<>(b.tensor(), b);
+                        }
+                    };
+                })
                 .groupByKey(reducePartitions(units, jsc.defaultParallelism()))
-                .mapValues(MomentPass::mergeInSliceOrder);
+                .mapValues(MomentPass::mergeInSliceOrder)
+                .collectAsMap());
     }
 
     /**
@@ -64,12 +115,44 @@ public final class MomentPass {
         return Math.max(1, Math.min(units, Math.max(parallelism * 4, (units + 63) / 64)));
     }
 
+    /** One tensor's slices merged in slice order (the left fold every route uses). */
+    static TensorPartial mergeInSliceOrder(Iterable<SliceBytes> slices) {
+        List<SliceBytes> l = new ArrayList<>();
+        slices.forEach(l::add);
+        l.sort(Comparator.comparingInt(SliceBytes::slice));
+        TensorPartial total = l.get(0).partial();
+        for (int k = 1; k < l.size(); k++) total.merge(l.get(k).partial());
+        return total;
+    }
+
+    /** One slice's summary as Java-serialised bytes: what a task holds per slice until its result is sent. */
+    record SliceBytes(String tensor, int slice, byte[] bytes) implements java.io.Serializable {
+        static SliceBytes of(String tensor, int slice, TensorPartial p) {
+            java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+            try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(b)) {
+                o.writeObject(p);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return new SliceBytes(tensor, slice, b.toByteArray());
+        }
+
+        TensorPartial partial() {
+            try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes))) {
+                return (TensorPartial) in.readObject();
+            } catch (java.io.IOException | ClassNotFoundException e) {
+                throw new IllegalStateException("slice summary of " + tensor + " unreadable", e);
+            }
+        }
+    }
+
     /**
-     * The task's units summarised one at a time as the shuffle asks for them: a task never holds more than the slice
-     * in hand (a fleet task can hold thousands of small tensors' units; collecting them first ran out of heap).
+     * The task's units summarised one at a time, each serialised at once: a task never holds more than the slice in
+     * hand as a dense count table (a fleet task can hold thousands of small tensors' units; collecting the summaries
+     * themselves first ran out of heap).
      */
-    private static Iterator<Tuple2<String, Tuple2<Integer, TensorPartial>>> computeUnits(Iterator<StatsUnit> it, Configuration conf,
-                                                                                 org.apache.spark.util.LongAccumulator nanos) {
+    private static Iterator<SliceBytes> computeUnits(Iterator<StatsUnit> it, Configuration conf,
+                                                     org.apache.spark.util.LongAccumulator nanos) {
         RangeReader reader = new RangeReader(conf);
         org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
         if (task != null) task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> reader.close());
@@ -82,23 +165,14 @@ public final class MomentPass {
             }
 
             @Override
-            public Tuple2<String, Tuple2<Integer, TensorPartial>> next() {
+            public SliceBytes next() {
                 long t0 = System.nanoTime();
                 StatsUnit u = it.next();
-                Tuple2<String, Tuple2<Integer, TensorPartial>> r = new Tuple2<>(u.tensor().name(), new Tuple2<>(u.sliceIndex(), SliceStatistics.compute(reader, u)));
+                SliceBytes r = SliceBytes.of(u.tensor().name(), u.sliceIndex(), SliceStatistics.compute(reader, u));
                 nanos.add(System.nanoTime() - t0);
                 return r;
             }
         };
-    }
-
-    private static TensorPartial mergeInSliceOrder(Iterable<Tuple2<Integer, TensorPartial>> parts) {
-        List<Tuple2<Integer, TensorPartial>> l = new ArrayList<>();
-        parts.forEach(l::add);
-        l.sort(Comparator.comparing(Tuple2::_1));
-        TensorPartial total = l.get(0)._2();
-        for (int i = 1; i < l.size(); i++) total.merge(l.get(i)._2());
-        return total;
     }
 
 }

@@ -41,7 +41,7 @@ public final class MergeScreenJob {
     private static final String WHAT = "where the screen's table (and the top candidates) go";
 
     public record Options(String grid, String out, boolean overwrite, long seed, DType outDType, long maxShardBytes, long memoryBudget,
-                          int writeTop, String rankBy, long spectraMaxBytes) implements Serializable {}
+                          int writeTop, String rankBy, long spectraMaxBytes, boolean spectraAlpha) implements Serializable {}
 
     private MergeScreenJob() {}
 
@@ -60,16 +60,20 @@ public final class MergeScreenJob {
     public static Map<String, Object> run(SparkContext sc, Options o, PrintStream console) {
         JobRun.checkOut(o.out(), JobRun.Output.REQUIRED, WHAT);
         ScreenRanking.Score score = ScreenRanking.Score.parse(o.rankBy());
+        if (score == ScreenRanking.Score.ALPHA_OUT_OF_RANGE && !o.spectraAlpha()) {
+            throw new UsageException("--rank-by alpha_out_of_range needs --spectra-alpha (the merged matrices' α)");
+        }
+        if (o.spectraAlpha() && o.spectraMaxBytes() <= 0) throw new UsageException("--spectra-alpha needs a --spectra-max-mb limit above 0");
         if (o.writeTop() < 0) throw new UsageException("--write-top " + o.writeTop() + ": a count of candidates, 0 or more");
         try (JobRun run = JobRun.start("merge", sc, console)) {
             List<ScreenGrid.Candidate> candidates = readGrid(run.hadoop(), o.grid());
             if (o.writeTop() > candidates.size()) {
                 throw new UsageException("--write-top " + o.writeTop() + ": " + o.grid() + " has " + candidates.size() + " candidate(s)");
             }
-            ScreenPlan plan = new ScreenPlan(run, candidates, o.seed(), o.memoryBudget(), o.spectraMaxBytes(), o.grid());
+            ScreenPlan plan = new ScreenPlan(run, candidates, o.seed(), o.memoryBudget(), o.spectraMaxBytes(), o.spectraAlpha(), o.grid());
             long spectra = plan.tensors.keySet().stream().filter(plan::spectrum).count();
             console.printf("[merge] screen %s: %d candidate(s) over %d model(s) onto %s, %d floating tensor(s), %d layer(s)%s%n", o.grid(), candidates.size(),
-                    plan.models(), plan.sources.get(0), plan.tensors.size(), plan.layers, spectra > 0 ? ", " + spectra + " matrices with Δ's spectrum" : "");
+                    plan.models(), plan.sources.get(0), plan.tensors.size(), plan.layers, spectra > 0 ? ", " + spectra + " matrices with Δ's spectrum" + (o.spectraAlpha() ? " and the merged α" : "") : "");
             StagedOutput staged = run.output(o.out(), JobRun.Output.REQUIRED, WHAT, o.overwrite());
             ScreenPasses passes = new ScreenPasses(run, plan);
             passes.measure();
@@ -127,6 +131,7 @@ public final class MergeScreenJob {
                 facts.put("spectra_max_mb", o.spectraMaxBytes() / (double) (1 << 20));
                 facts.put("spectra_matrices", spectra);
                 facts.put("energy_threshold", ScreenMetrics.ENERGY);
+                facts.put("spectra_alpha", o.spectraAlpha());
                 List<Map<String, Object>> passRows = new ArrayList<>();
                 long reads = 0;
                 for (ScreenPasses.PassReads p : passes.reads) {

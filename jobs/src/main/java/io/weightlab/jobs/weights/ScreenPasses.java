@@ -5,6 +5,7 @@ import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.TensorValues;
 import io.weightlab.common.linalg.Lapack;
 import io.weightlab.common.merge.MergeStats;
+import io.weightlab.common.merge.ScreenAlpha;
 import io.weightlab.common.merge.ScreenMetrics;
 import io.weightlab.common.merge.TensorMerge;
 import io.weightlab.common.merge.TopK;
@@ -26,7 +27,8 @@ import java.util.Map;
  * task reads the base's and every model's slice once per step and hands each candidate its own copies: the measuring
  * passes {@code merge} runs (finite checks, DARE's L1 norms, SLERP's dots, model_stock's Gram, the top-k searches'
  * histograms and tie counts) run for all candidates together, then the final pass merges each step for every
- * candidate ({@code MergeMethod.merge}, as {@code MergeAction} does) and accumulates {@link ScreenMetrics}. The reads
+ * candidate ({@code MergeMethod.merge}, as {@code MergeAction} does) and accumulates {@link ScreenMetrics} (with
+ * {@code --spectra}, Δ's singular values of a matrix screened whole; with {@code --spectra-alpha}, the merged matrix's α). The reads
  * are counted per pass ({@link #reads}) so a run records that they do not grow with the number of candidates.
  */
 final class ScreenPasses {
@@ -388,6 +390,8 @@ final class ScreenPasses {
                 if (u.whole()) {
                     long[] shape = ts[0].shape();
                     part.metrics[c].spectrum(Lapack.singularValues(scratch, (int) shape[0], (int) shape[1]));
+                    // --spectra-alpha: the merged matrix's own spectrum, one more SVD (neither call modifies its input)
+                    if (p.alpha) part.metrics[c].alpha = ScreenAlpha.of(out, (int) shape[0], (int) shape[1]);
                 }
             }
         }

@@ -49,10 +49,12 @@ final class ScreenPlan implements Serializable {
     final List<Map<String, TopK.Search[][]>> searches = new ArrayList<>();
     final int step;
     final long spectraMaxBytes;
+    /** --spectra-alpha: also WeightWatcher's α of every candidate's merged matrix screened whole. */
+    final boolean alpha;
     final int layers;
     final transient Checkpoint base;
 
-    ScreenPlan(JobRun run, List<ScreenGrid.Candidate> candidates, long seed, long memoryBudget, long spectraMaxBytes, String gridUri) {
+    ScreenPlan(JobRun run, List<ScreenGrid.Candidate> candidates, long seed, long memoryBudget, long spectraMaxBytes, boolean alpha, String gridUri) {
         Configuration hconf = run.hadoop();
         List<MergePlanner> planners = new ArrayList<>();
         String baseUri = null, baseOf = null;
@@ -132,6 +134,7 @@ final class ScreenPlan implements Serializable {
         int m = sources.size() - 1;
         step = (int) Math.max(4096, Math.min(MergeJob.UNIT, memoryBudget / (8L * (2 * m + 5))));
         this.spectraMaxBytes = spectraMaxBytes;
+        this.alpha = alpha;
     }
 
     int candidates() { return names.size(); }

@@ -141,6 +141,16 @@ public class FleetSpectrumJobTest {
         assertEquals(0, none.exit(), none.err());
         assertTrue(none.out().contains("0 checkpoint(s) analysed, 5 unchanged"), none.out());
         assertEquals(after, files(Path.of(out)));
+
+        // stats rows appended to a spectrum dataset would be a second table in it: refused, nothing touched
+        JsonNode lastBefore = lastRecord(Path.of(out));
+        Cli.Run stats = Cli.run("stats", "--inputs", list.toString(), "--out", out, "--master", "local[2]", "--append");
+        assertEquals(2, stats.exit(), stats.err());
+        List<String> errors = stats.err().lines().filter(l -> l.contains("error:")).toList();
+        assertEquals(1, errors.size(), stats.err());
+        assertTrue(errors.get(0).contains("holds a `spectrum` fleet dataset; a `stats` run would mix"), errors.get(0));
+        assertEquals(after, files(Path.of(out)));
+        assertEquals(lastBefore, lastRecord(Path.of(out)), "no run record for the refused run");
     }
 
     /** The dataset's Parquet files, relative, each with its modification time and size. */

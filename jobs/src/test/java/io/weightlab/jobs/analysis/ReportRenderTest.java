@@ -566,7 +566,7 @@ public class ReportRenderTest {
         screenshot("lr-scales");
     }
 
-    /** merge --screen's page: every candidate a row of the table, in rank order, its score as in screen.json. */
+    /** merge --screen's page: every candidate a row of the table, in rank order, its score and (--spectra-alpha) α summary as in screen.json. */
     @Test
     void screenPageListsEveryCandidateInRankOrder() throws IOException {
         Path base = tmp.resolve("screen-base"), ft = tmp.resolve("screen-ft"), grid = tmp.resolve("screen.yaml"), out = tmp.resolve("screen-out");
@@ -574,7 +574,7 @@ public class ReportRenderTest {
         assertEquals(0, Cli.run("synth", "--preset", "llama-tiny", "--out", ft.toString(), "--dtype", "F32", "--seed", "2").exit());
         Files.writeString(grid, "merge_method: ties\nbase_model: " + base + "\nmodels:\n  - model: " + ft + "\n    parameters: {weight: 1}\n"
                 + "grid:\n  merge_method: [ties, task_arithmetic]\n  lambda: [0.5, 1.0]\n");
-        Cli.Run r = Cli.run("merge", "--screen", grid.toString(), "--out", out.toString());
+        Cli.Run r = Cli.run("merge", "--screen", grid.toString(), "--out", out.toString(), "--spectra-alpha");
         assertEquals(0, r.exit(), r.err());
         JsonNode cands = JSON.readTree(out.resolve("screen.json").toFile()).get("candidates");
         JavascriptExecutor js = open(out.resolve("report.html"));
@@ -585,6 +585,14 @@ public class ReportRenderTest {
             assertEquals(i + 1, ranks.get(i), 0.0, "sorted by rank");
             double want = cands.get(i).get("score").asDouble();
             assertEquals(want, scores.get(i), 5e-3 * Math.abs(want), "table shows 3-4 digits");
+        }
+        // --spectra-alpha: the merged matrices' mean α and the count outside [2, 6], as in screen.json
+        List<Double> alphas = columnValues(js, "#screen-table", "mean_alpha"), outside = columnValues(js, "#screen-table", "alpha_out_of_range");
+        assertEquals(cands.size(), alphas.size());
+        for (int i = 0; i < cands.size(); i++) {
+            double want = cands.get(i).get("mean_alpha").asDouble();
+            assertEquals(want, alphas.get(i), 5e-3 * want, "mean α");
+            assertEquals(cands.get(i).get("alpha_out_of_range").asDouble(), outside.get(i), 0.0, "α outside [2, 6]");
         }
     }
 

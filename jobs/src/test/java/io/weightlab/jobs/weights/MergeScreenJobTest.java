@@ -26,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code weightlab merge --screen} on MergeJobTest's small random Llama and three perturbed fine-tunes: the screen's
  * per-tensor metrics against numpy recomputing them from each candidate's merge written in float64 (screen_check.py),
+ * the merged matrices' WeightWatcher α against {@code weightlab spectrum} on each written candidate and against numpy,
  * the grid's expansion and the ranking, reads that do not grow with the candidates, {@code --write-top} byte-identical
  * to {@code merge --config}, and bad grids refused in one line before anything is written.
  */
@@ -115,7 +116,7 @@ public class MergeScreenJobTest {
     void metricsEqualNumpyOnEachCandidatesFloat64Merge(@TempDir Path tmp) throws IOException {
         Path out = tmp.resolve("screen");
         // every candidate written in float64 by merge's own writer: the oracle sees exactly the values the screen measured
-        Cli.Run run = screen(grid(tmp, "six", SIX_METHODS), out, "--write-top", "6", "--out-dtype", "F64", "--seed", "7", "--spectra");
+        Cli.Run run = screen(grid(tmp, "six", SIX_METHODS), out, "--write-top", "6", "--out-dtype", "F64", "--seed", "7", "--spectra-alpha");
         assertEquals(0, run.exit(), run.err());
         assertTrue(Files.exists(out.resolve("_SUCCESS")));
         JsonNode doc = JSON.readTree(out.resolve("screen.json").toFile());
@@ -135,11 +136,57 @@ public class MergeScreenJobTest {
             var e = it.next();
             assertTrue(e.getValue().asDouble() < 1e-9, e.getKey() + ": " + r);
         }
-        assertEquals(13, r.get("worst").size(), "every metric was compared: " + r);
+        assertEquals(14, r.get("worst").size(), "every metric was compared: " + r);
+        // α against numpy's singular values of the merged matrix and the reference's WeightWatcher scan (plfit_reference.py)
+        assertEquals(r.get("spectra").asInt(), r.get("alphas").asInt(), "every matrix screened whole has an α here: " + r);
+        alphaEqualsSpectrumOfTheWrittenCandidates(tmp, out, merged);
         // the CSV has the JSON-lines rows; the page lists every candidate
         assertEquals(6 * tensors + 1, Files.readAllLines(out.resolve("screen_tensors.csv")).size());
         String page = Files.readString(out.resolve("report.html"));
         for (String name : merged.keySet()) assertTrue(page.contains("\"" + name + "\""), name);
+    }
+
+    /**
+     * Each candidate's α per matrix against {@code weightlab spectrum} (its defaults, embeddings and head included) on
+     * that candidate written in float64 by --write-top: the same values through the written checkpoint, so equal to
+     * 1e-9 relative; every matrix spectrum fits has an α in the screen and the candidate's summary is made of them.
+     */
+    static void alphaEqualsSpectrumOfTheWrittenCandidates(Path tmp, Path out, Map<String, String> merged) throws IOException {
+        Map<String, Map<String, JsonNode>> rows = new LinkedHashMap<>();
+        for (String l : Files.readAllLines(out.resolve("screen_tensors.jsonl"))) {
+            JsonNode r = JSON.readTree(l);
+            rows.computeIfAbsent(r.get("candidate").asText(), k -> new LinkedHashMap<>()).put(r.get("name").asText(), r);
+        }
+        Map<String, JsonNode> summary = new LinkedHashMap<>();
+        for (JsonNode c : JSON.readTree(out.resolve("screen.json").toFile()).get("candidates")) summary.put(c.get("name").asText(), c);
+        for (Map.Entry<String, String> e : merged.entrySet()) {
+            Path spec = tmp.resolve("spectrum-" + e.getKey());
+            Cli.Run s = Cli.run("spectrum", e.getValue(), "--include", "embeddings,head", "--out", spec.toString());
+            assertEquals(0, s.exit(), s.err());
+            int fitted = 0, out6 = 0;
+            double sum = 0;
+            for (JsonNode m : JSON.readTree(spec.resolve("spectrum.json").toFile()).get("matrices")) {
+                String where = e.getKey() + " " + m.get("name").asText();
+                assertEquals("ok", m.get("status").asText(), where);
+                JsonNode got = rows.get(e.getKey()).get(m.get("name").asText()).get("alpha");
+                double want = m.get("alpha").asDouble();
+                if (want < 0) {
+                    assertTrue(got.isNull(), where + ": spectrum's fit failed, the screen has " + got);
+                    continue;
+                }
+                assertEquals(want, got.asDouble(), 1e-9 * want, where);
+                fitted++;
+                sum += got.asDouble();
+                if (want < 2 || want > 6) out6++;
+            }
+            long screened = rows.get(e.getKey()).values().stream().filter(r -> !r.get("alpha").isNull()).count();
+            assertEquals(fitted, screened, e.getKey() + ": the screen's α are the matrices spectrum fits");
+            assertTrue(fitted >= 4 * 7, e.getKey() + ": every layer's seven matrices at least");
+            JsonNode c = summary.get(e.getKey());
+            assertEquals(fitted, c.get("alpha_matrices").asInt(), e.getKey());
+            assertEquals(out6, c.get("alpha_out_of_range").asInt(), e.getKey());
+            assertEquals(sum / fitted, c.get("mean_alpha").asDouble(), 1e-12 * sum / fitted, e.getKey());
+        }
     }
 
     @Test
@@ -176,6 +223,7 @@ public class MergeScreenJobTest {
             assertEquals(++rank, c.get("rank").asInt());
             assertEquals(c.get("mean_cosine").asDouble(), c.get("score").asDouble(), 0.0);
             assertTrue(c.get("score").asDouble() <= prev, doc.get("candidates").toString());
+            for (String k : List.of("mean_alpha", "alpha_out_of_range", "alpha_matrices")) assertTrue(c.get(k).isNull(), k + " without --spectra-alpha");
             prev = c.get("score").asDouble();
             // the grid's value is in the candidate's recipe, top-level density overrides none of the per-model 0.5s
             assertEquals(c.get("name").asText().contains("density=0.9") ? 0.9 : c.get("name").asText().contains("density=0.5") ? 0.5 : 0.2,
@@ -207,7 +255,17 @@ public class MergeScreenJobTest {
         assertEquals(4L * r6.get("tensors").asLong(), readsOf(r6, "measure"));
         // another score reorders: rel_change ranks the smallest change first
         Path rel = tmp.resolve("rel");
-        assertEquals(0, screen(grid(tmp, "grid", ties.replace("DENSITIES", "[0.2, 0.5, 0.9]").replace("WEIGHTS", "[0.5, 1.5]")), rel, "--rank-by", "rel_change").exit());
+        assertEquals(0, screen(grid(tmp, "grid", ties.replace("DENSITIES", "[0.2, 0.5, 0.9]").replace("WEIGHTS", "[0.5, 1.5]")), rel, "--rank-by", "rel_change",
+                "--spectra").exit());
+        // --spectra without --spectra-alpha: Δ's ranks, no α anywhere
+        int spectra = 0;
+        for (String l : Files.readAllLines(rel.resolve("screen_tensors.jsonl"))) {
+            JsonNode t = JSON.readTree(l);
+            assertTrue(t.get("alpha").isNull(), l);
+            if (!t.get("delta_stable_rank").isNull()) spectra++;
+        }
+        assertTrue(spectra > 0);
+        assertFalse(JSON.readTree(rel.resolve("screen.json").toFile()).get("run").get("spectra_alpha").asBoolean());
         double last = -1;
         for (JsonNode c : JSON.readTree(rel.resolve("screen.json").toFile()).get("candidates")) {
             assertTrue(c.get("rel_change").asDouble() >= last);
@@ -245,11 +303,17 @@ public class MergeScreenJobTest {
         }
         Path out = tmp.resolve("out");
         Path ok = grid(tmp, "ok", ties + "grid:\n  density: [0.5]\n");
-        for (String[] opt : new String[][] {{"--rank-by", "cosine"}, {"--write-top", "3"}}) {
+        for (String[] opt : new String[][] {{"--rank-by", "cosine"}, {"--write-top", "3"}, {"--rank-by", "alpha_out_of_range"}}) {
             Cli.Run run = screen(ok, out, opt);
             assertEquals(2, run.exit(), run.err());
             assertEquals(1, run.err().strip().lines().count(), run.err());
             assertFalse(Files.exists(out));
         }
+        // the α option outside a screen
+        Cli.Run run = Cli.run("merge", "--config", ok.toString(), "--spectra-alpha", "--out", out.toString());
+        assertEquals(2, run.exit(), run.err());
+        assertTrue(run.err().contains("--spectra-alpha and --spectra-max-mb go with --screen GRID"), run.err());
+        assertEquals(1, run.err().strip().lines().count(), run.err());
+        assertFalse(Files.exists(out));
     }
 }
