@@ -54,7 +54,18 @@ public final class WeightLab implements Runnable {
         // interrupted: the signal handler is removing the staging and ends the process itself (exiting here first
         // would race it and could leave a late task's files behind)
         if (io.weightlab.jobs.spark.JobRun.interrupted()) io.weightlab.jobs.spark.JobRun.awaitInterruptedExit();
+        if (insideYarnApplicationMaster()) {
+            // YARN cluster mode: the ApplicationMaster reports the application's final status when main returns or
+            // throws; System.exit here ran its shutdown hook first, and YARN marked a committed run FAILED and retried it
+            if (code == 0) return;
+            throw new IllegalStateException("weightlab exited with status " + code + " (the error is the line above on stderr)");
+        }
         System.exit(code);
+    }
+
+    /** The driver runs in YARN's ApplicationMaster, which sets the application's Spark configuration as system properties. */
+    static boolean insideYarnApplicationMaster() {
+        return "cluster".equals(System.getProperty("spark.submit.deployMode")) && System.getProperty("spark.master", "").startsWith("yarn");
     }
 
     /** Jobs whose --config is their own input (merge: mergekit's recipe), not the YAML of option defaults. */
