@@ -113,7 +113,9 @@ public class YarnClusterTest {
                             "--conf", "spark.yarn.jars=local:" + sparkHome.resolve("jars") + "/*",
                             "--conf", "spark.driver.memory=512m", "--conf", "spark.driver.cores=1",
                             "--conf", "spark.executor.memory=512m", "--conf", "spark.executor.cores=1",
-                            "--conf", "spark.executor.instances=2"),
+                            "--conf", "spark.executor.instances=2",
+                            // a failed attempt is the failure to report, not to retry (a retry finds the committed dataset)
+                            "--conf", "spark.yarn.maxAppAttempts=1"),
                     "--", "stats", "hdfs:///models/series/checkpoint-*", "hdfs:///models/" + FIXTURE,
                     "--out", "hdfs:///reports/fleet", "--slice-mb", "4"));
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -149,9 +151,10 @@ public class YarnClusterTest {
 
             // the driver ran in the AM's container (container 1) and the executors in other containers, each a JVM the
             // NodeManager launched: their logs are in the NodeManager's log directory
-            Map<String, String> containers = containerStderr(yarn, report.getApplicationId().toString());
-            assertTrue(containers.keySet().stream().anyMatch(c -> c.endsWith("_000001") && containers.get(c).contains("io.weightlab")),
-                    "no driver log in the AM's container: " + containers.keySet());
+            Map<String, String> containers = containerLog(yarn, report.getApplicationId().toString(), "stdout");
+            assertTrue(containers.keySet().stream().anyMatch(c -> c.endsWith("_000001")
+                            && containers.get(c).contains("stats (fleet): " + (STEPS.length + 1) + " checkpoint(s) analysed")),
+                    "the driver's summary is not in the AM container's stdout: " + containers);
             long executors = containers.entrySet().stream().filter(e -> !e.getKey().endsWith("_000001")).count();
             assertTrue(executors >= 1, "no executor container: " + containers.keySet());
 
@@ -239,25 +242,30 @@ public class YarnClusterTest {
     /** Per partition directory (model=.../step=...), how many data files it holds. */
     static Map<String, Integer> partitionFiles(FileSystem fs, org.apache.hadoop.fs.Path root) throws java.io.IOException {
         Map<String, Integer> out = new TreeMap<>();
-        String base = fs.makeQualified(root).toUri().getPath();
+        String base = fs.makeQualified(root).toUri().getPath().replaceAll("/+$", ""); // a local directory's URI ends in '/'
         RemoteIterator<LocatedFileStatus> it = fs.listFiles(root, true);
         while (it.hasNext()) {
             String rel = it.next().getPath().toUri().getPath().substring(base.length() + 1);
             if (rel.startsWith("_") || rel.startsWith(".") || rel.contains("/.")) continue; // staging, run records, checksums
-            out.merge(rel.substring(0, rel.lastIndexOf('/')), 1, Integer::sum);
+            out.merge(rel.contains("/") ? rel.substring(0, rel.lastIndexOf('/')) : "(top level) " + rel, 1, Integer::sum);
         }
         return out;
     }
 
     /** Container id to its stderr, from the NodeManager's log directory. */
     static Map<String, String> containerStderr(MiniYARNCluster yarn, String appId) throws java.io.IOException {
+        return containerLog(yarn, appId, "stderr");
+    }
+
+    /** Container id to its log file {@code name} (stdout, stderr), from the NodeManager's log directory. */
+    static Map<String, String> containerLog(MiniYARNCluster yarn, String appId, String name) throws java.io.IOException {
         Map<String, String> out = new TreeMap<>();
         for (String dir : yarn.getNodeManager(0).getConfig().getTrimmedStrings(YarnConfiguration.NM_LOG_DIRS)) {
             Path app = Paths.get(dir.startsWith("file:") ? java.net.URI.create(dir).getPath() : dir, appId);
             if (!Files.isDirectory(app)) continue;
             try (Stream<Path> cs = Files.list(app)) {
                 for (Path c : cs.toList()) {
-                    Path err = c.resolve("stderr");
+                    Path err = c.resolve(name);
                     out.put(c.getFileName().toString(), Files.exists(err) ? Files.readString(err) : "");
                 }
             }
