@@ -122,21 +122,11 @@ public class OutputSchemaTest {
         }
         // a fleet of two: one dataset (its part files are named by checkpoint) and its run record
         Path fleet = run("stats", llama.toString(), trained.toString(), "--out", tmp.resolve("fleet").toString(), "--gg-fit", "moments");
-        written.put("stats fleet dataset", new TreeSet<>(List.of(TestSpark.get().read().parquet(fleet.toString()).schema().fieldNames())));
-        try (Stream<Path> runs = Files.list(fleet.resolve("_fleet/runs"))) {
-            Set<String> keys = new TreeSet<>();
-            walk(JSON.readTree(runs.findFirst().orElseThrow().toFile()), "", keys);
-            written.put("stats _fleet/runs/<run_id>.json", keys);
-        }
+        fleetWritten(written, "stats", fleet);
         documented.get("stats fleet dataset").addAll(documented.get("stats stats.parquet")); // "as in stats.parquet"
         // compare over the same two as a fleet (no steps: one series in input order, trained against llama)
         Path fleetCompare = run("compare", "--against", "first", llama.toString(), trained.toString(), "--out", tmp.resolve("fleet-compare").toString());
-        written.put("compare fleet dataset", new TreeSet<>(List.of(TestSpark.get().read().parquet(fleetCompare.toString()).schema().fieldNames())));
-        try (Stream<Path> runs = Files.list(fleetCompare.resolve("_fleet/runs"))) {
-            Set<String> keys = new TreeSet<>();
-            walk(JSON.readTree(runs.findFirst().orElseThrow().toFile()), "", keys);
-            written.put("compare _fleet/runs/<run_id>.json", keys);
-        }
+        fleetWritten(written, "compare", fleetCompare);
         // "as in compare.csv / layers.csv": their columns but the series position, which checkpoint_uri replaces
         for (String table : List.of("compare compare.csv", "compare layers.csv")) {
             for (String c : documented.get(table)) if (!c.equals("checkpoint_index") && !c.equals("checkpoint")) documented.get("compare fleet dataset").add(c);
@@ -144,22 +134,12 @@ public class OutputSchemaTest {
         // spectrum over the same two as a fleet, with the options that add columns (as the single run above)
         Path fleetSpectrum = run("spectrum", llama.toString(), trained.toString(), "--out", tmp.resolve("fleet-spectrum").toString(),
                 "--randomize", "--fit", "E_TPL", "--detx", "--vectors");
-        written.put("spectrum fleet dataset", new TreeSet<>(List.of(TestSpark.get().read().parquet(fleetSpectrum.toString()).schema().fieldNames())));
-        try (Stream<Path> runs = Files.list(fleetSpectrum.resolve("_fleet/runs"))) {
-            Set<String> keys = new TreeSet<>();
-            walk(JSON.readTree(runs.findFirst().orElseThrow().toFile()), "", keys);
-            written.put("spectrum _fleet/runs/<run_id>.json", keys);
-        }
+        fleetWritten(written, "spectrum", fleetSpectrum);
         // "as in spectrum.parquet (not the lora_* columns)": a fleet takes no adapters
         for (String c : documented.get("spectrum spectrum.parquet")) if (!c.startsWith("lora_")) documented.get("spectrum fleet dataset").add(c);
         // inspect over the same two as a fleet: the inventory rows of each, one dataset, its run record
         Path fleetInspect = run("inspect", llama.toString(), trained.toString(), "--out", tmp.resolve("fleet-inspect").toString());
-        written.put("inspect fleet dataset", new TreeSet<>(List.of(TestSpark.get().read().parquet(fleetInspect.toString()).schema().fieldNames())));
-        try (Stream<Path> runs = Files.list(fleetInspect.resolve("_fleet/runs"))) {
-            Set<String> keys = new TreeSet<>();
-            walk(JSON.readTree(runs.findFirst().orElseThrow().toFile()), "", keys);
-            written.put("inspect _fleet/runs/<run_id>.json", keys);
-        }
+        fleetWritten(written, "inspect", fleetInspect);
         documented.get("inspect fleet dataset").addAll(documented.get("inspect inspect.parquet")); // "as in inspect.parquet"
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Set<String>> w : written.entrySet()) {
@@ -263,6 +243,16 @@ public class OutputSchemaTest {
             walk(JSON.readTree(f.toFile()), "", out);
         }
         return out;
+    }
+
+    /** A fleet dataset's columns and its (first) run record's keys, as {@code job} writes them. */
+    static void fleetWritten(Map<String, Set<String>> written, String job, Path dataset) throws IOException {
+        written.put(job + " fleet dataset", new TreeSet<>(List.of(TestSpark.get().read().parquet(dataset.toString()).schema().fieldNames())));
+        try (Stream<Path> runs = Files.list(dataset.resolve("_fleet/runs"))) {
+            Set<String> keys = new TreeSet<>();
+            walk(JSON.readTree(runs.findFirst().orElseThrow().toFile()), "", keys);
+            written.put(job + " _fleet/runs/<run_id>.json", keys);
+        }
     }
 
     static void walk(JsonNode node, String prefix, Set<String> out) {

@@ -41,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 public class FleetInspectJobTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final Set<String> FLEET_COLUMNS = Set.of("checkpoint_uri", "checkpoint_key", "checkpoint_identity", "tags", "run_id");
+    static final Set<String> FLEET_COLUMNS = FleetSpectrumJobTest.FLEET_COLUMNS;
 
     @BeforeAll
     static void python() {

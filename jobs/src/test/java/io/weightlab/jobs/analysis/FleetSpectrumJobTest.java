@@ -43,10 +43,9 @@ public class FleetSpectrumJobTest {
         Python.require("numpy", "safetensors", "pyarrow");
     }
 
+    /** The same two-series fleet the compare test makes (fleet_compare_check.py make). */
     static Path fleet(Path tmp) {
-        Path root = tmp.resolve("fleet");
-        Python.script(Python.testScript("fleet_compare_check.py"), "make", root.toString());
-        return root;
+        return FleetCompareJobTest.fleet(tmp);
     }
 
     /** --randomize --vectors --fit TPL --seed 7: options that add columns, so the test sees they reach every checkpoint. */
