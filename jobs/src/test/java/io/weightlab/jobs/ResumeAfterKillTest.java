@@ -83,9 +83,10 @@ public class ResumeAfterKillTest {
         assertEquals(0, c.exit(), c.err());
 
         // Killed in pass 2: some slices of the aggregate are complete.
-        KilledDriver.killAt(killed, tmp.resolve("killed.log"), ".f64", 40,
+        // A plain FedAvg round keeps its slices encoded in the output dtype (F32 here): the writer copies them.
+        KilledDriver.killAt(killed, tmp.resolve("killed.log"), ".f32", 40,
                 List.of(args(List.of("fedavg", "--manifest", manifest, "--out", killed.toString(), "--resume"), job)));
-        int done = KilledDriver.markers(killed, ".f64").size();
+        int done = KilledDriver.markers(killed, ".f32").size();
 
         Cli.Run resumed = Cli.run(args(List.of("fedavg", "--manifest", manifest, "--out", killed.toString(), "--resume"), job));
         assertEquals(0, resumed.exit(), resumed.err());

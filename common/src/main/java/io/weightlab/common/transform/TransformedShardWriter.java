@@ -23,7 +23,8 @@ import java.util.zip.CheckedOutputStream;
  * by piece (read, decode, transform in double, encode to the output dtype, append). Memory: one piece of
  * {@link #PIECE_ELEMENTS} values plus its bytes (2 x threads + 1 of them when transforming on threads), whatever the
  * tensor's size (orthogonal init and the svd-* edits excepted: the planner bounds their matrix). The moments of every
- * transformed tensor before the cast, and what actions report, come back for provenance.
+ * transformed tensor before the cast, and what actions report, come back for provenance; slices an earlier stage
+ * already encoded in the output dtype ({@link EncodedSlicesAction}) are copied, and their moments are that stage's.
  */
 public final class TransformedShardWriter {
     static final int PIECE_ELEMENTS = 1 << 20;
@@ -68,6 +69,8 @@ public final class TransformedShardWriter {
                 TransformPlanner.Planned p = byName.get(e.spec().name());
                 if (p.copiesBytes()) {
                     w.transfer(reader, p.tensor().file(), p.tensor().dataBegin(), p.tensor().byteLength());
+                } else if (p.action() instanceof EncodedSlicesAction encoded && encoded.encodedAs() == p.outDType()) {
+                    encoded.transferTo(reader, w); // already the output's bytes; their moments are the computing stage's
                 } else {
                     MomentAccumulator m = transform(reader, p, w, threads, facts);
                     if (p.action().changesValues()) written.put(p.tensor().name(), m);

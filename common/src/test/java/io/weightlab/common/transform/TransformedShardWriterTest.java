@@ -84,6 +84,59 @@ class TransformedShardWriterTest {
         }
     }
 
+    /**
+     * Slices an earlier stage encoded in the output dtype (uneven sizes, values near rounding ties, subnormals):
+     * the writer's copy gives the bytes of encoding the whole tensor at once, and a writer asked for another dtype
+     * (F64) gets the decoded slice values, exactly.
+     */
+    @Test
+    void encodedSlicesAreCopiedAsTheWholeTensorsEncoding(@TempDir Path dir) throws IOException {
+        Configuration conf = new Configuration();
+        int n = (int) (2.6 * TransformedShardWriter.PIECE_ELEMENTS) + 17;
+        SplittableRandom rng = new SplittableRandom(11);
+        double[] y = new double[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = switch (i % 5) {
+                case 0 -> 0.02 * rng.nextGaussian();
+                case 1 -> Math.scalb(1 + 0x1p-8 * (1 + 2 * rng.nextInt(64)) / 2, rng.nextInt(-20, 20)); // halfway between bf16 codes
+                case 2 -> 1e-42 * rng.nextDouble(); // subnormal in float32
+                default -> rng.nextDouble() - 0.5;
+            };
+        }
+        long[] firsts = {0, 1_000_003, 2_000_000};
+        int[] counts = {1_000_003, 999_997, n - 2_000_000};
+        for (DType out : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+            String[] files = new String[firsts.length];
+            for (int i = 0; i < files.length; i++) {
+                Path f = dir.resolve("slice-" + out + "-" + i);
+                try (OutputStream os = Files.newOutputStream(f)) {
+                    EncodedSlicesAction.write(os, out, java.util.Arrays.copyOfRange(y, (int) firsts[i], (int) firsts[i] + counts[i]));
+                }
+                files[i] = f.toString();
+            }
+            byte[] whole = new byte[n * out.byteSize()];
+            ElementEncoder.encode(out, y, 0, n, whole, 0);
+            double[] decoded = new double[n];
+            ElementDecoder.decode(out, whole, 0, n, decoded, 0);
+            byte[] asF64 = new byte[n * 8];
+            ElementEncoder.encode(DType.F64, decoded, 0, n, asF64, 0);
+            for (DType written : new DType[] {out, DType.F64}) {
+                EncodedSlicesAction action = new EncodedSlicesAction(out, files, firsts, counts, "slices");
+                Path f = dir.resolve("out-" + out + "-as-" + written + ".safetensors");
+                try (RangeReader r = new RangeReader(conf); OutputStream os = Files.newOutputStream(f)) {
+                    TransformedShardWriter.write(r, os, f.toString(),
+                            List.of(TransformPlanner.Planned.computed("w", written, new long[] {n}, "slices", action, "test")), Map.of("format", "pt"));
+                }
+                TensorInfo o = CheckpointCatalog.open(conf, f.toString()).tensors().get(0);
+                byte[] got = new byte[(int) o.byteLength()];
+                try (RangeReader r = new RangeReader(conf)) {
+                    r.read(o.file(), o.dataBegin(), got, 0, got.length);
+                }
+                assertArrayEquals(written == out ? whole : asF64, got, out + " slices written as " + written);
+            }
+        }
+    }
+
     /** Position-dependent and parallel-safe: x + 1e-3·((index mod 7) − 3). */
     record ShiftAction() implements TensorAction {
         @Override public boolean needsInput() { return true; }

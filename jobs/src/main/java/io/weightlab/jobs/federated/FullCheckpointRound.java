@@ -22,12 +22,14 @@ import io.weightlab.common.fed.VarianceCorrection;
 import io.weightlab.common.fed.Weighting;
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.CheckpointCatalog;
+import io.weightlab.common.io.ElementEncoder;
 import io.weightlab.common.io.RangeReader;
 import io.weightlab.common.io.RawDoubles;
 import io.weightlab.common.model.DType;
 import io.weightlab.common.model.TensorSelector;
 import io.weightlab.common.model.TensorInfo;
 import io.weightlab.common.report.Tables;
+import io.weightlab.common.transform.EncodedSlicesAction;
 import io.weightlab.common.transform.KeepAction;
 import io.weightlab.common.method.MethodParams;
 import io.weightlab.common.transform.TransformPlanner;
@@ -64,6 +66,17 @@ final class FullCheckpointRound {
     /** Elements [first, first + count) of one tensor: the unit of work of both passes. */
     private record Unit(String tensor, long first, int count) implements Serializable {}
 
+    /**
+     * Where a slice of the aggregate goes: its scratch file, encoded in the output dtype when nothing changes the
+     * aggregate after the pass (no variance correction, no server step: the writer then copies the bytes), else
+     * float64 ({@code encodeAs} null); and the completion marker a --resume run looks for.
+     */
+    private record SliceFile(String file, String marker, DType encodeAs) implements Serializable {
+        long length(int count) {
+            return encodeAs == null ? 8L * count : encodeAs.byteLength(count);
+        }
+    }
+
     private final RoundInputs in;
     private final FedAvgJob.Options o;
     private final ElementAggregator aggregator;
@@ -92,7 +105,7 @@ final class FullCheckpointRound {
     private double[] weights;
     private double[] clip;
     private Map<String, TensorAggregation> actions;
-    private final List<Tuple2<Unit, String>> sliceFiles = new ArrayList<>();
+    private final List<Tuple2<Unit, SliceFile>> sliceFiles = new ArrayList<>();
     private final Map<String, TensorAggregation.Diagnostics> diagnostics = new TreeMap<>();
     private final List<Map<String, Object>> tensorRows = new ArrayList<>();
     private final Map<String, double[]> corrections = new LinkedHashMap<>();
@@ -187,11 +200,8 @@ final class FullCheckpointRound {
         Broadcast<Map<String, TensorAggregation>> actB = in.jsc.broadcast(actions);
         boolean fullMoments = vc != null;
         var conf = in.conf();
-        List<Tuple2<Unit, String>> work = new ArrayList<>();
-        for (int i = 0; i < units.size(); i++) {
-            Unit u = units.get(i);
-            work.add(new Tuple2<>(u, staged.stagedFile(StagedOutput.SCRATCH + "agg/" + i + ".f64").toString()));
-        }
+        List<Tuple2<Unit, SliceFile>> work = new ArrayList<>();
+        for (int i = 0; i < units.size(); i++) work.add(new Tuple2<>(units.get(i), sliceFile(staged, i, units.get(i))));
         sliceFiles.addAll(work);
         Map<String, ReadOnce> parts = in.jsc.parallelize(work, in.partitions(work.size()))
                 .mapToPair(w -> new Tuple2<>(w._1().tensor(), readOnce(w._1(), actB.value().get(w._1().tensor()), fullMoments, w._2(), conf.value().get())))
@@ -214,7 +224,7 @@ final class FullCheckpointRound {
         }
     }
 
-    private static ReadOnce readOnce(Unit u, TensorAggregation a, boolean fullMoments, String file, Configuration conf) throws IOException {
+    private static ReadOnce readOnce(Unit u, TensorAggregation a, boolean fullMoments, SliceFile file, Configuration conf) throws IOException {
         TensorAggregation.Diagnostics d = new TensorAggregation.Diagnostics(a.clientCount());
         ClientMoments seen = new ClientMoments(a.clientCount());
         double[] y = new double[u.count()];
@@ -343,14 +353,14 @@ final class FullCheckpointRound {
      * keeps the slices the dead run completed, with their diagnostics.
      */
     private void aggregatePass(StagedOutput staged) {
-        List<Tuple2<Unit, String[]>> todo = new ArrayList<>();
+        List<Tuple2<Unit, SliceFile>> todo = new ArrayList<>();
         for (int i = 0; i < units.size(); i++) {
-            String rel = StagedOutput.SCRATCH + "agg/" + i + ".f64";
             Unit u = units.get(i);
-            sliceFiles.add(new Tuple2<>(u, staged.stagedFile(rel).toString()));
-            TensorAggregation.Diagnostics done = CompletionMarker.read(staged, rel, TensorAggregation.Diagnostics.class, 8L * u.count());
+            SliceFile f = sliceFile(staged, i, u);
+            sliceFiles.add(new Tuple2<>(u, f));
+            TensorAggregation.Diagnostics done = CompletionMarker.read(staged, scratchName(i, f.encodeAs()), TensorAggregation.Diagnostics.class, f.length(u.count()));
             if (done != null) diagnostics.merge(u.tensor(), done, TensorAggregation.Diagnostics::merge);
-            else todo.add(new Tuple2<>(u, new String[] {staged.stagedFile(rel).toString(), staged.completionMarker(rel).toString()}));
+            else todo.add(new Tuple2<>(u, f));
         }
         if (todo.size() < sliceFiles.size()) {
             in.console.printf("[fedavg] resuming: %d of %d slice(s) were aggregated by the previous run%n", sliceFiles.size() - todo.size(), sliceFiles.size());
@@ -361,7 +371,7 @@ final class FullCheckpointRound {
         GaussianNoise dpNoise = noise;
         if (!todo.isEmpty()) {
             in.jsc.parallelize(todo, in.partitions(todo.size()))
-                    .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), dpNoise, w._2()[0], w._2()[1], conf.value().get())))
+                    .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), dpNoise, w._2(), conf.value().get())))
                     .reduceByKey(TensorAggregation.Diagnostics::merge)
                     .collectAsMap().forEach((k, v) -> diagnostics.merge(k, v, TensorAggregation.Diagnostics::merge));
         }
@@ -370,10 +380,10 @@ final class FullCheckpointRound {
     }
 
     /**
-     * One slice of the aggregate into its scratch file (raw float64 LE), with the slice's diagnostics (of the
-     * aggregate before the DP noise, which is added last when asked).
+     * One slice of the aggregate into its scratch file, with the slice's diagnostics (of the aggregate before the DP
+     * noise, which is added last when asked).
      */
-    private static TensorAggregation.Diagnostics computeSlice(Unit u, TensorAggregation a, GaussianNoise noise, String file, String marker,
+    private static TensorAggregation.Diagnostics computeSlice(Unit u, TensorAggregation a, GaussianNoise noise, SliceFile file,
                                                               Configuration conf) throws IOException {
         TensorAggregation.Diagnostics d = new TensorAggregation.Diagnostics(a.clientCount());
         double[] y = new double[u.count()];
@@ -382,15 +392,32 @@ final class FullCheckpointRound {
         }
         if (noise != null) noise.addTo(u.tensor(), u.first(), u.count(), y);
         writeScratch(y, file, conf);
-        CompletionMarker.write(conf, marker, d, file);
+        CompletionMarker.write(conf, file.marker(), d, file.file());
         return d;
     }
 
-    private static void writeScratch(double[] y, String file, Configuration conf) throws IOException {
-        Path p = new Path(file);
+    private static void writeScratch(double[] y, SliceFile file, Configuration conf) throws IOException {
+        Path p = new Path(file.file());
         try (FSDataOutputStream os = p.getFileSystem(conf).create(p, true)) {
-            RawDoubles.write(os, y);
+            if (file.encodeAs() == null) RawDoubles.write(os, y);
+            else EncodedSlicesAction.write(os, file.encodeAs(), y);
         }
+    }
+
+    /** Slice i's scratch file: encoded in the output dtype when nothing changes the aggregate after the pass. */
+    private SliceFile sliceFile(StagedOutput staged, int i, Unit u) {
+        DType out = outDType(clients.template().tensor(u.tensor()));
+        DType encodeAs = vc == null && serverOpt == null && ElementEncoder.canEncode(out) ? out : null;
+        String rel = scratchName(i, encodeAs);
+        return new SliceFile(staged.stagedFile(rel).toString(), staged.completionMarker(rel).toString(), encodeAs);
+    }
+
+    private static String scratchName(int i, DType encodeAs) {
+        return StagedOutput.SCRATCH + "agg/" + i + "." + (encodeAs == null ? "f64" : encodeAs.name().toLowerCase());
+    }
+
+    private DType outDType(TensorInfo t) {
+        return o.outDType() != null ? o.outDType() : t.dtype();
     }
 
     /** Driver: per tensor the spread and update rows; the variance correction (mean, scale) from whole-tensor moments. */
@@ -424,9 +451,9 @@ final class FullCheckpointRound {
      * into model/; non-floating tensors are copied from the template. Returns each tensor's slices for the state.
      */
     private Map<String, StagedSliceAction> writeModel(StagedOutput staged) throws IOException {
-        Map<String, List<Tuple2<Unit, String>>> slicesOf = new LinkedHashMap<>();
+        Map<String, List<Tuple2<Unit, SliceFile>>> slicesOf = new LinkedHashMap<>();
         Map<String, StagedSliceAction> slicesByTensor = new LinkedHashMap<>();
-        for (Tuple2<Unit, String> w : sliceFiles) slicesOf.computeIfAbsent(w._1().tensor(), x -> new ArrayList<>()).add(w);
+        for (Tuple2<Unit, SliceFile> w : sliceFiles) slicesOf.computeIfAbsent(w._1().tensor(), x -> new ArrayList<>()).add(w);
         DType outDType = o.outDType();
         List<TransformPlanner.Planned> plans = new ArrayList<>();
         for (TensorInfo t : clients.template().tensors()) {
@@ -435,14 +462,19 @@ final class FullCheckpointRound {
                 plans.add(new TransformPlanner.Planned(t, null, KeepAction.INSTANCE, "not floating point: copied from the template", t.dtype()));
                 continue;
             }
-            List<Tuple2<Unit, String>> sl = slicesOf.get(t.name());
+            List<Tuple2<Unit, SliceFile>> sl = slicesOf.get(t.name());
             String[] files = new String[sl.size()];
             long[] firsts = new long[sl.size()];
             int[] counts = new int[sl.size()];
             for (int i = 0; i < sl.size(); i++) {
-                files[i] = sl.get(i)._2();
+                files[i] = sl.get(i)._2().file();
                 firsts[i] = sl.get(i)._1().first();
                 counts[i] = sl.get(i)._1().count();
+            }
+            DType encoded = sl.get(0)._2().encodeAs();
+            if (encoded != null) {
+                plans.add(new TransformPlanner.Planned(t, "fedavg", new EncodedSlicesAction(encoded, files, firsts, counts, a.describe()), a.describe(), outDType(t)));
+                continue;
             }
             double[] c = corrections.getOrDefault(t.name(), new double[] {0, 1});
             StagedSliceAction slices = new StagedSliceAction(files, firsts, counts, c[0], c[1], a.describe());
