@@ -203,10 +203,9 @@ final class FullCheckpointRound {
         List<Tuple2<Unit, SliceFile>> work = new ArrayList<>();
         for (int i = 0; i < units.size(); i++) work.add(new Tuple2<>(units.get(i), sliceFile(staged, i, units.get(i))));
         sliceFiles.addAll(work);
-        Map<String, ReadOnce> parts = in.jsc.parallelize(work, in.partitions(work.size()))
-                .mapToPair(w -> new Tuple2<>(w._1().tensor(), readOnce(w._1(), actB.value().get(w._1().tensor()), fullMoments, w._2(), conf.value().get())))
-                .reduceByKey(ReadOnce::merge)
-                .collectAsMap();
+        Map<String, ReadOnce> parts = byTensor(units, in.balanced(work, w -> w._1().count())
+                .map(w -> new Tuple2<>(w._1(), readOnce(w._1(), actB.value().get(w._1().tensor()), fullMoments, w._2(), conf.value().get())))
+                .collect(), ReadOnce::merge);
         actB.destroy();
         moments = new TreeMap<>();
         parts.forEach((t, p) -> {
@@ -250,10 +249,9 @@ final class FullCheckpointRound {
         Broadcast<List<Checkpoint>> clientsB = in.broadcast(clients.checkpoints());
         Broadcast<Checkpoint> refB = in.broadcast(reference);
         boolean fullMoments = vc != null;
-        moments = new TreeMap<>(in.jsc.parallelize(units, in.partitions(units.size()))
-                .mapToPair(u -> new Tuple2<>(u.tensor(), readMoments(u, clientsB.value(), refB.value(), fullMoments, conf.value().get())))
-                .reduceByKey(ClientMoments::merge)
-                .collectAsMap());
+        moments = byTensor(units, in.balanced(units, Unit::count)
+                .map(u -> new Tuple2<>(u, readMoments(u, clientsB.value(), refB.value(), fullMoments, conf.value().get())))
+                .collect(), ClientMoments::merge);
         tValidated = System.nanoTime();
     }
 
@@ -307,7 +305,7 @@ final class FullCheckpointRound {
         List<Integer> valid = List.copyOf(kept);
         int k = valid.size(), st = step;
         var conf = in.conf();
-        double[][] d = in.jsc.parallelize(units, in.partitions(units.size()))
+        double[][] d = in.balanced(units, Unit::count)
                 .map(u -> {
                     double[][] part = new double[k][k];
                     List<TensorInfo> ts = new ArrayList<>();
@@ -370,10 +368,10 @@ final class FullCheckpointRound {
         var conf = in.conf();
         GaussianNoise dpNoise = noise;
         if (!todo.isEmpty()) {
-            in.jsc.parallelize(todo, in.partitions(todo.size()))
-                    .mapToPair(w -> new Tuple2<>(w._1().tensor(), computeSlice(w._1(), actB.value().get(w._1().tensor()), dpNoise, w._2(), conf.value().get())))
-                    .reduceByKey(TensorAggregation.Diagnostics::merge)
-                    .collectAsMap().forEach((k, v) -> diagnostics.merge(k, v, TensorAggregation.Diagnostics::merge));
+            byTensor(units, in.balanced(todo, w -> w._1().count())
+                    .map(w -> new Tuple2<>(w._1(), computeSlice(w._1(), actB.value().get(w._1().tensor()), dpNoise, w._2(), conf.value().get())))
+                    .collect(), TensorAggregation.Diagnostics::merge)
+                    .forEach((k, v) -> diagnostics.merge(k, v, TensorAggregation.Diagnostics::merge));
         }
         actB.destroy();
         tComputed = System.nanoTime();
@@ -593,6 +591,21 @@ final class FullCheckpointRound {
         Map<String, Double> out = new TreeMap<>();
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
             if (p.getType() == MemoryType.HEAP) out.put(p.getName(), p.getPeakUsage().getUsed() / 1048576.0);
+        }
+        return out;
+    }
+
+    /**
+     * The units' results merged per tensor on the driver, in unit order: the same sums whatever task ran which unit
+     * (a shuffle's reduce merged in arrival order), and no shuffle stage. Results are per-client sums, K numbers a unit.
+     */
+    private static <R> Map<String, R> byTensor(List<Unit> order, List<Tuple2<Unit, R>> results, java.util.function.BinaryOperator<R> merge) {
+        Map<Unit, R> byUnit = new java.util.HashMap<>();
+        for (Tuple2<Unit, R> r : results) byUnit.put(r._1(), r._2());
+        Map<String, R> out = new TreeMap<>();
+        for (Unit u : order) {
+            R r = byUnit.get(u);
+            if (r != null) out.merge(u.tensor(), r, merge);
         }
         return out;
     }

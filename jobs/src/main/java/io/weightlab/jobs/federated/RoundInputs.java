@@ -78,6 +78,16 @@ final class RoundInputs implements AutoCloseable {
         return Math.max(1, Math.min(tasks, 4 * jsc.defaultParallelism()));
     }
 
+    /**
+     * The work units as an RDD of a few tasks per core, each a set of units of about the same total size (LPT by
+     * {@code size}), the largest first. Spark's own slicing of the list cuts it into runs of as many units each:
+     * with whole embeddings beside norms that left two of eight tasks with twice the values of the rest.
+     */
+    <T> org.apache.spark.api.java.JavaRDD<T> balanced(List<T> units, java.util.function.ToLongFunction<T> size) {
+        List<List<T>> tasks = io.weightlab.jobs.spark.WorkPacker.pack(units, size, jsc.defaultParallelism(), Long.MAX_VALUE / 4);
+        return jsc.parallelize(tasks, Math.max(1, tasks.size())).flatMap(List::iterator);
+    }
+
     double secondsSinceStart() {
         return (System.nanoTime() - startNanos) / 1e9;
     }
