@@ -129,7 +129,11 @@ def check(dataset, singles_file):
         singles = json.load(f)
     for uri, single_out in singles.items():
         mine = by_uri.get(uri, [])
-        single = pq.read_table(os.path.join(single_out, "inspect.parquet")).to_pylist()
+        single_table = pq.read_table(os.path.join(single_out, "inspect.parquet"))
+        single = single_table.to_pylist()
+        for k in INVENTORY:  # same types, also for a column that is null in every row of the single run
+            if k in single_table.column_names and str(single_table.schema.field(k).type) != str(table.schema.field(k).type):
+                out["mismatches"].append([uri, "type of " + k, str(single_table.schema.field(k).type), str(table.schema.field(k).type)])
         if [r["name"] for r in single] != [r["name"] for r in mine]:
             out["mismatches"].append([uri, "tensor order", len(single), len(mine)])
         for s, f in zip(single, mine):

@@ -39,7 +39,7 @@ public final class FleetInspectJob {
     public record Result(List<Inventory> checkpoints, Map<String, Object> run) {}
 
     /** Columns that may be null in every row of one checkpoint, with an example value of their type. */
-    static final Map<String, Object> NULL_TYPES = Map.of("stack", "", "layer", 0L, "expert", 0L, "shape", List.of(0L));
+    public static final Map<String, Object> NULL_TYPES = Map.of("stack", "", "layer", 0L, "expert", 0L, "shape", List.of(0L));
 
     private FleetInspectJob() {}
 

@@ -100,7 +100,8 @@ public class InspectCommand implements Callable<Integer> {
                 }
                 if (formats.contains("parquet")) {
                     // written with the Parquet library: inspect starts no Spark, even for this format
-                    ParquetTables.write(hconf, rows, out.staged("inspect.parquet").toString());
+                    // typed as the fleet dataset's columns, also where a checkpoint has no stack, layer or expert at all
+                    ParquetTables.write(hconf, rows, out.staged("inspect.parquet").toString(), io.weightlab.jobs.analysis.FleetInspectJob.NULL_TYPES);
                 }
                 System.out.println("output: " + out.outputDir());
                 return 0;

@@ -44,12 +44,17 @@ public final class ParquetTables {
 
     /** Writes {@code rows} to the directory {@code path}, which must not exist yet; nothing when there are no rows. */
     public static void write(Configuration hadoopConf, List<Map<String, Object>> rows, String path) {
+        write(hadoopConf, rows, path, Map.of());
+    }
+
+    /** As above, with the columns that may be null in every row typed from {@code nullTypes} (see {@link #writeFile}). */
+    public static void write(Configuration hadoopConf, List<Map<String, Object>> rows, String path, Map<String, Object> nullTypes) {
         if (rows.isEmpty()) return;
         Path dir = new Path(path);
         try {
             FileSystem fs = dir.getFileSystem(hadoopConf);
             if (fs.exists(dir)) throw new IOException("path " + dir + " already exists");
-            writeFile(hadoopConf, rows, new Path(dir, PART_FILE).toString(), Map.of());
+            writeFile(hadoopConf, rows, new Path(dir, PART_FILE).toString(), nullTypes);
             fs.create(new Path(dir, "_SUCCESS"), false).close();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + path, e);
