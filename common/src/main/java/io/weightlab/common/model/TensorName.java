@@ -22,6 +22,19 @@ public final class TensorName implements Serializable {
     private static final Pattern NUMBER = Pattern.compile("\\.(\\d+)(?=\\.|$)");
     private static final Pattern EXPERT = Pattern.compile("(?:^|\\.)experts\\.(\\d+)(?:\\.|$)");
     private static final Set<String> BUFFERS = Set.of("position_ids", "inv_freq", "masked_bias", "token_type_ids");
+    /**
+     * Quantization scales: names ending in "_scale" (ONNX's and compressed-tensors' companions, FP8 weight, input and
+     * KV-cache scales), DeepSeek's "weight_scale_inv", NVFP4's "weight_scale_2", GPTQ/AWQ "scales", bitsandbytes
+     * "absmax"; but not the models' own parameters that end in "_scale" (CLIP/SigLIP's logit_scale, the layer_scale
+     * of ViT and ConvNeXt blocks), which were taken for quantization data and left out of the analysis.
+     */
+    private static final Set<String> QUANT_SCALES = Set.of("weight_scale_inv", "weight_scale_2", "scales", "absmax");
+    private static final Set<String> MODEL_SCALES = Set.of("logit_scale", "layer_scale", "ls_scale", "gamma_scale", "res_scale");
+
+    private static boolean isQuantScale(String lowerName) {
+        String leaf = lowerName.substring(lowerName.lastIndexOf('.') + 1);
+        return QUANT_SCALES.contains(leaf) || (leaf.endsWith("_scale") && !MODEL_SCALES.contains(leaf));
+    }
 
     private final String name;
     private final String stack;
@@ -70,9 +83,7 @@ public final class TensorName implements Serializable {
         String leafLower = leaf.toLowerCase(Locale.ROOT);
 
         // Quantization side tensors: used to dequantize their weight, never analysed as weights.
-        if (lower.endsWith("weight_scale_inv") || lower.endsWith("_scale") || lower.endsWith(".scales") || lower.endsWith(".absmax")) {
-            return ModuleKind.QUANT_SCALE;
-        }
+        if (isQuantScale(lower)) return ModuleKind.QUANT_SCALE;
         if (lower.endsWith("_zero_point") || lower.endsWith(".qzeros")) return ModuleKind.QUANT_ZERO_POINT;
         if (lower.endsWith(".g_idx")) return ModuleKind.QUANT_OTHER;
         // GPT-2 stores its causal mask as "h.N.attn.bias" (and "attn.masked_bias"): buffers, not parameters.

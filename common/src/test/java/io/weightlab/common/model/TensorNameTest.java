@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** The families of docs/design.md (What we compare against §7). */
@@ -91,6 +93,13 @@ class TensorNameTest {
         is("encoder.layer.0.attention.self.query.weight_zero_point", ModuleKind.QUANT_ZERO_POINT, "encoder.layer", 0);
         is("model.layers.0.mlp.down_proj.weight_scale_inv", ModuleKind.QUANT_SCALE, "model.layers", 0);
         assertFalse(TensorName.parse("model.layers.0.mlp.down_proj.weight_scale_inv").isAnalysable());
+        is("model.layers.3.self_attn.k_scale", ModuleKind.QUANT_SCALE, "model.layers", 3);
+        is("model.layers.3.mlp.up_proj.input_scale", ModuleKind.QUANT_SCALE, "model.layers", 3);
+        is("model.layers.3.mlp.up_proj.weight_scale_2", ModuleKind.QUANT_SCALE, "model.layers", 3);
+        is("model.layers.3.mlp.up_proj.scales", ModuleKind.QUANT_SCALE, "model.layers", 3);
+        // parameters that happen to end in "_scale" are the model's own
+        assertNotEquals(ModuleKind.QUANT_SCALE, TensorName.parse("logit_scale").kind());
+        assertNotEquals(ModuleKind.QUANT_SCALE, TensorName.parse("vision_model.encoder.layers.2.layer_scale").kind());
         assertNull(TensorName.parse("lm_head.weight").layer());
     }
 }
