@@ -50,13 +50,17 @@ public class StatsCommand implements Callable<Integer> {
             throw new UsageException("--gg-fit must be mle, moments or none");
         }
         long sliceBytes = slices.sliceBytes();
+        // local mode runs the tasks in this JVM: the slice loops get compiled while Spark starts (BENCHMARKS.md, fleet)
+        if (Boolean.parseBoolean(System.getProperty("weightlab.kernel-warm-up", "true")) && io.weightlab.jobs.spark.SparkSupport.isLocal(spark.master, spark.conf)) {
+            io.weightlab.common.stats.KernelWarmUp.startInBackground();
+        }
         if (fleet.isFleet(inputs)) {
             if (histogramTensor != null) throw new UsageException("--histogram-tensor applies to one checkpoint, not to a fleet");
             io.weightlab.jobs.spark.JobRun.checkOut(output.out, io.weightlab.jobs.spark.JobRun.Output.REQUIRED, "the fleet's Parquet dataset");
             FleetStatsJob.Options o = new FleetStatsJob.Options(inputs, fleet.inputsFile, output.out, fleet.mode(output.overwrite),
                     fleet.prune, fleet.bad(), sliceBytes, quantization.dequantize(), quantization.blockSize(), gg);
             try (SparkSupport.Handle h = SparkSupport.open("weightlab stats", spark.master, spark.conf)) {
-                FleetStatsJob.Result r = FleetStatsJob.run(h.session(), o, System.out);
+                FleetStatsJob.Result r = FleetStatsJob.run(h.context(), o, System.out);
                 FleetStatsJob.printSummary(r, output.out, System.out);
                 return 0;
             }

@@ -46,7 +46,10 @@ public final class SparkSupport {
 
     /** The active context, or a new one from {@code master} and {@code conf}. */
     public static SparkContext context(String appName, String master, Map<String, String> conf) {
-        SparkContext sc = SparkContext.getOrCreate(sparkConf(appName, master, conf));
+        SparkConf sparkConf = sparkConf(appName, master, conf);
+        // in local mode the tasks run in this JVM: load OpenBLAS while Spark starts
+        if (sparkConf.get("spark.master").startsWith("local")) io.weightlab.common.linalg.Lapack.preloadInBackground();
+        SparkContext sc = SparkContext.getOrCreate(sparkConf);
         // An existing context ignores new spark.hadoop.* settings; the FileSystem must still see them.
         if (conf != null) {
             conf.forEach((k, v) -> {
@@ -54,6 +57,12 @@ public final class SparkSupport {
             });
         }
         return sc;
+    }
+
+    /** Whether a job would run in local mode (tasks in this JVM): the master given, spark-submit's, or the default. */
+    public static boolean isLocal(String master, Map<String, String> conf) {
+        if (org.apache.spark.SparkContext$.MODULE$.getActive().isDefined()) return org.apache.spark.SparkContext$.MODULE$.getActive().get().isLocal();
+        return sparkConf("weightlab", master, conf).get("spark.master").startsWith("local");
     }
 
     /** A SparkSession (tests and embedding applications that want one); jobs themselves need only its context. */
@@ -73,8 +82,6 @@ public final class SparkSupport {
         // A local run is one short-lived JVM: the web UI (Jetty) only slows its start; --conf turns it back on.
         if (local) sc.setIfMissing("spark.ui.enabled", "false");
         if (conf != null) conf.forEach(sc::set);
-        // in local mode the tasks run in this JVM: load OpenBLAS while Spark starts
-        if (local) io.weightlab.common.linalg.Lapack.preloadInBackground();
         return sc;
     }
 }
