@@ -40,6 +40,35 @@ class QuantileSummaryTest {
         }
     }
 
+    /**
+     * Exact BF16 counts with many ties, probabilities given out of order and on cumulative-count boundaries (p·n whole):
+     * each quantile is exactly the sorted values' smallest whose cumulative count reaches p·n.
+     */
+    @Test
+    void exactQuantilesEqualTheSortedValuesInAnyProbabilityOrder() {
+        Random r = new Random(5);
+        int n = 1000;
+        byte[] raw = new byte[2 * n];
+        double[] values = new double[n];
+        for (int i = 0; i < n; i++) {
+            float f = (float) Math.round(r.nextGaussian() * 8) / 4f; // 40-odd distinct values, exactly representable in BF16
+            int code = Float.floatToRawIntBits(f) >>> 16;
+            raw[2 * i] = (byte) code;
+            raw[2 * i + 1] = (byte) (code >>> 8);
+            values[i] = f;
+        }
+        QuantileSummary s = QuantileSummary.forType(DType.BF16, true);
+        s.addRaw(raw, 0, n);
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        double[] ps = {0.5, 1, 0, 0.999, 0.25, 0.001, 0.75, 0.123, 0.01, 0.99};
+        double[] q = s.quantiles(ps);
+        for (int i = 0; i < ps.length; i++) {
+            double e = exact(sorted, ps[i]);
+            assertEquals(e == 0.0 ? 0.0 : e, q[i], 0.0, "p=" + ps[i]);
+        }
+    }
+
     @Test
     void zerosReportAsZeroAndNonFiniteValuesAreNotCounted() {
         QuantileSummary s = QuantileSummary.bucketed();
