@@ -7,7 +7,7 @@ import io.weightlab.common.io.RangeReader;
 /**
  * Computes the partial statistics of one {@link StatsUnit}: reads its byte range in bounded pieces, decodes,
  * dequantizes when asked, and feeds the moment accumulator and the quantile summary.
- * Memory per call: one read buffer of {@link #READ_BYTES} plus its decoded doubles.
+ * Memory per thread: one read buffer of {@link #READ_BYTES} plus its decoded doubles, kept for its next slice.
  */
 public final class SliceStatistics {
     /** Bytes read per positional read. */
@@ -56,12 +56,32 @@ public final class SliceStatistics {
         void accept(byte[] bytes, long first, int count);
     }
 
+    /**
+     * A thread's read and decode buffers, kept for its next slice (at most {@link #READ_BYTES} and its doubles: 12 MiB
+     * for float32). Why: fresh ones per slice were 600 MB of allocation per MiniLM-sized checkpoint, a third of the
+     * kernel's time per value (BENCHMARKS.md, fleet). Sinks never keep the arrays they are given.
+     */
+    private static final ThreadLocal<byte[]> RAW = new ThreadLocal<>();
+    private static final ThreadLocal<double[]> DECODED = new ThreadLocal<>();
+
+    private static byte[] rawBuffer(int length) {
+        byte[] b = RAW.get();
+        if (b == null || b.length < length) RAW.set(b = new byte[length]);
+        return b;
+    }
+
+    private static double[] decodedBuffer(int length) {
+        double[] d = DECODED.get();
+        if (d == null || d.length < length) DECODED.set(d = new double[length]);
+        return d;
+    }
+
     /** Reads the unit's stored bytes in pieces of at most {@link #READ_BYTES}, one buffer for all. */
     static void forEachRawPiece(RangeReader reader, StatsUnit unit, RawSink sink) {
         int size = unit.tensor().dtype().byteSize();
         int piece = Math.max(1, READ_BYTES / size);
-        byte[] buf = new byte[(int) Math.min((long) piece * size, Math.max(size, unit.byteLength()))];
-        int perRead = buf.length / size;
+        int perRead = (int) Math.min((long) piece * size, Math.max(size, unit.byteLength())) / size;
+        byte[] buf = rawBuffer(perRead * size);
         long pos = unit.byteBegin();
         for (long e = unit.firstElement(); e < unit.endElement(); ) {
             int count = (int) Math.min(perRead, unit.endElement() - e);
@@ -76,7 +96,7 @@ public final class SliceStatistics {
     static void forEachPiece(RangeReader reader, StatsUnit unit, PieceSink sink) {
         DType dtype = unit.tensor().dtype();
         long rowElements = Math.max(1, unit.tensor().rowElements());
-        double[] values = new double[(int) Math.min(Math.max(1, READ_BYTES / dtype.byteSize()), Math.max(1, unit.endElement() - unit.firstElement()))];
+        double[] values = decodedBuffer((int) Math.min(Math.max(1, READ_BYTES / dtype.byteSize()), Math.max(1, unit.endElement() - unit.firstElement())));
         forEachRawPiece(reader, unit, (buf, first, count) -> {
             ElementDecoder.decode(dtype, buf, 0, count, values, 0);
             if (unit.dequantization() != null) unit.dequantization().apply(values, count, first, rowElements);
