@@ -121,6 +121,12 @@ public class InspectCommand implements Callable<Integer> {
                 fleet.prune, fleet.bad());
         FleetInspectJob.Listing listing = each ? (summary ? FleetInspectJob.Listing.EACH_SUMMARY : FleetInspectJob.Listing.EACH)
                 : summary ? FleetInspectJob.Listing.NONE : FleetInspectJob.Listing.LINE;
+        Configuration hconf = new Configuration();
+        spark.conf.forEach((k, v) -> { if (k.startsWith("spark.hadoop.")) hconf.set(k.substring(13), v); });
+        if (!FleetInspectJob.needsSpark(hconf, o)) {
+            FleetInspectJob.printSummary(FleetInspectJob.runWithoutSpark(hconf, o, listing, System.out), output.out, System.out);
+            return 0;
+        }
         try (SparkSupport.Handle h = SparkSupport.open("weightlab inspect", spark.master, spark.conf)) {
             FleetInspectJob.printSummary(FleetInspectJob.run(h.context(), o, listing, System.out), output.out, System.out);
             return 0;

@@ -120,8 +120,8 @@ public final class JobRun implements AutoCloseable {
         return run;
     }
 
-    /** The master URL, for the run facts. */
-    public String sparkMaster() { return sc().master(); }
+    /** The master URL, for the run facts ("none" for a job that started no Spark). */
+    public String sparkMaster() { return sc == null ? "none" : sc.master(); }
 
     /**
      * Begins the staged output (null when OPTIONAL and not given): refuses a committed result without

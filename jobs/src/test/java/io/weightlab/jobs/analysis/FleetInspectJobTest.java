@@ -154,6 +154,7 @@ public class FleetInspectJobTest {
         assertEquals(2, record.get("analysed").size(), record.toString());
         assertEquals(4, record.get("unchanged").asInt());
         assertEquals(4, record.get("tensors").asLong());
+        assertEquals("none", record.get("spark_master").asText(), "6 checkpoints' headers are read on the driver: no Spark is started");
 
         // an existing dataset without --append is refused; --each prints each checkpoint's table
         Cli.Run again = Cli.run("inspect", glob, "--fleet", "--out", out, "--master", "local[2]");
