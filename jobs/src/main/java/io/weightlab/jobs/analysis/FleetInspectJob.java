@@ -5,6 +5,8 @@ import io.weightlab.jobs.spark.JobRun;
 
 import io.weightlab.common.fleet.FleetDataset;
 import io.weightlab.common.io.Checkpoint;
+import io.weightlab.common.fleet.FleetCheckpoint;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkContext;
 
 import java.io.PrintStream;
@@ -44,29 +46,41 @@ public final class FleetInspectJob {
     private FleetInspectJob() {}
 
     public static Result run(SparkContext sc, Options o, Listing listing, PrintStream console) {
-        try (JobRun run = JobRun.start("inspect", sc, console)) {
-            return run(run, o, listing, console);
-        }
+        return run(sc, resolve(sc.hadoopConfiguration(), o), listing, console);
     }
 
     /**
-     * Whether the fleet's headers are read on executors (more checkpoints than {@link FleetStatsJob#DRIVER_HEADERS_MAX}):
-     * for fewer, inspect starts no Spark at all, as for one checkpoint ({@link #runWithoutSpark}).
+     * A fleet's inputs resolved once (globs listed, the --inputs file read), with the settings they were resolved for:
+     * few enough checkpoints ({@link FleetStatsJob#DRIVER_HEADERS_MAX}) are read on the driver, and inspect then starts
+     * no Spark at all, as for one checkpoint ({@link #runWithoutSpark}).
      */
-    public static boolean needsSpark(org.apache.hadoop.conf.Configuration hconf, Options o) {
-        return FleetInputs.resolve(hconf, o.inputs(), o.inputsFile()).size() > hconf.getInt(FleetStatsJob.DRIVER_HEADERS_MAX, 16);
-    }
-
-    /** A fleet whose headers the driver reads: the same run and dataset with no SparkContext (about 2 s of start-up less). */
-    public static Result runWithoutSpark(org.apache.hadoop.conf.Configuration hconf, Options o, Listing listing, PrintStream console) {
-        try (JobRun run = JobRun.local("inspect", hconf, console)) {
-            return run(run, o, listing, console);
+    public record Resolved(FleetRun.Settings settings, List<FleetCheckpoint> checkpoints, Configuration hconf) {
+        public boolean needsSpark() {
+            return checkpoints.size() > hconf.getInt(FleetStatsJob.DRIVER_HEADERS_MAX, 16);
         }
     }
 
-    private static Result run(JobRun run, Options o, Listing listing, PrintStream console) {
+    public static Resolved resolve(Configuration hconf, Options o) {
         FleetRun.Settings s = new FleetRun.Settings(o.inputs(), o.inputsFile(), o.out(), o.mode(), o.prune(), o.bad(), false, null);
-        FleetRun fleet = o.out() == null ? FleetRun.withoutOutput(run, s, x -> {}) : FleetRun.begin(run, s, x -> {});
+        return new Resolved(s, FleetRun.resolve(hconf, s), hconf);
+    }
+
+    public static Result run(SparkContext sc, Resolved fleetInputs, Listing listing, PrintStream console) {
+        try (JobRun run = JobRun.start("inspect", sc, console)) {
+            return run(run, fleetInputs, listing, console);
+        }
+    }
+
+    /** A fleet whose headers the driver reads: the same run and dataset with no SparkContext (about 1.5 s of start-up less). */
+    public static Result runWithoutSpark(Resolved fleetInputs, Listing listing, PrintStream console) {
+        try (JobRun run = JobRun.local("inspect", fleetInputs.hconf(), console)) {
+            return run(run, fleetInputs, listing, console);
+        }
+    }
+
+    private static Result run(JobRun run, Resolved in, Listing listing, PrintStream console) {
+        FleetRun.Settings s = in.settings();
+        FleetRun fleet = s.out() == null ? FleetRun.withoutOutput(run, s, in.checkpoints(), x -> {}) : FleetRun.begin(run, s, in.checkpoints(), x -> {});
         try {
             List<Inventory> done = new ArrayList<>();
             for (FleetRun.Opened x : fleet.todo()) {

@@ -78,8 +78,13 @@ final class FleetRun {
      * exists, so a job's own refusals (an adapter directory, a missing --include role) leave nothing written.
      */
     static FleetRun begin(JobRun run, Settings s, Consumer<Opened> refuse) {
+        return begin(run, s, resolve(run.hadoop(), s), refuse);
+    }
+
+    /** As above, over inputs already {@link #resolve resolved} (a caller that needed their number first). */
+    static FleetRun begin(JobRun run, Settings s, List<FleetCheckpoint> specs, Consumer<Opened> refuse) {
         JobRun.checkOut(s.out(), JobRun.Output.REQUIRED, "the fleet's Parquet dataset");
-        return plan(run, s, refuse);
+        return plan(run, s, specs, refuse);
     }
 
     /**
@@ -87,16 +92,25 @@ final class FleetRun {
      * none unchanged; {@link #commit} is refused and {@link #finish} only returns the facts.
      */
     static FleetRun withoutOutput(JobRun run, Settings s, Consumer<Opened> refuse) {
+        return withoutOutput(run, s, resolve(run.hadoop(), s), refuse);
+    }
+
+    /** As above, over inputs already {@link #resolve resolved}. */
+    static FleetRun withoutOutput(JobRun run, Settings s, List<FleetCheckpoint> specs, Consumer<Opened> refuse) {
         if (s.out() != null || s.mode() != FleetDataset.Mode.CREATE || s.prune()) {
             throw new IllegalArgumentException("a fleet without output takes no --out, --append, --overwrite or --prune");
         }
-        return plan(run, s, refuse);
+        return plan(run, s, specs, refuse);
     }
 
-    private static FleetRun plan(JobRun run, Settings s, Consumer<Opened> refuse) {
+    /** The fleet's checkpoints, labelled: globs and the --inputs file resolved (one listing per glob). */
+    static List<FleetCheckpoint> resolve(Configuration conf, Settings s) {
+        return FleetLabels.assign(FleetInputs.resolve(conf, s.inputs(), s.inputsFile()));
+    }
+
+    private static FleetRun plan(JobRun run, Settings s, List<FleetCheckpoint> specs, Consumer<Opened> refuse) {
         PrintStream console = run.console();
         String job = run.job();
-        List<FleetCheckpoint> specs = FleetLabels.assign(FleetInputs.resolve(run.hadoop(), s.inputs(), s.inputsFile()));
         List<Opened> opened = open(run, specs);
 
         List<Map<String, Object>> bad = new ArrayList<>();

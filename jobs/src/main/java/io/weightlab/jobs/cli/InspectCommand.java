@@ -68,8 +68,7 @@ public class InspectCommand implements Callable<Integer> {
         if (inputs.isEmpty()) throw new UsageException("inspect: name a checkpoint (or several, or --inputs FILE)");
         if (each) throw new UsageException("--each applies to a fleet (several inputs, --inputs or --fleet)");
         String input = inputs.get(0);
-        Configuration hconf = new Configuration();
-        spark.conf.forEach((k, v) -> { if (k.startsWith("spark.hadoop.")) hconf.set(k.substring(13), v); });
+        Configuration hconf = SparkSupport.hadoopConf(spark.master, spark.conf);
         try (JobRun run = JobRun.local("inspect", hconf, System.out)) {
             // the output is checked (committed result, file, unwritable) before the checkpoint is read
             StagedOutput out = run.output(output.out, JobRun.Output.OPTIONAL, "where the inventory goes", output.overwrite);
@@ -121,14 +120,14 @@ public class InspectCommand implements Callable<Integer> {
                 fleet.prune, fleet.bad());
         FleetInspectJob.Listing listing = each ? (summary ? FleetInspectJob.Listing.EACH_SUMMARY : FleetInspectJob.Listing.EACH)
                 : summary ? FleetInspectJob.Listing.NONE : FleetInspectJob.Listing.LINE;
-        Configuration hconf = new Configuration();
-        spark.conf.forEach((k, v) -> { if (k.startsWith("spark.hadoop.")) hconf.set(k.substring(13), v); });
-        if (!FleetInspectJob.needsSpark(hconf, o)) {
-            FleetInspectJob.printSummary(FleetInspectJob.runWithoutSpark(hconf, o, listing, System.out), output.out, System.out);
+        // the inputs are resolved once, here: few enough checkpoints are read on the driver without starting Spark
+        FleetInspectJob.Resolved fleetInputs = FleetInspectJob.resolve(SparkSupport.hadoopConf(spark.master, spark.conf), o);
+        if (!fleetInputs.needsSpark()) {
+            FleetInspectJob.printSummary(FleetInspectJob.runWithoutSpark(fleetInputs, listing, System.out), output.out, System.out);
             return 0;
         }
         try (SparkSupport.Handle h = SparkSupport.open("weightlab inspect", spark.master, spark.conf)) {
-            FleetInspectJob.printSummary(FleetInspectJob.run(h.context(), o, listing, System.out), output.out, System.out);
+            FleetInspectJob.printSummary(FleetInspectJob.run(h.context(), fleetInputs, listing, System.out), output.out, System.out);
             return 0;
         }
     }

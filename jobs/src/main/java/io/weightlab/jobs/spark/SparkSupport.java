@@ -48,7 +48,7 @@ public final class SparkSupport {
     public static SparkContext context(String appName, String master, Map<String, String> conf) {
         SparkConf sparkConf = sparkConf(appName, master, conf);
         // in local mode the tasks run in this JVM: load OpenBLAS while Spark starts
-        if (sparkConf.get("spark.master").startsWith("local")) io.weightlab.common.linalg.Lapack.preloadInBackground();
+        if (isLocal(sparkConf)) io.weightlab.common.linalg.Lapack.preloadInBackground();
         SparkContext sc = SparkContext.getOrCreate(sparkConf);
         // An existing context ignores new spark.hadoop.* settings; the FileSystem must still see them.
         if (conf != null) {
@@ -62,7 +62,20 @@ public final class SparkSupport {
     /** Whether a job would run in local mode (tasks in this JVM): the master given, spark-submit's, or the default. */
     public static boolean isLocal(String master, Map<String, String> conf) {
         if (org.apache.spark.SparkContext$.MODULE$.getActive().isDefined()) return org.apache.spark.SparkContext$.MODULE$.getActive().get().isLocal();
-        return sparkConf("weightlab", master, conf).get("spark.master").startsWith("local");
+        return isLocal(sparkConf("weightlab", master, conf));
+    }
+
+    private static boolean isLocal(SparkConf sc) {
+        return sc.get("spark.master").startsWith("local");
+    }
+
+    /**
+     * The Hadoop configuration a job's SparkContext would have, without starting Spark (a job that reads headers
+     * only): {@code spark.hadoop.*} from --conf and from spark-submit, and what Spark adds itself (S3 credentials from
+     * the environment), by Spark's own {@code SparkHadoopUtil}.
+     */
+    public static org.apache.hadoop.conf.Configuration hadoopConf(String master, Map<String, String> conf) {
+        return org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(sparkConf("weightlab", master, conf));
     }
 
     /** A SparkSession (tests and embedding applications that want one); jobs themselves need only its context. */
@@ -78,9 +91,8 @@ public final class SparkSupport {
         sc.setIfMissing("spark.ui.showConsoleProgress", "false");
         // One OpenBLAS thread per task: two concurrent multi-threaded tasks oversubscribe the cores (docs/design.md (Stack)).
         sc.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
-        boolean local = sc.get("spark.master").startsWith("local");
         // A local run is one short-lived JVM: the web UI (Jetty) only slows its start; --conf turns it back on.
-        if (local) sc.setIfMissing("spark.ui.enabled", "false");
+        if (isLocal(sc)) sc.setIfMissing("spark.ui.enabled", "false");
         if (conf != null) conf.forEach(sc::set);
         return sc;
     }
