@@ -7,7 +7,7 @@ import java.util.*;
  * Where the stats kernel's time per value goes, one thread, without Spark: the whole per-slice summary
  * (SliceStatistics, every slice of a float checkpoint), then its parts over the same values: read + decode, the
  * moments (MomentAccumulator.addBlock in 8192-value blocks), the quantile buckets (QuantileSummary.addValues).
- * Twelve repetitions: the first ones show the JIT's warm-up. Run with bench/stats_kernel_parts.sh.
+ * Twelve repetitions: the first ones show the JIT's warm-up. Run with bench/kernel_throughput.sh CHECKPOINT --parts.
  */
 public class StatsKernelParts {
   public static void main(String[] a) throws Exception {
