@@ -5,6 +5,8 @@
 # each committed as one object, so a killed or retried run is harmless: the next one completes it. Checkpoints deleted
 # from the bucket keep their rows (listed in the run record under not_in_inputs); add --prune to drop them.
 # A checkpoint that cannot be read is skipped and listed in s3a://$BUCKET/fleet/stats/_fleet/runs/<run>.json.
+# Then the same for the spectra (s3a://$BUCKET/fleet/spectrum/), and one page of both, s3a://$BUCKET/fleet/report/
+# report.html: trends over steps, drift, alpha outside [2, 6], every checkpoint and every run (docs/fleet.md).
 #
 # cron (every night at 03:00):
 #   0 3 * * * BUCKET=ml-prod /opt/weightlab/submit-scripts/scheduled/fleet-stats.sh >> /var/log/weightlab-fleet.log 2>&1
@@ -12,6 +14,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 : "${BUCKET:?set BUCKET}"
 OUT="s3a://$BUCKET/fleet/stats"
-exec "$ROOT/submit-scripts/submit" --master "${SPARK_MASTER:-yarn}" --deploy-mode cluster \
-  --extra "${SPARK_EXTRA:---conf spark.executor.instances=8 --conf spark.executor.memory=4g}" -- \
-  stats --fleet "s3a://$BUCKET/runs/*/checkpoint-*" --out "$OUT" --append --bad-checkpoints skip --gg-fit moments
+SUBMIT=("$ROOT/submit-scripts/submit" --master "${SPARK_MASTER:-yarn}" --deploy-mode cluster
+  --extra "${SPARK_EXTRA:---conf spark.executor.instances=8 --conf spark.executor.memory=4g}" --)
+"${SUBMIT[@]}" stats --fleet "s3a://$BUCKET/runs/*/checkpoint-*" --out "$OUT" --append --bad-checkpoints skip --gg-fit moments
+"${SUBMIT[@]}" spectrum --fleet "s3a://$BUCKET/runs/*/checkpoint-*" --out "s3a://$BUCKET/fleet/spectrum" --append --bad-checkpoints skip
+"${SUBMIT[@]}" report --fleet "$OUT" --fleet "s3a://$BUCKET/fleet/spectrum" --out "s3a://$BUCKET/fleet/report" --overwrite

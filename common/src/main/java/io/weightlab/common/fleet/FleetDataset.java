@@ -110,7 +110,7 @@ public final class FleetDataset {
      * The job whose rows a dataset holds: {@code _fleet/job}, or, for a dataset written before that file existed, the
      * {@code job} of its latest run record; null when neither says.
      */
-    static String jobOf(FileSystem fs, Path out) throws IOException {
+    public static String jobOf(FileSystem fs, Path out) throws IOException {
         Path named = new Path(out, JOB);
         if (fs.exists(named)) {
             try (java.io.InputStream in = fs.open(named)) {

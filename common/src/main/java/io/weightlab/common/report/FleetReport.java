@@ -7,128 +7,118 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * The page of a fleet dataset ({@code report --fleet}; {@link ReportPage}): per module kind the trend of std, excess
- * kurtosis and max|x|/std across the checkpoints (a numeric step axis with lines when every checkpoint has a step,
- * else points per checkpoint, no lines between unrelated models), a layer x checkpoint heatmap, the layers that
- * drifted most from their series' first checkpoint, and every checkpoint in a sortable table with its whole-model
- * numbers and NaN/Inf counts. The data are the dataset's roll-up rows.
+ * The page of one or more fleet datasets ({@code report --fleet}; {@link ReportPage}), at most one each of stats,
+ * spectrum and compare over the same checkpoints. From stats: per module kind the trend of std, excess kurtosis and
+ * max|x|/std across the checkpoints (a numeric step axis with lines when every checkpoint has a step, else points
+ * per checkpoint), a layer x checkpoint heatmap and the layers that drifted most from their series' first
+ * checkpoint. From spectrum: the median α per module kind across the checkpoints and every matrix whose α left
+ * [2, 6]. From compare: rel_delta and rotation per layer x checkpoint and the largest changes. Then every checkpoint
+ * in one table (a row opens its details: its layers and matrices and its files in each dataset) and every run
+ * record (what each run analysed, the checkpoints it skipped and why). The tables of findings are rendered on the
+ * server, so they are complete without JavaScript.
  */
 public final class FleetReport {
     private FleetReport() {}
 
-    /** @param rows the dataset's rows of levels model, module_kind and layer, each with model, step and checkpoint_uri */
-    public static String render(String dataset, List<Map<String, Object>> rows) {
-        Comparator<Map<String, Object>> order = Comparator.comparing((Map<String, Object> r) -> String.valueOf(r.get("model")))
-                .thenComparing(r -> (Long) r.get("step"), Comparator.nullsLast(Comparator.naturalOrder()))
-                .thenComparing(r -> String.valueOf(r.containsKey("uri") ? r.get("uri") : r.get("checkpoint_uri"))); // slim rows say uri
-        List<Map<String, Object>> checkpoints = new ArrayList<>(), kinds = new ArrayList<>(), layers = new ArrayList<>();
-        for (Map<String, Object> r : rows) {
-            switch (String.valueOf(r.get("level"))) {
-                case "model" -> checkpoints.add(slim(r, "tensors", "elements", "mean", "std", "kurtosis_excess", "outlier_ratio", "l2", "nan_count", "inf_count"));
-                case "module_kind" -> kinds.add(slim(r, "name", "std", "kurtosis_excess", "outlier_ratio"));
-                case "layer" -> {
-                    if (!"(none)".equals(r.get("name"))) layers.add(slim(r, "name", "std", "kurtosis_excess"));
-                }
-                default -> { }
-            }
+    /** One dataset as {@code FleetDatasetReader} reads it: its URI, the job that wrote it, its page rows and run records. */
+    public record Dataset(String uri, String job, List<Map<String, Object>> rows, List<Map<String, Object>> runs) {}
+
+    /** Checkpoints in page order: by model, then step (none last), then URI. */
+    static final Comparator<Map<String, Object>> ORDER = Comparator.comparing((Map<String, Object> r) -> String.valueOf(r.get("model")))
+            .thenComparing(r -> (Long) r.get("step"), Comparator.nullsLast(Comparator.naturalOrder()))
+            .thenComparing(r -> String.valueOf(r.get("uri")));
+
+    public static String render(List<Dataset> datasets) {
+        Map<String, Dataset> byJob = new LinkedHashMap<>();
+        for (Dataset d : datasets) {
+            if (byJob.put(d.job(), d) != null) throw new IllegalArgumentException("two " + d.job() + " datasets for one page");
         }
-        checkpoints.sort(order);
+        Map<String, Map<String, Object>> checkpoints = new LinkedHashMap<>();
+        Map<String, Object> f = new LinkedHashMap<>();
+        StringBuilder body = new StringBuilder(32 * 1024);
+        Dataset stats = byJob.get("stats"), spectrum = byJob.get("spectrum"), compare = byJob.get("compare");
+        if (stats != null) FleetSections.stats(stats, checkpoints, f, body);
+        if (spectrum != null) FleetSections.spectrum(spectrum, checkpoints, f, body);
+        if (compare != null) FleetSections.compare(compare, checkpoints, f, body);
+        List<Map<String, Object>> cks = new ArrayList<>(checkpoints.values());
+        cks.sort(ORDER);
+        f.put("checkpoints", cks);
+        f.put("datasets", byJob.keySet());
+
         Set<String> models = new LinkedHashSet<>();
-        long withNonFinite = 0;
-        for (Map<String, Object> c : checkpoints) {
+        long withNonFinite = 0, withAlphaOut = 0;
+        for (Map<String, Object> c : cks) {
             models.add(String.valueOf(c.get("model")));
             if (num(c.get("nan_count")) + num(c.get("inf_count")) > 0) withNonFinite++;
+            if (num(c.get("alpha_out")) > 0) withAlphaOut++;
         }
-        StringBuilder h = new StringBuilder(16 * 1024);
+        StringBuilder h = new StringBuilder(body.length() + 8 * 1024);
         h.append("<table class=\"facts\">");
-        ReportPage.fact(h, "dataset", dataset);
-        ReportPage.fact(h, "checkpoints", checkpoints.size());
+        for (Dataset d : byJob.values()) ReportPage.fact(h, d.job() + " dataset", d.uri());
+        ReportPage.fact(h, "checkpoints", cks.size());
         ReportPage.fact(h, "models", String.join(", ", models));
-        ReportPage.fact(h, "checkpoints holding NaN/Inf", withNonFinite);
-        h.append("</table>\n");
-        h.append("<section id=\"fleet\"><h2>Trends by module kind</h2><div id=\"fleet-trends\" class=\"charts\"></div>\n")
-                .append("<h2>By layer and checkpoint</h2><div id=\"fleet-heatmap\"></div>\n");
-        List<Map<String, Object>> drift = largestDrift(layers, order, DRIFT_ROWS);
-        driftTable(h, drift);
-        h.append("<h2>Checkpoints</h2><div id=\"fleet-table\" class=\"table-box\"></div>\n</section>\n");
-        Map<String, Object> f = new LinkedHashMap<>();
-        f.put("checkpoints", checkpoints);
-        f.put("kinds", kinds);
-        f.put("layers", layers);
-        f.put("drift", drift);
-        // the heatmap's rows: layer keys in natural order (layers.2 before layers.10), one per stack and layer
-        Set<String> keys = new java.util.TreeSet<>(io.weightlab.common.io.NaturalOrder.INSTANCE);
-        for (Map<String, Object> l : layers) keys.add(String.valueOf(l.get("name")));
-        f.put("layer_keys", new ArrayList<>(keys));
+        if (stats != null) ReportPage.fact(h, "checkpoints holding NaN/Inf", withNonFinite);
+        if (spectrum != null) ReportPage.fact(h, "checkpoints with a matrix's α outside [2, 6]", withAlphaOut);
+        h.append("</table>\n<section id=\"fleet\">\n").append(body);
+        h.append("<h2>Checkpoints</h2><p class=\"note\">A row opens the checkpoint's details: its layers and matrices, and its file in each dataset.</p>")
+                .append("<div id=\"fleet-table\" class=\"table-box\"></div>\n<div id=\"fleet-detail\"></div>\n");
+        runsTable(h, byJob.values());
+        h.append("</section>\n");
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("kind", "fleet");
         data.put("fleet", f);
-        return ReportPage.render("WeightLab fleet " + dataset, h.toString(), data);
+        return ReportPage.render("WeightLab fleet " + String.join(" + ", byJob.values().stream().map(Dataset::uri).distinct().toList()), h.toString(), data);
     }
 
-    /** Rows of the largest-drift table. */
-    static final int DRIFT_ROWS = 20;
+    /** The checkpoint's entry of the page's table, made on first sight: its model, step and URI. */
+    static Map<String, Object> checkpoint(Map<String, Map<String, Object>> checkpoints, Map<String, Object> row) {
+        String uri = String.valueOf(row.get("checkpoint_uri"));
+        return checkpoints.computeIfAbsent(uri, u -> {
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("model", row.get("model"));
+            c.put("step", row.get("step"));
+            c.put("uri", u);
+            c.put("files", new LinkedHashMap<String, String>());
+            return c;
+        });
+    }
 
-    /**
-     * Per layer row of a checkpoint that is not its series' first (series: one model label; first: the lowest step,
-     * else the first by URI), std / std of the same layer at the first − 1; the {@code limit} largest in magnitude.
-     */
-    static List<Map<String, Object>> largestDrift(List<Map<String, Object>> layers, Comparator<Map<String, Object>> order, int limit) {
-        Map<String, Map<String, Object>> firstOfModel = new LinkedHashMap<>();
-        for (Map<String, Object> l : layers) firstOfModel.merge(String.valueOf(l.get("model")), l, (a, b) -> order.compare(a, b) <= 0 ? a : b);
-        Map<String, Double> baseStd = new LinkedHashMap<>();
-        for (Map<String, Object> l : layers) {
-            Map<String, Object> first = firstOfModel.get(String.valueOf(l.get("model")));
-            if (String.valueOf(l.get("uri")).equals(String.valueOf(first.get("uri"))) && l.get("std") instanceof Number n) {
-                baseStd.put(l.get("model") + "\u0000" + l.get("name"), n.doubleValue());
+    /** Every run of every dataset: when, what it wrote, what it left unchanged, removed or could not read. */
+    @SuppressWarnings("unchecked")
+    private static void runsTable(StringBuilder h, Iterable<Dataset> datasets) {
+        h.append("<h2>Runs</h2>\n<div class=\"table-box\"><table id=\"fleet-runs\"><thead><tr><th class=\"l\">dataset</th><th class=\"l\">run</th>")
+                .append("<th class=\"l\">mode</th><th class=\"l\">finished</th><th>written</th><th>unchanged</th><th>removed</th>")
+                .append("<th>seconds</th><th class=\"l\">bad checkpoints (skipped, nothing written)</th></tr></thead><tbody>\n");
+        for (Dataset d : datasets) {
+            for (Map<String, Object> r : d.runs()) {
+                List<Map<String, Object>> bad = r.get("bad_checkpoints") instanceof List<?> l ? (List<Map<String, Object>>) l : List.of();
+                Object written = r.containsKey("analysed") ? r.get("analysed") : r.get("compared");
+                Object removed = r.containsKey("pruned") ? r.get("pruned") : null;
+                h.append(bad.isEmpty() ? "<tr>" : "<tr class=\"bad\">")
+                        .append("<td class=\"l\">").append(StatsHtmlReport.esc(d.job())).append("</td><td class=\"l\">")
+                        .append(StatsHtmlReport.esc(String.valueOf(r.get("run_id")))).append("</td><td class=\"l\">")
+                        .append(StatsHtmlReport.esc(String.valueOf(r.get("mode")))).append("</td><td class=\"l\">")
+                        .append(StatsHtmlReport.esc(String.valueOf(r.get("finished")))).append("</td><td>")
+                        .append(size(written)).append("</td><td>").append(r.get("unchanged") == null ? "" : r.get("unchanged")).append("</td><td>")
+                        .append(removed == null ? "" : size(removed)).append("</td><td>")
+                        .append(r.get("seconds") instanceof Number n ? String.format(java.util.Locale.ROOT, "%.1f", n.doubleValue()) : "").append("</td><td class=\"l\">");
+                for (int i = 0; i < bad.size(); i++) {
+                    Map<String, Object> b = bad.get(i);
+                    h.append(i > 0 ? "<br>" : "").append(StatsHtmlReport.esc(b.get("uri") + ": " + b.get("type") + ": " + b.get("error")));
+                }
+                h.append("</td></tr>\n");
             }
-        }
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (Map<String, Object> l : layers) {
-            Map<String, Object> first = firstOfModel.get(String.valueOf(l.get("model")));
-            if (String.valueOf(l.get("uri")).equals(String.valueOf(first.get("uri"))) || !(l.get("std") instanceof Number n)) continue;
-            Double base = baseStd.get(l.get("model") + "\u0000" + l.get("name"));
-            if (base == null || !(base > 0)) continue;
-            Map<String, Object> d = new LinkedHashMap<>();
-            d.put("model", l.get("model"));
-            d.put("step", l.get("step"));
-            d.put("uri", l.get("uri"));
-            d.put("layer", l.get("name"));
-            d.put("std", n.doubleValue());
-            d.put("first_std", base);
-            d.put("std_drift", n.doubleValue() / base - 1);
-            d.put("first_uri", first.get("uri"));
-            out.add(d);
-        }
-        out.sort(Comparator.comparingDouble((Map<String, Object> d) -> -Math.abs((Double) d.get("std_drift")))
-                .thenComparing(d -> String.valueOf(d.get("uri"))).thenComparing(d -> String.valueOf(d.get("layer"))));
-        return new ArrayList<>(out.subList(0, Math.min(limit, out.size())));
-    }
-
-    private static void driftTable(StringBuilder h, List<Map<String, Object>> drift) {
-        h.append("<h2>Largest drift from the series' first checkpoint</h2>\n");
-        if (drift.isEmpty()) {
-            h.append("<p>No checkpoint follows another of its model.</p>\n");
-            return;
-        }
-        h.append("<div class=\"table-box\"><table id=\"fleet-drift\"><thead><tr><th class=\"l\">model</th><th>step</th>")
-                .append("<th class=\"l\">layer</th><th>std</th><th>std at the first</th><th>std drift</th></tr></thead><tbody>\n");
-        for (Map<String, Object> d : drift) {
-            h.append("<tr><td class=\"l\" title=\"").append(StatsHtmlReport.esc(String.valueOf(d.get("uri")))).append("\">")
-                    .append(StatsHtmlReport.esc(String.valueOf(d.get("model")))).append("</td><td>")
-                    .append(d.get("step") == null ? "" : d.get("step")).append("</td><td class=\"l\">")
-                    .append(StatsHtmlReport.esc(String.valueOf(d.get("layer")))).append("</td><td>")
-                    .append(String.format(java.util.Locale.ROOT, "%.5g", (Double) d.get("std"))).append("</td><td>")
-                    .append(String.format(java.util.Locale.ROOT, "%.5g", (Double) d.get("first_std"))).append("</td><td>")
-                    .append(String.format(java.util.Locale.ROOT, "%+.2f%%", 100 * (Double) d.get("std_drift"))).append("</td></tr>\n");
         }
         h.append("</tbody></table></div>\n");
     }
 
+    private static String size(Object list) { return list instanceof List<?> l ? Integer.toString(l.size()) : ""; }
+
     /** The row's identity (model, step, uri) and the named columns, non-finite numbers as null. */
-    private static Map<String, Object> slim(Map<String, Object> r, String... keys) {
+    static Map<String, Object> slim(Map<String, Object> r, String... keys) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", r.get("model"));
         m.put("step", r.get("step"));
@@ -140,6 +130,12 @@ public final class FleetReport {
         return m;
     }
 
-    private static long num(Object v) { return v instanceof Number n ? n.longValue() : 0; }
+    /** Layer names in natural order (layers.2 before layers.10). */
+    static List<String> naturalKeys(List<Map<String, Object>> rows, String key) {
+        Set<String> keys = new TreeSet<>(io.weightlab.common.io.NaturalOrder.INSTANCE);
+        for (Map<String, Object> l : rows) keys.add(String.valueOf(l.get(key)));
+        return new ArrayList<>(keys);
+    }
 
+    static long num(Object v) { return v instanceof Number n ? n.longValue() : 0; }
 }

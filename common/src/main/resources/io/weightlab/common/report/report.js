@@ -201,6 +201,7 @@
       var frag = document.createDocumentFragment();
       shown.forEach(function (r) {
         var row = el('tr', opts.bad && opts.bad(r) ? {'class': 'bad'} : null);
+        if (opts.onRow) { row.classList.add('clickable'); row.addEventListener('click', function () { opts.onRow(r); }); }
         columns.forEach(function (c) {
           var v = r[c.key], td = el('td', {'class': c.num ? '' : (c.key === 'name' ? 'l name' : 'l')}, c.num ? fmt(v) : (v == null ? '' : String(v)));
           if (c.key === 'name') td.title = String(v);
@@ -672,8 +673,8 @@
   }
 
   // ---------------------------------------------------------------- fleet
-  // Many checkpoints: trends per module kind on a step axis (lines) when every checkpoint has a step, else points per
-  // checkpoint; a layer x checkpoint heatmap; every checkpoint in a table.
+  // Many checkpoints: trends on a step axis (lines) when every checkpoint has a step, else points per checkpoint;
+  // layer x checkpoint heatmaps; every checkpoint in a table whose rows (and the findings' rows) open its details.
   function fleet(f) {
     var cks = f.checkpoints, steps = cks.length > 0 && cks.every(function (c) { return c.step != null; });
     var models = {};
@@ -683,56 +684,113 @@
     cks.forEach(function (c, i) { index[c.uri] = i; });
     function x(r) { return steps ? r.step : index[r.uri]; }
     function label(c) { return (multi ? c.model + ' · ' : '') + (c.step != null ? 'step ' + c.step : leaf(c.uri)); }
-    var box = document.getElementById('fleet-trends');
-    [['std', 'std'], ['kurtosis_excess', 'excess kurtosis'], ['outlier_ratio', 'max|x| / std']].forEach(function (m) {
+    // one series per module kind (and model, when there are several) of a metric over the checkpoints
+    function trend(box, rows, key, title, opts) {
       var s = {};
-      f.kinds.forEach(function (r) {
-        if (r[m[0]] == null || index[r.uri] == null) return;
+      rows.forEach(function (r) {
+        if (r[key] == null || index[r.uri] == null) return;
         var k = (multi ? r.model + ' · ' : '') + r.name;
-        (s[k] = s[k] || []).push([x(r), r[m[0]], label(cks[index[r.uri]])]);
+        (s[k] = s[k] || []).push([x(r), r[key], label(cks[index[r.uri]])]);
       });
       Object.keys(s).forEach(function (k) { s[k].sort(function (a, b) { return a[0] - b[0]; }); });
-      layerLines(box, m[1] + ' by ' + (steps ? 'step' : 'checkpoint (unrelated: points, not lines)') + ', one series per module kind', m[1], s,
-        {xname: steps ? 'step' : 'checkpoint', scatter: !steps});
-    });
-    var hm = document.getElementById('fleet-heatmap'), bar = toolbar(hm);
-    bar.appendChild(el('span', null, 'metric:'));
-    var metrics = [['std', 'std'], ['kurtosis_excess', 'excess kurtosis']], current = metrics[0];
-    toggle(bar, metrics.map(function (m) { return m[1]; }), current[1], function (l) {
-      current = metrics.filter(function (m) { return m[1] === l; })[0]; draw();
-    });
-    var ch = chart(hm, 420), layers = f.layer_keys;
-    function draw() {
-      var data = [], vals = [];
-      f.layers.forEach(function (r) {
-        var v = r[current[0]];
-        if (v == null || index[r.uri] == null) return;
-        vals.push(v);
-        data.push({value: [index[r.uri], layers.indexOf(r.name), v], raw: v});
-      });
-      var fe = fences(vals, false), lo = vals.length ? Math.min.apply(null, vals) : 0, hi = vals.length ? Math.max.apply(null, vals) : 1;
-      if (fe) { lo = fe.lo; hi = fe.hi; }
-      data.forEach(function (d) { if (d.raw > hi || d.raw < lo) { d.value[2] = d.raw > hi ? hi : lo; d.label = {show: true, formatter: '▲', color: '#fff'}; } });
-      if (lo === hi) hi = lo + 1;
-      ch.setOption({animation: false, grid: {left: 130, right: 90, top: 10, bottom: 70},
-        tooltip: {formatter: function (p) { return cks[p.data.value[0]].uri + '<br>' + layers[p.data.value[1]] + ': ' + current[1] + ' ' + fmt(p.data.raw); }},
-        xAxis: {type: 'category', data: cks.map(label), name: steps ? 'step' : 'checkpoint', nameLocation: 'middle', nameGap: 50,
-          axisLabel: {rotate: cks.length > 8 ? 45 : 0}},
-        yAxis: {type: 'category', data: layers},
-        visualMap: {min: lo, max: hi, calculable: true, right: 0, top: 'center', inRange: {color: ['#f7fbff', '#9ecae1', '#3182bd', '#08306b']}, formatter: axisNumFor([lo, hi])},
-        series: [{type: 'heatmap', data: data}]}, true);
+      var o = {xname: steps ? 'step' : 'checkpoint', scatter: !steps};
+      Object.keys(opts || {}).forEach(function (k) { o[k] = opts[k]; });
+      layerLines(box, title + ' by ' + (steps ? 'step' : 'checkpoint (unrelated: points, not lines)') + ', one series per module kind', title, s, o);
     }
-    draw();
+    // layer x checkpoint, a metric toggle, outliers beyond 3 IQR at the scale's end
+    function grid(container, rows, keys, keyField, metrics) {
+      var bar = toolbar(container), current = metrics[0];
+      bar.appendChild(el('span', null, 'metric:'));
+      toggle(bar, metrics.map(function (m) { return m[1]; }), current[1], function (l) {
+        current = metrics.filter(function (m) { return m[1] === l; })[0]; draw();
+      });
+      var ch = chart(container, 420);
+      function draw() {
+        var data = [], vals = [];
+        rows.forEach(function (r) {
+          var v = r[current[0]];
+          if (v == null || index[r.uri] == null) return;
+          vals.push(v);
+          data.push({value: [index[r.uri], keys.indexOf(String(r[keyField])), v], raw: v});
+        });
+        var fe = fences(vals, false), lo = vals.length ? Math.min.apply(null, vals) : 0, hi = vals.length ? Math.max.apply(null, vals) : 1;
+        if (fe) { lo = fe.lo; hi = fe.hi; }
+        data.forEach(function (d) { if (d.raw > hi || d.raw < lo) { d.value[2] = d.raw > hi ? hi : lo; d.label = {show: true, formatter: '▲', color: '#fff'}; } });
+        if (lo === hi) hi = lo + 1;
+        ch.setOption({animation: false, grid: {left: 130, right: 90, top: 10, bottom: 70},
+          tooltip: {formatter: function (p) { return cks[p.data.value[0]].uri + '<br>' + keys[p.data.value[1]] + ': ' + current[1] + ' ' + fmt(p.data.raw); }},
+          xAxis: {type: 'category', data: cks.map(label), name: steps ? 'step' : 'checkpoint', nameLocation: 'middle', nameGap: 50,
+            axisLabel: {rotate: cks.length > 8 ? 45 : 0}},
+          yAxis: {type: 'category', data: keys},
+          visualMap: {min: lo, max: hi, calculable: true, right: 0, top: 'center', inRange: {color: ['#f7fbff', '#9ecae1', '#3182bd', '#08306b']}, formatter: axisNumFor([lo, hi])},
+          series: [{type: 'heatmap', data: data}]}, true);
+        ch.off('click');
+        ch.on('click', function (p) { detail(cks[p.data.value[0]]); });
+      }
+      draw();
+    }
+    if (f.kinds) {
+      var box = document.getElementById('fleet-trends');
+      trend(box, f.kinds, 'std', 'std');
+      trend(box, f.kinds, 'kurtosis_excess', 'excess kurtosis');
+      trend(box, f.kinds, 'outlier_ratio', 'max|x| / std');
+      grid(document.getElementById('fleet-heatmap'), f.layers, f.layer_keys, 'name', [['std', 'std'], ['kurtosis_excess', 'excess kurtosis']]);
+    }
+    if (f.alpha_kinds) trend(document.getElementById('fleet-alpha'), f.alpha_kinds, 'alpha', 'median α', {band: [2, 6], bandLabel: '2 ≤ α ≤ 6'});
+    if (f.changes) grid(document.getElementById('fleet-change'), f.changes, f.change_keys, 'layer', [['rel_delta', 'rel_delta'], ['rotation', 'rotation']]);
+
     var rows = cks.map(function (c) {
       var r = {}; Object.keys(c).forEach(function (k) { r[k] = c[k]; });
-      r.nonfinite = (c.nan_count || 0) + (c.inf_count || 0);
+      if (f.kinds) r.nonfinite = (c.nan_count || 0) + (c.inf_count || 0);
       return r;
     });
-    table(document.getElementById('fleet-table'), [{key: 'model', label: 'model'}, {key: 'step', label: 'step', num: true},
-      {key: 'uri', label: 'checkpoint'}, {key: 'tensors', label: 'tensors', num: true}, {key: 'elements', label: 'elements', num: true},
+    var cols = [{key: 'model', label: 'model'}, {key: 'step', label: 'step', num: true}, {key: 'uri', label: 'checkpoint'}];
+    if (f.kinds) cols.push({key: 'tensors', label: 'tensors', num: true}, {key: 'elements', label: 'elements', num: true},
       {key: 'std', label: 'std', num: true}, {key: 'kurtosis_excess', label: 'excess kurtosis', num: true},
-      {key: 'outlier_ratio', label: 'max|x| / std', num: true}, {key: 'nonfinite', label: 'NaN/Inf', num: true, title: 'NaN and ±Inf values'}],
-      rows, {bad: function (r) { return r.nonfinite > 0; }});
+      {key: 'outlier_ratio', label: 'max|x| / std', num: true}, {key: 'nonfinite', label: 'NaN/Inf', num: true, title: 'NaN and ±Inf values'});
+    if (f.matrices) cols.push({key: 'matrices', label: 'matrices', num: true, title: 'matrices analysed'},
+      {key: 'alpha_median', label: 'median α', num: true}, {key: 'alpha_out', label: 'α outside [2, 6]', num: true});
+    if (f.changes) cols.push({key: 'rel_delta_max', label: 'largest layer rel_delta', num: true}, {key: 'rel_delta_max_layer', label: 'in layer'},
+      {key: 'against', label: 'against'});
+    table(document.getElementById('fleet-table'), cols, rows,
+      {bad: function (r) { return r.nonfinite > 0 || r.alpha_out > 0; }, onRow: function (r) { detail(cks[index[r.uri]]); }});
+    Array.prototype.forEach.call(document.querySelectorAll('#fleet tr[data-uri]'), function (tr) {
+      tr.classList.add('clickable');
+      tr.addEventListener('click', function () { detail(cks[index[tr.getAttribute('data-uri')]]); });
+    });
+
+    // a checkpoint's details: its files in each dataset, then its layers, matrices and changes, each in a table
+    function detail(c) {
+      var box = document.getElementById('fleet-detail');
+      box.innerHTML = '';
+      box.setAttribute('data-uri', c.uri);
+      box.appendChild(el('h2', null, 'Checkpoint ' + label(c)));
+      var facts = el('table', {'class': 'facts'});
+      function fact(k, v) { var tr = el('tr'); tr.appendChild(el('th', {'class': 'l'}, k)); var td = el('td'); tr.appendChild(td); facts.appendChild(tr); return td; }
+      fact('checkpoint').textContent = c.uri;
+      if (c.against) fact('compared against').textContent = c.against;
+      Object.keys(c.files || {}).forEach(function (job) {
+        var p = c.files[job], td = fact(job + ' rows');
+        td.appendChild(/^file:/.test(p) ? el('a', {href: p}, p) : el('span', null, p));
+      });
+      box.appendChild(facts);
+      function part(title, id, columns, rs) {
+        if (!rs.length) return;
+        box.appendChild(el('h3', null, title));
+        var t = el('div', {id: id, 'class': 'table-box'});
+        box.appendChild(t);
+        table(t, columns, rs);
+      }
+      function mine(list) { return (list || []).filter(function (r) { return r.uri === c.uri; }); }
+      part('Layers (stats)', 'fleet-detail-layers', [{key: 'name', label: 'layer'}, {key: 'std', label: 'std', num: true},
+        {key: 'kurtosis_excess', label: 'excess kurtosis', num: true}], mine(f.layers));
+      part('Matrices (spectrum)', 'fleet-detail-matrices', [{key: 'name', label: 'matrix'}, {key: 'module_kind', label: 'module kind'},
+        {key: 'alpha', label: 'α', num: true}, {key: 'alpha_status', label: 'α status'}, {key: 'stable_rank', label: 'stable rank', num: true},
+        {key: 'log_spectral_norm', label: 'log₁₀ λ_max', num: true}, {key: 'status', label: 'status'}], mine(f.matrices));
+      part('Layers (compare)', 'fleet-detail-changes', [{key: 'layer', label: 'layer'}, {key: 'rel_delta', label: 'rel_delta', num: true},
+        {key: 'rotation', label: 'rotation', num: true}, {key: 'tensors', label: 'tensors', num: true}], mine(f.changes));
+      box.scrollIntoView();
+    }
   }
 
   // lr-scales: SGD-SaI's scale (and g-SNR) of each block by layer, one line per module kind; every block in the table

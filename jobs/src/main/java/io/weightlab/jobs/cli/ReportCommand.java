@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
                 "heatmaps, metrics by layer, histogram and tensor table from stats; alpha, ESD gallery and matrix table from spectrum;",
                 "anomalies from both. Give --stats (and/or --spectrum) twice for a before/after page of two runs, or --compare alone",
                 "for a compare run's page, --fedavg alone for a federated round's page, --merge alone for a merge's page, or --fleet",
-                "alone for a fleet dataset's page (trends per module kind across checkpoints, layer x checkpoint heatmap)",
+                "alone for the page of fleet datasets of stats, spectrum and/or compare (trends across checkpoints, what stands out, runs)",
                 "(docs/algorithms.md §31)."})
 public class ReportCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -50,8 +50,9 @@ public class ReportCommand implements Callable<Integer> {
     @Option(names = "--merge", description = "output directory of a merge (a page of its own: each model's parameters, task-vector norms and kept fractions, every tensor)")
     String mergeDir;
 
-    @Option(names = "--fleet", description = "a fleet dataset written by stats --fleet (a page of its own: trends across its checkpoints)")
-    String fleetDir;
+    @Option(names = "--fleet", description = "a fleet dataset of stats, spectrum or compare (a page of its own: trends across its checkpoints, what stands out, "
+            + "every checkpoint and run); repeat it to put the datasets of two or three of those jobs on one page")
+    List<String> fleetDirs;
 
     @Option(names = "--label", description = "names of the two runs of a before/after page (default: the directories' names)")
     List<String> labels;
@@ -62,38 +63,58 @@ public class ReportCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "replace a committed report")
     boolean overwrite;
 
+    /**
+     * The Hadoop configuration a Spark job of this launch would have ({@code spark.hadoop.*} of spark-submit and
+     * spark-defaults.conf, S3 credentials from the environment), so a page reads and writes where the jobs did.
+     */
+    private static Configuration hadoopConf() {
+        return io.weightlab.jobs.spark.SparkSupport.hadoopConf(null, null);
+    }
+
+    /** The page of one to three fleet datasets, each of another job (stats, spectrum, compare). */
+    private int fleet(Configuration conf) throws IOException {
+        List<io.weightlab.common.report.FleetReport.Dataset> datasets = new ArrayList<>();
+        Map<String, String> byJob = new LinkedHashMap<>();
+        for (String dir : fleetDirs) {
+            io.weightlab.common.report.FleetReport.Dataset d = io.weightlab.jobs.analysis.FleetDatasetReader.read(conf, dir);
+            String other = byJob.put(d.job(), dir);
+            if (other != null) throw new UsageException("--fleet: " + other + " and " + dir + " are both " + d.job() + " datasets; one page takes one of each job");
+            datasets.add(d);
+        }
+        return write(conf, io.weightlab.common.report.FleetReport.render(datasets));
+    }
+
     @Override
     @SuppressWarnings("unchecked")
     public Integer call() throws IOException {
-        if (fleetDir != null) {
+        if (fleetDirs != null) {
             if (mergeDir != null || fedavgDir != null || compareDir != null || statsDirs != null || spectrumDirs != null || labels != null) {
-                throw new UsageException("--fleet makes a page of its own: give it alone");
+                throw new UsageException("--fleet makes a page of its own: give it alone (or with other --fleet datasets)");
             }
-            return write(new Configuration(), io.weightlab.common.report.FleetReport.render(fleetDir,
-                    io.weightlab.jobs.analysis.FleetRollups.read(new Configuration(), fleetDir, java.util.Set.of("model", "module_kind", "layer"))));
+            return fleet(hadoopConf());
         }
         if (mergeDir != null) {
             if (fedavgDir != null || compareDir != null || statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--merge makes a page of its own: give it alone");
-            return merge(new Configuration());
+            return merge(hadoopConf());
         }
         if (fedavgDir != null) {
             if (compareDir != null || statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--fedavg makes a page of its own: give it alone");
-            return fedavg(new Configuration());
+            return fedavg(hadoopConf());
         }
         if (compareDir != null) {
             if (statsDirs != null || spectrumDirs != null || labels != null) throw new UsageException("--compare makes a page of its own: give it alone");
-            return compare(new Configuration());
+            return compare(hadoopConf());
         }
         if (statsDirs == null && spectrumDirs == null) throw new UsageException("give --stats and/or --spectrum (or --compare, --fedavg, --merge or --fleet)");
         int ns = statsDirs == null ? 0 : statsDirs.size(), np = spectrumDirs == null ? 0 : spectrumDirs.size();
         if (ns > 2 || np > 2) throw new UsageException("--stats and --spectrum: at most two runs each (before and after)");
         if (ns == 2 || np == 2) {
             if ((ns == 1) || (np == 1)) throw new UsageException("before/after: give two --stats, two --spectrum, or two of each");
-            return beforeAfter(new Configuration());
+            return beforeAfter(hadoopConf());
         }
         if (labels != null) throw new UsageException("--label is for a before/after page (two --stats or two --spectrum)");
         String stats = ns == 0 ? null : statsDirs.get(0), spectrum = np == 0 ? null : spectrumDirs.get(0);
-        Configuration conf = new Configuration();
+        Configuration conf = hadoopConf();
         Map<String, Object> run = new LinkedHashMap<>();
         List<StatsRow> tensors = null, rollups = null;
         TensorHistogram hist = null;

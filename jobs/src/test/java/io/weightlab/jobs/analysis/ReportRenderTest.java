@@ -462,6 +462,111 @@ public class ReportRenderTest {
         assertFalse(Files.exists(tmp.resolve("fleet-none")));
     }
 
+    /**
+     * `report --fleet` with the stats, spectrum and compare datasets of fleet_series.py's checkpoints 100, 200, 300 and
+     * a second stats run that skipped a corrupt checkpoint. Oracles, independent of the report code
+     * (fleet_report_check.py): the spectrum dataset read with pyarrow (matrices analysed, numpy's median α, the
+     * matrices whose α left [2, 6]), each layer's rel_delta and rotation against step 100 from the safetensors files in
+     * numpy float64, all within 1e-5 relative (the page carries six significant digits), the run records read back (the skipped checkpoint and its error type).
+     * A row of the checkpoints table and of the largest-change table opens that checkpoint's details.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void fleetPageJoinsStatsSpectrumAndCompareAndListsEveryRun() throws IOException {
+        Python.require("numpy", "safetensors", "pyarrow");
+        Path runs = tmp.resolve("fleet3-runs"), stats = tmp.resolve("fleet3-stats"), spectrum = tmp.resolve("fleet3-spectrum"),
+                compare = tmp.resolve("fleet3-compare"), page = tmp.resolve("fleet3-report");
+        FleetStatsJobTest.series(runs, 1, 3);
+        String glob = runs + "/checkpoint-*";
+        Cli.Run r = Cli.run("stats", "--fleet", glob, "--out", stats.toString(), "--master", "local[2]", "--gg-fit", "moments");
+        assertEquals(0, r.exit(), r.err());
+        r = Cli.run("spectrum", "--fleet", glob, "--out", spectrum.toString(), "--master", "local[2]", "--method", "exact");
+        assertEquals(0, r.exit(), r.err());
+        r = Cli.run("compare", "--against", "first", glob, "--out", compare.toString(), "--master", "local[2]");
+        assertEquals(0, r.exit(), r.err());
+        Path bad = runs.resolve("checkpoint-400/model.safetensors");
+        Files.createDirectories(bad.getParent());
+        Files.write(bad, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, '{', '}'});
+        r = Cli.run("stats", "--fleet", glob, "--out", stats.toString(), "--master", "local[2]", "--gg-fit", "moments", "--append", "--bad-checkpoints", "skip");
+        assertEquals(0, r.exit(), r.err());
+
+        Cli.Run twice = Cli.run("report", "--fleet", stats.toString(), "--fleet", stats.toString(), "--out", tmp.resolve("fleet3-twice").toString());
+        assertTrue(twice.exit() == 2 && twice.err().contains("both stats datasets"), twice.err());
+        assertFalse(Files.exists(tmp.resolve("fleet3-twice")));
+        r = Cli.run("report", "--fleet", stats.toString(), "--fleet", spectrum.toString(), "--fleet", compare.toString(), "--out", page.toString());
+        assertEquals(0, r.exit(), r.err());
+        JavascriptExecutor js = open(page.resolve("report.html"));
+        assertCharts(js, "#fleet-trends canvas, #fleet-heatmap canvas", 4);
+        assertCharts(js, "#fleet-alpha canvas", 1);
+        assertCharts(js, "#fleet-change canvas", 1);
+        Map<String, Object> fleet = (Map<String, Object>) JSON.readValue((String) js.executeScript("return document.getElementById('report-data').textContent"), Map.class).get("fleet");
+        Map<String, Object> want = JSON.readValue(Python.script(Python.testScript("fleet_report_check.py"), spectrum.toString(), runs.toString(), "100", "200", "300"), Map.class);
+        Map<String, Map<String, Object>> wantSpectrum = (Map<String, Map<String, Object>>) want.get("spectrum");
+        Map<String, Map<String, List<Double>>> wantChanges = (Map<String, Map<String, List<Double>>>) want.get("changes");
+
+        // every checkpoint once, with its spectrum numbers as pyarrow + numpy read them
+        List<Map<String, Object>> cks = (List<Map<String, Object>>) fleet.get("checkpoints");
+        assertEquals(3, cks.size(), "the corrupt checkpoint-400 has no rows");
+        java.util.Set<List<String>> outside = new java.util.TreeSet<>(Comparator.comparing((List<String> l) -> l.get(0)).thenComparing(l -> l.get(1)));
+        Map<Long, String> uriOfStep = new java.util.TreeMap<>();
+        for (Map<String, Object> c : cks) {
+            String uri = (String) c.get("uri");
+            uriOfStep.put(((Number) c.get("step")).longValue(), uri);
+            Map<String, Object> w = wantSpectrum.get(uri);
+            assertEquals(((Number) w.get("ok")).longValue(), ((Number) c.get("matrices")).longValue(), uri + " matrices analysed");
+            assertEquals(((Number) w.get("alpha_median")).doubleValue(), ((Number) c.get("alpha_median")).doubleValue(), 1e-5 * ((Number) w.get("alpha_median")).doubleValue(), uri + " median alpha");
+            List<String> names = (List<String>) w.get("outside");
+            assertEquals(names.size(), ((Number) c.get("alpha_out")).longValue(), uri + " alphas outside [2, 6]");
+            for (String n : names) outside.add(List.of(uri, n));
+        }
+        if (outside.isEmpty()) assertEquals(1L, ((Number) js.executeScript("return document.querySelectorAll('#fleet-alpha-none').length")).longValue());
+        else {
+            List<List<String>> shown = (List<List<String>>) js.executeScript("return Array.from(document.querySelectorAll('#fleet-alpha-out tbody tr'))"
+                    + ".map(function (tr) { return [tr.getAttribute('data-uri'), tr.children[2].textContent]; })");
+            assertEquals(new ArrayList<>(outside), shown.stream().sorted(Comparator.comparing((List<String> l) -> l.get(0)).thenComparing(l -> l.get(1))).toList(),
+                    "the table lists exactly the matrices whose alpha left [2, 6]");
+        }
+
+        // rel_delta and rotation of every layer of steps 200 and 300 against step 100, as numpy computes them
+        List<Map<String, Object>> changes = (List<Map<String, Object>>) fleet.get("changes");
+        assertEquals(2 * wantChanges.get("200").size(), changes.size(), "every layer of the two compared checkpoints");
+        for (Map<String, Object> c : changes) {
+            String layer = c.get("layer_index") == null ? "none" : String.valueOf(((Number) c.get("layer_index")).longValue());
+            List<Double> w = wantChanges.get(String.valueOf(((Number) c.get("step")).longValue())).get(layer);
+            assertEquals(w.get(0), ((Number) c.get("rel_delta")).doubleValue(), 1e-5 * w.get(0) + 1e-15, c + " rel_delta");
+            assertEquals(w.get(1), ((Number) c.get("rotation")).doubleValue(), 1e-5 * Math.abs(w.get(1)) + 1e-12, c + " rotation");
+        }
+        List<String> top = (List<String>) js.executeScript("var tr = document.querySelector('#fleet-largest-change tbody tr');"
+                + " return [tr.getAttribute('data-uri'), tr.children[2].textContent]");
+        assertEquals(uriOfStep.get(300L), top.get(0), "the largest change: step 300");
+        assertTrue(top.get(1).endsWith("layers.3"), "the largest change: layer 3 (drift 0.4), not " + top.get(1));
+
+        // the runs: two of stats (the second skipped the corrupt checkpoint and wrote nothing), one each of spectrum, compare
+        assertEquals(4L, ((Number) js.executeScript("return document.querySelectorAll('#fleet-runs tbody tr').length")).longValue());
+        List<JsonNode> records = new ArrayList<>();
+        try (var files = Files.list(stats.resolve("_fleet/runs"))) {
+            for (Path f : files.sorted().toList()) records.add(JSON.readTree(f.toFile()));
+        }
+        JsonNode skipped = records.get(1).get("bad_checkpoints").get(0);
+        String badRow = (String) js.executeScript("return document.querySelector('#fleet-runs tbody tr.bad').textContent");
+        assertTrue(badRow.contains(skipped.get("uri").asText()) && badRow.contains(skipped.get("type").asText())
+                && badRow.startsWith("stats" + records.get(1).get("run_id").asText()), badRow);
+
+        // a checkpoint's row opens its details: every matrix and compared layer of it, its file in each dataset
+        WebElement row = driver.findElements(By.cssSelector("#fleet-table tbody tr")).stream().filter(e -> e.getText().contains("checkpoint-200")).findFirst().orElseThrow();
+        row.click();
+        assertEquals(uriOfStep.get(200L), js.executeScript("return document.getElementById('fleet-detail').getAttribute('data-uri')"));
+        assertEquals(((Number) wantSpectrum.get(uriOfStep.get(200L)).get("matrices")).longValue(),
+                ((Number) js.executeScript("return document.querySelectorAll('#fleet-detail-matrices tbody tr').length")).longValue(), "its matrices");
+        assertEquals((long) wantChanges.get("200").size(),
+                ((Number) js.executeScript("return document.querySelectorAll('#fleet-detail-changes tbody tr').length")).longValue(), "its compared layers");
+        assertEquals(4L, ((Number) js.executeScript("return document.querySelectorAll('#fleet-detail-layers tbody tr').length")).longValue(), "its 4 layers");
+        assertEquals(3L, ((Number) js.executeScript("return document.querySelectorAll('#fleet-detail .facts a').length")).longValue(), "a link to its file in each dataset");
+        screenshot("fleet-joined");
+        driver.findElement(By.cssSelector("#fleet-largest-change tbody tr")).click();
+        assertEquals(uriOfStep.get(300L), js.executeScript("return document.getElementById('fleet-detail').getAttribute('data-uri')"));
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void mergePageDrawsEachModelByLayerAndListsEveryTensor() throws IOException {
