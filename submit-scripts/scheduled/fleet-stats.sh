@@ -5,8 +5,10 @@
 # each committed as one object, so a killed or retried run is harmless: the next one completes it. Checkpoints deleted
 # from the bucket keep their rows (listed in the run record under not_in_inputs); add --prune to drop them.
 # A checkpoint that cannot be read is skipped and listed in s3a://$BUCKET/fleet/stats/_fleet/runs/<run>.json.
-# Then the same for the spectra (s3a://$BUCKET/fleet/spectrum/), and one page of both, s3a://$BUCKET/fleet/report/
-# report.html: trends over steps, drift, alpha outside [2, 6], every checkpoint and every run (docs/fleet.md).
+# Then the same for the spectra (s3a://$BUCKET/fleet/spectrum/) and each checkpoint's change from its predecessor
+# (s3a://$BUCKET/fleet/drift/: new steps, and those whose predecessor changed), and one page of the three,
+# s3a://$BUCKET/fleet/report/report.html: trends over steps, drift, alpha outside [2, 6], every checkpoint and run
+# (docs/fleet.md). compare has no --bad-checkpoints skip yet: an unreadable checkpoint stops the script there, named.
 #
 # cron (every night at 03:00):
 #   0 3 * * * BUCKET=ml-prod /opt/weightlab/submit-scripts/scheduled/fleet-stats.sh >> /var/log/weightlab-fleet.log 2>&1
@@ -18,4 +20,6 @@ SUBMIT=("$ROOT/submit-scripts/submit" --master "${SPARK_MASTER:-yarn}" --deploy-
   --extra "${SPARK_EXTRA:---conf spark.executor.instances=8 --conf spark.executor.memory=4g}" --)
 "${SUBMIT[@]}" stats --fleet "s3a://$BUCKET/runs/*/checkpoint-*" --out "$OUT" --append --bad-checkpoints skip --gg-fit moments
 "${SUBMIT[@]}" spectrum --fleet "s3a://$BUCKET/runs/*/checkpoint-*" --out "s3a://$BUCKET/fleet/spectrum" --append --bad-checkpoints skip
-"${SUBMIT[@]}" report --fleet "$OUT" --fleet "s3a://$BUCKET/fleet/spectrum" --out "s3a://$BUCKET/fleet/report" --overwrite
+"${SUBMIT[@]}" compare --against previous "s3a://$BUCKET/runs/*/checkpoint-*" --out "s3a://$BUCKET/fleet/drift" --append
+"${SUBMIT[@]}" report --fleet "$OUT" --fleet "s3a://$BUCKET/fleet/spectrum" --fleet "s3a://$BUCKET/fleet/drift" \
+  --out "s3a://$BUCKET/fleet/report" --overwrite

@@ -29,10 +29,12 @@ import java.util.Map;
  * ({@link ComparePasses}, so each row equals a single {@code compare REF C} run's), in waves of bounded bytes. Each
  * checkpoint's tensor and layer rows, with its URI, key, identity and its reference's, go to one Parquet file of a
  * dataset partitioned by model and step, committed by one rename when its wave is done (as {@link FleetStatsJob}).
- * Every refusal (bad input, a missing reference, shapes that differ) comes before anything is written.
+ * {@code --append} compares again only the checkpoints whose own identity or whose reference (its key and identity)
+ * differs from their committed file's, so a new step, a rewritten checkpoint or a new series' first is redone and
+ * nothing else. Every refusal (bad input, a missing reference, shapes that differ) comes before anything is written.
  */
 public final class FleetCompareJob {
-    public record Options(List<String> inputs, String inputsFile, String out, boolean overwrite, String against, boolean includeBiases,
+    public record Options(List<String> inputs, String inputsFile, String out, FleetDataset.Mode mode, boolean prune, String against, boolean includeBiases,
                           boolean strict, double[] tolerances, boolean deltaRank, long maxExactBytes, long sliceBytes) {}
 
     /** What came out: per compared checkpoint (its URI), its rows as written; and the run facts (also in {@code _fleet/runs/}). */
@@ -96,25 +98,32 @@ public final class FleetCompareJob {
         }
         Path out = new Path(o.out());
         try {
-            if (!o.overwrite() && out.getFileSystem(hconf).exists(new Path(out, "_fleet"))) {
-                throw new UsageException(o.out() + ": already holds a fleet dataset; pass --overwrite to compare again (or choose a new --out)");
+            if (o.mode() == FleetDataset.Mode.CREATE && out.getFileSystem(hconf).exists(new Path(out, "_fleet"))) {
+                throw new UsageException(o.out() + ": already holds a fleet dataset; pass --append to compare what is new or changed, "
+                        + "--overwrite to compare again (or choose a new --out)");
             }
         } catch (IOException e) {
             throw new UsageException(o.out() + ": cannot look at the output: " + e.getMessage());
         }
-        int tensorPairs = pairsOf.values().stream().mapToInt(List::size).sum();
-        console.printf("[compare] fleet: %d checkpoint(s) named, %d comparison(s) against %s, %d tensor pairs, %d not compared, %d duplicate(s)%n",
-                specs.size(), plan.size(), against.label(), tensorPairs, notCompared.size(), duplicates.size());
 
         String runId = FleetRun.newRunId();
-        FleetDataset dataset = FleetDataset.begin(hconf, o.out(), o.overwrite() ? FleetDataset.Mode.OVERWRITE : FleetDataset.Mode.CREATE, runId, run.job());
+        FleetDataset dataset = FleetDataset.begin(hconf, o.out(), o.mode(), runId, run.job());
         try {
+            List<FleetComparePlan.Comparison> todo = new ArrayList<>();
+            int unchanged = 0;
+            for (FleetComparePlan.Comparison c : plan) {
+                if (o.mode() == FleetDataset.Mode.APPEND && sameReference(hconf, dataset, c) && dataset.isCurrent(c.checkpoint().id())) unchanged++;
+                else todo.add(c);
+            }
+            int tensorPairs = todo.stream().mapToInt(c -> pairsOf.get(c.index()).size()).sum();
+            console.printf("[compare] fleet: %d checkpoint(s) named, %d comparison(s) against %s, %d unchanged, %d tensor pairs to compare, %d not compared, "
+                    + "%d duplicate(s)%n", specs.size(), todo.size(), against.label(), unchanged, tensorPairs, notCompared.size(), duplicates.size());
             Map<String, List<Map<String, Object>>> rowsByUri = new LinkedHashMap<>();
             List<Map<String, Object>> compared = new ArrayList<>();
             Map<String, Object> nullTypes = nullTypes(o);
             long totalBytes = 0;
             ComparePasses.Settings settings = new ComparePasses.Settings(o.deltaRank(), o.tolerances(), o.maxExactBytes(), o.sliceBytes());
-            for (List<FleetComparePlan.Comparison> wave : FleetRun.waves(plan, FleetCompareJob::bytes, c -> pairsOf.get(c.index()).size(),
+            for (List<FleetComparePlan.Comparison> wave : FleetRun.waves(todo, FleetCompareJob::bytes, c -> pairsOf.get(c.index()).size(),
                     hconf.getLong(FleetStatsJob.WAVE_BYTES, 8L << 30), hconf.getInt(FleetStatsJob.WAVE_TENSORS, 1024))) {
                 List<ComparePasses.Pair> pairs = new ArrayList<>();
                 for (FleetComparePlan.Comparison c : wave) pairs.addAll(pairsOf.get(c.index()));
@@ -136,24 +145,27 @@ public final class FleetCompareJob {
                 }
                 console.printf("[compare] committed %d checkpoint(s)%n", wave.size());
             }
-            List<Map<String, Object>> pruned = new ArrayList<>();
-            // a checkpoint that is only a reference now (a series' first) has no rows in this run's dataset either
+            // rows of checkpoints this run does not compare (no longer among the inputs, or now a series' first and only
+            // a reference): dropped by --overwrite and --prune, else kept and listed
             java.util.Set<String> comparedKeys = new java.util.HashSet<>();
             for (FleetComparePlan.Comparison c : plan) comparedKeys.add(c.checkpoint().id().key());
             List<FleetDataset.Committed> gone = dataset.notIn(comparedKeys);
-            for (FleetDataset.Committed c : gone) pruned.add(Map.of("key", c.id().key(), "file", dataset.relative(c.file())));
-            dataset.remove(gone); // --overwrite: the dataset is this run's comparisons only
+            List<Map<String, Object>> goneRows = new ArrayList<>();
+            for (FleetDataset.Committed c : gone) goneRows.add(Map.of("key", c.id().key(), "file", dataset.relative(c.file())));
+            boolean drop = o.mode() == FleetDataset.Mode.OVERWRITE || o.prune();
+            if (drop) dataset.remove(gone);
 
             Map<String, Object> facts = run.facts();
             facts.put("run_id", runId);
             facts.put("output", o.out());
-            facts.put("mode", o.overwrite() ? "overwrite" : "create");
+            facts.put("mode", o.mode().name().toLowerCase(java.util.Locale.ROOT));
             facts.put("against", against.label());
             facts.put("checkpoints_named", specs.size());
             facts.put("compared", compared);
+            facts.put("unchanged", unchanged);
             facts.put("duplicates", duplicates);
             facts.put("not_compared", notCompared);
-            facts.put("pruned", pruned);
+            facts.put(drop ? "pruned" : "not_compared_now", goneRows);
             facts.put("tensor_pairs", tensorPairs);
             facts.put("tolerances", o.tolerances());
             facts.put("tensor_bytes", totalBytes);
@@ -167,6 +179,26 @@ public final class FleetCompareJob {
             dataset.abort(); // checkpoints committed so far stay: each is complete
             throw e;
         }
+    }
+
+    /**
+     * Whether the checkpoint's committed file, of its present identity, was compared against this run's reference
+     * (the same key and identity, read from the file's first row): then its rows stand.
+     */
+    private static boolean sameReference(Configuration conf, FleetDataset dataset, FleetComparePlan.Comparison c) {
+        for (FleetDataset.Committed f : dataset.committed().getOrDefault(c.checkpoint().id().key(), List.of())) {
+            if (!f.id().equals(c.checkpoint().id())) continue;
+            try (org.apache.parquet.hadoop.ParquetReader<org.apache.parquet.example.data.Group> reader = org.apache.parquet.hadoop.ParquetReader
+                    .builder(new org.apache.parquet.hadoop.example.GroupReadSupport(), f.file()).withConf(conf).build()) {
+                org.apache.parquet.example.data.Group g = reader.read();
+                if (g == null) return false;
+                return c.reference().id().key().equals(g.getString("against_key", 0))
+                        && c.reference().id().identity().equals(g.getString("against_identity", 0));
+            } catch (IOException | RuntimeException e) {
+                return false; // an unreadable file is compared again and replaced
+            }
+        }
+        return false;
     }
 
     /** The fixed reference of {@code --against FILE}: it must exist (a misspelled keyword is named) and be a full checkpoint. */

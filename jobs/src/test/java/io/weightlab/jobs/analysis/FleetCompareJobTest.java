@@ -47,7 +47,7 @@ public class FleetCompareJobTest {
     }
 
     static FleetCompareJob.Options options(List<String> inputs, String out, String against) {
-        return new FleetCompareJob.Options(inputs, null, out, false, against, false, false, new double[] {0.01, 0.001}, true, 0, 64 << 10);
+        return new FleetCompareJob.Options(inputs, null, out, io.weightlab.common.fleet.FleetDataset.Mode.CREATE, false, against, false, false, new double[] {0.01, 0.001}, true, 0, 64 << 10);
     }
 
     /** checkpoint-STEP of run MODEL, as the job names it (the root of the opened checkpoint). */
@@ -146,6 +146,79 @@ public class FleetCompareJobTest {
     @SuppressWarnings("unchecked")
     static Map<String, Object> castMap(Object o) {
         return (Map<String, Object>) o;
+    }
+
+    /**
+     * `compare --against previous --append` on a growing series: the first run compares a/200 and b/200; a new a/300
+     * is the only comparison of the next run; rewriting a/200 redoes a/200 (its identity) and a/300 (its reference's
+     * identity) and leaves b/200. After each run the dataset holds each (checkpoint, reference) pair once and every row
+     * equals numpy's float64 values recomputed from the files as they are now (fleet_compare_check.py, 1e-9 relative),
+     * so no stale row survives. Dropping b from the inputs keeps its rows (listed) unless --prune.
+     */
+    @Test
+    void appendComparesOnlyWhatIsNewOrWhoseReferenceChanged(@TempDir Path tmp) throws Exception {
+        Path root = fleet(tmp);
+        Path a300 = root.resolve("runs/a/checkpoint-300"), held = tmp.resolve("held-300");
+        Files.move(a300, held);
+        Path out = tmp.resolve("cmp-append");
+        String glob = root.resolve("runs") + "/*/checkpoint-*";
+        JsonNode first = append(out, glob, Set.of("a/200 <- a/100", "b/200 <- b/100"));
+        assertEquals(2, first.get("compared").size());
+        assertEquals(0, first.get("unchanged").asInt());
+
+        Files.move(held, a300);
+        JsonNode grown = append(out, glob, Set.of("a/200 <- a/100", "a/300 <- a/200", "b/200 <- b/100"));
+        assertEquals(List.of("a/300"), comparedOf(grown), "only the new checkpoint");
+        assertEquals(2, grown.get("unchanged").asInt());
+
+        // a/200 rewritten (b/200's weights, same shapes): it and its successor are compared again, b/200 is not
+        Path a200 = root.resolve("runs/a/checkpoint-200/model.safetensors");
+        Files.copy(root.resolve("runs/b/checkpoint-200/model.safetensors"), a200, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.setLastModifiedTime(a200, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+        JsonNode rewritten = append(out, glob, Set.of("a/200 <- a/100", "a/300 <- a/200", "b/200 <- b/100"));
+        assertEquals(List.of("a/200", "a/300"), comparedOf(rewritten), "the rewritten checkpoint and the one compared against it");
+        assertEquals(1, rewritten.get("unchanged").asInt());
+
+        // b leaves the inputs: its rows stay and are listed; with --prune they go
+        String onlyA = root.resolve("runs") + "/a/checkpoint-*";
+        JsonNode kept = append(out, onlyA, Set.of("a/200 <- a/100", "a/300 <- a/200", "b/200 <- b/100"));
+        assertEquals(1, kept.get("not_compared_now").size(), kept.toString());
+        assertEquals(0, kept.get("compared").size());
+        JsonNode pruned = append(out, onlyA, Set.of("a/200 <- a/100", "a/300 <- a/200"), "--prune");
+        assertEquals(1, pruned.get("pruned").size(), pruned.toString());
+
+        Cli.Run both = Cli.run("compare", "--against", "previous", glob, "--out", out.toString(), "--append", "--overwrite");
+        assertEquals(2, both.exit(), both.err());
+        assertTrue(both.err().contains("--append and --overwrite exclude each other"), both.err());
+        Cli.Run single = Cli.run("compare", glob.replace("*/checkpoint-*", "a/checkpoint-100"), glob.replace("*/checkpoint-*", "a/checkpoint-200"),
+                "--out", tmp.resolve("single").toString(), "--append");
+        assertEquals(2, single.exit(), single.err());
+        assertTrue(single.err().contains("go with --against"), single.err());
+        assertFalse(Files.exists(tmp.resolve("single")));
+    }
+
+    /** One `compare --against previous --append` run; checks the dataset's pairs and its numbers against numpy; returns the run record. */
+    private static JsonNode append(Path out, String glob, Set<String> pairs, String... more) throws Exception {
+        List<String> args = new ArrayList<>(List.of("compare", "--against", "previous", glob, "--out", out.toString(), "--append", "--no-delta-rank"));
+        args.addAll(List.of(more));
+        Cli.Run r = Cli.run(args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.err());
+        JsonNode chk = JSON.readTree(Python.script(Python.testScript("fleet_compare_check.py"), "check", out.toString()));
+        List<String> got = new ArrayList<>();
+        chk.get("pairs").forEach(p -> got.add(p.get(0).asText() + "/" + p.get(1).asLong() + " <- " + short_(p.get(3).asText())));
+        assertEquals(pairs, new TreeSet<>(got), "the dataset's pairs");
+        chk.get("max_rel_err").fields().forEachRemaining(f -> assertTrue(f.getValue().asDouble() < 1e-9, f.getKey() + ": " + f.getValue()));
+        assertEquals(pairs.size(), parquetFiles(out).size(), "one file per compared checkpoint, none stale: " + parquetFiles(out));
+        try (java.util.stream.Stream<Path> records = Files.list(out.resolve("_fleet/runs"))) {
+            return JSON.readTree(records.sorted().reduce((x, y) -> y).orElseThrow().toFile());
+        }
+    }
+
+    private static List<String> comparedOf(JsonNode record) {
+        List<String> l = new ArrayList<>();
+        record.get("compared").forEach(c -> l.add(c.get("model").asText() + "/" + c.get("step").asLong()));
+        java.util.Collections.sort(l);
+        return l;
     }
 
     @Test
