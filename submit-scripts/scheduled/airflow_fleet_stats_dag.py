@@ -21,7 +21,7 @@ STATS, SPECTRUM, DRIFT = f"s3a://{BUCKET}/fleet/stats", f"s3a://{BUCKET}/fleet/s
 STEPS = {
     "stats": ["stats", "--fleet", INPUTS, "--out", STATS, "--append", "--bad-checkpoints", "skip", "--gg-fit", "moments"],
     "spectrum": ["spectrum", "--fleet", INPUTS, "--out", SPECTRUM, "--append", "--bad-checkpoints", "skip"],
-    "compare": ["compare", "--against", "previous", INPUTS, "--out", DRIFT, "--append"],
+    "compare": ["compare", "--against", "previous", INPUTS, "--out", DRIFT, "--append", "--bad-checkpoints", "skip"],
     "report": ["report", "--fleet", STATS, "--fleet", SPECTRUM, "--fleet", DRIFT, "--out", f"s3a://{BUCKET}/fleet/report", "--overwrite"],
 }
 CONF = {"spark.executor.memory": "4g", "spark.executor.instances": "8", "spark.executorEnv.OPENBLAS_NUM_THREADS": "1"}

@@ -8,7 +8,7 @@
 # Then the same for the spectra (s3a://$BUCKET/fleet/spectrum/) and each checkpoint's change from its predecessor
 # (s3a://$BUCKET/fleet/drift/: new steps, and those whose predecessor changed), and one page of the three,
 # s3a://$BUCKET/fleet/report/report.html: trends over steps, drift, alpha outside [2, 6], every checkpoint and run
-# (docs/fleet.md). compare has no --bad-checkpoints skip yet: an unreadable checkpoint stops the script there, named.
+# (docs/fleet.md).
 #
 # cron (every night at 03:00):
 #   0 3 * * * BUCKET=ml-prod /opt/weightlab/submit-scripts/scheduled/fleet-stats.sh >> /var/log/weightlab-fleet.log 2>&1
@@ -20,6 +20,6 @@ SUBMIT=("$ROOT/submit-scripts/submit" --master "${SPARK_MASTER:-yarn}" --deploy-
   --extra "${SPARK_EXTRA:---conf spark.executor.instances=8 --conf spark.executor.memory=4g}" --)
 "${SUBMIT[@]}" stats --fleet "s3a://$BUCKET/runs/*/checkpoint-*" --out "$OUT" --append --bad-checkpoints skip --gg-fit moments
 "${SUBMIT[@]}" spectrum --fleet "s3a://$BUCKET/runs/*/checkpoint-*" --out "s3a://$BUCKET/fleet/spectrum" --append --bad-checkpoints skip
-"${SUBMIT[@]}" compare --against previous "s3a://$BUCKET/runs/*/checkpoint-*" --out "s3a://$BUCKET/fleet/drift" --append
+"${SUBMIT[@]}" compare --against previous "s3a://$BUCKET/runs/*/checkpoint-*" --out "s3a://$BUCKET/fleet/drift" --append --bad-checkpoints skip
 "${SUBMIT[@]}" report --fleet "$OUT" --fleet "s3a://$BUCKET/fleet/spectrum" --fleet "s3a://$BUCKET/fleet/drift" \
   --out "s3a://$BUCKET/fleet/report" --overwrite

@@ -34,7 +34,8 @@ import java.util.Map;
  * nothing else. Every refusal (bad input, a missing reference, shapes that differ) comes before anything is written.
  */
 public final class FleetCompareJob {
-    public record Options(List<String> inputs, String inputsFile, String out, FleetDataset.Mode mode, boolean prune, String against, boolean includeBiases,
+    public record Options(List<String> inputs, String inputsFile, String out, FleetDataset.Mode mode, boolean prune,
+                          FleetStatsJob.BadCheckpoints bad, String against, boolean includeBiases,
                           boolean strict, double[] tolerances, boolean deltaRank, long maxExactBytes, long sliceBytes) {}
 
     /** What came out: per compared checkpoint (its URI), its rows as written; and the run facts (also in {@code _fleet/runs/}). */
@@ -59,10 +60,16 @@ public final class FleetCompareJob {
         FleetRun.Opened fixed = against.kind() == FleetComparePlan.Kind.FILE ? openReference(hconf, against.uri()) : null;
         List<FleetCheckpoint> specs = FleetLabels.assign(FleetInputs.resolve(hconf, o.inputs(), o.inputsFile()));
         List<FleetRun.Opened> unique = new ArrayList<>();
-        List<Map<String, Object>> duplicates = new ArrayList<>();
+        List<Map<String, Object>> duplicates = new ArrayList<>(), bad = new ArrayList<>();
         Map<String, FleetRun.Opened> byKey = new HashMap<>();
         for (FleetRun.Opened x : FleetRun.open(run, specs)) {
-            if (x.error() != null) throw x.error();
+            if (x.error() != null) {
+                // skipped, a checkpoint is as if absent: its successor is compared with the one before it
+                if (o.bad() == FleetStatsJob.BadCheckpoints.FAIL) throw x.error();
+                bad.add(Map.of("uri", x.spec().uri(), "error", String.valueOf(x.error().getMessage()), "type", x.error().getClass().getSimpleName()));
+                console.println("[compare] bad checkpoint skipped: " + x.error().getMessage());
+                continue;
+            }
             if (AdapterSpectrum.adapterDir(hconf, x.spec().uri()) != null) {
                 throw new UsageException(x.spec().uri() + ": a PEFT adapter directory; a fleet comparison takes full checkpoints "
                         + "(compare REF ADAPTER compares one adapter merged with its base)");
@@ -117,7 +124,7 @@ public final class FleetCompareJob {
             }
             int tensorPairs = todo.stream().mapToInt(c -> pairsOf.get(c.index()).size()).sum();
             console.printf("[compare] fleet: %d checkpoint(s) named, %d comparison(s) against %s, %d unchanged, %d tensor pairs to compare, %d not compared, "
-                    + "%d duplicate(s)%n", specs.size(), todo.size(), against.label(), unchanged, tensorPairs, notCompared.size(), duplicates.size());
+                    + "%d duplicate(s), %d bad%n", specs.size(), todo.size(), against.label(), unchanged, tensorPairs, notCompared.size(), duplicates.size(), bad.size());
             Map<String, List<Map<String, Object>>> rowsByUri = new LinkedHashMap<>();
             List<Map<String, Object>> compared = new ArrayList<>();
             Map<String, Object> nullTypes = nullTypes(o);
@@ -164,6 +171,7 @@ public final class FleetCompareJob {
             facts.put("compared", compared);
             facts.put("unchanged", unchanged);
             facts.put("duplicates", duplicates);
+            facts.put("bad_checkpoints", bad);
             facts.put("not_compared", notCompared);
             facts.put(drop ? "pruned" : "not_compared_now", goneRows);
             facts.put("tensor_pairs", tensorPairs);

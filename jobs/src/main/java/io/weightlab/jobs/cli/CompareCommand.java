@@ -1,7 +1,6 @@
 package io.weightlab.jobs.cli;
 
 import io.weightlab.common.error.UsageException;
-import io.weightlab.common.fleet.FleetDataset;
 import io.weightlab.jobs.analysis.CompareJob;
 import io.weightlab.jobs.analysis.FleetCompareJob;
 import io.weightlab.jobs.spark.JobRun;
@@ -37,13 +36,7 @@ public class CompareCommand implements Callable<Integer> {
     String against;
 
     @Mixin
-    FleetInputOptions fleet;
-
-    @Option(names = "--append", description = "with --against: compare only the checkpoints that are new or changed, or whose reference is (docs/fleet.md)")
-    boolean append;
-
-    @Option(names = "--prune", description = "with --against: drop the rows of checkpoints this run does not compare (default: they stay)")
-    boolean prune;
+    FleetOptions fleet;
 
     @Mixin
     OutputOptions output;
@@ -76,16 +69,16 @@ public class CompareCommand implements Callable<Integer> {
         for (double t : tolerances) if (!(t > 0 && t < 1)) throw new UsageException("--rank-tol values must be in (0, 1), got " + t);
         if (against != null) {
             JobRun.checkOut(output.out, JobRun.Output.REQUIRED, "the fleet comparison's Parquet dataset");
-            if (append && output.overwrite) throw new UsageException("--append and --overwrite exclude each other");
-            FleetDataset.Mode mode = append ? FleetDataset.Mode.APPEND : output.overwrite ? FleetDataset.Mode.OVERWRITE : FleetDataset.Mode.CREATE;
-            FleetCompareJob.Options o = new FleetCompareJob.Options(inputs, fleet.inputsFile, output.out, mode, prune, against, includeBiases,
-                    strict, tolerances, !noDeltaRank, maxExact, sliceBytes);
+            FleetCompareJob.Options o = new FleetCompareJob.Options(inputs, fleet.inputsFile, output.out, fleet.mode(output.overwrite), fleet.prune,
+                    fleet.bad(), against, includeBiases, strict, tolerances, !noDeltaRank, maxExact, sliceBytes);
             try (SparkSupport.Handle h = SparkSupport.open("weightlab compare", spark.master, spark.conf)) {
                 FleetCompareJob.printSummary(FleetCompareJob.run(h.context(), o, System.out), output.out, System.out);
                 return 0;
             }
         }
-        if (append || prune) throw new UsageException("--append and --prune update a fleet comparison's dataset: they go with --against");
+        if (fleet.append || fleet.prune || !"fail".equals(fleet.badCheckpoints)) {
+            throw new UsageException("--append, --prune and --bad-checkpoints update a fleet comparison's dataset: they go with --against");
+        }
         if (fleet.inputsFile != null || fleet.fleet) {
             throw new UsageException("--inputs and --fleet compare a fleet: say what each checkpoint is compared against with --against first|previous|FILE");
         }

@@ -47,7 +47,7 @@ public class FleetCompareJobTest {
     }
 
     static FleetCompareJob.Options options(List<String> inputs, String out, String against) {
-        return new FleetCompareJob.Options(inputs, null, out, io.weightlab.common.fleet.FleetDataset.Mode.CREATE, false, against, false, false, new double[] {0.01, 0.001}, true, 0, 64 << 10);
+        return new FleetCompareJob.Options(inputs, null, out, io.weightlab.common.fleet.FleetDataset.Mode.CREATE, false, FleetStatsJob.BadCheckpoints.FAIL, against, false, false, new double[] {0.01, 0.001}, true, 0, 64 << 10);
     }
 
     /** checkpoint-STEP of run MODEL, as the job names it (the root of the opened checkpoint). */
@@ -153,7 +153,8 @@ public class FleetCompareJobTest {
      * is the only comparison of the next run; rewriting a/200 redoes a/200 (its identity) and a/300 (its reference's
      * identity) and leaves b/200. After each run the dataset holds each (checkpoint, reference) pair once and every row
      * equals numpy's float64 values recomputed from the files as they are now (fleet_compare_check.py, 1e-9 relative),
-     * so no stale row survives. Dropping b from the inputs keeps its rows (listed) unless --prune.
+     * so no stale row survives. Dropping b from the inputs keeps its rows (listed) unless --prune. An unreadable a/200
+     * with --bad-checkpoints skip is as if absent (a/300 against a/100); readable again, a/200 and a/300 are redone.
      */
     @Test
     void appendComparesOnlyWhatIsNewOrWhoseReferenceChanged(@TempDir Path tmp) throws Exception {
@@ -186,6 +187,19 @@ public class FleetCompareJobTest {
         assertEquals(0, kept.get("compared").size());
         JsonNode pruned = append(out, onlyA, Set.of("a/200 <- a/100", "a/300 <- a/200"), "--prune");
         assertEquals(1, pruned.get("pruned").size(), pruned.toString());
+
+        // a/200 unreadable, skipped: a/300 is compared with a/100 (a/200 as if absent); readable again, both are redone
+        Path saved = tmp.resolve("a200.safetensors");
+        Files.copy(a200, saved);
+        Files.write(a200, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, '{', '}'});
+        JsonNode skipped = append(out, onlyA, Set.of("a/300 <- a/100"), "--bad-checkpoints", "skip", "--prune");
+        assertEquals(1, skipped.get("bad_checkpoints").size(), skipped.toString());
+        assertTrue(skipped.get("bad_checkpoints").get(0).get("uri").asText().endsWith("a/checkpoint-200"), skipped.toString());
+        assertEquals(List.of("a/300"), comparedOf(skipped));
+        Files.copy(saved, a200, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        JsonNode healed = append(out, onlyA, Set.of("a/200 <- a/100", "a/300 <- a/200"), "--bad-checkpoints", "skip");
+        assertEquals(List.of("a/200", "a/300"), comparedOf(healed));
+        assertEquals(0, healed.get("bad_checkpoints").size());
 
         Cli.Run both = Cli.run("compare", "--against", "previous", glob, "--out", out.toString(), "--append", "--overwrite");
         assertEquals(2, both.exit(), both.err());
