@@ -185,6 +185,35 @@ public class RemoteStorageTest {
         return local;
     }
 
+    /**
+     * A fleet on S3 and HDFS, inventoried with --out and then --append: the second run finds both checkpoints
+     * unchanged from their listings alone (no header read), which needs the identity from a listing (S3: length and
+     * ETag) to equal the one from each file's own status; the identity is also checked directly.
+     */
+    @Test
+    void fleetAppendOnS3AndHdfsRecognisesUnchangedCheckpointsFromTheirListings() throws IOException {
+        java.nio.file.Path sharded = Fixtures.dir("all-minilm-l6-v2-q-sharded"), single = Fixtures.dir("all-minilm-l6-v2-q");
+        Configuration conf = TestSpark.get().sparkContext().hadoopConfiguration();
+        for (String root : new String[] {"s3a://" + BUCKET + "/fleet", hdfsUri + "/fleet"}) {
+            upload(conf, sharded, root + "/runs/a/checkpoint-100");
+            upload(conf, single, root + "/runs/b/checkpoint-100");
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("inspect", root + "/runs/*/checkpoint-*", "--fleet", "--out", root + "/inventory", "--summary"));
+            s3aSettings(s3.getPort()).forEach((k, v) -> args.addAll(java.util.List.of("--conf", "spark.hadoop." + k + "=" + v)));
+            Cli.Run first = Cli.run(args.toArray(String[]::new));
+            assertEquals(0, first.exit(), first.err());
+            assertTrue(first.out().contains("2 checkpoint(s) analysed, 0 unchanged"), first.out());
+            args.add("--append");
+            Cli.Run again = Cli.run(args.toArray(String[]::new));
+            assertEquals(0, again.exit(), again.err());
+            assertTrue(again.out().contains("0 checkpoint(s) analysed, 2 unchanged"), root + ": " + again.out());
+            for (String ck : new String[] {root + "/runs/a/checkpoint-100", root + "/runs/b/checkpoint-100"}) {
+                io.weightlab.common.io.CheckpointCatalog.Located l = io.weightlab.common.io.CheckpointCatalog.locate(conf, ck);
+                assertEquals(io.weightlab.common.fleet.CheckpointIdentity.of(conf, io.weightlab.common.io.CheckpointCatalog.read(l)),
+                        io.weightlab.common.fleet.CheckpointIdentity.of(l.files()), ck + ": identity from the listing and from each file's status");
+            }
+        }
+    }
+
     @Test
     void rescaleWritesTheSameCheckpointToLocalHdfsAndS3() throws IOException {
         io.weightlab.common.testing.Python.require("torch", "transformers", "safetensors");

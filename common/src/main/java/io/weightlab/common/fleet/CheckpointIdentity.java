@@ -24,14 +24,22 @@ import java.util.List;
 public record CheckpointIdentity(String key, String identity) implements Serializable {
 
     public static CheckpointIdentity of(Configuration conf, Checkpoint c) throws IOException {
-        List<String> files = new ArrayList<>();
-        for (Checkpoint.Shard s : c.shards()) files.add(s.file());
-        files.sort(null);
+        List<FileStatus> files = new ArrayList<>();
+        for (Checkpoint.Shard s : c.shards()) {
+            Path p = new Path(s.file());
+            files.add(p.getFileSystem(conf).getFileStatus(p));
+        }
+        return of(files);
+    }
+
+    /** From the shard files' statuses as listed ({@code CheckpointCatalog.locate}): no header is read. */
+    public static CheckpointIdentity of(List<FileStatus> shards) {
+        List<FileStatus> files = new ArrayList<>(shards);
+        files.sort(java.util.Comparator.comparing(st -> st.getPath().toString()));
         StringBuilder keyText = new StringBuilder();
         StringBuilder idText = new StringBuilder();
-        for (String f : files) {
-            Path p = new Path(f);
-            FileStatus st = p.getFileSystem(conf).getFileStatus(p);
+        for (FileStatus st : files) {
+            String f = st.getPath().toString();
             keyText.append(f).append('\n');
             String etag = st instanceof EtagSource e ? e.getEtag() : null;
             idText.append(f).append(' ').append(st.getLen()).append(' ')

@@ -133,6 +133,23 @@ public final class FleetDataset {
         }
     }
 
+    /**
+     * The identities of the checkpoints a dataset holds, read-only (empty when there is no dataset yet): a run
+     * looks them up before it opens the dataset, so its refusals still come before anything is written.
+     */
+    public static Set<CheckpointIdentity> committedIdentities(Configuration conf, String outUri) {
+        Path out = new Path(outUri);
+        try {
+            FileSystem fs = out.getFileSystem(conf);
+            if (!fs.exists(new Path(out, "_fleet"))) return Set.of();
+            Set<CheckpointIdentity> ids = new java.util.HashSet<>();
+            for (List<Committed> l : scan(fs, fs.makeQualified(out)).values()) for (Committed c : l) ids.add(c.id());
+            return ids;
+        } catch (IOException e) {
+            throw new WeightLabException(outUri + ": cannot list the fleet dataset: " + e.getMessage(), e);
+        }
+    }
+
     /** Every committed checkpoint file, by key (more than one only after a run died between commit and cleanup). */
     private static Map<String, List<Committed>> scan(FileSystem fs, Path out) throws IOException {
         Map<String, List<Committed>> m = new LinkedHashMap<>();

@@ -16,10 +16,8 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Builds a {@link Checkpoint} from a Hadoop URI (file://, hdfs://, s3a://) by reading only the 8-byte length
@@ -33,6 +31,17 @@ public final class CheckpointCatalog {
     private CheckpointCatalog() {}
 
     public static Checkpoint open(Configuration conf, String uri) {
+        return read(locate(conf, uri));
+    }
+
+    /**
+     * Where a checkpoint's shards are, from listings (and its index, when it has one) without reading a safetensors
+     * header: enough for its key and identity (a fleet's --append leaves unchanged checkpoints at that).
+     * {@code index} and {@code indexStatus} are null for a checkpoint named by its files.
+     */
+    public record Located(String uri, FileSystem fs, List<FileStatus> files, FileStatus indexStatus, ShardedIndex index) {}
+
+    public static Located locate(Configuration conf, String uri) {
         Path path = new Path(uri);
         try {
             FileSystem fs = path.getFileSystem(conf);
@@ -41,10 +50,10 @@ public final class CheckpointCatalog {
                 if (matches == null || matches.length == 0) {
                     throw new UsageException(uri + ": no file matches this pattern");
                 }
-                List<Path> files = new ArrayList<>();
-                for (FileStatus st : matches) if (st.isFile() && st.getPath().getName().endsWith(".safetensors")) files.add(st.getPath());
+                List<FileStatus> files = new ArrayList<>();
+                for (FileStatus st : matches) if (st.isFile() && st.getPath().getName().endsWith(".safetensors")) files.add(st);
                 if (files.isEmpty()) throw new UsageException(uri + ": the pattern matches no .safetensors file");
-                return fromFiles(fs, uri, files);
+                return files(fs, uri, files);
             }
             FileStatus st;
             try {
@@ -57,18 +66,18 @@ public final class CheckpointCatalog {
                 if (parent != null) {
                     refuseIncomplete(parent, fs.exists(new Path(parent, StagedOutput.TEMPORARY)), fs.exists(new Path(parent, StagedOutput.SUCCESS)));
                 }
-                if (path.getName().endsWith(".index.json")) return fromIndex(fs, uri, st);
-                return fromFiles(fs, uri, List.of(st.getPath()));
+                if (path.getName().endsWith(".index.json")) return index(fs, uri, st);
+                return files(fs, uri, List.of(st));
             }
             FileStatus[] children = fs.listStatus(path);
             refuseIncomplete(path, hasChild(children, StagedOutput.TEMPORARY), hasChild(children, StagedOutput.SUCCESS));
             List<FileStatus> indexes = new ArrayList<>();
-            List<Path> files = new ArrayList<>();
+            List<FileStatus> files = new ArrayList<>();
             for (FileStatus c : children) {
                 String n = c.getPath().getName();
                 if (!c.isFile() || n.startsWith(".") || n.startsWith("_")) continue;
                 if (n.endsWith(".safetensors.index.json")) indexes.add(c);
-                else if (n.endsWith(".safetensors")) files.add(c.getPath());
+                else if (n.endsWith(".safetensors")) files.add(c);
             }
             if (indexes.size() > 1) {
                 FileStatus preferred = null;
@@ -76,13 +85,22 @@ public final class CheckpointCatalog {
                 if (preferred == null) {
                     throw new UsageException(uri + ": several index files " + names(indexes) + "; name the one to read");
                 }
-                return fromIndex(fs, uri, preferred);
+                return index(fs, uri, preferred);
             }
-            if (indexes.size() == 1) return fromIndex(fs, uri, indexes.get(0));
+            if (indexes.size() == 1) return index(fs, uri, indexes.get(0));
             if (files.isEmpty()) throw new UsageException(uri + ": the directory holds no .safetensors file and no index");
-            return fromFiles(fs, uri, files);
+            return files(fs, uri, files);
         } catch (IOException e) {
             throw new WeightLabException(uri + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** The checkpoint of a {@link #locate located} one: every shard's header read and checked against the index. */
+    public static Checkpoint read(Located l) {
+        try {
+            return l.index() != null ? fromIndex(l) : fromFiles(l);
+        } catch (IOException e) {
+            throw new WeightLabException(l.uri() + ": cannot read: " + e.getMessage(), e);
         }
     }
 
@@ -110,7 +128,8 @@ public final class CheckpointCatalog {
         return uri.indexOf('*') >= 0 || uri.indexOf('?') >= 0 || uri.indexOf('[') >= 0 || uri.indexOf('{') >= 0;
     }
 
-    private static Checkpoint fromIndex(FileSystem fs, String uri, FileStatus indexStatus) throws IOException {
+    /** The shards an index names, each listed (a missing one is an error naming a tensor it should hold). */
+    private static Located index(FileSystem fs, String uri, FileStatus indexStatus) throws IOException {
         String indexFile = indexStatus.getPath().toString();
         if (indexStatus.getLen() > MAX_INDEX_BYTES) {
             throw new CheckpointFormatException(indexFile, null, "IndexTooLarge",
@@ -122,12 +141,10 @@ public final class CheckpointCatalog {
         }
         ShardedIndex index = ShardedIndex.parse(indexFile, bytes);
         Path dir = indexStatus.getPath().getParent();
-        List<Checkpoint.Shard> shards = new ArrayList<>();
-        Map<String, TensorInfo> found = new HashMap<>();
-        Map<String, FileStatus> statuses = new HashMap<>();
+        List<FileStatus> statuses = new ArrayList<>();
         for (String shardName : index.shards()) {
             try {
-                statuses.put(shardName, fs.getFileStatus(new Path(dir, shardName)));
+                statuses.add(fs.getFileStatus(new Path(dir, shardName)));
             } catch (FileNotFoundException e) {
                 String someTensor = null;
                 for (Map.Entry<String, String> e2 : index.weightMap().entrySet()) {
@@ -137,8 +154,25 @@ public final class CheckpointCatalog {
                         "weight_map names shard '" + shardName + "', which does not exist in " + dir);
             }
         }
-        for (String shardName : index.shards()) {
-            SafetensorsHeader h = addShard(fs, statuses.get(shardName), shards, found);
+        return new Located(uri, fs, statuses, indexStatus, index);
+    }
+
+    /** Files named directly (a file, a directory's .safetensors, a glob's matches), each once. */
+    private static Located files(FileSystem fs, String uri, List<FileStatus> files) {
+        Map<Path, FileStatus> unique = new java.util.LinkedHashMap<>();
+        for (FileStatus f : files) unique.putIfAbsent(f.getPath(), f);
+        return new Located(uri, fs, new ArrayList<>(unique.values()), null, null);
+    }
+
+    private static Checkpoint fromIndex(Located l) throws IOException {
+        String indexFile = l.indexStatus().getPath().toString();
+        ShardedIndex index = l.index();
+        List<Checkpoint.Shard> shards = new ArrayList<>();
+        Map<String, TensorInfo> found = new HashMap<>();
+        List<String> names = new ArrayList<>(index.shards()); // the order index() listed them in
+        for (int i = 0; i < names.size(); i++) {
+            String shardName = names.get(i);
+            SafetensorsHeader h = addShard(l.fs(), l.files().get(i), shards, found);
             for (TensorInfo t : h.tensors()) {
                 String mapped = index.weightMap().get(t.name());
                 if (mapped == null) {
@@ -157,15 +191,14 @@ public final class CheckpointCatalog {
                         "weight_map places it in '" + e.getValue() + "', whose header does not list it");
             }
         }
-        return build(uri, shards, found);
+        return build(l.uri(), shards, found);
     }
 
-    private static Checkpoint fromFiles(FileSystem fs, String uri, List<Path> files) throws IOException {
+    private static Checkpoint fromFiles(Located l) throws IOException {
         List<Checkpoint.Shard> shards = new ArrayList<>();
         Map<String, TensorInfo> found = new HashMap<>();
-        Set<Path> unique = new LinkedHashSet<>(files);
-        for (Path p : unique) addShard(fs, fs.getFileStatus(p), shards, found);
-        return build(uri, shards, found);
+        for (FileStatus st : l.files()) addShard(l.fs(), st, shards, found);
+        return build(l.uri(), shards, found);
     }
 
     /** Reads one shard's header and adds its tensors; a name already seen in another shard is an error. */

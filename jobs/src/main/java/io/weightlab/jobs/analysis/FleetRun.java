@@ -25,6 +25,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Consumer;
 
@@ -41,8 +42,13 @@ final class FleetRun {
     record Settings(List<String> inputs, String inputsFile, String out, FleetDataset.Mode mode, boolean prune,
                     FleetStatsJob.BadCheckpoints bad, boolean dequantize, int[] blockSize) implements Serializable {}
 
-    /** One checkpoint after its header was read (on an executor or the driver): or the typed error it failed with. */
-    record Opened(int index, FleetCheckpoint spec, Checkpoint ckpt, CheckpointIdentity id, RuntimeException error) implements Serializable {}
+    /**
+     * One checkpoint after its header was read (on an executor or the driver), or the typed error it failed with; or,
+     * with --append, its identity alone when the dataset already holds it ({@code ckpt} null: no header was read).
+     */
+    record Opened(int index, FleetCheckpoint spec, Checkpoint ckpt, CheckpointIdentity id, RuntimeException error) implements Serializable {
+        boolean headerRead() { return ckpt != null; }
+    }
 
     private final JobRun run;
     private final Settings settings;
@@ -111,7 +117,10 @@ final class FleetRun {
     private static FleetRun plan(JobRun run, Settings s, List<FleetCheckpoint> specs, Consumer<Opened> refuse) {
         PrintStream console = run.console();
         String job = run.job();
-        List<Opened> opened = open(run, specs);
+        // --append: a checkpoint whose identity (from listings) the dataset holds is not opened further
+        Set<CheckpointIdentity> known = s.out() != null && s.mode() == FleetDataset.Mode.APPEND
+                ? FleetDataset.committedIdentities(run.hadoop(), s.out()) : Set.of();
+        List<Opened> opened = open(run, specs, known);
 
         List<Map<String, Object>> bad = new ArrayList<>();
         List<Map<String, Object>> duplicates = new ArrayList<>();
@@ -119,25 +128,18 @@ final class FleetRun {
         for (Opened x : opened) {
             if (x.error() != null) {
                 if (s.bad() == FleetStatsJob.BadCheckpoints.FAIL) throw x.error();
-                bad.add(Map.of("uri", x.spec().uri(), "error", String.valueOf(x.error().getMessage()), "type", x.error().getClass().getSimpleName()));
+                bad.add(badEntry(x.spec(), x.error()));
                 console.println("[" + job + "] bad checkpoint skipped: " + x.error().getMessage());
                 continue;
             }
             Opened first = byKey.putIfAbsent(x.id().key(), x);
             if (first != null) duplicates.add(Map.of("uri", x.spec().uri(), "same_files_as", first.spec().uri()));
         }
-        // quantization pairing is a header-level check too: a bad pairing is a bad checkpoint
         Map<String, Map<String, Dequantization>> dqs = new HashMap<>();
         for (Opened x : new ArrayList<>(byKey.values())) {
-            try {
-                dqs.put(x.id().key(), s.dequantize() ? Dequantization.pair(x.ckpt(), s.blockSize()) : Map.of());
-            } catch (WeightLabException e) {
-                if (s.bad() == FleetStatsJob.BadCheckpoints.FAIL) throw e;
-                bad.add(Map.of("uri", x.spec().uri(), "error", String.valueOf(e.getMessage()), "type", e.getClass().getSimpleName()));
-                byKey.remove(x.id().key());
-            }
+            if (x.headerRead() && !pair(s, x, dqs, bad)) byKey.remove(x.id().key());
         }
-        byKey.values().forEach(refuse);
+        byKey.values().stream().filter(Opened::headerRead).forEach(refuse);
 
         String runId = newRunId();
         if (s.out() == null) {
@@ -149,13 +151,43 @@ final class FleetRun {
         List<Opened> todo = new ArrayList<>();
         int unchanged = 0;
         for (Opened x : byKey.values()) {
-            if (dataset.isCurrent(x.id())) unchanged++;
-            else todo.add(x);
+            if (dataset.isCurrent(x.id())) {
+                unchanged++;
+                continue;
+            }
+            if (!x.headerRead()) {
+                // the dataset changed since it was listed above (another run pruned it): read the header after all
+                x = openOne(run.hadoop(), x.index(), x.spec(), Set.of());
+                if (x.error() != null) {
+                    if (s.bad() == FleetStatsJob.BadCheckpoints.FAIL) throw x.error();
+                    bad.add(badEntry(x.spec(), x.error()));
+                    continue;
+                }
+                if (!pair(s, x, dqs, bad)) continue;
+                refuse.accept(x);
+            }
+            todo.add(x);
         }
         List<FleetDataset.Committed> gone = dataset.notIn(byKey.keySet());
         console.printf("[%s] fleet: %d checkpoint(s) named, %d to analyse, %d unchanged, %d bad, %d duplicate(s), %d in the dataset but not among the inputs%n",
                 job, specs.size(), todo.size(), unchanged, bad.size(), duplicates.size(), gone.size());
         return new FleetRun(run, s, runId, specs.size(), bad, duplicates, dqs, dataset, todo, unchanged, gone);
+    }
+
+    /** Quantization pairing is a header-level check too: a bad pairing is a bad checkpoint (failed, or listed and false). */
+    private static boolean pair(Settings s, Opened x, Map<String, Map<String, Dequantization>> dqs, List<Map<String, Object>> bad) {
+        try {
+            dqs.put(x.id().key(), s.dequantize() ? Dequantization.pair(x.ckpt(), s.blockSize()) : Map.of());
+            return true;
+        } catch (WeightLabException e) {
+            if (s.bad() == FleetStatsJob.BadCheckpoints.FAIL) throw e;
+            bad.add(badEntry(x.spec(), e));
+            return false;
+        }
+    }
+
+    private static Map<String, Object> badEntry(FleetCheckpoint spec, RuntimeException e) {
+        return Map.of("uri", spec.uri(), "error", String.valueOf(e.getMessage()), "type", e.getClass().getSimpleName());
     }
 
     /** The checkpoints to analyse (new or changed), in input order. */
@@ -259,10 +291,15 @@ final class FleetRun {
 
     /** Headers and identities: on the driver for a few checkpoints, on executors for many. */
     static List<Opened> open(JobRun run, List<FleetCheckpoint> specs) {
+        return open(run, specs, Set.of());
+    }
+
+    /** As above; a checkpoint whose identity is {@code known} is only located (listed), its header not read. */
+    static List<Opened> open(JobRun run, List<FleetCheckpoint> specs, Set<CheckpointIdentity> known) {
         int max = run.hadoop().getInt(FleetStatsJob.DRIVER_HEADERS_MAX, 16);
         if (specs.size() <= max) {
             List<Opened> out = new ArrayList<>();
-            for (int i = 0; i < specs.size(); i++) out.add(openOne(run.hadoop(), i, specs.get(i)));
+            for (int i = 0; i < specs.size(); i++) out.add(openOne(run.hadoop(), i, specs.get(i), known));
             return out;
         }
         Broadcast<SerializableConfiguration> conf = run.conf();
@@ -270,21 +307,27 @@ final class FleetRun {
         List<Integer> idx = new ArrayList<>();
         for (int i = 0; i < specs.size(); i++) idx.add(i);
         List<FleetCheckpoint> all = List.copyOf(specs);
+        Set<CheckpointIdentity> skip = Set.copyOf(known);
         int parts = Math.max(1, Math.min(specs.size(), jsc.defaultParallelism() * 4));
-        run.console().printf("[%s] reading %d checkpoint headers on the executors (%d tasks)%n", run.job(), specs.size(), parts);
-        List<Opened> out = new ArrayList<>(jsc.parallelize(idx, parts).map(i -> openOne(conf.value().get(), i, all.get(i))).collect());
+        run.console().printf("[%s] reading %d checkpoint headers on the executors (%d tasks)%s%n", run.job(), specs.size(), parts,
+                skip.isEmpty() ? "" : ", listings only for the " + skip.size() + " the dataset holds");
+        List<Opened> out = new ArrayList<>(jsc.parallelize(idx, parts).map(i -> openOne(conf.value().get(), i, all.get(i), skip)).collect());
         out.sort(java.util.Comparator.comparingInt(Opened::index));
         return out;
     }
 
     static Opened openOne(Configuration conf, int index, FleetCheckpoint spec) {
+        return openOne(conf, index, spec, Set.of());
+    }
+
+    /** Locates the checkpoint (listings) for its identity; reads its headers unless that identity is {@code known}. */
+    static Opened openOne(Configuration conf, int index, FleetCheckpoint spec, Set<CheckpointIdentity> known) {
         try {
-            Checkpoint c = CheckpointCatalog.open(conf, spec.uri());
-            return new Opened(index, spec, c, CheckpointIdentity.of(conf, c), null);
+            CheckpointCatalog.Located l = CheckpointCatalog.locate(conf, spec.uri());
+            CheckpointIdentity id = CheckpointIdentity.of(l.files());
+            return new Opened(index, spec, known.contains(id) ? null : CheckpointCatalog.read(l), id, null);
         } catch (WeightLabException e) {
             return new Opened(index, spec, null, null, e);
-        } catch (java.io.IOException e) {
-            return new Opened(index, spec, null, null, new WeightLabException(spec.uri() + ": cannot read: " + e.getMessage(), e));
         }
     }
 

@@ -139,9 +139,26 @@ public class FleetInspectJobTest {
         Map<String, String> before = FleetSpectrumJobTest.files(Path.of(out));
         assertEquals(4, before.size(), before.toString());
 
+        // the four committed checkpoints' headers garbled, their length and mtime kept: --append must not read them
+        Map<Path, byte[]> originals = new java.util.HashMap<>();
+        try (java.util.stream.Stream<Path> files = Files.walk(root.resolve("runs"))) {
+            for (Path f : files.filter(f -> f.toString().endsWith(".safetensors")).toList()) {
+                byte[] b = Files.readAllBytes(f);
+                originals.put(f, b.clone());
+                java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(f);
+                java.util.Arrays.fill(b, 0, 8, (byte) 0xFF);
+                Files.write(f, b);
+                Files.setLastModifiedTime(f, mtime);
+            }
+        }
         Python.script(Python.testScript("fleet_inventory.py"), "more", root.toString());
         Cli.Run append = Cli.run("inspect", glob, "--fleet", "--out", out, "--master", "local[2]", "--append");
-        assertEquals(0, append.exit(), append.err());
+        for (Map.Entry<Path, byte[]> e : originals.entrySet()) {
+            java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(e.getKey());
+            Files.write(e.getKey(), e.getValue());
+            Files.setLastModifiedTime(e.getKey(), mtime);
+        }
+        assertEquals(0, append.exit(), "the unchanged checkpoints' headers were read: " + append.err());
         assertTrue(append.out().contains("inspect (fleet): 2 checkpoint(s) analysed, 4 unchanged, 0 bad: 4 tensors"), append.out());
         assertEquals(2, append.out().lines().filter(l -> l.contains(" tensors, ") && l.contains("[model ")).count(), "one line per new checkpoint:\n" + append.out());
         Map<String, String> after = FleetSpectrumJobTest.files(Path.of(out));
