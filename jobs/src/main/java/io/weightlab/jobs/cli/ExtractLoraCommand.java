@@ -47,17 +47,37 @@ public class ExtractLoraCommand implements Callable<Integer> {
     @Option(names = "--task-type", description = "PEFT task_type written to adapter_config.json, e.g. CAUSAL_LM")
     String taskType;
 
+    @Option(names = "--method", defaultValue = "auto", description = {"how each linear module's top r is found: exact (the full SVD), randomized",
+            "(the range finder with r + 10 directions), or auto (default: randomized where it does at least 4x less arithmetic,",
+            "e.g. modules whose short side is >= 520 at r = 16; docs/algorithms.md). The residual energy is measured either way."})
+    String method;
+
+    @Option(names = "--power-iterations", defaultValue = "4", description = "power iterations of the randomized method (default: ${DEFAULT-VALUE})")
+    int powerIterations;
+
+    @Option(names = "--seed", defaultValue = "0", description = "seed of the randomized method's test matrices, drawn per module from it and the module's name (default: ${DEFAULT-VALUE})")
+    long seed;
+
     @Mixin
     OutputOptions output;
 
     @Mixin
     SparkOptions spark;
 
+    private ExtractLoraJob.Method method() {
+        try {
+            return ExtractLoraJob.Method.valueOf(method.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new io.weightlab.common.error.UsageException("--method must be auto, exact or randomized, not '" + method + "'"
+                    + io.weightlab.common.error.Suggestions.didYouMean(method, List.of("auto", "exact", "randomized")));
+        }
+    }
+
     @Override
     public Integer call() {
         try (SparkSupport.Handle h = SparkSupport.open("weightlab extract-lora", spark.master, spark.conf)) {
             ExtractLoraJob.run(h.context(), new ExtractLoraJob.Options(finetuned, base, output.out, output.overwrite, r, energy, epsilon,
-                    targets, taskType, rankPattern, new java.util.LinkedHashSet<>(include)), System.out);
+                    targets, taskType, rankPattern, new java.util.LinkedHashSet<>(include), method(), powerIterations, seed), System.out);
             System.out.println("output: " + output.out + "  (adapter_config.json, adapter_model.safetensors, weightlab_provenance.json)");
             return 0;
         }

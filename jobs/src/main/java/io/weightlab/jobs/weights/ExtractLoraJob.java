@@ -54,9 +54,13 @@ import java.util.TreeSet;
 public final class ExtractLoraJob {
     private static final String WHAT = "where the adapter goes";
 
+    /** How a linear module's top r is found: the full SVD, the randomized range finder, or by size ({@link DeltaExtraction#randomizedPays}). */
+    public enum Method { AUTO, EXACT, RANDOMIZED }
+
     /** {@code include}: embeddings and/or head besides the linear modules (none by default). */
     public record Options(String finetuned, String base, String out, boolean overwrite, int r, double energy, double epsilon,
-                          List<String> targets, String taskType, Map<String, Integer> rankPattern, Set<String> include) implements Serializable {
+                          List<String> targets, String taskType, Map<String, Integer> rankPattern, Set<String> include,
+                          Method method, int powerIterations, long seed) implements Serializable {
         public Options(String finetuned, String base, String out, boolean overwrite, int r, double energy, double epsilon, List<String> targets, String taskType) {
             this(finetuned, base, out, overwrite, r, energy, epsilon, targets, taskType, Map.of(), Set.of());
         }
@@ -65,16 +69,26 @@ public final class ExtractLoraJob {
                        List<String> targets, String taskType, Map<String, Integer> rankPattern) {
             this(finetuned, base, out, overwrite, r, energy, epsilon, targets, taskType, rankPattern, Set.of());
         }
+
+        public Options(String finetuned, String base, String out, boolean overwrite, int r, double energy, double epsilon,
+                       List<String> targets, String taskType, Map<String, Integer> rankPattern, Set<String> include) {
+            this(finetuned, base, out, overwrite, r, energy, epsilon, targets, taskType, rankPattern, include, Method.AUTO, 4, 0);
+        }
     }
 
     /** One module's outcome, from its task. */
+    /** {@code route}: {@code svd} (the full SVD), {@code randomized} (the top r by the range finder) or {@code gram} (row slices). */
     public record ModuleResult(String module, int rank, double frobenius, double residualEnergy, double sigmaMax, double sigmaKept,
-                               String file, boolean gram) implements Serializable {}
+                               String file, String route) implements Serializable {}
 
     public record Result(List<ModuleResult> modules, Map<String, Object> run) {}
 
-    /** {@code gram}: a vocabulary-long module, factored by the Gram route in row slices rather than whole. */
-    private record Task(LoraModule module, TensorInfo base, int r, double energy, double epsilon, String file, boolean gram) implements Serializable {}
+    /**
+     * {@code gram}: a vocabulary-long module, factored by the Gram route in row slices rather than whole;
+     * {@code randomized}: a linear module's top r by the range finder, Ω from (seed, module name).
+     */
+    private record Task(LoraModule module, TensorInfo base, int r, double energy, double epsilon, String file, boolean gram,
+                        boolean randomized, int powerIterations, long seed) implements Serializable {}
 
     /** Rows of a vocabulary-long ΔW read at a time: 2^20 doubles (8 MiB) per checkpoint. */
     private static final int SLICE_ELEMENTS = 1 << 20;
@@ -86,6 +100,7 @@ public final class ExtractLoraJob {
         if (o.r() < 1) throw new UsageException("--r must be at least 1, got " + o.r());
         if (!(o.energy() > 0 && o.energy() <= 1)) throw new UsageException("--rank-by-energy must be in (0, 1], got " + o.energy());
         if (!(o.epsilon() >= 0)) throw new UsageException("--sv-epsilon must be >= 0, got " + o.epsilon());
+        if (o.powerIterations() < 0) throw new UsageException("--power-iterations must be >= 0, got " + o.powerIterations());
         VocabularyModules.checkNames(include(o));
         try (JobRun run = JobRun.start("extract-lora", sc, console)) {
             return run(run, o);
@@ -126,8 +141,11 @@ public final class ExtractLoraJob {
         return job.commitAfter("the adapter", () -> {
             for (LoraModule m : modules) {
                 String file = staged.staged(StagedOutput.SCRATCH + "factors/" + m.module()).toString();
-                tasks.add(new Task(m, base.tensor(m.weight().name()), LoraTargets.patternValue(caps, m.module(), o.r()), o.energy(), o.epsilon(), file,
-                        VocabularyModules.vocabularyLong(m)));
+                int r = LoraTargets.patternValue(caps, m.module(), o.r());
+                boolean randomized = o.method() == Method.RANDOMIZED
+                        || (o.method() == Method.AUTO && DeltaExtraction.randomizedPays(m.out(), m.in(), r, o.powerIterations()));
+                tasks.add(new Task(m, base.tensor(m.weight().name()), r, o.energy(), o.epsilon(), file, VocabularyModules.vocabularyLong(m),
+                        randomized, o.powerIterations(), io.weightlab.common.linalg.RandomizedSvd.seedFor(o.seed(), m.module())));
             }
             tasks.sort(Comparator.comparingLong((Task t) -> -t.module().weight().byteLength()));
             Broadcast<SerializableConfiguration> conf = job.conf();
@@ -173,6 +191,9 @@ public final class ExtractLoraJob {
             run.put("head_tied_to", vocabulary.headTiedTo());
             run.put("energy", o.energy());
             run.put("sv_epsilon", o.epsilon());
+            run.put("method", o.method().name().toLowerCase(java.util.Locale.ROOT));
+            run.put("power_iterations", o.powerIterations());
+            run.put("seed", o.seed());
             run.put("modules", kept.size());
             run.put("zero_delta_modules", zero);
             run.put("seconds", job.seconds());
@@ -182,7 +203,7 @@ public final class ExtractLoraJob {
                 row.put("module", r.module());
                 row.put("shape", byName.get(r.module()).weight().shapeList());
                 row.put("layer", byName.get(r.module()).embedding() ? "embedding" : "linear");
-                row.put("route", r.gram() ? "gram" : "svd");
+                row.put("route", r.route());
                 row.put("rank", r.rank());
                 row.put("delta_frobenius", r.frobenius());
                 row.put("residual_energy", r.residualEnergy());
@@ -225,7 +246,9 @@ public final class ExtractLoraJob {
             for (int i = 0; i < delta.length; i++) delta[i] -= b[i];
         }
         delta = m.linearOrder(delta);
-        DeltaExtraction.Result r = DeltaExtraction.extract(delta, m.out(), m.in(), t.r(), t.energy(), t.epsilon());
+        DeltaExtraction.Result r = t.randomized()
+                ? DeltaExtraction.extractRandomized(delta, m.out(), m.in(), t.r(), t.energy(), t.epsilon(), t.powerIterations(), t.seed())
+                : DeltaExtraction.extract(delta, m.out(), m.in(), t.r(), t.energy(), t.epsilon());
         return written(t, r, conf);
     }
 
@@ -257,7 +280,8 @@ public final class ExtractLoraJob {
                 FactorFiles.write(os, r.factors());
             }
         }
-        return new ModuleResult(t.module().module(), r.rank(), r.frobenius(), r.residualEnergy(), r.sigmaMax(), r.sigmaKept(), t.file(), t.gram());
+        return new ModuleResult(t.module().module(), r.rank(), r.frobenius(), r.residualEnergy(), r.sigmaMax(), r.sigmaKept(), t.file(),
+                t.gram() ? "gram" : t.randomized() ? "randomized" : "svd");
     }
 
     private static Set<String> include(Options o) {

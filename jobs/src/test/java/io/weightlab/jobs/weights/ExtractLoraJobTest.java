@@ -117,6 +117,50 @@ public class ExtractLoraJobTest {
         assertFalse(Files.exists(tmp.resolve("bad")), "nothing written");
     }
 
+    /**
+     * `--method randomized` (the range finder with r + 10 directions, 4 power iterations): the low-rank modules come
+     * back whole through PEFT (1e-6, their rank is dW's), the full-rank ones keep at least numpy's optimal residual
+     * at rank 8 (Eckart–Young) and at most 1 % more, and the residual the provenance reports is the one PEFT's merge
+     * shows (1e-5). A misspelled method is one line, exit 2, nothing written.
+     */
+    @Test
+    void theRandomizedRangeGivesTheLowRankModulesWholeAndNearlyTheOptimumElse(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("adapter");
+        Cli.Run r = Cli.run("extract-lora", models.resolve("ft").toString(), "--base", models.resolve("base").toString(),
+                "--out", out.toString(), "--r", "8", "--sv-epsilon", "1e-6", "--method", "randomized", "--seed", "3");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode res = JSON.readTree(Python.script(Python.testScript("extract_lora_check.py"), "check", out.toString(),
+                models.resolve("base").toString(), models.resolve("ft").toString()));
+        Map<String, JsonNode> prov = new java.util.HashMap<>();
+        for (JsonNode row : JSON.readTree(out.resolve("weightlab_provenance.json").toFile()).get("modules")) prov.put(row.get("module").asText(), row);
+        int lowRank = 0, fullRank = 0;
+        for (Iterator<Map.Entry<String, JsonNode>> it = res.get("modules").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode m = e.getValue();
+            if (!m.has("rank")) continue;
+            assertEquals("randomized", prov.get(e.getKey()).get("route").asText(), e.getKey());
+            int trueRank = m.get("numpy_rank_1e-6").asInt();
+            double measured = m.get("measured_residual_energy").asDouble();
+            assertEquals(measured, prov.get(e.getKey()).get("residual_energy").asDouble(), 1e-5, e.getKey() + ": the reported residual is PEFT's");
+            if (trueRank <= 8) {
+                assertEquals(trueRank, m.get("rank").asInt(), e.getKey());
+                assertTrue(m.get("merged_minus_ft_max_rel").asDouble() < 1e-6, e.getKey() + ": " + m);
+                lowRank++;
+            } else {
+                double optimum = m.get("numpy_residual_energy").asDouble();
+                assertTrue(measured >= optimum - 1e-6 && measured <= optimum * 1.01, e.getKey() + ": " + measured + " vs the optimum " + optimum);
+                fullRank++;
+            }
+        }
+        assertEquals(4, lowRank);
+        assertEquals(8, fullRank);
+        Cli.Run bad = Cli.run("extract-lora", models.resolve("ft").toString(), "--base", models.resolve("base").toString(),
+                "--out", tmp.resolve("bad").toString(), "--method", "randomised");
+        assertEquals(2, bad.exit(), bad.err());
+        assertTrue(bad.err().contains("did you mean 'randomized'"), bad.err());
+        assertFalse(Files.exists(tmp.resolve("bad")));
+    }
+
     @Test
     void aMismatchedOrNonFiniteFineTuneIsOneLineExitTwoAndNothingWritten(@TempDir Path tmp) {
         for (String[] c : new String[][] {{"shape", "SameShape"}, {"nan", "FiniteValues"}}) {
