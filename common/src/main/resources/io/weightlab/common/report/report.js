@@ -753,7 +753,8 @@
     if (f.changes) cols.push({key: 'rel_delta_max', label: 'largest layer rel_delta', num: true}, {key: 'rel_delta_max_layer', label: 'in layer'},
       {key: 'against', label: 'against'});
     table(document.getElementById('fleet-table'), cols, rows,
-      {bad: function (r) { return r.nonfinite > 0 || r.alpha_out > 0; }, onRow: function (r) { detail(cks[index[r.uri]]); }});
+      // red for NaN/Inf only: most real checkpoints have some matrix with α outside [2, 6], which has its own column and table
+      {bad: function (r) { return r.nonfinite > 0; }, onRow: function (r) { detail(cks[index[r.uri]]); }});
     Array.prototype.forEach.call(document.querySelectorAll('#fleet tr[data-uri]'), function (tr) {
       tr.classList.add('clickable');
       tr.addEventListener('click', function () { detail(cks[index[tr.getAttribute('data-uri')]]); });
