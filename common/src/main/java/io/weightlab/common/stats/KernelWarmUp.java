@@ -36,9 +36,8 @@ public final class KernelWarmUp {
         for (int round = 0; round < 40; round++) {
             ElementDecoder.decode(DType.F32, raw, 0, n, v, 0);
             MomentAccumulator m = new MomentAccumulator();
-            for (int off = 0; off < n; off += SliceStatistics.MOMENT_BLOCK) m.addBlock(v, off, Math.min(SliceStatistics.MOMENT_BLOCK, n - off));
             QuantileSummary q = QuantileSummary.forType(DType.F32, false);
-            q.addValues(v, 0, n);
+            SliceStatistics.addDecoded(v, n, m, q);
             q.compact();
             try (ObjectOutputStream o = new ObjectOutputStream(new ByteArrayOutputStream())) {
                 o.writeObject(new TensorPartial(m, q));

@@ -24,10 +24,10 @@ public final class MomentAccumulator implements Mergeable<MomentAccumulator> {
     private long posInf;
     private long negInf;
 
-    /** Adds {@code values[from..from+len)}. */
-    public void addBlock(double[] values, int from, int len) {
-        if (len <= 0) return;
-        if (addFiniteBlock(values, from, len)) return;
+    /** Adds {@code values[from..from+len)}; true when every one of them was finite (callers then skip their own checks). */
+    public boolean addBlock(double[] values, int from, int len) {
+        if (len <= 0) return true;
+        if (addFiniteBlock(values, from, len)) return true;
         double s = 0;
         int finite = 0;
         for (int i = from; i < from + len; i++) {
@@ -38,7 +38,7 @@ public final class MomentAccumulator implements Mergeable<MomentAccumulator> {
             }
         }
         if (finite != len) countNonFinite(values, from, len);
-        if (finite == 0) return;
+        if (finite == 0) return false;
         double bm = s / finite;
         double c2 = 0, c3 = 0, c4 = 0, abs = 0, sq = 0, lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
         long z = 0;
@@ -57,6 +57,7 @@ public final class MomentAccumulator implements Mergeable<MomentAccumulator> {
             if (v == 0.0) z++;
         }
         absorb(finite, bm, c2, c3, c4, abs, sq, z, lo, hi);
+        return finite == len;
     }
 
     /**

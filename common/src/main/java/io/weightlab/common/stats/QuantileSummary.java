@@ -30,7 +30,7 @@ import java.util.stream.IntStream;
  * Quantile definition: the smallest value v with F(v) ≥ p (numpy's {@code method="inverted_cdf"}).
  */
 public final class QuantileSummary implements Mergeable<QuantileSummary> {
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
     public static final double BUCKET_RELATIVE_ERROR = 0x1p-8 + 0x1p-24;
     private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     /** Elements counted into int bins before they are flushed to the long totals. */
@@ -38,6 +38,7 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
     private static final String BUCKETED = "BUCKETED";
     private static final Map<String, double[]> CODE_VALUES = new ConcurrentHashMap<>();
     private static final Map<String, int[]> SORTED_CODES = new ConcurrentHashMap<>();
+    private static final Map<String, int[]> RANKS = new ConcurrentHashMap<>();
 
     /** The stored dtype whose bit patterns are counted, or null for float32 buckets. */
     private DType exactType;
@@ -45,10 +46,46 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
     private transient int[] binsEven;
     private transient int[] binsOdd;
     private transient int pending;
+    /**
+     * Where the non-zero counts are: [lo0, hi0) in the lower half of the codes, [lo1, hi1) in the upper (sign) half;
+     * empty when lo >= hi. A tensor's values occupy a few thousand of the 65,536 codes, so merging, quantiles and
+     * serialising walk these ranges instead of the whole table (most of a fleet wave's driver time, BENCHMARKS.md).
+     * Two ranges, because negative and positive values sit in different halves.
+     */
+    private transient int lo0, hi0, lo1, hi1;
 
     private QuantileSummary(DType exactType) {
         this.exactType = exactType;
         counts = new long[exactType == null ? 1 << 16 : 1 << exactType.bits()];
+        clearRanges();
+    }
+
+    private void clearRanges() {
+        lo0 = lo1 = counts.length;
+        hi0 = hi1 = 0;
+    }
+
+    /** The ranges recomputed from the counts: each half scanned from both ends to its first non-zero count. */
+    private void recomputeRanges() {
+        int half = counts.length >>> 1;
+        int a = 0, b = half;
+        while (a < b && counts[a] == 0) a++;
+        while (b > a && counts[b - 1] == 0) b--;
+        int c = half, d = counts.length;
+        while (c < d && counts[c] == 0) c++;
+        while (d > c && counts[d - 1] == 0) d--;
+        lo0 = a < b ? a : counts.length;
+        hi0 = a < b ? b : 0;
+        lo1 = c < d ? c : counts.length;
+        hi1 = c < d ? d : 0;
+    }
+
+    /** The union of this summary's ranges and another's (both over the same table). */
+    private void widenRanges(QuantileSummary o) {
+        lo0 = Math.min(lo0, o.lo0);
+        hi0 = Math.max(hi0, o.hi0);
+        lo1 = Math.min(lo1, o.lo1);
+        hi1 = Math.max(hi1, o.hi1);
     }
 
     /** Exact counts when the values are {@code rawType}'s stored bit patterns of at most 16 bits, else buckets. */
@@ -103,6 +140,17 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
             double[] v = codeValues(k);
             return IntStream.range(0, v.length).filter(i -> Double.isFinite(v[i])).boxed()
                     .sorted((x, y) -> Double.compare(v[x], v[y])).mapToInt(Integer::intValue).toArray();
+        });
+    }
+
+    /** Each code's position in {@link #sortedCodes}, or -1 for codes of non-finite values. */
+    static int[] ranks(String key) {
+        return RANKS.computeIfAbsent(key, k -> {
+            int[] order = sortedCodes(k);
+            int[] r = new int[codeValues(k).length];
+            java.util.Arrays.fill(r, -1);
+            for (int i = 0; i < order.length; i++) r[order[i]] = i;
+            return r;
         });
     }
 
@@ -184,22 +232,46 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
     }
 
     /**
+     * Adds decoded values that are all finite (bucketed form only): {@link #addValues} without its finiteness test
+     * and its alternation test per value (this loop was a third of a float32 slice's time).
+     */
+    public void addFiniteValues(double[] values, int from, int len) {
+        ensureBins();
+        if (pending > FLUSH_EVERY - len) flush();
+        int[] a = binsEven, b = binsOdd;
+        int i = from, end = from + len;
+        for (; i + 1 < end; i += 2) {
+            a[Float.floatToRawIntBits((float) values[i]) >>> 16]++;
+            b[Float.floatToRawIntBits((float) values[i + 1]) >>> 16]++;
+        }
+        if (i < end) a[Float.floatToRawIntBits((float) values[i]) >>> 16]++;
+        pending += len;
+    }
+
+    /**
      * Moves the int bins into the totals and frees them (two int[65536]): a finished slice's summary is held until the
      * shuffle takes it, and a fleet task emits thousands of them. Adding more values later allocates them again.
      */
     public void compact() {
-        flush();
+        addBins();
         binsEven = null;
         binsOdd = null;
     }
 
     /** Moves the int bins into the long totals. */
     private void flush() {
-        if (binsEven == null || pending == 0) return;
-        for (int k = 0; k < counts.length; k++) counts[k] += (long) binsEven[k] + binsOdd[k];
+        if (!addBins()) return;
         Arrays.fill(binsEven, 0);
         Arrays.fill(binsOdd, 0);
+    }
+
+    /** Adds the int bins to the totals (not clearing them); false when there was nothing to add. */
+    private boolean addBins() {
+        if (binsEven == null || pending == 0) return false;
+        for (int k = 0; k < counts.length; k++) counts[k] += (long) binsEven[k] + binsOdd[k];
         pending = 0;
+        recomputeRanges();
+        return true;
     }
 
     /** Summaries of different stored dtypes merge on float32 buckets (the exact counts are re-bucketed). */
@@ -208,12 +280,15 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
         flush();
         o.flush();
         if (exactType == o.exactType) {
-            for (int i = 0; i < counts.length; i++) counts[i] += o.counts[i];
+            for (int i = o.lo0; i < o.hi0; i++) counts[i] += o.counts[i];
+            for (int i = o.lo1; i < o.hi1; i++) counts[i] += o.counts[i];
+            widenRanges(o);
             return this;
         }
         if (isExact()) toBuckets();
         long[] other = o.isExact() ? o.copy().toBuckets() : o.counts;
         for (int i = 0; i < counts.length; i++) counts[i] += other[i];
+        recomputeRanges();
         return this;
     }
 
@@ -228,6 +303,7 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
         counts = b;
         exactType = null;
         binsEven = binsOdd = null;
+        recomputeRanges();
         return counts;
     }
 
@@ -241,9 +317,19 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
         flush();
         double[] out = new double[probabilities.length];
         int[] order = sortedCodes(key());
+        int[] rank = ranks(key());
         double[] table = codeValues(key());
+        // the counted codes' span in value order: the walk below visits only it (outside it every count is 0)
         long total = 0;
-        for (int code : order) total += counts[code];
+        int first = order.length, last = -1;
+        for (int[] r : new int[][] {{lo0, hi0}, {lo1, hi1}}) {
+            for (int code = r[0]; code < r[1]; code++) {
+                if (counts[code] == 0 || rank[code] < 0) continue; // exact tables also count NaN/Inf codes
+                total += counts[code];
+                first = Math.min(first, rank[code]);
+                last = Math.max(last, rank[code]);
+            }
+        }
         if (total == 0) {
             Arrays.fill(out, Double.NaN);
             return out;
@@ -253,15 +339,15 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
         Arrays.sort(byP, (a, b) -> Double.compare(probabilities[a], probabilities[b]));
         int next = 0;
         long run = 0;
-        int last = -1;
-        for (int i = 0; i < order.length && next < byP.length; i++) {
+        int lastCode = -1;
+        for (int i = first; i <= last && next < byP.length; i++) {
             long c = counts[order[i]];
             if (c == 0) continue;
             run += c;
-            last = order[i];
-            while (next < byP.length && run >= probabilities[byP[next]] * total) out[byP[next++]] = table[last];
+            lastCode = order[i];
+            while (next < byP.length && run >= probabilities[byP[next]] * total) out[byP[next++]] = table[lastCode];
         }
-        while (next < byP.length) out[byP[next++]] = table[last]; // past the end: the largest value present
+        while (next < byP.length) out[byP[next++]] = table[lastCode]; // past the end: the largest value present
         // -0.0 and 0.0 are both zero; report +0.0 as numpy prints it.
         for (int q = 0; q < out.length; q++) if (out[q] == 0.0) out[q] = 0.0;
         return out;
@@ -270,8 +356,7 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
     @Override
     public boolean isEmpty() {
         flush();
-        for (long c : counts) if (c != 0) return false;
-        return true;
+        return lo0 >= hi0 && lo1 >= hi1;
     }
 
     /** An independent copy. */
@@ -279,22 +364,25 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
     public QuantileSummary copy() {
         flush();
         QuantileSummary c = new QuantileSummary(exactType);
-        System.arraycopy(counts, 0, c.counts, 0, counts.length);
+        if (lo0 < hi0) System.arraycopy(counts, lo0, c.counts, lo0, hi0 - lo0);
+        if (lo1 < hi1) System.arraycopy(counts, lo1, c.counts, lo1, hi1 - lo1);
+        c.widenRanges(this);
         return c;
     }
 
+    /** The occupied codes only, as (int code, long count) pairs in one block (a write call per number was 9% of a slice's time). */
     private void writeObject(ObjectOutputStream out) throws IOException {
         flush();
         out.defaultWriteObject();
         int nonZero = 0;
-        for (long c : counts) if (c != 0) nonZero++;
-        out.writeInt(nonZero);
-        for (int i = 0; i < counts.length; i++) {
-            if (counts[i] != 0) {
-                out.writeInt(i);
-                out.writeLong(counts[i]);
-            }
+        for (int i = lo0; i < hi0; i++) if (counts[i] != 0) nonZero++;
+        for (int i = lo1; i < hi1; i++) if (counts[i] != 0) nonZero++;
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(nonZero * 12);
+        for (int[] r : new int[][] {{lo0, hi0}, {lo1, hi1}}) {
+            for (int i = r[0]; i < r[1]; i++) if (counts[i] != 0) b.putInt(i).putLong(counts[i]);
         }
+        out.writeInt(nonZero);
+        out.write(b.array());
     }
 
     private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
@@ -302,10 +390,14 @@ public final class QuantileSummary implements Mergeable<QuantileSummary> {
         counts = new long[exactType == null ? 1 << 16 : 1 << exactType.bits()];
         int nonZero = in.readInt();
         if (nonZero < 0 || nonZero > counts.length) throw new IOException("corrupt quantile summary");
+        byte[] pairs = new byte[nonZero * 12];
+        in.readFully(pairs);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(pairs);
         for (int k = 0; k < nonZero; k++) {
-            int i = in.readInt();
+            int i = b.getInt();
             if (i < 0 || i >= counts.length) throw new IOException("corrupt quantile summary");
-            counts[i] = in.readLong();
+            counts[i] = b.getLong();
         }
+        recomputeRanges();
     }
 }

@@ -30,12 +30,21 @@ public final class SliceStatistics {
             quantiles.compact();
             return new TensorPartial(quantiles.moments(), quantiles);
         }
-        forEachPiece(reader, unit, (values, count) -> {
-            for (int off = 0; off < count; off += MOMENT_BLOCK) moments.addBlock(values, off, Math.min(MOMENT_BLOCK, count - off));
-            quantiles.addValues(values, 0, count);
-        });
+        forEachPiece(reader, unit, (values, count) -> addDecoded(values, count, moments, quantiles));
         quantiles.compact();
         return new TensorPartial(moments, quantiles);
+    }
+
+    /**
+     * Decoded values into the moments and the buckets, block by block, so the bucket pass reads values still in
+     * cache from the moment pass, and skips its finiteness test where the moment pass found every value finite.
+     */
+    static void addDecoded(double[] values, int count, MomentAccumulator moments, QuantileSummary quantiles) {
+        for (int off = 0; off < count; off += MOMENT_BLOCK) {
+            int len = Math.min(MOMENT_BLOCK, count - off);
+            if (moments.addBlock(values, off, len)) quantiles.addFiniteValues(values, off, len);
+            else quantiles.addValues(values, off, len);
+        }
     }
 
     /** The unit's values summarised for the generalized-Gaussian MLE around its tensor's mean (one more pass). */

@@ -109,4 +109,66 @@ class QuantileSummaryTest {
         double[] ps = {0.01, 0.5, 0.99};
         assertArrayEquals(i8.quantiles(ps), back.quantiles(ps), 0.0);
     }
+
+    /**
+     * The occupied-code ranges: parts holding only negative values, only positive ones, only zeros and nothing are
+     * merged in every order, through serialisation and copies; every result's counts equal one summary of all the
+     * values code for code, and its quantiles equal the sorted values' within the bucket error (exact for BF16 codes,
+     * NaN codes counted but never reported).
+     */
+    @Test
+    void partsInOneHalfOfTheCodesMergeSerialiseAndCopyToTheSummaryOfTheWhole() throws Exception {
+        Random r = new Random(23);
+        double[] neg = new double[5_000], pos = new double[7_000], zeros = new double[300];
+        for (int i = 0; i < neg.length; i++) neg[i] = -Math.abs(r.nextGaussian()) * Math.exp(2 * r.nextGaussian());
+        for (int i = 0; i < pos.length; i++) pos[i] = Math.abs(r.nextGaussian()) * 1e-3;
+        double[][] parts = {neg, pos, zeros, {}};
+        double[] all = new double[neg.length + pos.length + zeros.length];
+        System.arraycopy(neg, 0, all, 0, neg.length);
+        System.arraycopy(pos, 0, all, neg.length, pos.length);
+        QuantileSummary whole = QuantileSummary.bucketed();
+        whole.addValues(all, 0, all.length);
+        double[] sorted = all.clone();
+        Arrays.sort(sorted);
+        double[] ps = {0, 0.001, 0.1, 0.4, 0.41, 0.5, 0.9, 0.999, 1};
+        int[][] orders = {{0, 1, 2, 3}, {1, 0, 3, 2}, {3, 2, 1, 0}, {2, 3, 0, 1}};
+        for (int[] order : orders) {
+            QuantileSummary acc = QuantileSummary.bucketed();
+            for (int k : order) {
+                QuantileSummary part = QuantileSummary.bucketed();
+                part.addFiniteValues(parts[k], 0, parts[k].length);
+                part.compact();
+                acc = roundTrip(acc).merge(roundTrip(part).copy());
+            }
+            assertArrayEquals(whole.countsView(), acc.countsView(), "order " + Arrays.toString(order));
+            double[] q = acc.quantiles(ps);
+            for (int i = 0; i < ps.length; i++) {
+                double e = exact(sorted, ps[i]);
+                assertEquals(e, q[i], QuantileSummary.BUCKET_RELATIVE_ERROR * Math.abs(e), "p=" + ps[i]);
+            }
+        }
+        // exact BF16 codes with NaN and -Inf patterns counted: the quantiles are over the finite values only
+        QuantileSummary bf = QuantileSummary.forType(DType.BF16, true);
+        int[] codes = {0xffc0, 0xff80, 0xbf80, 0x3f80, 0x4000, 0x7fc0, 0x8000, 0x0000};
+        byte[] raw = new byte[codes.length * 2];
+        for (int i = 0; i < codes.length; i++) {
+            raw[2 * i] = (byte) codes[i];
+            raw[2 * i + 1] = (byte) (codes[i] >>> 8);
+        }
+        bf.addRaw(raw, 0, codes.length);
+        QuantileSummary back = roundTrip(bf);
+        assertArrayEquals(new double[] {-1, 0, 0, 2}, back.quantiles(new double[] {0, 0.4, 0.5, 1}), 0.0);
+        assertFalse(back.isEmpty());
+        assertTrue(QuantileSummary.bucketed().copy().isEmpty());
+    }
+
+    private static QuantileSummary roundTrip(QuantileSummary s) throws Exception {
+        ByteArrayOutputStream bo = new ByteArrayOutputStream();
+        try (ObjectOutputStream oo = new ObjectOutputStream(bo)) {
+            oo.writeObject(s);
+        }
+        try (ObjectInputStream oi = new ObjectInputStream(new ByteArrayInputStream(bo.toByteArray()))) {
+            return (QuantileSummary) oi.readObject();
+        }
+    }
 }
