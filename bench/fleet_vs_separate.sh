@@ -4,6 +4,7 @@
 # bench/numpy_spectrum.py per checkpoint, one Python process for all), same machine, same run: wall time,
 # checkpoints/min, GB/s and the fleet driver's peak RSS.
 #   bench/fleet_vs_separate.sh [N=50] [DRIVER_MEMORY=2g] [DATA_DIR] [JOB=stats]
+# Environment for spectrum: SPECTRUM_OPTS (default "--include embeddings"), NUMPY_ARGS (e.g. "--skip NAME").
 # Without DATA_DIR the fleet is N MiniLM-sized checkpoints (the fixture plus seeded noise,
 # jobs/src/test/python/fed_check.py make); with it, every sub-directory of DATA_DIR is one checkpoint (e.g. the
 # merge bench's 1B-shape base and fine-tunes). stats runs with the GG fit off in every tool (numpy's loop has none).
@@ -22,7 +23,9 @@ OUT="$ROOT/bench/out/fleet-$(basename "$DATA")-$JOB"
 mkdir -p "$OUT"
 case "$JOB" in
   stats) OPTS=(--gg-fit none); NUMPY="$ROOT/bench/numpy_stats.py" ;;
-  spectrum) OPTS=(); NUMPY="$ROOT/bench/numpy_spectrum.py" ;;
+  # the same matrices on both sides: spectrum leaves embeddings out unless --include says so, numpy_spectrum.py
+  # takes every 2-D float tensor (SPECTRUM_OPTS="" NUMPY_ARGS="--skip NAME" for the other way round)
+  spectrum) read -r -a OPTS <<< "${SPECTRUM_OPTS---include embeddings}"; NUMPY="$ROOT/bench/numpy_spectrum.py" ;;
   *) echo "JOB must be stats or spectrum" >&2; exit 2 ;;
 esac
 BYTES=$(cat "$DATA"/*/*.safetensors | wc -c)
@@ -42,11 +45,12 @@ rm -rf "$OUT/separate"; mkdir -p "$OUT/separate"
 /usr/bin/time -v -o "$OUT/separate.time" bash -c "for c in \"$DATA\"/*/; do c=\${c%/}; WEIGHTLAB_DRIVER_MEMORY=$MEM \"$ROOT/submit-scripts/weightlab\" $JOB \"\$c\" \
     --out \"$OUT/separate/\$(basename \"\$c\")\" ${OPTS[*]:-} > /dev/null 2>&1 || exit 1; done"
 row "weightlab x $N invocations" "$OUT/separate.time"
-/usr/bin/time -v -o "$OUT/numpy.time" "$PY" - "$NUMPY" "$DATA" <<'PYEOF' > /dev/null
+read -r -a NUMPY_EXTRA <<< "${NUMPY_ARGS:-}"
+/usr/bin/time -v -o "$OUT/numpy.time" "$PY" - "$NUMPY" "$DATA" "${NUMPY_EXTRA[@]}" <<'PYEOF' > /dev/null
 import glob, runpy, sys
-script, data = sys.argv[1], sys.argv[2]
+script, data, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
 for c in sorted(glob.glob(data + "/*/")):
-    sys.argv = [script, c.rstrip("/")]
+    sys.argv = [script, c.rstrip("/")] + extra
     runpy.run_path(script, run_name="__main__")
 PYEOF
 row "numpy loop (one process)" "$OUT/numpy.time"

@@ -1,4 +1,4 @@
-"""The loop a user would write instead of `weightlab spectrum`: every 2-D weight of a checkpoint through
+"""The loop a user would write instead of `weightlab spectrum`: every 2-D floating-point weight of a checkpoint through
 numpy.linalg.svd(W.astype(float64), compute_uv=False) (LAPACK gesdd, numpy's own threads).
   numpy_spectrum.py CHECKPOINT_FILE_OR_DIR [--values FILE] [--skip NAME ...]
 Prints JSON: seconds, matrices, and the singular values' sums for cross-checking; --values also writes every
@@ -21,7 +21,8 @@ for fn in files:
         header = json.loads(fh.read(n))
     mm = np.memmap(fn, dtype=np.uint8, mode="r")
     for name, info in header.items():
-        if name == "__metadata__" or len(info["shape"]) != 2 or name in skip:
+        # integer tensors are buffers (position_ids), not weights: `spectrum` lists them as not analysed
+        if name == "__metadata__" or len(info["shape"]) != 2 or name in skip or info["dtype"][0] in "IU":
             continue
         b, e = info["data_offsets"]
         w = mm[8 + n + b: 8 + n + e].view(DT[info["dtype"]]).reshape(info["shape"]).astype(np.float64)

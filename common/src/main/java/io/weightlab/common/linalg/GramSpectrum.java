@@ -75,6 +75,18 @@ public final class GramSpectrum {
         return EPS * s1 / sMin;
     }
 
+    /**
+     * From this order on the two-stage tridiagonal reduction (dsyevd_2stage) is faster; below it the one-stage dsyev
+     * is (both finish with dsterf on values only). Measured here with one OpenBLAS thread: n = 384 5.0 vs 7.8 ms,
+     * 768 31 vs 36 ms, 1024 81 vs 70 ms, 2048 618 vs 420 ms (docs/algorithms.md §17).
+     */
+    public static final int TWO_STAGE_FROM = 896;
+
+    /** The LAPACK routine that takes the eigenvalues of a k x k Gram matrix. */
+    public static String eigenRoutine(int k) {
+        return k < TWO_STAGE_FROM ? "dsyev" : "dsyevd_2stage";
+    }
+
     /** √(eigenvalues of the short side's Gram matrix), descending, negative rounding clipped to 0. Uncertified. */
     public static double[] fromGram(double[] rowMajor, int rows, int cols) {
         if ((long) rows * cols != rowMajor.length) throw new IllegalArgumentException("matrix is " + rows + "x" + cols + " but has " + rowMajor.length + " values");
@@ -86,10 +98,12 @@ public final class GramSpectrum {
             openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasUpper, wide ? openblas.CblasNoTrans : openblas.CblasTrans,
                     k, wide ? cols : rows, 1.0, a, cols, 0.0, g, k);
             // row-major upper = column-major lower: column-major avoids LAPACKE's transposing copy
-            int info = openblas.LAPACKE_dsyevd_2stage(openblas.LAPACK_COL_MAJOR, (byte) 'N', (byte) 'L', k, g, k, wp);
+            int info = k < TWO_STAGE_FROM
+                    ? openblas.LAPACKE_dsyev(openblas.LAPACK_COL_MAJOR, (byte) 'N', (byte) 'L', k, g, k, wp)
+                    : openblas.LAPACKE_dsyevd_2stage(openblas.LAPACK_COL_MAJOR, (byte) 'N', (byte) 'L', k, g, k, wp);
             if (info != 0) {
-                throw new WeightLabException("LAPACK dsyevd_2stage failed (info " + info + ") on the " + k + "x" + k + " Gram matrix of a "
-                        + rows + "x" + cols + " matrix");
+                throw new WeightLabException("LAPACK " + eigenRoutine(k) + " failed (info " + info + ") on the " + k + "x" + k
+                        + " Gram matrix of a " + rows + "x" + cols + " matrix");
             }
             wp.get(w);
         }

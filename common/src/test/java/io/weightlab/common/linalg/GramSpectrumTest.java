@@ -106,4 +106,24 @@ class GramSpectrumTest {
         double[] np = numpy("gauss_tall");
         for (int i = 0; i < np.length; i++) assertEquals(np[i], r.singularValues()[i], 1e-12 * np[0], "σ" + i);
     }
+
+    /**
+     * Both eigenvalue routines (dsyev below order 896, dsyevd_2stage from it): Gaussian matrices just either side of the
+     * switch give LAPACK dgesdd's singular values to 1e-10 relative (their σ₁²/σ_min² is about 10³ and 2·10³, so the
+     * Gram route's bound ε·σ₁²/σᵢ² is under 1e-12).
+     */
+    @Test
+    void eitherEigenvalueRoutineAgreesWithGesddAcrossTheSwitch() {
+        java.util.Random r = new java.util.Random(3);
+        for (int[] shape : new int[][] {{1400, GramSpectrum.TWO_STAGE_FROM - 1}, {GramSpectrum.TWO_STAGE_FROM, 1500}}) {
+            double[] a = new double[shape[0] * shape[1]];
+            for (int i = 0; i < a.length; i++) a[i] = r.nextGaussian();
+            double[] gram = GramSpectrum.fromGram(a, shape[0], shape[1]);
+            double[] svd = GramSpectrum.exact(a, shape[0], shape[1]).singularValues();
+            assertEquals(Math.min(shape[0], shape[1]), gram.length);
+            assertRelative(svd, gram, 1e-10, GramSpectrum.eigenRoutine(Math.min(shape[0], shape[1])) + " at " + shape[0] + "x" + shape[1]);
+        }
+        assertEquals("dsyev", GramSpectrum.eigenRoutine(GramSpectrum.TWO_STAGE_FROM - 1));
+        assertEquals("dsyevd_2stage", GramSpectrum.eigenRoutine(GramSpectrum.TWO_STAGE_FROM));
+    }
 }

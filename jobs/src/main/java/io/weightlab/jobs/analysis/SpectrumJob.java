@@ -233,7 +233,7 @@ public final class SpectrumJob {
             } else if (o.gram()) {
                 res = GramSpectrum.auto(a, rows, cols);
                 method = res.route() == GramSpectrum.Route.GRAM
-                        ? "gram (dsyrk on the short side + dsyevd_2stage, float64; certified)"
+                        ? "gram (dsyrk on the short side + " + GramSpectrum.eigenRoutine(Math.min(rows, cols)) + ", float64; certified)"
                         : String.format("exact (LAPACK dgesdd, float64; the Gram route's estimate %.1e was over %.0e)",
                         res.gramEstimate(), GramSpectrum.TOLERANCE);
             } else {
