@@ -4,6 +4,7 @@ import io.weightlab.jobs.spark.Format;
 import io.weightlab.jobs.spark.JobRun;
 import io.weightlab.jobs.spark.ProgressReporter;
 import io.weightlab.jobs.spark.SerializableConfiguration;
+import io.weightlab.jobs.spark.WorkPacker;
 
 import io.weightlab.common.io.Checkpoint;
 import io.weightlab.common.io.Dequantization;
@@ -15,15 +16,15 @@ import org.apache.spark.broadcast.Broadcast;
 import scala.Tuple2;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The passes of {@code spectrum} over the matrices of one checkpoint or of many (a fleet): which matrices are
- * analysed (the others listed with the reason), one task per matrix within --max-exact-mb (every checkpoint's in one
- * Spark stage, largest first), the distributed routes one matrix at a time, then the bulk fits on the driver. A
- * matrix's task sees only its tensor and the options, so a checkpoint's results do not depend on its company.
+ * analysed (the others listed with the reason), the matrices within --max-exact-mb packed into a few tasks per core by
+ * cost (every checkpoint's in one Spark stage, largest first), the distributed routes one matrix at a time, then the
+ * bulk fits on the driver. A matrix's result depends only on its tensor and the options, so a checkpoint's results do
+ * not depend on its company.
  */
 final class SpectrumPasses {
     /** One checkpoint's matrices: listed as not analysed, one task each, or for the distributed routes. */
@@ -73,6 +74,13 @@ final class SpectrumPasses {
         return new Plan(ckpt.root(), listed, work, oversized);
     }
 
+    /** A matrix's factorization cost, in proportion: m·n·min(m, n) for the SVD or the Gram route. */
+    static long factorizationCost(TensorInfo t) {
+        long n = t.elementCount();
+        long shortSide = t.rank() >= 2 ? Math.min(t.dim(0), n / Math.max(1, t.dim(0))) : 1;
+        return Math.max(1, n) * Math.max(1, shortSide); // within --max-exact-mb: far from overflowing
+    }
+
     /** Every plan's results, in the plans' order, each sorted by name as {@code spectrum.parquet} lists them. */
     static List<List<SpectrumJob.MatrixResult>> compute(JobRun run, List<Plan> plans, SpectrumJob.Options opts) {
         JavaSparkContext jsc = run.jsc();
@@ -86,13 +94,23 @@ final class SpectrumPasses {
             run.console().printf("[spectrum] %s: %d matrices to factorize (%s), %d listed as not analysed%n", p.root(), p.work().size(),
                     Format.bytes(bytes), p.listed().size());
         }
-        work.sort(Comparator.comparingLong((Tuple2<Integer, Tuple2<TensorInfo, Dequantization>> w) -> w._2()._1().elementCount()).reversed());
-        ProgressReporter progress = run.progress(work.stream().mapToLong(w -> w._2()._1().byteLength()).toArray());
+        // a few tasks per core, filled largest-first by factorization cost: a task per matrix cost Spark's per-task
+        // scheduling and a file open for each of a small model's 36 matrices (BENCHMARKS.md, fleets)
+        List<List<Tuple2<Integer, Tuple2<TensorInfo, Dequantization>>>> tasks =
+                WorkPacker.pack(work, w -> factorizationCost(w._2()._1()), jsc.defaultParallelism(), Long.MAX_VALUE);
+        ProgressReporter progress = run.progress(tasks.stream()
+                .mapToLong(l -> l.stream().mapToLong(w -> w._2()._1().byteLength()).sum()).toArray());
         Broadcast<SerializableConfiguration> conf = run.conf();
         boolean pl = opts.powerLaw();
         if (!work.isEmpty()) {
-            for (Tuple2<Integer, SpectrumJob.MatrixResult> r : jsc.parallelize(work, work.size())
-                    .map(w -> new Tuple2<>(w._1(), SpectrumJob.factorize(conf.value().get(), w._2()._1(), w._2()._2(), pl, opts))).collect()) {
+            for (Tuple2<Integer, SpectrumJob.MatrixResult> r : jsc.parallelize(tasks, tasks.size())
+                    .flatMap(task -> {
+                        List<Tuple2<Integer, SpectrumJob.MatrixResult>> out = new ArrayList<>(task.size());
+                        for (Tuple2<Integer, Tuple2<TensorInfo, Dequantization>> w : task) {
+                            out.add(new Tuple2<>(w._1(), SpectrumJob.factorize(conf.value().get(), w._2()._1(), w._2()._2(), pl, opts)));
+                        }
+                        return out.iterator();
+                    }).collect()) {
                 results.get(r._1()).add(r._2());
             }
         }
