@@ -5,8 +5,8 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.openblas.global.openblas;
 
 /**
- * All singular values of a matrix from the Gram matrix of its short side (dsyrk, then the two-stage dsyevd with
- * values only, in double), certified per matrix, else LAPACK dgesdd (docs/algorithms.md, "Full spectra from the
+ * All singular values of a matrix from the Gram matrix of its short side (dsyrk, then its eigenvalues only by dsyev or,
+ * from order {@link #TWO_STAGE_FROM}, the two-stage dsyevd, in double), certified per matrix, else LAPACK dgesdd (docs/algorithms.md, "Full spectra from the
  * Gram matrix"). Squaring costs relative accuracy on small values: a computed eigenvalue λ_i of G = AᵀA is off by
  * about ε·λ₁, so σ_i = √λ_i is off by about ε·σ₁²/σ_i² relative. The route is taken when that estimate, on the
  * smallest reported σ, is at most {@link #TOLERANCE}; its absolute error (ε·λ₁) is then 10⁸ times below the
@@ -20,7 +20,7 @@ public final class GramSpectrum {
 
     /** How the values were computed. */
     public enum Route {
-        /** dsyrk on the short side + dsyevd (two-stage, values only), certificate held. */
+        /** dsyrk on the short side + its eigenvalues ({@link #eigenRoutine}), certificate held. */
         GRAM("gram"),
         /** dgesdd, asked for ({@code --method exact}). */
         GESDD("gesdd"),

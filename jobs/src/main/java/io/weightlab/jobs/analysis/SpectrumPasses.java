@@ -27,7 +27,7 @@ import java.util.Map;
  * not depend on its company.
  */
 final class SpectrumPasses {
-    /** One checkpoint's matrices: listed as not analysed, one task each, or for the distributed routes. */
+    /** One checkpoint's matrices: listed as not analysed, factorized in the packed stage, or for the distributed routes. */
     record Plan(String root, List<SpectrumJob.MatrixResult> listed, List<Tuple2<TensorInfo, Dequantization>> work,
                 List<Tuple2<TensorInfo, Dequantization>> oversized) {}
 
@@ -94,10 +94,10 @@ final class SpectrumPasses {
             run.console().printf("[spectrum] %s: %d matrices to factorize (%s), %d listed as not analysed%n", p.root(), p.work().size(),
                     Format.bytes(bytes), p.listed().size());
         }
-        // a few tasks per core, filled largest-first by factorization cost: a task per matrix cost Spark's per-task
-        // scheduling and a file open for each of a small model's 36 matrices (BENCHMARKS.md, fleets)
+        // a few tasks per core, filled largest-first by factorization cost: a task per matrix paid Spark's per-task
+        // scheduling for each of a small model's 36 matrices (BENCHMARKS.md, fleets); each matrix still opens its file
         List<List<Tuple2<Integer, Tuple2<TensorInfo, Dequantization>>>> tasks =
-                WorkPacker.pack(work, w -> factorizationCost(w._2()._1()), jsc.defaultParallelism(), Long.MAX_VALUE);
+                WorkPacker.packByCount(work, w -> factorizationCost(w._2()._1()), jsc.defaultParallelism());
         ProgressReporter progress = run.progress(tasks.stream()
                 .mapToLong(l -> l.stream().mapToLong(w -> w._2()._1().byteLength()).sum()).toArray());
         Broadcast<SerializableConfiguration> conf = run.conf();

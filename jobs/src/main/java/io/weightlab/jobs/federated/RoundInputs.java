@@ -84,7 +84,7 @@ final class RoundInputs implements AutoCloseable {
      * with whole embeddings beside norms that left two of eight tasks with twice the values of the rest.
      */
     <T> org.apache.spark.api.java.JavaRDD<T> balanced(List<T> units, java.util.function.ToLongFunction<T> size) {
-        List<List<T>> tasks = io.weightlab.jobs.spark.WorkPacker.pack(units, size, jsc.defaultParallelism(), Long.MAX_VALUE / 4);
+        List<List<T>> tasks = io.weightlab.jobs.spark.WorkPacker.packByCount(units, size, jsc.defaultParallelism());
         return jsc.parallelize(tasks, Math.max(1, tasks.size())).flatMap(List::iterator);
     }
 

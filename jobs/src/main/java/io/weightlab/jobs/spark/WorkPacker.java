@@ -20,7 +20,8 @@ public final class WorkPacker {
         if (units.isEmpty()) return List.of();
         long total = 0;
         for (T u : units) total += size.applyAsLong(u);
-        int n = (int) Math.max(Math.min(units.size(), 3L * Math.max(1, parallelism)), (total + taskBytes - 1) / taskBytes);
+        long bySize = total <= 0 ? 1 : (total - 1) / taskBytes + 1; // ceil without overflow when taskBytes is huge
+        int n = (int) Math.max(Math.min(units.size(), 3L * Math.max(1, parallelism)), bySize);
         n = Math.max(1, Math.min(n, units.size()));
         List<T> sorted = new ArrayList<>(units);
         sorted.sort(Comparator.comparingLong(size).reversed());
@@ -39,6 +40,14 @@ public final class WorkPacker {
         // Largest tasks first, so the stage does not end waiting on one big task.
         tasks.sort(Comparator.comparingLong((List<T> l) -> l.stream().mapToLong(size).sum()).reversed());
         return Collections.unmodifiableList(tasks);
+    }
+
+    /**
+     * A few tasks per core, balanced by {@code cost} (LPT), with no cap on a task's size: for units whose cost is not
+     * bytes (a factorization's flops, a round's values), where only balance matters.
+     */
+    public static <T> List<List<T>> packByCount(List<T> units, ToLongFunction<T> cost, int parallelism) {
+        return pack(units, cost, parallelism, Long.MAX_VALUE);
     }
 
     public static <T> Iterator<T> flatten(Iterator<List<T>> it) {

@@ -36,4 +36,23 @@ public class WorkPackerTest {
         assertEquals(6, WorkPacker.pack(List.of(1L, 1L, 1L, 1L, 1L, 1L, 1L, 1L, 1L, 1L), Long::longValue, 2, 1L << 30).size());
         assertTrue(WorkPacker.pack(List.<Long>of(), Long::longValue, 2, 1).isEmpty());
     }
+
+    /**
+     * Packing by count only (no size cap): a few tasks per core whatever the costs' magnitude (flop counts near 2^50
+     * each), every unit once, and LPT's bound: no task above the mean load plus the largest unit.
+     */
+    @Test
+    void packByCountIgnoresMagnitudeAndStaysBalanced() {
+        List<Long> units = new ArrayList<>();
+        for (long i = 1; i <= 40; i++) units.add(i << 44);
+        List<List<Long>> tasks = WorkPacker.packByCount(units, Long::longValue, 2);
+        assertEquals(6, tasks.size());
+        List<Long> all = new ArrayList<>();
+        tasks.forEach(all::addAll);
+        all.sort(null);
+        assertEquals(units, all);
+        long total = units.stream().mapToLong(Long::longValue).sum(), largest = 40L << 44;
+        for (List<Long> t : tasks) assertTrue(t.stream().mapToLong(Long::longValue).sum() <= total / 6 + largest);
+        assertEquals(3, WorkPacker.packByCount(List.of(5L, 6L, 7L), Long::longValue, 8).size());
+    }
 }
